@@ -1,0 +1,62 @@
+# Wartelsuspas booth firmware. `make run` and `make test` are the two commands;
+# see README.md.
+
+GO        ?= go
+PKGS      := ./...
+BIN       := bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
+LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+.PHONY: all build test vet fmt-check unit bench cross run fuzz clean
+
+all: build
+
+## build: every command of the repository into ./bin
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/... ./firmware/...
+
+## test: vet, gofmt check and the whole suite under the race detector
+test: vet fmt-check unit
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null; git ls-files --others --exclude-standard '*.go' 2>/dev/null)); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+## fuzz: a short run of every fuzz target (FUZZTIME per target)
+FUZZTIME ?= 20s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+## bench: Go benchmarks and the figures of the bench tool
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) run ./tools/bench
+
+## cross: the firmware for the Raspberry Pi (armv6, armv7, arm64)
+cross:
+	@mkdir -p $(BIN)/cross
+	@set -e; for t in arm:6 arm:7 arm64:; do \
+	  arch=$${t%%:*}; arm=$${t##*:}; out=$(BIN)/cross/wartel-kiosk-linux-$$arch$${arm:+v$$arm}; \
+	  [ -d firmware ] && ls firmware/*.go >/dev/null 2>&1 || { echo "cross: firmware/ has no main package yet"; exit 0; }; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch GOARM=$$arm $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $$out ./firmware; \
+	  ls -l $$out; \
+	done
+
+## run: the simulated booth (see README.md)
+run: build
+	$(GO) run ./tools/simbooth
+
+clean:
+	rm -rf $(BIN)
