@@ -1,0 +1,68 @@
+package session
+
+import (
+	"context"
+	"time"
+
+	"wartelsuspas/kiosk/record"
+)
+
+// CONTRACT between the engine (this package) and kiosk/store: keep the
+// method set; kiosk/store.Store implements Store.
+
+// Store is the booth's durable memory: roster, usage, call journal, outbox.
+// Every method that returns a record.Record has committed it durably
+// (synchronous=FULL) before returning; the record's Seq and Hash are set.
+type Store interface {
+	// Card looks a card up in the roster; ok is false for an unknown card.
+	Card(card string) (info record.CardInfo, ok bool, err error)
+	// Usage is the inmate's usage in a period (own calls, officer credits
+	// and what the centre synced).
+	Usage(inmate, period string) (record.Usage, error)
+	// OpenCall journals an authorised call durably and returns its id. The
+	// relay may close only after it returned nil.
+	OpenCall(c record.Call) (callID int64, err error)
+	// Checkpoint records the talk time so far; after a power cut the call
+	// is billed to its last checkpoint.
+	Checkpoint(callID int64, talked time.Duration) error
+	// CloseCall, in one transaction: removes the call from the journal,
+	// adds c.ChargedMs to the inmate's usage in c.Period, and appends the
+	// call record to the outbox.
+	CloseCall(c record.Call) (record.Record, error)
+	// OpenCalls lists calls left open (by a power cut or a crash).
+	OpenCalls() ([]record.OpenCall, error)
+	// Deny appends a denial record.
+	Deny(d record.Denial) (record.Record, error)
+	// Officer, in one transaction: appends the audit record and adds
+	// o.CreditMs to the inmate's granted time in o.Period.
+	Officer(o record.Officer) (record.Record, error)
+	// Event appends a booth event record.
+	Event(e record.Event) (record.Record, error)
+	// Probe checks that the store can write again (after a full disk).
+	Probe() error
+}
+
+// Booth is the booth's outputs as the engine drives them.
+type Booth interface {
+	// SetRelay closes (true) or opens the handset relay.
+	SetRelay(on bool) error
+	// Show sets the lamp and buzzer pattern for a signal: "ready",
+	// "card_accepted", "talking", "warning_minute", "final_seconds",
+	// "denied_card", "denied_quota", "denied_time", "officer_mode",
+	// "out_of_service", "tamper", "closed".
+	Show(signal string) error
+}
+
+// Authoriser asks the centre, within a short deadline, for the inmate's
+// authoritative remaining time across the facility and a lease. It is
+// optional: with none (or on error or deadline) the booth decides offline.
+type Authoriser interface {
+	Authorise(ctx context.Context, card, inmate, period string) (Remote, error)
+}
+
+// Remote is the centre's answer to Authorise.
+type Remote struct {
+	Remaining time.Duration // authoritative, across all booths
+	Lease     string        // opaque; released when the call ends
+	Busy      bool          // the card is talking in another booth
+}
