@@ -5,10 +5,13 @@
 // clock of its own; every function takes the instant it decides for.
 package policy
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
-// CONTRACT: the exported names below are used by kiosk/session. Bodies are
-// being implemented; keep the signatures.
+// The exported names below are a contract used by kiosk/session; keep the
+// signatures. Additions live in the other files of this package.
 
 // PeriodKind is the length of an allowance period.
 type PeriodKind string
@@ -26,8 +29,55 @@ type Period struct {
 	End   time.Time // exclusive
 }
 
-// PeriodOf returns the period of kind k containing t in loc.
-func PeriodOf(t time.Time, k PeriodKind, loc *time.Location) Period { panic("unimplemented") }
+// PeriodOf returns the period of kind k containing t in loc. A nil loc means
+// UTC. An unknown kind (which Rules.Validate rejects) is treated as Day, and
+// Decide refuses to decide with it.
+func PeriodOf(t time.Time, k PeriodKind, loc *time.Location) Period {
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	y, m, d := lt.Date()
+	switch k {
+	case Week:
+		// Monday is day 0 of an ISO week; time.Weekday has Sunday = 0.
+		back := (int(lt.Weekday()) + 6) % 7
+		start := time.Date(y, m, d-back, 0, 0, 0, 0, loc)
+		// The ISO year of the week is the ISO year of any of its days,
+		// which for the days around New Year differs from the calendar year.
+		iy, iw := start.ISOWeek()
+		var buf [len("2006-W01")]byte
+		key := append(appendPadded(buf[:0], iy, 4), "-W"...)
+		return Period{
+			Key:   string(appendPadded(key, iw, 2)),
+			Start: start,
+			End:   time.Date(y, m, d-back+7, 0, 0, 0, 0, loc),
+		}
+	case Month:
+		return Period{
+			Key:   lt.Format("2006-01"),
+			Start: time.Date(y, m, 1, 0, 0, 0, 0, loc),
+			End:   time.Date(y, m+1, 1, 0, 0, 0, 0, loc),
+		}
+	default:
+		return Period{
+			Key:   lt.Format(time.DateOnly),
+			Start: time.Date(y, m, d, 0, 0, 0, 0, loc),
+			End:   time.Date(y, m, d+1, 0, 0, 0, 0, loc),
+		}
+	}
+}
+
+// appendPadded appends v in decimal, zero-padded to width digits; PeriodOf
+// builds keys this way because it runs on every tap.
+func appendPadded(b []byte, v, width int) []byte {
+	var digits [20]byte
+	d := strconv.AppendInt(digits[:0], int64(v), 10)
+	for i := len(d); i < width; i++ {
+		b = append(b, '0')
+	}
+	return append(b, d...)
+}
 
 // BillingUnit is how talk time is rounded into charged time.
 type BillingUnit string
@@ -45,8 +95,22 @@ type Billing struct {
 
 // Charge returns what a call that talked for talked is billed. Zero talk is
 // never charged (not even the minimum). Per second truncates to whole
-// seconds, so rounding never bills time that was not talked.
-func (b Billing) Charge(talked time.Duration) time.Duration { panic("unimplemented") }
+// seconds, so rounding never bills time that was not talked. Per started
+// minute rounds up to whole minutes. Any call with talked > 0 is charged at
+// least Minimum. An unknown unit (which Validate rejects) bills per second.
+func (b Billing) Charge(talked time.Duration) time.Duration {
+	if talked <= 0 {
+		return 0
+	}
+	var c time.Duration
+	switch b.Unit {
+	case PerStartedMinute:
+		c = roundUp(talked, time.Minute)
+	default:
+		c = talked.Truncate(time.Second)
+	}
+	return max(c, b.Minimum)
+}
 
 // Window is a daily time range, minutes since local midnight, [From, To).
 type Window struct {
@@ -61,8 +125,44 @@ type Hours struct {
 
 // OpenAt reports whether the booth is open at t (in loc) and, if so, when
 // the current window closes.
+//
+// Windows that touch or overlap are one opening: if the next window starts
+// exactly when this one ends (also across midnight), closes is the end of
+// the next one, so a call is not cut in between. A booth open around the
+// clock reports closes at most maxChainDays ahead.
 func (h Hours) OpenAt(t time.Time, loc *time.Location) (open bool, closes time.Time) {
-	panic("unimplemented")
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	now := minuteOfDay(lt)
+	windows := h.on(lt.Date())
+	end := -1
+	for _, w := range windows {
+		if time.Duration(w.From)*time.Minute <= now && now < time.Duration(w.To)*time.Minute {
+			end = w.To
+			break
+		}
+	}
+	if end < 0 {
+		return false, time.Time{}
+	}
+	y, m, d := lt.Date()
+	day := 0
+	for {
+		end = extend(windows, end)
+		if end < minutesPerDay || day == maxChainDays {
+			break
+		}
+		// Open until midnight: carry on if the next day opens at 00:00.
+		next := h.on(y, m, d+day+1)
+		if extend(next, 0) == 0 {
+			break
+		}
+		windows, end = next, 0
+		day++
+	}
+	return true, time.Date(y, m, d+day, 0, end, 0, 0, loc)
 }
 
 // Rotation assigns cell blocks to windows. An empty Rotation means no
@@ -71,8 +171,17 @@ func (h Hours) OpenAt(t time.Time, loc *time.Location) (open bool, closes time.T
 type Rotation map[string]Hours
 
 // TurnOf reports whether block may call at t and until when its turn lasts.
+// Without rotation every block may call and until is the zero time (no
+// bound); otherwise until is when the block's current window closes.
 func (r Rotation) TurnOf(block string, t time.Time, loc *time.Location) (ok bool, until time.Time) {
-	panic("unimplemented")
+	if len(r) == 0 {
+		return true, time.Time{}
+	}
+	h, has := r[block]
+	if !has {
+		return false, time.Time{}
+	}
+	return h.OpenAt(t, loc)
 }
 
 // UntrustedRule is what the booth does while its wall clock is not known good.
@@ -81,7 +190,9 @@ type UntrustedRule string
 const (
 	UntrustedRefuse UntrustedRule = "refuse"
 	// UntrustedCapOnly allows calls up to the per-call cap (and the cached
-	// balance); hours and rotation cannot be judged and are not applied.
+	// balance); hours, rotation and the wall-clock gap cannot be judged and
+	// are not applied. Without a per-call cap the call is bounded by
+	// OfflineCap; with neither, the booth refuses as under UntrustedRefuse.
 	UntrustedCapOnly UntrustedRule = "cap-only"
 )
 
@@ -98,12 +209,19 @@ type Rules struct {
 	Untrusted UntrustedRule
 	// OfflineCap bounds what a booth may spend offline per inmate per period
 	// beyond its last known balance; used by the caller, kept here with the
-	// rest of the policy.
+	// rest of the policy. Decide also uses it as the call cap under
+	// UntrustedCapOnly when PerCall is 0.
 	OfflineCap time.Duration
+	// Officer is what an inmate card tapped in officer mode does: reset
+	// the inmate's quota for the current period ("" means reset) or grant
+	// OfficerGrant minutes.
+	Officer      OfficerAction
+	OfficerGrant time.Duration
 }
 
-// Validate reports the first inconsistency, naming the field.
-func (r Rules) Validate() error { panic("unimplemented") }
+// Validate reports the first inconsistency, naming the field, for example
+// "policy: hours.weekly.monday[1]: window 13:00-12:00 ends before it starts".
+func (r Rules) Validate() error { return r.validate() }
 
 // Reason is why a tap was denied (or, in Decision.EndsBy, why a call will end).
 type Reason string
@@ -123,6 +241,9 @@ const (
 	ReasonPerCall Reason = "per_call_cap"
 	ReasonClosing Reason = "closing"
 	ReasonTurnEnd Reason = "turn_end"
+	// ReasonOfflineCap bounds a call while the clock is untrusted, the rule
+	// is cap-only and there is no per-call cap: Max is Rules.OfflineCap.
+	ReasonOfflineCap Reason = "offline_cap"
 )
 
 // Request is everything Decide needs about one tap.
@@ -154,4 +275,19 @@ type Decision struct {
 // clock untrusted (refuse rule), outside hours, not this block's turn, too
 // soon, no minutes. Remaining = allowance + granted - used; a call is allowed
 // only with remaining >= one billing unit (or the minimum charge).
-func (r Rules) Decide(q Request) Decision { panic("unimplemented") }
+//
+// Max is the least of MaxTalk(remaining), PerCall, the time to closing and
+// the time to the end of the block's turn (the last two on a trusted clock
+// only); EndsBy names it, a tie going to closing, turn end, quota, cap in
+// that order. A Max under one billing unit or the minimum charge is a
+// denial: outside hours if closing gave it, not this block's turn if the
+// turn end did, else no minutes.
+//
+// Too soon uses SinceLastEnd when it is known (monotonic, this boot), else
+// Now - LastCallEnd on a trusted clock only; otherwise the gap is unknown and
+// not enforced.
+//
+// Rules that cannot be applied (no location, unknown period kind or billing
+// unit) deny every tap as out of service: the booth fails closed. See
+// docs/policy.md for every rule.
+func (r Rules) Decide(q Request) Decision { return r.decide(q) }
