@@ -1,0 +1,186 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"wartelsuspas/kiosk/record"
+)
+
+// The pragmas the DSN asks for are in force on the store's connection.
+func TestConnectionPragmas(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "b.db"), Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tc := range []struct {
+		pragma string
+		want   string
+	}{
+		{"journal_mode", "wal"},
+		{"synchronous", "2"}, // FULL
+		{"foreign_keys", "1"},
+		{"busy_timeout", "5000"},
+		{"user_version", fmt.Sprint(len(migrations))},
+	} {
+		var got string
+		if err := s.db.QueryRow("PRAGMA " + tc.pragma).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want {
+			t.Errorf("PRAGMA %s = %s, want %s", tc.pragma, got, tc.want)
+		}
+	}
+}
+
+// A file at schema version 1 (written by older firmware, with data) is
+// migrated on open and keeps its data; a file from newer firmware is refused
+// and left as it was.
+func TestMigrations(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", dsn(path, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(db, 1); err != nil {
+		t.Fatal(err)
+	}
+	const hash1 = "1111111111111111111111111111111111111111111111111111111111111111"
+	for _, q := range []string{
+		`INSERT INTO meta(key, value) VALUES ('device', 'd')`,
+		`INSERT INTO cards(card, role, person) VALUES ('em:01', 'inmate', 'W-1')`,
+		`INSERT INTO usage(inmate, period, used_ms) VALUES ('W-1', 'p', 60000)`,
+		`INSERT INTO outbox(seq, kind, payload, prev, hash, created) VALUES (1, 'event', x'7b7d', '` + record.GenesisHash + `', '` + hash1 + `', 0)`,
+		`UPDATE chain SET seq = 1, hash = '` + hash1 + `' WHERE name = 'head'`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(path, Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	s.db.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != len(migrations) {
+		t.Fatalf("version after open %d, want %d", v, len(migrations))
+	}
+	if _, ok, err := s.Card("em:01"); !ok || err != nil {
+		t.Fatalf("card lost in migration: %v", err)
+	}
+	if u, err := s.Usage("W-1", "p"); err != nil || u.Used.Milliseconds() != 60000 {
+		t.Fatalf("usage after migration %+v, %v", u, err)
+	}
+	if seq, hash := s.Head(); seq != 1 || hash != hash1 {
+		t.Fatalf("head after migration #%d %s", seq, hash)
+	}
+	if _, err := s.db.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	_, err = Open(path, Options{Device: "d"})
+	if err == nil || !strings.Contains(err.Error(), "newer") || !strings.Contains(err.Error(), path) {
+		t.Fatalf("open of a newer file: %v, want refused naming the file", err)
+	}
+	db, _ = sql.Open("sqlite", path)
+	defer db.Close()
+	db.QueryRow("PRAGMA user_version").Scan(&v)
+	if v != 99 {
+		t.Fatalf("refused file was changed to version %d", v)
+	}
+}
+
+// SQLite's own size limit (PRAGMA max_page_count) simulates a full disk:
+// appends fail with an error IsFull knows, nothing committed is lost, and
+// when room returns the store writes again without a reopen. The real full
+// file system is TestDiskFull.
+func TestDatabaseFull(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "b.db"), Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var pages int
+	s.db.QueryRow("PRAGMA page_count").Scan(&pages)
+	if _, err := s.db.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages+2)); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 1500)
+	var committed uint64
+	var ferr error
+	for range 1000 {
+		r, err := s.Event(record.Event{Event: "fill", Detail: big})
+		if err != nil {
+			ferr = err
+			break
+		}
+		committed = r.Seq
+	}
+	if ferr == nil {
+		t.Fatal("the store never filled")
+	}
+	if !IsFull(ferr) || !strings.Contains(ferr.Error(), "append event") || !strings.Contains(ferr.Error(), "free space") {
+		t.Fatalf("error when full: %v", ferr)
+	}
+	if err := s.Probe(); err == nil || !IsFull(err) {
+		t.Fatalf("probe when full: %v", err)
+	}
+	if seq, _ := s.Head(); seq != committed {
+		t.Fatalf("head #%d, last committed #%d", seq, committed)
+	}
+	rs, err := s.Pending(0)
+	if err != nil || uint64(len(rs)) != committed || record.VerifyChain(nil, rs) != nil {
+		t.Fatalf("after full: %d records (want %d), %v", len(rs), committed, err)
+	}
+	if _, err := s.db.Exec("PRAGMA max_page_count = 1000000"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Probe(); err != nil {
+		t.Fatalf("probe with room: %v", err)
+	}
+	r, err := s.Event(record.Event{Event: "recovered"})
+	if err != nil || r.Seq != committed+1 {
+		t.Fatalf("append after recovery: #%d, %v", r.Seq, err)
+	}
+}
+
+func TestIsFull(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("database or disk is full"), false}, // only typed errors count
+		{fmt.Errorf("x: %w", errFull()), true},
+		{&os.PathError{Op: "write", Path: "/x", Err: syscall.ENOSPC}, true},
+		{syscall.EIO, false},
+	} {
+		if got := IsFull(tc.err); got != tc.want {
+			t.Errorf("IsFull(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// errFull returns a real SQLITE_FULL error from SQLite.
+func errFull() error {
+	db, _ := sql.Open("sqlite", ":memory:")
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	db.Exec("CREATE TABLE t(x)")
+	var n int
+	db.QueryRow("PRAGMA page_count").Scan(&n)
+	db.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
+	_, err := db.Exec("INSERT INTO t VALUES (zeroblob(100000))")
+	return err
+}

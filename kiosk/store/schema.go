@@ -1,0 +1,114 @@
+package store
+
+import (
+	"database/sql"
+	"fmt"
+)
+
+// migrations are the schema steps in order; migrations[i] takes a file from
+// version i to version i+1 (PRAGMA user_version). Append only: a step that
+// shipped is never edited, because booths in the field already ran it.
+var migrations = []string{
+	// 1: roster, own usage, call journal, outbox and chain head.
+	`
+CREATE TABLE meta (
+	key   TEXT PRIMARY KEY,
+	value TEXT NOT NULL
+) STRICT;
+CREATE TABLE cards (
+	card         TEXT PRIMARY KEY,
+	role         TEXT NOT NULL CHECK (role IN ('inmate', 'officer')),
+	person       TEXT NOT NULL,
+	name         TEXT NOT NULL DEFAULT '',
+	block        TEXT NOT NULL DEFAULT '',
+	allowance_ms INTEGER NOT NULL DEFAULT 0 CHECK (allowance_ms >= 0),
+	blocked      INTEGER NOT NULL DEFAULT 0 CHECK (blocked IN (0, 1))
+) STRICT;
+CREATE TABLE usage (
+	inmate     TEXT NOT NULL,
+	period     TEXT NOT NULL,
+	used_ms    INTEGER NOT NULL DEFAULT 0,
+	granted_ms INTEGER NOT NULL DEFAULT 0,
+	last_end   INTEGER NOT NULL DEFAULT 0, -- unix ns of the last call's end, 0 = none
+	PRIMARY KEY (inmate, period)
+) STRICT;
+-- AUTOINCREMENT: a call id is never reused, even after its row is deleted.
+CREATE TABLE journal (
+	call_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+	call      BLOB NOT NULL,    -- record.Call as JSON, as authorised
+	talked_ms INTEGER NOT NULL DEFAULT 0,
+	opened    INTEGER NOT NULL, -- unix ns
+	updated   INTEGER NOT NULL  -- unix ns of the last checkpoint
+) STRICT;
+CREATE TABLE outbox (
+	seq     INTEGER PRIMARY KEY,
+	kind    TEXT NOT NULL,
+	payload BLOB NOT NULL,
+	prev    TEXT NOT NULL,
+	hash    TEXT NOT NULL,
+	created INTEGER NOT NULL -- unix ns
+) STRICT;
+-- 'head' is the last record appended, 'acked' the last the centre confirmed.
+-- Kept apart from the outbox because acknowledged rows are deleted.
+CREATE TABLE chain (
+	name TEXT PRIMARY KEY CHECK (name IN ('head', 'acked')),
+	seq  INTEGER NOT NULL,
+	hash TEXT NOT NULL
+) STRICT;
+INSERT INTO chain(name, seq, hash) VALUES
+	('head', 0, '0000000000000000000000000000000000000000000000000000000000000000'),
+	('acked', 0, '0000000000000000000000000000000000000000000000000000000000000000');
+INSERT INTO meta(key, value) VALUES ('roster_version', '0');
+CREATE TABLE probe (data BLOB) STRICT;
+`,
+	// 2: the centre's view of usage, and the booth's own usage as a ledger
+	// by record seq, so that what the centre already counted is not counted
+	// twice (see SetSyncedUsage).
+	`
+CREATE TABLE ledger (
+	seq        INTEGER PRIMARY KEY,
+	inmate     TEXT NOT NULL,
+	period     TEXT NOT NULL,
+	used_ms    INTEGER NOT NULL,
+	granted_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX ledger_by_inmate ON ledger(inmate, period, seq);
+CREATE TABLE synced_usage (
+	inmate      TEXT NOT NULL,
+	period      TEXT NOT NULL,
+	used_ms     INTEGER NOT NULL,
+	granted_ms  INTEGER NOT NULL,
+	through_seq INTEGER NOT NULL, -- the centre's figures include own records up to this seq
+	PRIMARY KEY (inmate, period)
+) STRICT;
+`,
+}
+
+// migrate brings db to schema version target, one transaction per step.
+func migrate(db *sql.DB, target int) error {
+	var v int
+	if err := db.QueryRow("PRAGMA user_version").Scan(&v); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this firmware knows (%d): the file was written by newer firmware; install that firmware again, do not downgrade", v, len(migrations))
+	}
+	for ; v < target; v++ {
+		tx, err := db.Begin()
+		if err != nil {
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
+		if _, err := tx.Exec(migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate schema to version %d: %w", v+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migrate schema to version %d: set version: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate schema to version %d: commit: %w", v+1, err)
+		}
+	}
+	return nil
+}

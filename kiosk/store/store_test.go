@@ -1,0 +1,532 @@
+package store_test
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session"
+	"wartelsuspas/kiosk/store"
+)
+
+// The engine's contract: the store implements it exactly.
+var _ session.Store = (*store.Store)(nil)
+
+const device = "lapas-test/b01"
+
+var t0 = time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+
+func open(t testing.TB, path string) *store.Store {
+	t.Helper()
+	s, err := store.Open(path, store.Options{Device: device, Clock: clock.NewFake(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newStore(t testing.TB) (*store.Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "booth.db")
+	return open(t, path), path
+}
+
+func call(inmate, period string) record.Call {
+	return record.Call{Card: "em:" + inmate, Inmate: inmate, Period: period, AuthorisedAt: t0, MaxMs: 600000}
+}
+
+// verifyAll checks the whole pending chain from the acknowledged head and
+// that the store's head is its last link.
+func verifyAll(t testing.TB, s *store.Store) []record.Record {
+	t.Helper()
+	rs, err := s.Pending(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aseq, ahash, err := s.Acked()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev *record.Record
+	if aseq > 0 {
+		prev = &record.Record{Seq: aseq, Hash: ahash}
+	}
+	if err := record.VerifyChain(prev, rs); err != nil {
+		t.Fatalf("chain: %v", err)
+	}
+	hseq, hhash := s.Head()
+	if len(rs) == 0 {
+		if hseq != aseq || hhash != ahash {
+			t.Fatalf("head #%d %s, acked #%d %s, nothing pending", hseq, hhash, aseq, ahash)
+		}
+		return rs
+	}
+	if last := rs[len(rs)-1]; last.Seq != hseq || last.Hash != hhash {
+		t.Fatalf("head #%d %s, last pending #%d %s", hseq, hhash, last.Seq, last.Hash)
+	}
+	return rs
+}
+
+func TestOpenRefusesBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := store.Open(filepath.Join(dir, "a.db"), store.Options{}); err == nil || !strings.Contains(err.Error(), "device") {
+		t.Fatalf("open without device: %v, want an error naming the device id", err)
+	}
+	path := filepath.Join(dir, "b.db")
+	s, err := store.Open(path, store.Options{Device: "booth-a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = store.Open(path, store.Options{Device: "booth-b"})
+	if err == nil || !strings.Contains(err.Error(), `"booth-a"`) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("open as another device: %v, want an error naming the file and its booth", err)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	_, path := newStore(t)
+	// A second, independent connection sees the persistent settings; the
+	// per-connection ones are checked through the DSN in the internal test.
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestRoster(t *testing.T) {
+	s, path := newStore(t)
+	if v, err := s.RosterVersion(); err != nil || v != 0 {
+		t.Fatalf("fresh roster version = %d, %v", v, err)
+	}
+	a := record.CardInfo{Card: "em:01", Role: record.RoleInmate, Person: "W-1", Name: "Budi", Block: "A", Allowance: 30 * time.Minute}
+	b := record.CardInfo{Card: "em:02", Role: record.RoleOfficer, Person: "P-9", Name: "Sari"}
+	c := record.CardInfo{Card: "em:03", Role: record.RoleInmate, Person: "W-3", Blocked: true}
+	steps := []struct {
+		name    string
+		version int64
+		upserts []record.CardInfo
+		deletes []string
+		wantErr string
+		want    map[string]*record.CardInfo // nil value: absent
+		wantVer int64
+	}{
+		{"first", 3, []record.CardInfo{a, b}, nil, "", map[string]*record.CardInfo{"em:01": &a, "em:02": &b, "em:03": nil}, 3},
+		{"upsert and delete", 5, []record.CardInfo{c, {Card: "em:01", Role: record.RoleInmate, Person: "W-1", Blocked: true}}, []string{"em:02", "em:unknown"}, "",
+			map[string]*record.CardInfo{"em:01": {Card: "em:01", Role: record.RoleInmate, Person: "W-1", Blocked: true}, "em:02": nil, "em:03": &c}, 5},
+		{"same version again", 5, nil, []string{"em:03"}, "", map[string]*record.CardInfo{"em:03": nil}, 5},
+		{"older version refused", 4, []record.CardInfo{b}, nil, "out of date", map[string]*record.CardInfo{"em:02": nil}, 5},
+		{"bad role refused whole", 6, []record.CardInfo{b, {Card: "em:09", Role: "warden", Person: "X"}}, nil, "warden", map[string]*record.CardInfo{"em:02": nil, "em:09": nil}, 5},
+		{"no card id", 6, []record.CardInfo{{Role: record.RoleInmate, Person: "X"}}, nil, "no card id", nil, 5},
+	}
+	for _, st := range steps {
+		err := s.ApplyRoster(st.version, st.upserts, st.deletes)
+		if st.wantErr == "" && err != nil || st.wantErr != "" && (err == nil || !strings.Contains(err.Error(), st.wantErr)) {
+			t.Fatalf("%s: ApplyRoster: %v, want error %q", st.name, err, st.wantErr)
+		}
+		for card, want := range st.want {
+			got, ok, err := s.Card(card)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want == nil && ok || want != nil && (!ok || got != *want) {
+				t.Fatalf("%s: Card(%s) = %+v, %v; want %+v", st.name, card, got, ok, want)
+			}
+		}
+		if v, _ := s.RosterVersion(); v != st.wantVer {
+			t.Fatalf("%s: version %d, want %d", st.name, v, st.wantVer)
+		}
+	}
+	s.Close()
+	s = open(t, path)
+	if got, ok, _ := s.Card("em:03"); ok {
+		t.Fatalf("deleted card back after reopen: %+v", got)
+	}
+	if v, _ := s.RosterVersion(); v != 5 {
+		t.Fatalf("version after reopen %d", v)
+	}
+}
+
+func TestCallRoundTrip(t *testing.T) {
+	s, path := newStore(t)
+	c1 := call("W-1", "2026-11-29")
+	c1.Offline = true
+	id1, err := s.OpenCall(c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, err := s.OpenCall(call("W-2", "2026-11-29"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id1 == id2 {
+		t.Fatalf("two open calls share id %d", id1)
+	}
+	if err := s.Checkpoint(id1, 5*time.Second+700*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint(999, time.Second); err == nil || !strings.Contains(err.Error(), "not open") {
+		t.Fatalf("checkpoint of unknown call: %v", err)
+	}
+	s.Close()
+	s = open(t, path) // the journal is on disk, as after a power cut
+
+	open, err := s.OpenCalls()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want1 := c1
+	want1.CallID, want1.TalkedMs = id1, 5700
+	if len(open) != 2 || open[0].CallID != id1 || open[1].CallID != id2 {
+		t.Fatalf("open calls %+v, want ids %d, %d", open, id1, id2)
+	}
+	if got := open[0].Call; !got.AuthorisedAt.Equal(want1.AuthorisedAt) || got.CallID != want1.CallID || got.TalkedMs != 5700 || got.Inmate != "W-1" || !got.Offline || got.MaxMs != want1.MaxMs {
+		t.Fatalf("open call %+v, want %+v", got, want1)
+	}
+
+	closed := open[0].Call
+	closed.EndReason, closed.ChargedMs = "power_loss", 5000
+	r, err := s.CloseCall(closed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Seq != 1 || r.Kind != record.KindCall || r.Device != device {
+		t.Fatalf("record %+v", r)
+	}
+	var got record.Call
+	if err := json.Unmarshal(r.Payload, &got); err != nil || got.ChargedMs != 5000 || got.EndReason != "power_loss" || got.CallID != id1 {
+		t.Fatalf("payload %s (%v)", r.Payload, err)
+	}
+	if _, err := s.CloseCall(closed); err == nil || !strings.Contains(err.Error(), "not open") {
+		t.Fatalf("second close of call %d: %v, want refused", id1, err)
+	}
+	u, err := s.Usage("W-1", "2026-11-29")
+	if err != nil || u.Used != 5*time.Second || u.Granted != 0 || !u.LastEnd.Equal(t0) {
+		t.Fatalf("usage %+v, %v", u, err)
+	}
+	if open, _ := s.OpenCalls(); len(open) != 1 || open[0].CallID != id2 {
+		t.Fatalf("after close, open calls %+v", open)
+	}
+	// Ids are never reused, even after the newest row is deleted.
+	c2 := open[1].Call
+	c2.ChargedMs = 0
+	if _, err := s.CloseCall(c2); err != nil {
+		t.Fatal(err)
+	}
+	id3, err := s.OpenCall(call("W-3", "2026-11-29"))
+	if err != nil || id3 <= id2 {
+		t.Fatalf("new call id %d after %d (%v)", id3, id2, err)
+	}
+	if _, err := s.OpenCall(record.Call{Card: "em:x"}); err == nil {
+		t.Fatal("a call with no inmate was journaled")
+	}
+	verifyAll(t, s)
+}
+
+func TestRecordsAndUsage(t *testing.T) {
+	s, _ := newStore(t)
+	const p = "2026-11"
+	id, _ := s.OpenCall(call("W-1", p))
+	c := call("W-1", p)
+	c.CallID, c.TalkedMs, c.ChargedMs, c.EndReason = id, 61000, 120000, "hangup"
+	if _, err := s.CloseCall(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Officer(record.Officer{At: t0, Officer: "P-9", Action: "reset", Inmate: "W-1", Period: p, CreditMs: 120000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Officer(record.Officer{At: t0, Officer: "P-9", Action: "grant", Inmate: "W-1", Period: p, CreditMs: 300000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Officer(record.Officer{At: t0, Officer: "P-9", Action: "enter"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Officer(record.Officer{Officer: "P-9", Action: "grant", CreditMs: 1000}); err == nil {
+		t.Fatal("a credit with no inmate was accepted")
+	}
+	if _, err := s.Deny(record.Denial{At: t0, Card: "em:77", Reason: "unknown_card"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Event(record.Event{At: t0, Event: "tamper"}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.Usage("W-1", p)
+	if err != nil || u.Used != 2*time.Minute || u.Granted != 7*time.Minute {
+		t.Fatalf("usage %+v, %v", u, err)
+	}
+	if u, _ := s.Usage("W-1", "2026-12"); u != (record.Usage{}) {
+		t.Fatalf("other period %+v", u)
+	}
+	rs := verifyAll(t, s)
+	kinds := []record.Kind{record.KindCall, record.KindOfficer, record.KindOfficer, record.KindOfficer, record.KindDenial, record.KindEvent}
+	if len(rs) != len(kinds) {
+		t.Fatalf("%d records, want %d", len(rs), len(kinds))
+	}
+	for i, k := range kinds {
+		if rs[i].Kind != k {
+			t.Fatalf("record %d kind %s, want %s", i, rs[i].Kind, k)
+		}
+	}
+}
+
+func TestSyncedUsage(t *testing.T) {
+	s, _ := newStore(t)
+	const p = "2026-11"
+	closeCall := func(charged int64) uint64 {
+		t.Helper()
+		id, err := s.OpenCall(call("W-1", p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := call("W-1", p)
+		c.CallID, c.ChargedMs = id, charged
+		r, err := s.CloseCall(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Seq
+	}
+	seq1 := closeCall(60000) // own: 1 min
+	closeCall(120000)        // own: 2 min, not yet at the centre
+	// The centre counted our #1 and 10 min from other booths, and 1 min of grants.
+	if err := s.SetSyncedUsage("W-1", p, 11*time.Minute, time.Minute, seq1); err != nil {
+		t.Fatal(err)
+	}
+	want := record.Usage{Used: 13 * time.Minute, Granted: time.Minute}
+	if u, _ := s.Usage("W-1", p); u.Used != want.Used || u.Granted != want.Granted {
+		t.Fatalf("usage %+v, want %+v", u, want)
+	}
+	// A late, older answer does not replace the newer one.
+	if err := s.SetSyncedUsage("W-1", p, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.Usage("W-1", p); u.Used != want.Used {
+		t.Fatalf("stale sync applied: %+v", u)
+	}
+	// Other inmates are untouched by the sync.
+	if u, _ := s.Usage("W-2", p); u != (record.Usage{}) {
+		t.Fatalf("W-2 usage %+v", u)
+	}
+}
+
+func TestChainAcrossReopenAndAck(t *testing.T) {
+	s, path := newStore(t)
+	const n = 300
+	for i := range n {
+		if i%100 == 50 {
+			s.Close()
+			s = open(t, path)
+		}
+		r, err := s.Deny(record.Denial{At: t0.Add(time.Duration(i) * time.Second), Card: "em:01", Reason: "quota"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Seq != uint64(i+1) {
+			t.Fatalf("record %d has seq %d", i, r.Seq)
+		}
+	}
+	if rs := verifyAll(t, s); len(rs) != n {
+		t.Fatalf("%d pending, want %d", len(rs), n)
+	}
+	if d, _ := s.Depth(); d != n {
+		t.Fatalf("depth %d", d)
+	}
+	page, _ := s.Pending(10)
+	if len(page) != 10 || page[0].Seq != 1 || page[9].Seq != 10 {
+		t.Fatalf("first page %d records from #%d", len(page), page[0].Seq)
+	}
+	if err := s.Ack(120); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ack(100); err != nil { // a late, repeated answer
+		t.Fatal(err)
+	}
+	if err := s.Ack(n + 1); err == nil {
+		t.Fatal("ack past the head accepted")
+	}
+	s.Close()
+	s = open(t, path)
+	if rs := verifyAll(t, s); len(rs) != n-120 || rs[0].Seq != 121 {
+		t.Fatalf("after ack and reopen: %d pending", len(rs))
+	}
+	r, err := s.Event(record.Event{At: t0, Event: "start"})
+	if err != nil || r.Seq != n+1 {
+		t.Fatalf("seq after reopen %d, %v", r.Seq, err)
+	}
+	if err := s.Ack(n + 1); err != nil {
+		t.Fatal(err)
+	}
+	if rs := verifyAll(t, s); len(rs) != 0 {
+		t.Fatalf("%d pending after acking all", len(rs))
+	}
+	if seq, hash := s.Head(); seq != n+1 || hash != r.Hash {
+		t.Fatalf("head #%d %s, want #%d %s", seq, hash, r.Seq, r.Hash)
+	}
+}
+
+// A failure inside CloseCall's transaction leaves no trace: the call stays
+// open, usage is unchanged, no record, same head. Once the fault is gone the
+// same close succeeds.
+func TestCloseCallAtomic(t *testing.T) {
+	s, path := newStore(t)
+	const p = "2026-11"
+	id, _ := s.OpenCall(call("W-1", p))
+	if _, err := s.Deny(record.Denial{Card: "em:9", Reason: "unknown_card"}); err != nil {
+		t.Fatal(err)
+	}
+	headSeq, headHash := s.Head()
+
+	// Another connection to the same file installs a fault after the journal
+	// delete and the outbox insert, at the last step (the ledger insert).
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range []string{
+		`CREATE TRIGGER fault BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := call("W-1", p)
+	c.CallID, c.TalkedMs, c.ChargedMs, c.EndReason = id, 30000, 60000, "hangup"
+	if _, err := s.CloseCall(c); err == nil || !strings.Contains(err.Error(), "injected fault") || !strings.Contains(err.Error(), "close call") {
+		t.Fatalf("CloseCall under fault: %v", err)
+	}
+	if seq, hash := s.Head(); seq != headSeq || hash != headHash {
+		t.Fatalf("head moved to #%d on a failed close", seq)
+	}
+	if oc, _ := s.OpenCalls(); len(oc) != 1 || oc[0].CallID != id {
+		t.Fatalf("open calls after failed close: %+v", oc)
+	}
+	if u, _ := s.Usage("W-1", p); u.Used != 0 {
+		t.Fatalf("usage after failed close: %+v", u)
+	}
+	if d, _ := s.Depth(); d != 1 {
+		t.Fatalf("depth after failed close %d, want 1", d)
+	}
+	if _, err := db.Exec(`DROP TRIGGER fault`); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.CloseCall(c)
+	if err != nil || r.Seq != headSeq+1 {
+		t.Fatalf("close after the fault: #%d, %v", r.Seq, err)
+	}
+	if u, _ := s.Usage("W-1", p); u.Used != time.Minute {
+		t.Fatalf("usage %+v", u)
+	}
+	verifyAll(t, s)
+}
+
+func TestErrorsNameFileAndOperation(t *testing.T) {
+	s, path := newStore(t)
+	s.Close()
+	_, err := s.Deny(record.Denial{Card: "em:1"})
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "append denial") {
+		t.Fatalf("error %v, want the file and the operation", err)
+	}
+	if store.IsFull(err) {
+		t.Fatal("a closed store reported as full")
+	}
+}
+
+// Writers on several goroutines (the engine, the uplink) still make one
+// chain with no gap or fork.
+func TestConcurrentWriters(t *testing.T) {
+	s, _ := newStore(t)
+	const writers, each = 4, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+1)
+	for w := range writers {
+		wg.Go(func() {
+			for range each {
+				if _, err := s.Event(record.Event{Event: fmt.Sprint("w", w)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range each {
+			id, err := s.OpenCall(call("W-1", "p"))
+			if err == nil {
+				c := call("W-1", "p")
+				c.CallID, c.ChargedMs = id, 1000
+				_, err = s.CloseCall(c)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Go(func() { // a reader, as the uplink draining
+		for range each {
+			if _, err := s.Pending(10); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if rs := verifyAll(t, s); len(rs) != (writers+1)*each {
+		t.Fatalf("%d records, want %d", len(rs), (writers+1)*each)
+	}
+	if u, _ := s.Usage("W-1", "p"); u.Used != each*time.Second {
+		t.Fatalf("usage %v", u.Used)
+	}
+	if !strings.Contains(s.String(), device) || !strings.Contains(s.String(), s.Path()) {
+		t.Fatalf("String() = %q", s.String())
+	}
+}
+
+// The DSN escapes the path: a directory with spaces, '#' or '?' is the file
+// the technician named, not a truncated one.
+func TestOpenOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sd card", "booth #1?.db")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, path)
+	if _, err := s.Event(record.Event{Event: "start"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("store file not at %q: %v", path, err)
+	}
+}
+
+// A damaged file is refused with the file named and the advice not to
+// delete it (its records may not all be uploaded).
+func TestOpenDamagedFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "booth.db")
+	if err := os.WriteFile(path, []byte(strings.Repeat("not a database ", 500)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open(path, store.Options{Device: device})
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("open of a damaged file: %v", err)
+	}
+	t.Log(err)
+}

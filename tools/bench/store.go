@@ -1,0 +1,179 @@
+package main
+
+import (
+	"database/sql"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/store"
+)
+
+var storeDir = flag.String("store-dir", "", "directory on the disk to measure the store on (default: the system temp dir)")
+
+func init() {
+	register("store", benchStore)
+}
+
+// benchStore measures kiosk/store on a real disk beside its physical
+// limits: one durable journal commit against one raw fsync, and the
+// outbox's append and drain rates against SQLite's raw batched insert rate.
+func benchStore(r *Report) error {
+	dir, err := os.MkdirTemp(*storeDir, "bench-store-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	const n = 500
+	fsyncs, err := storeRawFsync(filepath.Join(dir, "raw"), n)
+	if err != nil {
+		return fmt.Errorf("raw fsync in %s: %w", dir, err)
+	}
+	fsync := storeQuantile(fsyncs, 0.5)
+	r.Add(Figure{Name: "raw write 4 KiB + fsync p50", Value: fsync.String(), Limit: "-", Ratio: "1",
+		Note: fmt.Sprintf("%d runs in %s", n, dir)})
+
+	st, err := store.Open(filepath.Join(dir, "booth.db"), store.Options{Device: "bench/store"})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var opens, closes []time.Duration
+	for range n {
+		c := record.Call{Card: "em:0400D8B2A5", Inmate: "W-1", Period: "2026-11", AuthorisedAt: time.Now(), MaxMs: 600000, ClockTrusted: true}
+		t := time.Now()
+		id, err := st.OpenCall(c)
+		opens = append(opens, time.Since(t))
+		if err != nil {
+			return err
+		}
+		c.CallID, c.TalkedMs, c.ChargedMs, c.EndReason = id, 60000, 60000, "hangup"
+		t = time.Now()
+		if _, err := st.CloseCall(c); err != nil {
+			return err
+		}
+		closes = append(closes, time.Since(t))
+	}
+	how := fmt.Sprintf("%d calls, WAL, synchronous=FULL", n)
+	for _, q := range []float64{0.5, 0.99} {
+		v := storeQuantile(opens, q)
+		r.Add(Figure{Name: fmt.Sprintf("journal commit (OpenCall) p%.0f", q*100), Value: v.String(), Limit: "1 fsync " + fsync.String(),
+			Ratio: fmt.Sprintf("%.2f", float64(v)/float64(fsync)), Note: how})
+	}
+	v := storeQuantile(closes, 0.5)
+	r.Add(Figure{Name: "CloseCall (journal+usage+record) p50", Value: v.String(), Limit: "1 fsync " + fsync.String(),
+		Ratio: fmt.Sprintf("%.2f", float64(v)/float64(fsync)), Note: how})
+
+	// Outbox: records appended one commit each, then drained in pages as the
+	// uplink will, against SQLite inserting the same rows in one transaction.
+	const m = 2000
+	t := time.Now()
+	for range m {
+		if _, err := st.Deny(record.Denial{At: time.Now(), Card: "em:0400D8B2A5", Inmate: "W-1", Reason: "quota", ClockTrusted: true}); err != nil {
+			return err
+		}
+	}
+	appendRate := float64(m) / time.Since(t).Seconds()
+	r.Add(Figure{Name: "outbox append (1 commit each)", Value: fmt.Sprintf("%.0f rec/s", appendRate), Limit: fmt.Sprintf("%.0f fsync/s", 1/fsync.Seconds()),
+		Ratio: fmt.Sprintf("%.2f", appendRate*fsync.Seconds()), Note: fmt.Sprintf("%d denials", m)})
+
+	raw, err := storeRawInsertRate(filepath.Join(dir, "raw.db"), 20000)
+	if err != nil {
+		return fmt.Errorf("raw SQLite insert: %w", err)
+	}
+	r.Add(Figure{Name: "raw SQLite insert (one tx)", Value: fmt.Sprintf("%.0f rows/s", raw), Limit: "-", Ratio: "1",
+		Note: "20000 rows of 200 B, modernc.org/sqlite, WAL, FULL"})
+
+	depth, _ := st.Depth()
+	t = time.Now()
+	drained := 0
+	for {
+		rs, err := st.Pending(500)
+		if err != nil {
+			return err
+		}
+		if len(rs) == 0 {
+			break
+		}
+		if err := st.Ack(rs[len(rs)-1].Seq); err != nil {
+			return err
+		}
+		drained += len(rs)
+	}
+	if drained != depth {
+		return fmt.Errorf("drained %d records of %d", drained, depth)
+	}
+	drain := float64(drained) / time.Since(t).Seconds()
+	r.Add(Figure{Name: "outbox drain (Pending 500 + Ack)", Value: fmt.Sprintf("%.0f rec/s", drain), Limit: fmt.Sprintf("%.0f rows/s raw insert", raw),
+		Ratio: fmt.Sprintf("%.2f", drain/raw), Note: fmt.Sprintf("%d records", drained)})
+	return nil
+}
+
+// storeRawFsync times n writes of 4 KiB, each followed by fsync, to path.
+func storeRawFsync(path string, n int) ([]time.Duration, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	ds := make([]time.Duration, 0, n)
+	for range n {
+		t := time.Now()
+		if _, err := f.WriteAt(buf, 0); err != nil {
+			return nil, err
+		}
+		if err := f.Sync(); err != nil {
+			return nil, err
+		}
+		ds = append(ds, time.Since(t))
+	}
+	return ds, nil
+}
+
+// storeRawInsertRate inserts n outbox-sized rows in one transaction with
+// plain SQL and returns rows per second: the ceiling for any batched write.
+func storeRawInsertRate(path string, n int) (float64, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE t (seq INTEGER PRIMARY KEY, kind TEXT, payload BLOB, prev TEXT, hash TEXT, created INTEGER)`); err != nil {
+		return 0, err
+	}
+	payload := []byte(strings.Repeat("p", 200))
+	hash := strings.Repeat("0", 64)
+	t := time.Now()
+	tx, err := db.Begin()
+	if err != nil {
+		return 0, err
+	}
+	stmt, err := tx.Prepare(`INSERT INTO t VALUES (?, 'denial', ?, ?, ?, ?)`)
+	if err != nil {
+		tx.Rollback()
+		return 0, err
+	}
+	for i := range n {
+		if _, err := stmt.Exec(i+1, payload, hash, hash, i); err != nil {
+			tx.Rollback()
+			return 0, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(t).Seconds(), nil
+}
+
+func storeQuantile(ds []time.Duration, q float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(int(q*float64(len(s))), len(s)-1)]
+}
