@@ -1,0 +1,113 @@
+package session
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/policy"
+)
+
+// Warning is a signal shown a fixed time before a call's cut-off.
+type Warning struct {
+	Before time.Duration // how long before the cut-off
+	Signal string        // Booth.Show signal, e.g. "warning_minute"
+}
+
+// Config is the engine's configuration. Zero durations take the defaults
+// named on each field.
+type Config struct {
+	// Rules is the facility's policy; it must pass Rules.Validate. Its
+	// Officer and OfficerGrant fields say what an inmate card tapped in
+	// officer mode does (observed reset, or a grant).
+	Rules policy.Rules
+	// OffHookTimeout is how long a granted call waits for the handset to be
+	// lifted before it is cancelled with no charge. Default 20 s.
+	OffHookTimeout time.Duration
+	// Warnings are shown before the cut-off. Nil means the default: 60 s
+	// ("warning_minute") and 10 s ("final_seconds"). A warning whose
+	// Before is not less than the call's Max is skipped.
+	Warnings []Warning
+	// Checkpoint is how often a talking call's talk time is journaled.
+	// Default 5 s: after a power cut a call is billed at most this much less
+	// than was talked.
+	Checkpoint time.Duration
+	// SecondTapEnds makes a second tap of the calling card end the call.
+	SecondTapEnds bool
+	// OfficerTimeout is how long officer mode lasts without a tap. Default 30 s.
+	OfficerTimeout time.Duration
+	// OfficerRateLimit is the most officer taps one officer may make in
+	// OfficerRateWindow; more are denied and recorded. Defaults 6 per minute.
+	OfficerRateLimit  int
+	OfficerRateWindow time.Duration
+	// StoreRetry is how often a booth out of service for a store error
+	// probes the store to come back by itself. Default 10 s.
+	StoreRetry time.Duration
+	// AuthoriseDeadline bounds the wait for the centre's answer at a tap;
+	// past it the booth decides offline. Default 400 ms.
+	AuthoriseDeadline time.Duration
+	// ClockTrustedAtStart is true on a booth with a battery-backed
+	// real-time clock; otherwise the wall clock is untrusted until a
+	// ClockTrust{true} input.
+	ClockTrustedAtStart bool
+}
+
+// Deps are the engine's collaborators.
+type Deps struct {
+	Clock      clock.Clock
+	Store      Store
+	Booth      Booth
+	Authoriser Authoriser // nil: the booth always decides from its own store
+	Log        *slog.Logger
+}
+
+// DefaultWarnings are the warnings used when Config.Warnings is nil.
+var DefaultWarnings = []Warning{
+	{Before: 60 * time.Second, Signal: "warning_minute"},
+	{Before: 10 * time.Second, Signal: "final_seconds"},
+}
+
+// withDefaults returns c with the zero fields set to their defaults, or the
+// first invalid setting.
+func (c Config) withDefaults() (Config, error) {
+	if err := c.Rules.Validate(); err != nil {
+		return c, fmt.Errorf("session: %w", err)
+	}
+	def := func(d *time.Duration, v time.Duration, name string) error {
+		switch {
+		case *d < 0:
+			return fmt.Errorf("session: %s is %v; it must not be negative (0 takes the default %v)", name, *d, v)
+		case *d == 0:
+			*d = v
+		}
+		return nil
+	}
+	errs := []error{
+		def(&c.OffHookTimeout, 20*time.Second, "offhook_timeout"),
+		def(&c.Checkpoint, 5*time.Second, "checkpoint"),
+		def(&c.OfficerTimeout, 30*time.Second, "officer_timeout"),
+		def(&c.OfficerRateWindow, time.Minute, "officer_rate_window"),
+		def(&c.StoreRetry, 10*time.Second, "store_retry"),
+		def(&c.AuthoriseDeadline, 400*time.Millisecond, "authorise_deadline"),
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	if c.OfficerRateLimit < 0 {
+		return c, fmt.Errorf("session: officer_rate_limit is %d; it must not be negative (0 takes the default 6)", c.OfficerRateLimit)
+	}
+	if c.OfficerRateLimit == 0 {
+		c.OfficerRateLimit = 6
+	}
+	if c.Warnings == nil {
+		c.Warnings = DefaultWarnings
+	}
+	for i, w := range c.Warnings {
+		if w.Before <= 0 || w.Signal == "" {
+			return c, fmt.Errorf("session: warnings[%d]: before %v, signal %q: a warning needs a positive time before the cut-off and a signal", i, w.Before, w.Signal)
+		}
+	}
+	return c, nil
+}

@@ -1,0 +1,243 @@
+package session_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session"
+	"wartelsuspas/kiosk/session/sessiontest"
+	"wartelsuspas/kiosk/store"
+)
+
+const crashEnv = "SESSION_TEST_CRASH_DB"
+
+const (
+	crashDevice = "crash/b01"
+	crashCard   = "em:00000C0A51"
+)
+
+func crashRules() policy.Rules {
+	open := map[time.Weekday][]policy.Window{}
+	for d := time.Sunday; d <= time.Saturday; d++ {
+		open[d] = []policy.Window{{From: 0, To: 24 * 60}}
+	}
+	return policy.Rules{
+		Location:  time.UTC,
+		Period:    policy.Day,
+		Allowance: 100000 * time.Hour,
+		PerCall:   2 * time.Second,
+		Billing:   policy.Billing{Unit: policy.PerSecond},
+		Hours:     policy.Hours{Weekly: open},
+		Untrusted: policy.UntrustedRefuse,
+	}
+}
+
+var crashConfig = session.Config{Rules: crashRules(), ClockTrustedAtStart: true, Checkpoint: 300 * time.Millisecond}
+
+// TestCrashKill re-executes the test binary as a child that runs the engine
+// with the real clock on a real SQLite store, making calls of 0.5–3 s (some
+// hung up, some cut off at the 2 s cap), and SIGKILLs it at random instants,
+// several times. The child prints each call id the store journaled. At the
+// end a last engine start recovers what the last kill left open; then every
+// journaled call has exactly one record, none is open, no call is billed
+// more than it talked or beyond its Max, usage equals the records, and the
+// chain verifies from genesis.
+//
+// SIGKILL lets the kernel write out what the process wrote, so this proves
+// crash safety of the engine and store, not power-loss safety.
+func TestCrashKill(t *testing.T) {
+	if path := os.Getenv(crashEnv); path != "" {
+		crashChild(path)
+		return
+	}
+	path := filepath.Join(t.TempDir(), "booth.db")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	opened := map[int64]bool{}
+	rounds := 5
+	if testing.Short() {
+		rounds = 2
+	}
+	for round := range rounds {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKill$")
+		cmd.Env = append(os.Environ(), crashEnv+"="+path, fmt.Sprintf("SESSION_TEST_CRASH_SEED=%d", rng.Int64()))
+		cmd.Stderr = os.Stderr
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		hang := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
+		sc := bufio.NewScanner(out)
+		killed := false
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case line == "ready":
+				// Kill anywhere in the next calls: while talking, while
+				// journaling, while closing.
+				delay := time.Duration(500+rng.IntN(5500)) * time.Millisecond
+				time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
+				killed = true
+			case strings.HasPrefix(line, "open "):
+				id, err := strconv.ParseInt(strings.TrimPrefix(line, "open "), 10, 64)
+				if err != nil {
+					t.Fatalf("round %d: child said %q", round, line)
+				}
+				opened[id] = true
+			default:
+				t.Logf("round %d: child: %s", round, line)
+			}
+		}
+		cmd.Wait()
+		if !hang.Stop() {
+			t.Fatalf("round %d: child hung", round)
+		}
+		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !killed || !ok || !ws.Signaled() {
+			t.Fatalf("round %d: child ended by %v, not by the kill", round, cmd.ProcessState)
+		}
+	}
+	if len(opened) == 0 {
+		t.Fatal("the children journaled no call")
+	}
+
+	// The last start: recovery closes what the last kill left open.
+	st, err := store.Open(path, store.Options{Device: crashDevice})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fc := clock.NewFake(time.Now())
+	b := sessiontest.NewBooth(fc)
+	if _, err := session.New(crashConfig, session.Deps{Clock: fc, Store: st, Booth: b}); err != nil {
+		t.Fatal(err)
+	}
+	if b.Relay() {
+		t.Error("relay on after the recovery start")
+	}
+	if open, err := st.OpenCalls(); err != nil || len(open) != 0 {
+		t.Fatalf("calls open after recovery: %v (%v)", open, err)
+	}
+	rs, err := st.Pending(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := record.VerifyChain(nil, rs); err != nil {
+		t.Fatalf("chain: %v", err)
+	}
+	billing := crashRules().Billing
+	closed := map[int64]int{}
+	var charged time.Duration
+	powerLoss := 0
+	for _, r := range rs {
+		if r.Kind != record.KindCall {
+			continue
+		}
+		var c record.Call
+		if err := json.Unmarshal(r.Payload, &c); err != nil {
+			t.Fatalf("record #%d: %v", r.Seq, err)
+		}
+		closed[c.CallID]++
+		if c.ChargedMs > c.TalkedMs || c.TalkedMs > c.MaxMs || time.Duration(c.ChargedMs)*time.Millisecond != billing.Charge(time.Duration(c.TalkedMs)*time.Millisecond) {
+			t.Errorf("call %d: talked %d ms, charged %d ms, max %d ms", c.CallID, c.TalkedMs, c.ChargedMs, c.MaxMs)
+		}
+		if c.EndReason == session.EndPowerLoss {
+			powerLoss++
+		}
+		charged += time.Duration(c.ChargedMs) * time.Millisecond
+	}
+	for id := range opened {
+		if closed[id] != 1 {
+			t.Errorf("journaled call %d has %d records, want 1", id, closed[id])
+		}
+	}
+	for id, n := range closed {
+		if !opened[id] && n > 0 {
+			// A kill between the commit and the child's print: fine, but
+			// still only one record.
+			if n != 1 {
+				t.Errorf("call %d has %d records", id, n)
+			}
+		}
+	}
+	t.Logf("%d rounds, %d calls journaled, %d records, %d closed by power loss", rounds, len(opened), len(rs), powerLoss)
+	// Usage of the one inmate across periods equals the records' charges.
+	var used time.Duration
+	seen := map[string]bool{}
+	for _, r := range rs {
+		var c record.Call
+		if r.Kind == record.KindCall && json.Unmarshal(r.Payload, &c) == nil && !seen[c.Period] {
+			seen[c.Period] = true
+			u, err := st.Usage("crash-inmate", c.Period)
+			if err != nil {
+				t.Fatal(err)
+			}
+			used += u.Used
+		}
+	}
+	if used != charged {
+		t.Errorf("usage %v, call records charge %v", used, charged)
+	}
+}
+
+// printingStore reports each journaled call id on stdout, so the parent
+// knows every call that must end up with a record.
+type printingStore struct{ *store.Store }
+
+func (s printingStore) OpenCall(c record.Call) (int64, error) {
+	id, err := s.Store.OpenCall(c)
+	if err == nil {
+		fmt.Printf("open %d\n", id)
+	}
+	return id, err
+}
+
+type quietBooth struct{}
+
+func (quietBooth) SetRelay(bool) error { return nil }
+func (quietBooth) Show(string) error   { return nil }
+
+// crashChild runs the engine until it is killed.
+func crashChild(path string) {
+	st, err := store.Open(path, store.Options{Device: crashDevice})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(2)
+	}
+	if err := st.ApplyRoster(1, []record.CardInfo{{Card: crashCard, Role: record.RoleInmate, Person: "crash-inmate"}}, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(2)
+	}
+	seed, _ := strconv.ParseUint(os.Getenv("SESSION_TEST_CRASH_SEED"), 10, 64)
+	rng := rand.New(rand.NewPCG(seed, 3))
+	e, err := session.New(crashConfig, session.Deps{Clock: clock.NewReal(), Store: printingStore{st}, Booth: quietBooth{}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		os.Exit(2)
+	}
+	in := make(chan session.Input)
+	go e.Run(context.Background(), in)
+	fmt.Println("ready")
+	for {
+		in <- session.Tap{Card: crashCard}
+		in <- session.Hook{OffHook: true}
+		time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond) // the inmate talks
+		in <- session.Hook{OffHook: false}
+		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
+	}
+}

@@ -1,0 +1,966 @@
+package session
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
+)
+
+// End reasons the engine adds to the policy's bounds (quota, per_call_cap,
+// closing, turn_end, offline_cap).
+const (
+	EndHangup     = "hangup"
+	EndOfficer    = "officer"
+	EndSecondTap  = "second_tap"
+	EndNoOffHook  = "no_offhook"
+	EndTamper     = "tamper"
+	EndFault      = "fault"
+	EndStoreError = "store_error"
+	EndShutdown   = "shutdown"
+	EndPowerLoss  = "power_loss"
+)
+
+// Denial reasons the engine adds to policy.Reason.
+const (
+	// ReasonBusy: the centre says the card is talking in another booth.
+	ReasonBusy policy.Reason = "busy"
+	// ReasonOfficerRate: an officer tapped more often than
+	// Config.OfficerRateLimit allows.
+	ReasonOfficerRate policy.Reason = "officer_rate_limit"
+)
+
+// State is what the booth is doing, as Status reports it.
+type State string
+
+const (
+	StateReady        State = "ready"
+	StateOfficer      State = "officer"
+	StateGranted      State = "granted" // relay on, waiting for the handset
+	StateTalking      State = "talking"
+	StateOutOfService State = "out_of_service"
+	StateTamper       State = "tamper"
+	StateClosed       State = "closed" // outside the booth's hours (trusted clock only)
+)
+
+// Out-of-service causes, as Status.OutOfService lists them.
+const (
+	CauseStore  = "store"
+	CauseReader = "reader"
+	CauseRelay  = "relay"
+	CauseTamper = "tamper"
+)
+
+// Status is a snapshot of the engine for the status command and the
+// simulator.
+type Status struct {
+	State         State
+	Card          string        // calling card (granted, talking)
+	Inmate        string        //
+	CallID        int64         //
+	Left          time.Duration // talk time left (talking), or Max (granted)
+	OutOfService  []string      // causes, sorted
+	ClockTrusted  bool          //
+	Calls         int           // calls closed by this engine
+	Denials       int           // taps denied by this engine
+	OfficerActs   int           // officer records written by this engine
+	PendingCloses int           // calls ended but not yet closed in the store
+	Unrecorded    int           // denials the store could not write yet
+}
+
+// call is the call in progress.
+type call struct {
+	rec       record.Call
+	max       time.Duration // talk time allowed from off-hook (see startTalking)
+	granted   time.Duration // mono instant the relay closed
+	talking   bool
+	talkStart time.Duration // mono
+	nextWarn  int           // index into Engine.warnings
+	nextCkpt  time.Duration // mono
+}
+
+// officer is officer mode.
+type officer struct {
+	info  record.CardInfo
+	until time.Duration // mono
+}
+
+// Engine is the booth's session state machine. Its methods Handle and Fire
+// are the synchronous core: Run calls them from one goroutine, tests call
+// them step by step under a fake clock. Only Status is safe to call from
+// other goroutines.
+type Engine struct {
+	cfg      Config
+	warnings []Warning // by instant: largest Before first
+	clk      clock.Clock
+	store    Store
+	booth    Booth
+	auth     Authoriser
+	log      *slog.Logger
+	ctx      context.Context
+
+	call      *call
+	officer   *officer
+	offHook   bool
+	trusted   bool
+	oos       map[string]bool
+	probeAt   time.Duration // mono; valid when oos[CauseStore]
+	recovered bool          // open calls from before this start are closed
+	closed    bool          // outside the booth's hours when last checked
+	hoursAt   time.Duration // mono instant of the next hours check
+
+	pendingCloses []record.Call  // ended calls the store could not close yet
+	pendingEvents []record.Event // events the store could not write yet
+	unrecorded    int            // denials the store could not write yet
+
+	lastEnd     map[string]time.Duration   // inmate → mono end of last call, this boot
+	officerTaps map[string][]time.Duration // officer → mono instants of recent taps
+
+	calls, denials, officerActs int
+
+	mu     sync.Mutex
+	status Status
+}
+
+// New starts an engine: it opens the relay first, whatever else happens, then
+// closes the calls a power cut left open (billed to their last checkpoint).
+// A store that fails during that recovery leaves the booth out of service
+// until a probe succeeds; only bad configuration is an error.
+func New(cfg Config, deps Deps) (*Engine, error) {
+	if deps.Booth == nil {
+		return nil, errors.New("session: New needs a Booth")
+	}
+	// Fail closed before looking at anything else.
+	relayErr := deps.Booth.SetRelay(false)
+	if deps.Clock == nil || deps.Store == nil {
+		return nil, errors.New("session: New needs a Clock and a Store")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	log := deps.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{
+		cfg:         cfg,
+		warnings:    slices.Clone(cfg.Warnings),
+		clk:         deps.Clock,
+		store:       deps.Store,
+		booth:       deps.Booth,
+		auth:        deps.Authoriser,
+		log:         log,
+		ctx:         context.Background(),
+		trusted:     cfg.ClockTrustedAtStart,
+		oos:         map[string]bool{},
+		lastEnd:     map[string]time.Duration{},
+		officerTaps: map[string][]time.Duration{},
+	}
+	slices.SortStableFunc(e.warnings, func(a, b Warning) int { return cmp.Compare(b.Before, a.Before) })
+	if relayErr != nil {
+		e.relayFailed(fmt.Errorf("opening the relay at start: %w", relayErr))
+	}
+	e.recover()
+	e.showIdle()
+	e.publish()
+	return e, nil
+}
+
+// recover closes the calls left open in the journal, as ended by power loss
+// and billed to their last checkpoint.
+func (e *Engine) recover() {
+	open, err := e.store.OpenCalls()
+	if err != nil {
+		e.storeFailed("listing calls left open by a power cut", err)
+		return
+	}
+	for _, oc := range open {
+		c := oc.Call
+		c.CallID = oc.CallID
+		c.EndReason = EndPowerLoss
+		c.TalkedMs = max(c.TalkedMs, 0)
+		if c.MaxMs > 0 {
+			c.TalkedMs = min(c.TalkedMs, c.MaxMs) // a corrupt checkpoint never bills past Max
+		}
+		c.ChargedMs = e.cfg.Rules.Billing.Charge(ms(c.TalkedMs)).Milliseconds()
+		if _, err := e.store.CloseCall(c); err != nil {
+			e.storeFailed(fmt.Sprintf("closing call %d left open by a power cut", c.CallID), err)
+			return
+		}
+		e.calls++
+		e.log.Warn("call left open by a power cut closed", "call", c.CallID, "card", cardTag(c.Card), "talked_ms", c.TalkedMs, "charged_ms", c.ChargedMs)
+	}
+	e.recovered = true
+	if len(open) > 0 {
+		e.event("power_loss_recovered", fmt.Sprintf("%d call(s) closed, billed to their last checkpoint", len(open)))
+	}
+}
+
+// Handle reacts to one input.
+func (e *Engine) Handle(in Input) {
+	defer e.publish()
+	switch in := in.(type) {
+	case Tap:
+		e.tap(in.Card)
+	case CardRemoved:
+		// A call is not ended by removing the card: inmates put it away.
+		e.log.Debug("card removed", "card", cardTag(in.Card))
+	case Hook:
+		e.hook(in.OffHook)
+	case Tamper:
+		e.tamper(in.Open)
+	case RelayFault:
+		e.endCall(EndFault)
+		e.relayFailed(in.Err)
+		e.showIdle()
+	case Reader:
+		e.reader(in.Up, in.Err)
+	case ClockTrust:
+		if in.Trusted != e.trusted {
+			e.trusted = in.Trusted
+			e.log.Info("wall clock trust changed", "trusted", in.Trusted, "now", e.clk.Now())
+			name := "clock_untrusted"
+			if in.Trusted {
+				name = "clock_trusted"
+			}
+			e.event(name, "")
+			if e.call == nil {
+				e.checkHours()
+			}
+		}
+	default:
+		e.log.Error("session: unknown input ignored", "input", fmt.Sprintf("%T", in))
+	}
+}
+
+// NextDeadline returns the monotonic instant of the engine's next timed
+// action (cut-off, warning, checkpoint, off-hook timeout, officer timeout,
+// store probe), and false when nothing is due.
+func (e *Engine) NextDeadline() (time.Duration, bool) {
+	var next time.Duration
+	ok := false
+	add := func(d time.Duration) {
+		if !ok || d < next {
+			next, ok = d, true
+		}
+	}
+	if c := e.call; c != nil {
+		if !c.talking {
+			add(c.granted + e.cfg.OffHookTimeout)
+		} else {
+			add(c.talkStart + c.max)
+			add(c.nextCkpt)
+			if c.nextWarn < len(e.warnings) {
+				add(c.talkStart + c.max - e.warnings[c.nextWarn].Before)
+			}
+		}
+	}
+	if e.officer != nil {
+		add(e.officer.until)
+	}
+	if e.oos[CauseStore] {
+		add(e.probeAt)
+	}
+	if e.call == nil {
+		add(e.hoursAt)
+	}
+	return next, ok
+}
+
+// Fire performs every timed action that is due on the monotonic clock, in
+// order.
+func (e *Engine) Fire() {
+	defer e.publish()
+	now := e.clk.Mono()
+	if c := e.call; c != nil {
+		switch {
+		case !c.talking && now >= c.granted+e.cfg.OffHookTimeout:
+			e.log.Info("handset not lifted in time: call cancelled, not charged", "call", c.rec.CallID)
+			e.endCall(EndNoOffHook)
+			e.showIdle()
+		case c.talking && now >= c.talkStart+c.max:
+			e.endCall(c.rec.EndReason)
+			e.showIdle()
+		case c.talking:
+			for c.nextWarn < len(e.warnings) && now >= c.talkStart+c.max-e.warnings[c.nextWarn].Before {
+				e.show(e.warnings[c.nextWarn].Signal)
+				c.nextWarn++
+			}
+			if now >= c.nextCkpt {
+				e.checkpoint()
+			}
+		}
+	}
+	if o := e.officer; o != nil && now >= o.until {
+		e.officer = nil
+		e.officerRecord(record.Officer{Officer: o.info.Person, OfficerCard: o.info.Card, Action: "timeout"})
+		e.log.Info("officer mode timed out", "officer", o.info.Person)
+		e.showIdle()
+	}
+	if e.oos[CauseStore] && now >= e.probeAt {
+		e.probe()
+	}
+	if e.call == nil && now >= e.hoursAt {
+		e.checkHours()
+	}
+}
+
+// hoursCheck is how often an idle booth looks whether it opened or closed.
+const hoursCheck = 30 * time.Second
+
+// checkHours updates the closed state and its lamp. With an untrusted wall
+// clock the hours cannot be judged: the booth does not show closed.
+func (e *Engine) checkHours() {
+	if was := e.closed; e.refreshHours() != was {
+		e.showIdle()
+	}
+}
+
+func (e *Engine) refreshHours() bool {
+	e.hoursAt = e.clk.Mono() + hoursCheck
+	e.closed = false
+	if e.trusted {
+		open, _ := e.cfg.Rules.Hours.OpenAt(e.clk.Now(), e.cfg.Rules.Location)
+		e.closed = !open
+	}
+	return e.closed
+}
+
+// Shutdown ends a call in progress as "shutdown" and opens the relay. Run
+// calls it when its context ends; the daemon then exits.
+func (e *Engine) Shutdown() {
+	defer e.publish()
+	e.endCall(EndShutdown)
+	if err := e.booth.SetRelay(false); err != nil {
+		e.log.Error("opening the relay at shutdown failed; the relay's pull-down must open it", "err", err)
+	}
+}
+
+// Run is the engine's event loop: it handles inputs, fires deadlines on one
+// timer and, when ctx ends or in is closed, shuts down and returns nil.
+func (e *Engine) Run(ctx context.Context, in <-chan Input) error {
+	e.ctx = ctx
+	t := e.clk.NewTimer(time.Hour)
+	t.Stop()
+	defer t.Stop()
+	for {
+		if dl, ok := e.NextDeadline(); ok {
+			t.Reset(max(dl-e.clk.Mono(), 0))
+		} else {
+			t.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			e.Shutdown()
+			return nil
+		case x, ok := <-in:
+			if !ok {
+				e.Shutdown()
+				return nil
+			}
+			e.Handle(x)
+		case <-t.C():
+			e.Fire()
+		}
+	}
+}
+
+// Status returns a snapshot; it is safe from any goroutine.
+func (e *Engine) Status() Status {
+	e.mu.Lock()
+	s := e.status
+	e.mu.Unlock()
+	s.OutOfService = slices.Clone(s.OutOfService)
+	if s.State == StateTalking {
+		s.Left = max(s.Left-e.clk.Mono(), 0) // Left holds the cut-off instant
+	}
+	return s
+}
+
+func (e *Engine) publish() {
+	s := Status{
+		State:         StateReady,
+		ClockTrusted:  e.trusted,
+		Calls:         e.calls,
+		Denials:       e.denials,
+		OfficerActs:   e.officerActs,
+		PendingCloses: len(e.pendingCloses),
+		Unrecorded:    e.unrecorded,
+	}
+	for cause, on := range e.oos {
+		if on {
+			s.OutOfService = append(s.OutOfService, cause)
+		}
+	}
+	slices.Sort(s.OutOfService)
+	switch c := e.call; {
+	case c != nil:
+		s.State, s.Card, s.Inmate, s.CallID = StateGranted, c.rec.Card, c.rec.Inmate, c.rec.CallID
+		s.Left = c.max
+		if c.talking {
+			s.State, s.Left = StateTalking, c.talkStart+c.max
+		}
+	case e.oos[CauseTamper]:
+		s.State = StateTamper
+	case len(s.OutOfService) > 0:
+		s.State = StateOutOfService
+	case e.officer != nil:
+		s.State = StateOfficer
+	case e.closed:
+		s.State = StateClosed
+	}
+	e.mu.Lock()
+	e.status = s
+	e.mu.Unlock()
+}
+
+// outOfService reports whether new calls are refused.
+func (e *Engine) outOfService() bool {
+	for _, on := range e.oos {
+		if on {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- taps ----
+
+func (e *Engine) tap(card string) {
+	if c := e.call; c != nil {
+		e.tapDuringCall(c, card)
+		return
+	}
+	info, known, err := e.store.Card(card)
+	if err != nil {
+		e.storeFailed("looking the card up in the roster", err)
+		e.deny(record.Denial{Card: card, Reason: string(policy.ReasonOutOfService)})
+		return
+	}
+	isOfficer := known && info.Role == record.RoleOfficer && !info.Blocked
+	if isOfficer && (e.oos[CauseTamper] || e.oos[CauseRelay]) {
+		e.clearFault(info)
+		return
+	}
+	if e.officer != nil {
+		if isOfficer {
+			// A second officer tap leaves officer mode.
+			e.officer = nil
+			e.log.Info("officer mode left", "officer", info.Person)
+			e.showIdle()
+			return
+		}
+		if known && info.Role == record.RoleInmate {
+			e.officerAction(info)
+			return
+		}
+		e.officer = nil
+	}
+	if isOfficer && e.outOfService() {
+		e.deny(record.Denial{Card: card, Reason: string(policy.ReasonOutOfService)})
+		return
+	}
+	if isOfficer {
+		if !e.officerAllowed(info) {
+			return
+		}
+		e.officer = &officer{info: info, until: e.clk.Mono() + e.cfg.OfficerTimeout}
+		if e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: "enter"}) {
+			e.log.Info("officer mode", "officer", info.Person)
+			e.show("officer_mode")
+		} else {
+			e.officer = nil
+		}
+		return
+	}
+	e.authorise(card, info, known)
+}
+
+// authorise decides an inmate's tap and, when allowed, journals the call and
+// closes the relay.
+func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
+	now := e.clk.Now()
+	rules := e.cfg.Rules
+	period := policy.PeriodOf(now, rules.Period, rules.Location)
+	q := policy.Request{
+		Now:          now,
+		ClockTrusted: e.trusted,
+		Known:        known && info.Role == record.RoleInmate,
+		Blocked:      info.Blocked,
+		Block:        info.Block,
+		Allowance:    info.Allowance,
+		SinceLastEnd: -1,
+		OutOfService: e.outOfService(),
+	}
+	if known && info.Role == record.RoleOfficer && info.Blocked {
+		q.Known = true // a revoked officer card is refused as blocked
+	}
+	if q.Known && !q.Blocked && !q.OutOfService {
+		u, err := e.store.Usage(info.Person, period.Key)
+		if err != nil {
+			e.storeFailed("reading the inmate's usage", err)
+			q.OutOfService = true
+		}
+		q.Used, q.Granted, q.LastCallEnd = u.Used, u.Granted, u.LastEnd
+		if end, ok := e.lastEnd[info.Person]; ok {
+			q.SinceLastEnd = e.clk.Mono() - end
+		}
+	}
+	offline := true
+	if e.auth != nil && q.Known && !q.Blocked && !q.OutOfService {
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.AuthoriseDeadline)
+		r, err := e.auth.Authorise(ctx, card, info.Person, period.Key)
+		cancel()
+		switch {
+		case err != nil:
+			e.log.Info("centre did not answer in time: deciding offline", "card", cardTag(card), "err", err)
+		case r.Busy:
+			e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(ReasonBusy)})
+			return
+		default:
+			// The centre's balance replaces the local one.
+			allowance := info.Allowance
+			if allowance <= 0 {
+				allowance = rules.Allowance
+			}
+			q.Allowance, q.Granted, q.Used = allowance, 0, allowance-r.Remaining
+			offline = false
+		}
+	}
+	dec := rules.Decide(q)
+	if !dec.Allow {
+		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason)})
+		return
+	}
+	endsBy := string(dec.EndsBy)
+	if offline && e.auth != nil && rules.OfflineCap > 0 {
+		// Part of a facility but cut off from it: spend at most the
+		// offline cap per call beyond what the centre last said.
+		if capped := rules.Billing.MaxTalk(rules.OfflineCap); capped < dec.Max {
+			dec.Max, endsBy = capped, string(policy.ReasonOfflineCap)
+		}
+		if dec.Max < rules.Billing.Step() {
+			e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonNoMinutes)})
+			return
+		}
+	}
+	rec := record.Call{
+		Card:         card,
+		Inmate:       info.Person,
+		Block:        info.Block,
+		Period:       dec.Period.Key,
+		AuthorisedAt: now,
+		MaxMs:        dec.Max.Milliseconds(),
+		EndReason:    endsBy, // replaced if the call ends before its bound
+		Offline:      offline,
+		ClockTrusted: e.trusted,
+	}
+	id, err := e.store.OpenCall(rec)
+	if err != nil {
+		e.storeFailed("journaling the call before closing the relay", err)
+		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonOutOfService)})
+		return
+	}
+	rec.CallID = id
+	e.call = &call{rec: rec, max: dec.Max, granted: e.clk.Mono()}
+	if err := e.booth.SetRelay(true); err != nil {
+		e.endCall(EndFault)
+		e.relayFailed(fmt.Errorf("closing the relay for call %d: %w", id, err))
+		e.showIdle()
+		return
+	}
+	e.log.Info("call granted", "call", id, "card", cardTag(card), "inmate", info.Person, "max", dec.Max, "ends_by", endsBy, "offline", offline, "clock_trusted", e.trusted)
+	e.show("card_accepted")
+	if e.offHook {
+		e.startTalking()
+	}
+}
+
+func (e *Engine) tapDuringCall(c *call, card string) {
+	if card == c.rec.Card {
+		if e.cfg.SecondTapEnds {
+			e.endCall(EndSecondTap)
+			e.showIdle()
+		}
+		return
+	}
+	info, known, err := e.store.Card(card)
+	if err != nil {
+		// The call goes on; its checkpoint will notice if the store is gone.
+		e.log.Error("roster lookup failed during a call; tap ignored", "card", cardTag(card), "err", err)
+		return
+	}
+	if !known || info.Role != record.RoleOfficer || info.Blocked {
+		e.log.Info("tap ignored: a call is in progress", "card", cardTag(card))
+		return
+	}
+	if !e.officerAllowed(info) {
+		return
+	}
+	id, inmate, period := c.rec.CallID, c.rec.Inmate, c.rec.Period
+	e.endCall(EndOfficer)
+	e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: "end_call", Inmate: inmate, Period: period, CallID: id})
+	e.showIdle()
+}
+
+// officerAllowed applies the officer rate limit; over it, the tap is denied
+// and recorded.
+func (e *Engine) officerAllowed(info record.CardInfo) bool {
+	now := e.clk.Mono()
+	taps := e.officerTaps[info.Person]
+	taps = slices.DeleteFunc(taps, func(t time.Duration) bool { return now-t >= e.cfg.OfficerRateWindow })
+	if len(taps) >= e.cfg.OfficerRateLimit {
+		e.officerTaps[info.Person] = taps
+		e.log.Warn("officer tap refused: too many taps", "officer", info.Person, "limit", e.cfg.OfficerRateLimit, "window", e.cfg.OfficerRateWindow)
+		e.deny(record.Denial{At: e.clk.Now(), Card: info.Card, Reason: string(ReasonOfficerRate)})
+		return false
+	}
+	e.officerTaps[info.Person] = append(taps, now)
+	return true
+}
+
+// officerAction resets or grants an inmate's quota in officer mode.
+func (e *Engine) officerAction(inmate record.CardInfo) {
+	o := e.officer
+	if !e.officerAllowed(o.info) {
+		return
+	}
+	o.until = e.clk.Mono() + e.cfg.OfficerTimeout
+	rules := e.cfg.Rules
+	now := e.clk.Now()
+	period := policy.PeriodOf(now, rules.Period, rules.Location)
+	u, err := e.store.Usage(inmate.Person, period.Key)
+	if err != nil {
+		e.storeFailed("reading the inmate's usage for an officer action", err)
+		e.officer = nil
+		e.showIdle()
+		return
+	}
+	q := policy.Request{Allowance: inmate.Allowance, Used: u.Used, Granted: u.Granted}
+	before := rules.Remaining(q)
+	// The store's Usage does not tell reset credits from grants, so a
+	// reset credits what is used beyond all credits: the balance returns to
+	// the allowance, never below what it was (see docs/session.md).
+	credit := rules.OfficerCredit(u.Used, u.Granted)
+	action := string(policy.OfficerReset)
+	if rules.Officer == policy.OfficerGrant {
+		action = string(policy.OfficerGrant)
+	}
+	ok := e.officerRecord(record.Officer{
+		Officer: o.info.Person, OfficerCard: o.info.Card, Action: action,
+		Inmate: inmate.Person, Period: period.Key,
+		BeforeMs: before.Milliseconds(), AfterMs: (before + credit).Milliseconds(), CreditMs: credit.Milliseconds(),
+	})
+	if !ok {
+		e.officer = nil
+		return
+	}
+	e.log.Info("officer action", "officer", o.info.Person, "action", action, "inmate", inmate.Person, "before", before, "after", before+credit)
+	e.show("officer_mode")
+}
+
+// clearFault lets an officer clear a tamper or relay fault.
+func (e *Engine) clearFault(info record.CardInfo) {
+	if !e.officerAllowed(info) {
+		return
+	}
+	action := "clear_tamper"
+	if !e.oos[CauseTamper] {
+		action = "clear_fault"
+	}
+	if !e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: action}) {
+		return
+	}
+	delete(e.oos, CauseTamper)
+	delete(e.oos, CauseRelay)
+	e.log.Info("fault cleared by an officer", "officer", info.Person, "action", action)
+	e.showIdle()
+}
+
+// ---- the call ----
+
+func (e *Engine) hook(off bool) {
+	e.offHook = off
+	c := e.call
+	switch {
+	case c == nil:
+	case off && !c.talking:
+		e.startTalking()
+	case !off && c.talking:
+		e.endCall(EndHangup)
+		e.showIdle()
+	}
+}
+
+func (e *Engine) startTalking() {
+	c := e.call
+	c.talking = true
+	c.talkStart = e.clk.Mono()
+	if r := c.rec.EndReason; r == string(policy.ReasonClosing) || r == string(policy.ReasonTurnEnd) {
+		// A wall-clock bound is an instant, reached on the monotonic
+		// clock from the tap: waiting for the handset does not extend
+		// the booth's hours.
+		c.max = max(c.max-(c.talkStart-c.granted), 0)
+	}
+	c.rec.TalkStartAt = e.clk.Now()
+	c.nextCkpt = c.talkStart + e.cfg.Checkpoint
+	// Skip warnings that would come at or before the start.
+	for c.nextWarn < len(e.warnings) && e.warnings[c.nextWarn].Before >= c.max {
+		c.nextWarn++
+	}
+	e.log.Info("talking", "call", c.rec.CallID, "max", c.max)
+	e.show("talking")
+}
+
+// talked is the call's talk time so far, never more than its Max.
+func (e *Engine) talked(c *call) time.Duration {
+	if !c.talking {
+		return 0
+	}
+	return min(e.clk.Mono()-c.talkStart, c.max)
+}
+
+func (e *Engine) checkpoint() {
+	c := e.call
+	t := e.talked(c)
+	for c.nextCkpt <= e.clk.Mono() {
+		c.nextCkpt += e.cfg.Checkpoint
+	}
+	if err := e.store.Checkpoint(c.rec.CallID, t); err != nil {
+		e.storeFailed(fmt.Sprintf("checkpointing call %d", c.rec.CallID), err)
+		e.endCall(EndStoreError)
+		e.showIdle()
+	}
+}
+
+// endCall ends the call in progress, if any: relay off first, then the
+// record. A close the store refuses is kept and retried after a probe.
+func (e *Engine) endCall(reason string) {
+	c := e.call
+	if c == nil {
+		return
+	}
+	if err := e.booth.SetRelay(false); err != nil {
+		e.relayFailed(fmt.Errorf("opening the relay to end call %d: %w", c.rec.CallID, err))
+	}
+	talked := e.talked(c)
+	e.call = nil
+	rec := c.rec
+	rec.EndReason = reason
+	rec.TalkedMs = talked.Milliseconds()
+	rec.ChargedMs = e.cfg.Rules.Billing.Charge(ms(rec.TalkedMs)).Milliseconds()
+	if c.talking {
+		e.lastEnd[rec.Inmate] = e.clk.Mono()
+	}
+	e.log.Info("call ended", "call", rec.CallID, "card", cardTag(rec.Card), "reason", reason, "talked_ms", rec.TalkedMs, "charged_ms", rec.ChargedMs)
+	if _, err := e.store.CloseCall(rec); err != nil {
+		e.pendingCloses = append(e.pendingCloses, rec)
+		e.storeFailed(fmt.Sprintf("closing call %d (kept in memory, retried when the store recovers)", rec.CallID), err)
+		return
+	}
+	e.calls++
+}
+
+// ---- faults ----
+
+func (e *Engine) tamper(open bool) {
+	if !open {
+		e.log.Info("panel closed; an officer card clears the tamper state")
+		return
+	}
+	e.endCall(EndTamper)
+	e.officer = nil
+	if !e.oos[CauseTamper] {
+		e.oos[CauseTamper] = true
+		e.log.Warn("panel opened: booth out of service until an officer card clears it")
+		e.event("tamper", "panel opened")
+	}
+	e.showIdle()
+}
+
+func (e *Engine) relayFailed(err error) {
+	e.oos[CauseRelay] = true
+	e.log.Error("relay fault: booth out of service until an officer card clears it; check the relay board and its wiring", "err", err)
+	e.event("relay_fault", fmt.Sprint(err))
+}
+
+func (e *Engine) reader(up bool, err error) {
+	if up == !e.oos[CauseReader] {
+		return
+	}
+	if up {
+		delete(e.oos, CauseReader)
+		e.log.Info("card reader back")
+		e.event("reader_up", "")
+	} else {
+		e.oos[CauseReader] = true
+		e.log.Error("card reader down: no new calls; check the reader's cable", "err", err)
+		e.event("reader_down", fmt.Sprint(err))
+	}
+	if e.call == nil {
+		e.showIdle()
+	}
+}
+
+// storeFailed puts the booth out of service and schedules a probe.
+func (e *Engine) storeFailed(what string, err error) {
+	if !e.oos[CauseStore] {
+		e.log.Error("store failed: no new calls until it can write again; check free space on the SD card", "during", what, "err", err)
+	} else {
+		e.log.Debug("store still failing", "during", what, "err", err)
+	}
+	if !e.oos[CauseStore] {
+		// Only the first failure schedules the probe: taps that keep
+		// failing must not postpone it forever.
+		e.probeAt = e.clk.Mono() + e.cfg.StoreRetry
+	}
+	e.oos[CauseStore] = true
+	if e.call == nil {
+		e.show("out_of_service")
+	}
+}
+
+// probe checks the store and, when it writes again, flushes what was kept in
+// memory and brings the booth back.
+func (e *Engine) probe() {
+	e.probeAt = e.clk.Mono() + e.cfg.StoreRetry
+	if err := e.store.Probe(); err != nil {
+		e.log.Debug("store probe failed", "err", err)
+		return
+	}
+	for len(e.pendingCloses) > 0 {
+		rec := e.pendingCloses[0]
+		if _, err := e.store.CloseCall(rec); err != nil {
+			e.log.Debug("store probe passed but closing a call failed", "call", rec.CallID, "err", err)
+			return
+		}
+		e.pendingCloses = e.pendingCloses[1:]
+		e.calls++
+	}
+	if !e.recovered {
+		delete(e.oos, CauseStore)
+		e.recover()
+		if !e.recovered {
+			return
+		}
+	}
+	for len(e.pendingEvents) > 0 {
+		if _, err := e.store.Event(e.pendingEvents[0]); err != nil {
+			return
+		}
+		e.pendingEvents = e.pendingEvents[1:]
+	}
+	if n := e.unrecorded; n > 0 {
+		ev := record.Event{At: e.clk.Now(), Event: "denials_unrecorded", Detail: strconv.Itoa(n), ClockTrusted: e.trusted}
+		if _, err := e.store.Event(ev); err != nil {
+			return
+		}
+		e.unrecorded = 0
+	}
+	delete(e.oos, CauseStore)
+	e.log.Info("store writes again: booth back in service")
+	if e.call == nil {
+		e.showIdle()
+	}
+}
+
+// ---- records and signals ----
+
+func (e *Engine) deny(d record.Denial) {
+	if d.At.IsZero() {
+		d.At = e.clk.Now()
+	}
+	d.ClockTrusted = e.trusted
+	e.denials++
+	e.log.Info("tap denied", "card", cardTag(d.Card), "inmate", d.Inmate, "reason", d.Reason)
+	if _, err := e.store.Deny(d); err != nil {
+		e.unrecorded++
+		e.storeFailed("recording a denial (counted in memory)", err)
+	}
+	e.show(denialSignal(policy.Reason(d.Reason)))
+}
+
+// officerRecord writes an audit record and reports whether it was written;
+// an action that cannot be audited does not happen.
+func (e *Engine) officerRecord(o record.Officer) bool {
+	o.At = e.clk.Now()
+	o.ClockTrusted = e.trusted
+	if _, err := e.store.Officer(o); err != nil {
+		e.storeFailed("recording an officer action "+o.Action, err)
+		return false
+	}
+	e.officerActs++
+	return true
+}
+
+// event writes a booth event, or keeps it for after the store recovers.
+func (e *Engine) event(name, detail string) {
+	ev := record.Event{At: e.clk.Now(), Event: name, Detail: detail, ClockTrusted: e.trusted}
+	if e.oos[CauseStore] {
+		e.pendingEvents = append(e.pendingEvents, ev)
+		return
+	}
+	if _, err := e.store.Event(ev); err != nil {
+		e.pendingEvents = append(e.pendingEvents, ev)
+		e.storeFailed("recording event "+name, err)
+	}
+}
+
+// showIdle shows what an idle booth is: tamper, out of service, officer
+// mode or ready.
+func (e *Engine) showIdle() {
+	if e.call != nil {
+		return
+	}
+	e.refreshHours()
+	switch {
+	case e.oos[CauseTamper]:
+		e.show("tamper")
+	case e.outOfService():
+		e.show("out_of_service")
+	case e.officer != nil:
+		e.show("officer_mode")
+	case e.closed:
+		e.show("closed")
+	default:
+		e.show("ready")
+	}
+}
+
+func (e *Engine) show(signal string) {
+	if err := e.booth.Show(signal); err != nil {
+		e.log.Error("lamp signal failed; check the lamp board", "signal", signal, "err", err)
+	}
+}
+
+func denialSignal(r policy.Reason) string {
+	switch r {
+	case policy.ReasonNoMinutes, policy.ReasonTooSoon:
+		return "denied_quota"
+	case policy.ReasonOutsideHours, policy.ReasonNotBlockTurn, policy.ReasonClockUntrusted:
+		return "denied_time"
+	case policy.ReasonOutOfService:
+		return "out_of_service"
+	}
+	return "denied_card"
+}
+
+// cardTag shortens a card id to a hash for info-level logs.
+func cardTag(card string) string {
+	h := sha256.Sum256([]byte(card))
+	return hex.EncodeToString(h[:4])
+}
+
+func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }

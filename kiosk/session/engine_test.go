@@ -1,0 +1,657 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session/sessiontest"
+)
+
+const sec = time.Second
+
+// TestCallEnds covers every way a call ends: each ends with the relay off at
+// the expected monotonic instant and exactly one call record whose charge
+// follows the billing rule.
+func TestCallEnds(t *testing.T) {
+	// Every script taps at mono 0 and lifts the handset at mono 1 s.
+	begin := []any{tap(inmate1), 1 * sec, offHook}
+	script := func(rest ...any) []any { return append(slices.Clone(begin), rest...) }
+	for _, tc := range []struct {
+		name    string
+		mod     func(*Config)
+		script  []any
+		reason  string
+		talked  time.Duration
+		charged time.Duration
+		offAt   time.Duration // mono instant the relay opened
+		state   State
+	}{
+		{name: "hangup", script: script(90*sec+300*time.Millisecond, onHook, time.Minute),
+			reason: EndHangup, talked: 90*sec + 300*time.Millisecond, charged: 90 * sec, offAt: 91*sec + 300*time.Millisecond, state: StateReady},
+		{name: "quota cut-off at the allowed instant", script: append([]any{setUsage("i1", record.Usage{Used: 8 * time.Minute})}, script(10*time.Minute)...),
+			reason: "quota", talked: 2 * time.Minute, charged: 2 * time.Minute, offAt: 1*sec + 2*time.Minute, state: StateReady},
+		{name: "per-call cap", mod: func(c *Config) { c.Rules.PerCall = 3 * time.Minute }, script: script(10 * time.Minute),
+			reason: "per_call_cap", talked: 3 * time.Minute, charged: 3 * time.Minute, offAt: 1*sec + 3*time.Minute, state: StateReady},
+		{name: "closing time", script: append([]any{func(r *rig) { r.fc.SetWall(time.Date(2026, 11, 30, 16, 58, 0, 0, wib)) }}, script(10*time.Minute)...),
+			reason: "closing", talked: 2*time.Minute - sec, charged: 2*time.Minute - sec, offAt: 2 * time.Minute, state: StateClosed},
+		{name: "turn end", mod: func(c *Config) {
+			c.Rules.Rotation = policy.Rotation{"A": {Weekly: map[time.Weekday][]policy.Window{time.Monday: {{From: 9 * 60, To: 9*60 + 4}}}}}
+		}, script: script(10 * time.Minute),
+			reason: "turn_end", talked: 4*time.Minute - sec, charged: 4*time.Minute - sec, offAt: 4 * time.Minute, state: StateReady},
+		{name: "no off-hook: cancelled, not charged", script: []any{tap(inmate1), time.Minute},
+			reason: EndNoOffHook, offAt: 20 * sec, state: StateReady},
+		{name: "handset already lifted at the tap", script: []any{offHook, tap(inmate1), 30 * sec, onHook},
+			reason: EndHangup, talked: 30 * sec, charged: 30 * sec, offAt: 30 * sec, state: StateReady},
+		{name: "second tap ends when configured", mod: func(c *Config) { c.SecondTapEnds = true }, script: script(40*sec, tap(inmate1)),
+			reason: EndSecondTap, talked: 40 * sec, charged: 40 * sec, offAt: 41 * sec, state: StateReady},
+		{name: "second tap ignored by default", script: script(40*sec, tap(inmate1), 20*sec, onHook),
+			reason: EndHangup, talked: 60 * sec, charged: 60 * sec, offAt: 61 * sec, state: StateReady},
+		{name: "card removed does not end a call", script: script(10*sec, CardRemoved{Card: inmate1}, 50*sec, onHook),
+			reason: EndHangup, talked: 60 * sec, charged: 60 * sec, offAt: 61 * sec, state: StateReady},
+		{name: "reader down does not end a call", script: script(10*sec, Reader{Up: false, Err: errDisk}, 50*sec, onHook),
+			reason: EndHangup, talked: 60 * sec, charged: 60 * sec, offAt: 61 * sec, state: StateOutOfService},
+		{name: "other inmate's tap ignored", script: script(10*sec, tap(inmate2), 5*sec, onHook),
+			reason: EndHangup, talked: 15 * sec, charged: 15 * sec, offAt: 16 * sec, state: StateReady},
+		{name: "officer ends the call", script: script(10*sec+500*time.Millisecond, tap(officer1)),
+			reason: EndOfficer, talked: 10*sec + 500*time.Millisecond, charged: 10 * sec, offAt: 11*sec + 500*time.Millisecond, state: StateReady},
+		{name: "tamper", script: script(12*sec, Tamper{Open: true}),
+			reason: EndTamper, talked: 12 * sec, charged: 12 * sec, offAt: 13 * sec, state: StateTamper},
+		{name: "relay fault", script: script(12*sec, RelayFault{Err: fmt.Errorf("read-back low")}),
+			reason: EndFault, talked: 12 * sec, charged: 12 * sec, offAt: 13 * sec, state: StateOutOfService},
+		{name: "shutdown", script: script(12*sec, func(r *rig) { r.e.Shutdown() }),
+			reason: EndShutdown, talked: 12 * sec, charged: 12 * sec, offAt: 13 * sec, state: StateReady},
+		{name: "checkpoint fails: ended safely at the checkpoint", script: script(failOp("Checkpoint", errDisk), time.Minute),
+			reason: EndStoreError, talked: 5 * sec, charged: 5 * sec, offAt: 6 * sec, state: StateReady},
+		{name: "per-minute billing rounds up", mod: func(c *Config) { c.Rules.Billing.Unit = policy.PerStartedMinute }, script: script(61*sec, onHook),
+			reason: EndHangup, talked: 61 * sec, charged: 2 * time.Minute, offAt: 62 * sec, state: StateReady},
+		{name: "wall clock +1h mid-call changes nothing", script: append([]any{setUsage("i1", record.Usage{Used: 8 * time.Minute})}, script(30*sec, jumpWall(time.Hour), 10*time.Minute)...),
+			reason: "quota", talked: 2 * time.Minute, charged: 2 * time.Minute, offAt: 1*sec + 2*time.Minute, state: StateReady},
+		{name: "wall clock -1h mid-call changes nothing", script: append([]any{setUsage("i1", record.Usage{Used: 8 * time.Minute})}, script(30*sec, jumpWall(-time.Hour), 10*time.Minute)...),
+			reason: "quota", talked: 2 * time.Minute, charged: 2 * time.Minute, offAt: 1*sec + 2*time.Minute, state: StateReady},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, tc.mod).boot()
+			r.play(tc.script...)
+			c := r.onlyCall()
+			if c.EndReason != tc.reason || c.TalkedMs != tc.talked.Milliseconds() || c.ChargedMs != tc.charged.Milliseconds() {
+				t.Errorf("call ended %q talked %dms charged %dms, want %q %dms %dms", c.EndReason, c.TalkedMs, c.ChargedMs, tc.reason, tc.talked.Milliseconds(), tc.charged.Milliseconds())
+			}
+			if r.b.Relay() {
+				t.Error("relay still on after the call ended")
+			}
+			if got := r.lastRelayOff(); got != tc.offAt {
+				t.Errorf("relay opened at mono %v, want %v", got, tc.offAt)
+			}
+			if on := r.relayOn(); len(on) != 1 || on[0] != 0 {
+				t.Errorf("relay closed at %v, want once at the tap (0s)", on)
+			}
+			if got := r.e.Status().State; got != tc.state {
+				t.Errorf("state after the call = %s, want %s", got, tc.state)
+			}
+			if open := r.st.Open(); len(open) != 0 {
+				t.Errorf("calls left open in the journal: %v", open)
+			}
+			r.checkChain()
+		})
+	}
+}
+
+// TestDenials covers each denial: recorded once, the right signal, the
+// relay never closed.
+func TestDenials(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mod    func(*Config)
+		setup  []any
+		card   string
+		reason policy.Reason
+		signal string
+	}{
+		{name: "unknown card", card: unknown, reason: policy.ReasonUnknownCard, signal: "denied_card"},
+		{name: "blocked inmate", card: blocked, reason: policy.ReasonBlockedCard, signal: "denied_card"},
+		{name: "revoked officer card", card: revoked, reason: policy.ReasonBlockedCard, signal: "denied_card"},
+		{name: "no minutes", card: inmate1, setup: []any{setUsage("i1", record.Usage{Used: 10 * time.Minute})}, reason: policy.ReasonNoMinutes, signal: "denied_quota"},
+		{name: "outside hours", card: inmate1, setup: []any{func(r *rig) { r.fc.SetWall(start.Add(9 * time.Hour)) }}, reason: policy.ReasonOutsideHours, signal: "denied_time"},
+		{name: "clock untrusted, refuse rule", mod: func(c *Config) { c.ClockTrustedAtStart = false }, card: inmate1, reason: policy.ReasonClockUntrusted, signal: "denied_time"},
+		{name: "clock trust lost", card: inmate1, setup: []any{ClockTrust{Trusted: false}}, reason: policy.ReasonClockUntrusted, signal: "denied_time"},
+		{name: "too soon", mod: func(c *Config) { c.Rules.MinGap = 10 * time.Minute }, card: inmate1,
+			setup: []any{tap(inmate1), offHook, time.Minute, onHook, 5 * time.Minute}, reason: policy.ReasonTooSoon, signal: "denied_quota"},
+		{name: "reader down", card: inmate1, setup: []any{Reader{Up: false, Err: errDisk}}, reason: policy.ReasonOutOfService, signal: "out_of_service"},
+		{name: "tamper", card: inmate1, setup: []any{Tamper{Open: true}}, reason: policy.ReasonOutOfService, signal: "out_of_service"},
+		{name: "OpenCall fails", card: inmate1, setup: []any{failOp("OpenCall", errDisk)}, reason: policy.ReasonOutOfService, signal: "out_of_service"},
+		{name: "centre says busy", mod: func(c *Config) {}, card: inmate1, setup: []any{func(r *rig) {
+			r.au = &fakeAuth{remote: Remote{Busy: true}}
+			r.boot()
+		}}, reason: ReasonBusy, signal: "denied_card"},
+		{name: "centre says no minutes", card: inmate1, setup: []any{func(r *rig) {
+			r.au = &fakeAuth{remote: Remote{Remaining: 500 * time.Millisecond}}
+			r.boot()
+		}}, reason: policy.ReasonNoMinutes, signal: "denied_quota"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, tc.mod).boot()
+			r.play(tc.setup...)
+			before := len(r.st.Denials())
+			onBefore := len(r.relayOn())
+			r.play(tap(tc.card))
+			ds := r.st.Denials()
+			if len(ds) != before+1 {
+				t.Fatalf("%d new denial records, want 1", len(ds)-before)
+			}
+			d := ds[len(ds)-1]
+			if d.Reason != string(tc.reason) || d.Card != tc.card {
+				t.Errorf("denial %+v, want reason %s for %s", d, tc.reason, tc.card)
+			}
+			if d.ClockTrusted != r.e.Status().ClockTrusted {
+				t.Errorf("denial ClockTrusted %v, engine %v", d.ClockTrusted, r.e.Status().ClockTrusted)
+			}
+			if got := r.b.LastSignal(); got != tc.signal {
+				t.Errorf("signal %q, want %q", got, tc.signal)
+			}
+			if len(r.relayOn()) != onBefore || r.b.Relay() {
+				t.Error("relay closed on a denied tap")
+			}
+			r.checkChain()
+		})
+	}
+}
+
+// TestWarnings checks the warning signals come at Max−60 s and Max−10 s of
+// talk, on the monotonic clock, and a warning longer than Max is skipped.
+func TestWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		used      time.Duration
+		minuteAt  []time.Duration
+		secondsAt []time.Duration
+	}{
+		{name: "2 minutes left", used: 8 * time.Minute, minuteAt: []time.Duration{2*sec + 60*sec}, secondsAt: []time.Duration{2*sec + 110*sec}},
+		{name: "45 seconds left: no minute warning", used: 10*time.Minute - 45*sec, secondsAt: []time.Duration{2*sec + 35*sec}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil).boot()
+			r.play(setUsage("i1", record.Usage{Used: tc.used}), tap(inmate1), 2*sec, offHook, jumpWall(-3*time.Hour), 10*time.Minute)
+			if got := r.signalAt("warning_minute"); !slices.Equal(got, tc.minuteAt) {
+				t.Errorf("warning_minute at %v, want %v", got, tc.minuteAt)
+			}
+			if got := r.signalAt("final_seconds"); !slices.Equal(got, tc.secondsAt) {
+				t.Errorf("final_seconds at %v, want %v", got, tc.secondsAt)
+			}
+		})
+	}
+}
+
+// TestCheckpoints checks the journal holds the talk time every 5 s.
+func TestCheckpoints(t *testing.T) {
+	r := newRig(t, nil).boot()
+	r.play(tap(inmate1), offHook)
+	for _, want := range []time.Duration{0, 0, 5 * sec, 5 * sec, 10 * sec} {
+		id := r.e.Status().CallID
+		oc, ok := r.st.Journal(id)
+		if !ok {
+			t.Fatalf("call %d not in the journal while talking", id)
+		}
+		if got := time.Duration(oc.Call.TalkedMs) * time.Millisecond; got != want {
+			t.Errorf("at %v the checkpoint is %v, want %v", r.fc.Mono(), got, want)
+		}
+		r.play(2500 * time.Millisecond)
+	}
+}
+
+// TestStoreFailures: a store error ends a call safely, refuses new calls, and
+// the booth comes back by itself once the store writes again, with every
+// record written once.
+func TestStoreFailures(t *testing.T) {
+	t.Run("close fails at hangup: kept and closed after the probe", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(tap(inmate1), offHook, 30*sec, broken(true), onHook)
+		if r.b.Relay() {
+			t.Fatal("relay on after hang-up with a broken store")
+		}
+		if s := r.e.Status(); s.State != StateOutOfService || s.PendingCloses != 1 {
+			t.Fatalf("status %+v, want out of service with 1 pending close", s)
+		}
+		r.play(tap(inmate2), 30*sec) // denied, counted: the store cannot write
+		if n := len(r.st.Calls()); n != 0 {
+			t.Fatalf("%d call records while broken", n)
+		}
+		r.play(broken(false), 10*sec)
+		c := r.onlyCall()
+		if c.EndReason != EndHangup || c.TalkedMs != 30000 {
+			t.Errorf("call %+v, want hangup talked 30s", c)
+		}
+		if s := r.e.Status(); s.State != StateReady {
+			t.Errorf("state %s after recovery, want ready", s.State)
+		}
+		evs := r.st.Events()
+		if len(evs) != 1 || evs[0].Event != "denials_unrecorded" || evs[0].Detail != "1" {
+			t.Errorf("events %+v, want one denials_unrecorded 1", evs)
+		}
+		r.play(tap(inmate2), offHook, 10*sec, onHook)
+		if n := len(r.st.Calls()); n != 2 {
+			t.Errorf("after recovery %d calls, want 2", n)
+		}
+		r.checkChain()
+	})
+	t.Run("checkpoint and close fail: billed once after the probe", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(tap(inmate1), offHook, 7*sec, broken(true), 20*sec)
+		if r.b.Relay() || r.lastRelayOff() != 10*sec {
+			t.Fatalf("relay on=%v, opened at %v; want off at the failed checkpoint (10s)", r.b.Relay(), r.lastRelayOff())
+		}
+		r.play(broken(false), 30*sec)
+		c := r.onlyCall()
+		if c.EndReason != EndStoreError || c.TalkedMs != 10000 || c.ChargedMs != 10000 {
+			t.Errorf("call %+v, want store_error talked 10s", c)
+		}
+		if u := r.st.UsageOf("i1", day); u.Used != 10*sec {
+			t.Errorf("usage %v, want 10s billed once", u.Used)
+		}
+	})
+	t.Run("probe keeps failing: stays out of service", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(broken(true), tap(inmate1), time.Minute, tap(inmate1), time.Minute)
+		if s := r.e.Status(); s.State != StateOutOfService || s.Unrecorded != 2 {
+			t.Errorf("status %+v, want out of service with 2 unrecorded denials", s)
+		}
+		if len(r.relayOn()) != 0 {
+			t.Error("relay closed while the store was broken")
+		}
+	})
+	t.Run("crash with a pending close: recovered at start", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(tap(inmate1), offHook, 12*sec, broken(true), onHook, func(r *rig) { r.b.PowerCut() }, broken(false))
+		r.boot()
+		c := r.onlyCall()
+		if c.EndReason != EndPowerLoss || c.TalkedMs != 10000 {
+			t.Errorf("call %+v, want power_loss billed to the 10 s checkpoint", c)
+		}
+	})
+}
+
+// TestRecoveryAtStart: a call left open by a power cut is closed, billed to
+// its last checkpoint, after the relay was opened.
+func TestRecoveryAtStart(t *testing.T) {
+	r := newRig(t, nil)
+	id, err := r.st.OpenCall(record.Call{Card: inmate1, Inmate: "i1", Period: day, MaxMs: 120000, ClockTrusted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.st.Checkpoint(id, 12300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	r.boot()
+	ev := r.b.Events()
+	if len(ev) == 0 || ev[0].Relay == nil || *ev[0].Relay {
+		t.Fatalf("first booth action %+v, want relay off", ev)
+	}
+	c := r.onlyCall()
+	if c.CallID != id || c.EndReason != EndPowerLoss || c.TalkedMs != 12300 || c.ChargedMs != 12000 {
+		t.Errorf("recovered %+v, want call %d power_loss talked 12300 charged 12000", c, id)
+	}
+	if evs := r.st.Events(); len(evs) != 1 || evs[0].Event != "power_loss_recovered" {
+		t.Errorf("events %+v, want power_loss_recovered", evs)
+	}
+	if len(r.st.Open()) != 0 || r.b.Relay() {
+		t.Error("call still open or relay on after recovery")
+	}
+	// Recovery when the store fails at start: out of service, then back.
+	r2 := newRig(t, nil)
+	r2.st.OpenCall(record.Call{Card: inmate1, Inmate: "i1", Period: day})
+	r2.st.SetBroken(true)
+	r2.boot()
+	if s := r2.e.Status(); s.State != StateOutOfService {
+		t.Fatalf("state %s with a broken store at start, want out_of_service", s.State)
+	}
+	r2.play(broken(false), 10*sec)
+	if c := r2.onlyCall(); c.EndReason != EndPowerLoss {
+		t.Errorf("recovered after probe: %+v", c)
+	}
+	if s := r2.e.Status(); s.State != StateReady {
+		t.Errorf("state %s after the probe, want ready", s.State)
+	}
+}
+
+// TestOfficer covers officer mode: reset, grant, timeout, rate limit,
+// tamper clear.
+func TestOfficer(t *testing.T) {
+	t.Run("reset", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(setUsage("i1", record.Usage{Used: 8 * time.Minute}), tap(officer1))
+		if s := r.e.Status(); s.State != StateOfficer || r.b.LastSignal() != "officer_mode" {
+			t.Fatalf("state %s signal %s after an officer tap", s.State, r.b.LastSignal())
+		}
+		r.play(tap(inmate1))
+		os := r.st.Officers()
+		if len(os) != 2 || os[0].Action != "enter" {
+			t.Fatalf("officer records %+v", os)
+		}
+		o := os[1]
+		if o.Action != "reset" || o.Inmate != "i1" || o.Officer != "o1" || o.BeforeMs != 120000 || o.AfterMs != 600000 || o.CreditMs != 480000 || o.Period != day {
+			t.Errorf("reset record %+v", o)
+		}
+		// The inmate now has the full allowance.
+		r.play(tap(officer1), tap(inmate1), offHook, time.Hour)
+		if c := r.onlyCall(); c.MaxMs != 600000 || c.EndReason != "quota" {
+			t.Errorf("call after reset %+v, want 10 min", c)
+		}
+	})
+	t.Run("grant", func(t *testing.T) {
+		r := newRig(t, func(c *Config) { c.Rules.Officer, c.Rules.OfficerGrant = policy.OfficerGrant, 5*time.Minute }).boot()
+		r.play(setUsage("i1", record.Usage{Used: 10 * time.Minute}), tap(officer1), tap(inmate1))
+		o := r.st.Officers()[1]
+		if o.Action != "grant" || o.BeforeMs != 0 || o.AfterMs != 300000 || o.CreditMs != 300000 {
+			t.Errorf("grant record %+v", o)
+		}
+		if u := r.st.UsageOf("i1", day); u.Granted != 5*time.Minute {
+			t.Errorf("granted %v, want 5m", u.Granted)
+		}
+	})
+	t.Run("timeout", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(tap(officer1), 29*sec)
+		if r.e.Status().State != StateOfficer {
+			t.Fatal("officer mode ended before 30 s")
+		}
+		r.play(1 * sec)
+		if s := r.e.Status(); s.State != StateReady || r.b.LastSignal() != "ready" {
+			t.Fatalf("state %s signal %s at 30 s, want ready", s.State, r.b.LastSignal())
+		}
+		if os := r.st.Officers(); len(os) != 2 || os[1].Action != "timeout" {
+			t.Errorf("officer records %+v, want enter, timeout", os)
+		}
+		r.play(tap(inmate1))
+		if r.e.Status().State != StateGranted {
+			t.Error("inmate tap after officer timeout did not start a call")
+		}
+	})
+	t.Run("rate limit", func(t *testing.T) {
+		r := newRig(t, func(c *Config) { c.OfficerRateLimit = 3 }).boot()
+		r.play(tap(officer1), tap(inmate1), tap(inmate2), tap(inmate1))
+		if os := r.st.Officers(); len(os) != 3 {
+			t.Errorf("%d officer records, want 3 (enter, 2 resets)", len(os))
+		}
+		ds := r.st.Denials()
+		if len(ds) != 1 || ds[0].Reason != string(ReasonOfficerRate) || ds[0].Card != officer1 {
+			t.Errorf("denials %+v, want one officer_rate_limit", ds)
+		}
+		r.play(time.Minute, tap(officer1))
+		if r.e.Status().State != StateOfficer {
+			t.Error("officer refused after the rate window passed")
+		}
+	})
+	t.Run("tamper cleared by an officer", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(Tamper{Open: true}, Tamper{Open: false})
+		if s := r.e.Status(); s.State != StateTamper || r.b.LastSignal() != "tamper" {
+			t.Fatalf("state %s signal %s after tamper", s.State, r.b.LastSignal())
+		}
+		r.play(tap(officer1))
+		if s := r.e.Status(); s.State != StateReady {
+			t.Fatalf("state %s after officer clear, want ready", s.State)
+		}
+		os := r.st.Officers()
+		if len(os) != 1 || os[0].Action != "clear_tamper" {
+			t.Errorf("officer records %+v, want clear_tamper", os)
+		}
+		if evs := r.st.Events(); len(evs) != 1 || evs[0].Event != "tamper" {
+			t.Errorf("events %+v, want tamper", evs)
+		}
+	})
+	t.Run("end call is audited", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(tap(inmate1), offHook, 5*sec, tap(officer1))
+		c := r.onlyCall()
+		os := r.st.Officers()
+		if len(os) != 1 || os[0].Action != "end_call" || os[0].CallID != c.CallID || os[0].Inmate != "i1" {
+			t.Errorf("officer records %+v, want end_call of call %d", os, c.CallID)
+		}
+	})
+}
+
+// TestAuthoriser: the centre's balance replaces the local one; silence
+// means offline under the offline cap.
+func TestAuthoriser(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		auth    *fakeAuth
+		max     time.Duration
+		offline bool
+		endsBy  string
+	}{
+		{name: "centre answers", auth: &fakeAuth{remote: Remote{Remaining: 90 * sec}}, max: 90 * sec, endsBy: "quota"},
+		{name: "centre silent: offline cap", auth: &fakeAuth{err: context.DeadlineExceeded}, max: 3 * time.Minute, offline: true, endsBy: "offline_cap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			r.au = tc.auth
+			r.boot()
+			r.play(tap(inmate1), offHook, time.Hour)
+			c := r.onlyCall()
+			if c.MaxMs != tc.max.Milliseconds() || c.Offline != tc.offline || c.EndReason != tc.endsBy {
+				t.Errorf("call max %dms offline %v ends %s, want %v %v %s", c.MaxMs, c.Offline, c.EndReason, tc.max, tc.offline, tc.endsBy)
+			}
+			if tc.auth.asked != 1 {
+				t.Errorf("authoriser asked %d times", tc.auth.asked)
+			}
+		})
+	}
+}
+
+// TestRelayCloseFails: the relay refusing to close ends the call with no
+// charge and puts the booth out of service until an officer clears it.
+func TestRelayCloseFails(t *testing.T) {
+	r := newRig(t, nil).boot()
+	r.b.FailRelay(fmt.Errorf("gpio: line busy"))
+	r.play(tap(inmate1))
+	c := r.onlyCall()
+	if c.EndReason != EndFault || c.ChargedMs != 0 {
+		t.Errorf("call %+v, want fault, not charged", c)
+	}
+	if s := r.e.Status(); s.State != StateOutOfService || !slices.Contains(s.OutOfService, CauseRelay) {
+		t.Errorf("status %+v, want out of service (relay)", s)
+	}
+	r.b.FailRelay(nil)
+	r.play(tap(officer1))
+	if os := r.st.Officers(); len(os) != 1 || os[0].Action != "clear_fault" {
+		t.Errorf("officer records %+v, want clear_fault", os)
+	}
+	if r.e.Status().State != StateReady {
+		t.Error("not ready after the officer cleared the fault")
+	}
+}
+
+// TestStatus checks the snapshot while talking.
+func TestStatus(t *testing.T) {
+	r := newRig(t, nil).boot()
+	r.play(setUsage("i1", record.Usage{Used: 8 * time.Minute}), tap(inmate1))
+	if s := r.e.Status(); s.State != StateGranted || s.Left != 2*time.Minute || s.Inmate != "i1" {
+		t.Errorf("granted status %+v", s)
+	}
+	r.play(offHook, 30*sec)
+	if s := r.e.Status(); s.State != StateTalking || s.Left != 90*sec || s.Card != inmate1 {
+		t.Errorf("talking status %+v", s)
+	}
+}
+
+// TestRun drives the event loop on its goroutine: a call, a cut-off by the
+// loop's own timer, and a shutdown that ends a call.
+func TestRun(t *testing.T) {
+	r := newRig(t, nil).boot()
+	r.st.SetUsage("i1", day, record.Usage{Used: 9 * time.Minute})
+	in := make(chan Input)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.e.Run(ctx, in) }()
+	in <- tap(inmate1)
+	in <- offHook
+	in <- CardRemoved{Card: inmate1} // handled after offHook: the loop is past it
+	r.fc.WaitTimers(1)
+	r.fc.Advance(2 * time.Minute)
+	waitFor(t, "the cut-off record", func() bool { return r.e.Status().Calls == 1 && len(r.st.Calls()) == 1 })
+	if c := r.st.Calls()[0]; c.EndReason != "quota" || c.TalkedMs != 60000 {
+		t.Errorf("call %+v, want quota at 60 s", c)
+	}
+	in <- tap(inmate2)
+	in <- offHook // already off-hook is fine: a second edge
+	in <- CardRemoved{Card: inmate2}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+	cs := r.st.Calls()
+	if len(cs) != 2 || cs[1].EndReason != EndShutdown {
+		t.Errorf("calls %+v, want the second ended by shutdown", cs)
+	}
+	if r.b.Relay() {
+		t.Error("relay on after Run returned")
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var _ Store = (*sessiontest.Store)(nil)
+var _ Booth = (*sessiontest.Booth)(nil)
+
+// TestConfig checks defaults and that each bad setting is refused with its
+// name.
+func TestConfig(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mod  func(*Config)
+		want string // substring of the error; "" = valid
+	}{
+		{name: "defaults", mod: func(*Config) {}},
+		{name: "bad rules", mod: func(c *Config) { c.Rules.Allowance = 0 }, want: "allowance"},
+		{name: "negative off-hook timeout", mod: func(c *Config) { c.OffHookTimeout = -sec }, want: "offhook_timeout"},
+		{name: "negative checkpoint", mod: func(c *Config) { c.Checkpoint = -sec }, want: "checkpoint"},
+		{name: "negative rate limit", mod: func(c *Config) { c.OfficerRateLimit = -1 }, want: "officer_rate_limit"},
+		{name: "warning without signal", mod: func(c *Config) { c.Warnings = []Warning{{Before: sec}} }, want: "warnings[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := baseConfig()
+			tc.mod(&cfg)
+			got, err := cfg.withDefaults()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("valid config refused: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			case tc.want == "":
+				if got.OffHookTimeout != 20*sec || got.Checkpoint != 5*sec || got.OfficerTimeout != 30*sec || got.OfficerRateLimit != 6 || got.StoreRetry != 10*sec || got.AuthoriseDeadline != 400*time.Millisecond || len(got.Warnings) != 2 {
+					t.Errorf("defaults %+v", got)
+				}
+			}
+		})
+	}
+	r := newRig(t, nil)
+	if _, err := New(baseConfig(), Deps{Booth: r.b}); err == nil {
+		t.Error("New without a clock or store did not fail")
+	}
+	if ev := r.b.Events(); len(ev) != 1 || ev[0].Relay == nil || *ev[0].Relay {
+		t.Errorf("New with bad deps told the booth %+v, want the relay opened", ev)
+	}
+	if _, err := New(Config{}, Deps{Clock: r.fc, Store: r.st, Booth: r.b}); err == nil {
+		t.Error("New with no rules did not fail")
+	}
+	if r.b.Relay() {
+		t.Error("relay on after a refused New")
+	}
+}
+
+// BenchmarkCall measures one tap → off-hook → hang-up call through the
+// synchronous core with the in-memory store.
+func BenchmarkCall(b *testing.B) {
+	r := newRig(b, func(c *Config) { c.Rules.Allowance = 1e6 * time.Hour }).boot()
+	for b.Loop() {
+		r.e.Handle(tap(inmate1))
+		r.e.Handle(offHook)
+		r.fc.Advance(sec)
+		r.e.Handle(onHook)
+	}
+	if s := r.e.Status(); s.State != StateReady {
+		b.Fatalf("state %s after the calls", s.State)
+	}
+}
+
+// TestClosedHours: an idle booth shows closed outside its hours and ready
+// again when it opens; with an untrusted clock it cannot tell, and does not
+// show closed.
+func TestClosedHours(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted bool
+		states  []State // at 16:59:50, 17:00:50, next day 08:00:50
+	}{
+		{name: "trusted clock", trusted: true, states: []State{StateReady, StateClosed, StateReady}},
+		{name: "untrusted clock", trusted: false, states: []State{StateReady, StateReady, StateReady}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, func(c *Config) { c.ClockTrustedAtStart = tc.trusted })
+			r.fc.SetWall(time.Date(2026, 11, 30, 16, 59, 50, 0, wib))
+			r.boot()
+			var got []State
+			got = append(got, r.e.Status().State)
+			r.play(time.Minute)
+			got = append(got, r.e.Status().State)
+			if tc.trusted && r.b.LastSignal() != "closed" {
+				t.Errorf("signal %q after closing, want closed", r.b.LastSignal())
+			}
+			r.play(jumpWall(15*time.Hour), time.Minute)
+			got = append(got, r.e.Status().State)
+			if !slices.Equal(got, tc.states) {
+				t.Errorf("states %v, want %v", got, tc.states)
+			}
+			if r.b.LastSignal() != "ready" {
+				t.Errorf("signal %q after opening, want ready", r.b.LastSignal())
+			}
+		})
+	}
+}
+
+// TestLogsHideCards: info-level logs name cards by a short hash, never by
+// their id; errors say what to check.
+func TestLogsHideCards(t *testing.T) {
+	var buf bytes.Buffer
+	r := newRig(t, nil)
+	e, err := New(r.cfg, Deps{Clock: r.fc, Store: r.st, Booth: r.b, Log: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.e = e
+	r.play(tap(inmate1), offHook, 10*sec, onHook, tap(unknown), broken(true), tap(inmate1))
+	out := buf.String()
+	for _, card := range []string{inmate1, unknown} {
+		if strings.Contains(out, card) {
+			t.Errorf("card id %s in the info log:\n%s", card, out)
+		}
+		if !strings.Contains(out, cardTag(card)) {
+			t.Errorf("card hash of %s missing from the info log", card)
+		}
+	}
+	if !strings.Contains(out, "check free space") {
+		t.Errorf("store failure log does not say what to check:\n%s", out)
+	}
+}

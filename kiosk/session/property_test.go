@@ -1,0 +1,323 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
+)
+
+// world is a booth under random events, with what the invariants need to
+// know beyond the store: relay intervals per call and counts across engine
+// restarts.
+type world struct {
+	*rig
+	onAt, offAt map[int64]time.Duration // call id → relay closed / opened (mono)
+	onCall      int64                   // call the relay is closed for, 0 = none
+	relayBad    error                   // invariant broken at a relay change
+
+	// Totals over all engines that ran, and what crashes lost.
+	calls, denials, officerActs int
+	lostDenials                 int
+	log                         []string
+	centre                      *centre // nil: a standalone booth
+}
+
+// centre is a fake Authoriser that answers the true balance from the store
+// while up, and times out while down.
+type centre struct {
+	w    *world
+	down bool
+}
+
+func (c *centre) Authorise(ctx context.Context, card, inmate, period string) (Remote, error) {
+	if c.down {
+		return Remote{}, context.DeadlineExceeded
+	}
+	u := c.w.st.UsageOf(inmate, period)
+	return Remote{Remaining: c.w.cfg.Rules.Allowance + u.Granted - u.Used}, nil
+}
+
+func newWorld(t tb, cfg Config, withCentre bool) *world {
+	w := &world{onAt: map[int64]time.Duration{}, offAt: map[int64]time.Duration{}}
+	w.rig = newRig(t, func(c *Config) { *c = cfg })
+	w.b.OnRelay = w.relayChanged
+	if withCentre {
+		w.centre = &centre{w: w}
+		w.au = w.centre
+	}
+	w.boot()
+	return w
+}
+
+// relayChanged checks, at the instant the relay closes, that exactly one
+// call is open in the journal and it is the last one journaled.
+func (w *world) relayChanged(on bool) {
+	now := w.fc.Mono()
+	if !on {
+		if w.onCall != 0 {
+			w.offAt[w.onCall] = now
+			w.onCall = 0
+		}
+		return
+	}
+	open, opened := w.st.Open(), w.st.Opened()
+	if len(open) != 1 || len(opened) == 0 || open[0] != opened[len(opened)-1] {
+		w.relayBad = fmt.Errorf("relay closed at %v with open calls %v (last journaled %v)", now, open, opened)
+		return
+	}
+	w.onCall = open[0]
+	w.onAt[open[0]] = now
+}
+
+func (w *world) crash() {
+	w.b.PowerCut()
+	w.relayChanged(false)
+	w.calls += w.e.calls
+	w.denials += w.e.denials
+	w.officerActs += w.e.officerActs
+	w.lostDenials += w.e.unrecorded
+	w.boot()
+}
+
+var storeOps = []string{"Card", "Usage", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
+
+// apply performs one random action; op and arg come from rapid or a fuzzer.
+func (w *world) apply(op, arg int) {
+	cards := []string{inmate1, inmate2, officer1, unknown, blocked, revoked}
+	var step any
+	switch op % 21 {
+	case 0, 1, 2, 3:
+		step = tap(cards[arg%len(cards)])
+	case 4:
+		step = offHook
+	case 5:
+		step = onHook
+	case 6:
+		step = Tamper{Open: arg%2 == 0}
+	case 7, 8:
+		step = time.Duration(arg) * 100 * time.Millisecond
+	case 9, 10:
+		step = time.Duration(arg) * 2 * time.Second
+	case 11:
+		step = jumpWall(time.Duration(arg-128) * time.Minute)
+	case 12:
+		step = broken(arg%2 == 0)
+	case 13:
+		name := storeOps[arg%len(storeOps)]
+		step = func(r *rig) {
+			failed := false
+			r.st.FailWith(func(o string) error {
+				if o == name && !failed {
+					failed = true
+					return errDisk
+				}
+				return nil
+			})
+		}
+	case 14:
+		step = func(*rig) { w.crash() }
+	case 15:
+		step = RelayFault{Err: errors.New("read-back low")}
+	case 16:
+		step = Reader{Up: arg%2 == 0}
+	case 17:
+		step = ClockTrust{Trusted: arg%3 != 0}
+	case 18:
+		step = CardRemoved{Card: cards[arg%len(cards)]}
+	case 19:
+		step = func(r *rig) { r.e.Shutdown() }
+	case 20:
+		step = func(*rig) {
+			if w.centre != nil {
+				w.centre.down = arg%2 == 0
+			}
+		}
+	}
+	w.log = append(w.log, fmt.Sprintf("%T%+v", step, step))
+	w.play(step)
+}
+
+// check asserts every invariant of the booth.
+func (w *world) check() error {
+	if w.relayBad != nil {
+		return w.relayBad
+	}
+	st := w.e.Status()
+	open := w.st.Open()
+	// Relay on ⇒ exactly one open journaled call, the engine's.
+	if w.b.Relay() {
+		if len(open) != 1 || open[0] != st.CallID || (st.State != StateGranted && st.State != StateTalking) {
+			return fmt.Errorf("relay on with journal %v, engine %s call %d", open, st.State, st.CallID)
+		}
+	}
+	records := w.st.Records()
+	if err := record.VerifyChain(nil, records); err != nil {
+		return err
+	}
+	billing := w.cfg.Rules.Billing
+	calls := w.st.Calls()
+	seen := map[int64]bool{}
+	billed := map[[2]string]time.Duration{}
+	for _, c := range calls {
+		if seen[c.CallID] {
+			return fmt.Errorf("call %d has two records", c.CallID)
+		}
+		seen[c.CallID] = true
+		talked, charged := ms(c.TalkedMs), ms(c.ChargedMs)
+		if charged != billing.Charge(talked).Truncate(time.Millisecond) {
+			return fmt.Errorf("call %d: charged %v for %v talked, the rule says %v", c.CallID, charged, talked, billing.Charge(talked))
+		}
+		if billing.Unit == policy.PerSecond && charged > talked {
+			return fmt.Errorf("call %d: charged %v > talked %v", c.CallID, charged, talked)
+		}
+		if c.Offline && w.centre != nil && ms(c.MaxMs) > w.cfg.Rules.OfflineCap {
+			return fmt.Errorf("call %d: offline with max %v over the offline cap %v", c.CallID, ms(c.MaxMs), w.cfg.Rules.OfflineCap)
+		}
+		if !c.Offline && w.centre == nil {
+			return fmt.Errorf("call %d: online with no centre", c.CallID)
+		}
+		if talked > ms(c.MaxMs) {
+			return fmt.Errorf("call %d: talked %v > max %v", c.CallID, talked, ms(c.MaxMs))
+		}
+		if talked > 0 {
+			on, ok1 := w.onAt[c.CallID]
+			off, ok2 := w.offAt[c.CallID]
+			if !ok1 || !ok2 || talked > off-on {
+				return fmt.Errorf("call %d: talked %v but the relay was on %v..%v (%v %v)", c.CallID, talked, on, off, ok1, ok2)
+			}
+		}
+		billed[[2]string{c.Inmate, c.Period}] += charged
+	}
+	for k, b := range billed {
+		u := w.st.UsageOf(k[0], k[1])
+		if b > w.cfg.Rules.Allowance+u.Granted {
+			return fmt.Errorf("inmate %s billed %v in %s, allowance %v + granted %v", k[0], b, k[1], w.cfg.Rules.Allowance, u.Granted)
+		}
+		if u.Used != b {
+			return fmt.Errorf("inmate %s: usage %v in %s, call records say %v", k[0], u.Used, k[1], b)
+		}
+	}
+	// Every journaled call has one record, or is still open: the engine's
+	// call, a close kept in memory, or one left for recovery.
+	pending := map[int64]bool{}
+	for _, c := range w.e.pendingCloses {
+		pending[c.CallID] = true
+	}
+	for _, id := range w.st.Opened() {
+		isOpen := slices.Contains(open, id)
+		switch {
+		case seen[id] && isOpen:
+			return fmt.Errorf("call %d both closed and open", id)
+		case !seen[id] && !isOpen:
+			return fmt.Errorf("call %d lost: neither closed nor open", id)
+		case isOpen && id != st.CallID && !pending[id] && w.e.recovered:
+			return fmt.Errorf("call %d open in the journal but not the engine's (%d) nor pending", id, st.CallID)
+		}
+	}
+	// Every denial is recorded once, counted for later, or was counted in
+	// memory when the engine died.
+	counted := 0
+	for _, ev := range w.st.Events() {
+		if ev.Event == "denials_unrecorded" {
+			n, _ := strconv.Atoi(ev.Detail)
+			counted += n
+		}
+	}
+	if got, want := len(w.st.Denials())+counted+w.e.unrecorded+w.lostDenials, w.denials+w.e.denials; got != want {
+		return fmt.Errorf("denials: %d recorded + %d counted + %d in memory + %d lost = %d, engines denied %d", len(w.st.Denials()), counted, w.e.unrecorded, w.lostDenials, got, want)
+	}
+	if got, want := len(w.st.Officers()), w.officerActs+w.e.officerActs; got != want {
+		return fmt.Errorf("officer records %d, engines wrote %d", got, want)
+	}
+	if got, want := len(calls), w.calls+w.e.calls; got != want {
+		return fmt.Errorf("call records %d, engines closed %d", got, want)
+	}
+	return nil
+}
+
+// propConfig draws a booth configuration: short allowances so quotas run
+// out, both billing units, both officer actions, both second-tap settings.
+func propConfig(draw func(n int, label string) int) Config {
+	cfg := baseConfig()
+	cfg.Rules.Allowance = time.Duration(1+draw(5, "allowance_min")) * time.Minute
+	if draw(2, "per_minute") == 1 {
+		cfg.Rules.Billing.Unit = policy.PerStartedMinute
+	}
+	if draw(2, "grant") == 1 {
+		cfg.Rules.Officer, cfg.Rules.OfficerGrant = policy.OfficerGrant, 2*time.Minute
+	}
+	if draw(2, "cap_only") == 1 {
+		cfg.Rules.Untrusted, cfg.Rules.PerCall = policy.UntrustedCapOnly, 2*time.Minute
+	}
+	cfg.Rules.MinGap = time.Duration(draw(3, "min_gap")) * 30 * time.Second
+	cfg.SecondTapEnds = draw(2, "second_tap") == 1
+	cfg.ClockTrustedAtStart = draw(4, "untrusted") != 0
+	cfg.OfficerRateLimit = 3
+	cfg.Rules.OfflineCap = time.Duration(1+draw(3, "offline_cap")) * time.Minute
+	return cfg
+}
+
+// TestPropertyInvariants drives random sequences of taps, hook changes,
+// tamper, faults, time advances, wall jumps, store failures and crashes, and
+// checks every invariant after each step.
+func TestPropertyInvariants(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		cfg := propConfig(func(n int, label string) int { return rapid.IntRange(0, n-1).Draw(rt, label) })
+		w := newWorld(rt, cfg, rapid.Bool().Draw(rt, "centre"))
+		steps := rapid.IntRange(1, 120).Draw(rt, "steps")
+		for i := 0; i < steps; i++ {
+			op := rapid.IntRange(0, 20).Draw(rt, "op")
+			arg := rapid.IntRange(0, 255).Draw(rt, "arg")
+			w.apply(op, arg)
+			if err := w.check(); err != nil {
+				rt.Fatalf("after step %d (%s): %v", i, w.log[len(w.log)-1], err)
+			}
+		}
+		// In the end, with a working store and after a restart, nothing is
+		// open and every call has its record.
+		w.st.SetBroken(false)
+		w.st.FailWith(nil)
+		w.crash()
+		if open := w.st.Open(); len(open) != 0 {
+			rt.Fatalf("calls open after a final restart: %v", open)
+		}
+		if err := w.check(); err != nil {
+			rt.Fatalf("after the final restart: %v", err)
+		}
+	})
+}
+
+// FuzzEngine reads bytes as a booth configuration and a sequence of
+// (action, argument) pairs, checking every invariant after each.
+func FuzzEngine(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 4, 0, 9, 200, 5, 0})
+	f.Add([]byte{1, 1, 1, 1, 0, 1, 0, 0, 4, 0, 12, 0, 9, 10, 14, 0, 12, 1, 9, 10})
+	f.Add([]byte{2, 0, 1, 0, 1, 1, 0, 2, 0, 0, 13, 4, 4, 0, 9, 20, 5, 0, 9, 20})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		i := 0
+		next := func() int {
+			if i >= len(data) {
+				return 0
+			}
+			i++
+			return int(data[i-1])
+		}
+		cfg := propConfig(func(n int, _ string) int { return next() % n })
+		w := newWorld(t, cfg, next()%2 == 1)
+		for i+1 < len(data) {
+			w.apply(next(), next())
+			if err := w.check(); err != nil {
+				t.Fatalf("after %v: %v", w.log, err)
+			}
+		}
+	})
+}

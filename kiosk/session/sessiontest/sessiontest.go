@@ -1,0 +1,438 @@
+// Package sessiontest provides in-memory fakes of the session engine's ports
+// — a Store that keeps a real hash chain, a Booth that records what it was
+// told with the monotonic instant — and Drive, which advances a fake clock
+// deadline by deadline so every timed action happens at its own instant.
+package sessiontest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/record"
+)
+
+// ErrBroken is the error a Store returns while broken (SetBroken(true)).
+var ErrBroken = errors.New("sessiontest: store broken (disk full)")
+
+// Store is an in-memory session.Store. Each method commits atomically, as
+// the SQLite store does, so dropping the engine and keeping the Store is a
+// crash: what a method returned nil for is kept, the rest never happened.
+type Store struct {
+	Device string
+
+	mu      sync.Mutex
+	roster  map[string]record.CardInfo
+	usage   map[[2]string]record.Usage
+	journal map[int64]record.OpenCall
+	nextID  int64
+	records []record.Record
+	broken  bool
+	fail    func(op string) error
+	opened  []int64 // every call id OpenCall returned, in order
+}
+
+// NewStore returns an empty store for device with the given roster.
+func NewStore(device string, roster ...record.CardInfo) *Store {
+	s := &Store{
+		Device:  device,
+		roster:  map[string]record.CardInfo{},
+		usage:   map[[2]string]record.Usage{},
+		journal: map[int64]record.OpenCall{},
+	}
+	for _, c := range roster {
+		s.roster[c.Card] = c
+	}
+	return s
+}
+
+// SetBroken makes every method fail with ErrBroken (true), as a full disk
+// does, or work again (false).
+func (s *Store) SetBroken(b bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.broken = b
+}
+
+// FailWith installs f, asked before each method by name ("Card", "Usage",
+// "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer",
+// "Event", "Probe"); a non-nil answer fails that call with nothing changed.
+// nil removes it.
+func (s *Store) FailWith(f func(op string) error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fail = f
+}
+
+func (s *Store) check(op string) error {
+	if s.broken {
+		return fmt.Errorf("%s: %w", op, ErrBroken)
+	}
+	if s.fail != nil {
+		if err := s.fail(op); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+	}
+	return nil
+}
+
+// Card implements session.Store.
+func (s *Store) Card(card string) (record.CardInfo, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Card"); err != nil {
+		return record.CardInfo{}, false, err
+	}
+	c, ok := s.roster[card]
+	return c, ok, nil
+}
+
+// Usage implements session.Store.
+func (s *Store) Usage(inmate, period string) (record.Usage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Usage"); err != nil {
+		return record.Usage{}, err
+	}
+	return s.usage[[2]string{inmate, period}], nil
+}
+
+// OpenCall implements session.Store.
+func (s *Store) OpenCall(c record.Call) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("OpenCall"); err != nil {
+		return 0, err
+	}
+	s.nextID++
+	c.CallID = s.nextID
+	c.TalkedMs, c.ChargedMs, c.EndReason = 0, 0, ""
+	s.journal[c.CallID] = record.OpenCall{CallID: c.CallID, Call: c}
+	s.opened = append(s.opened, c.CallID)
+	return c.CallID, nil
+}
+
+// Checkpoint implements session.Store.
+func (s *Store) Checkpoint(id int64, talked time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Checkpoint"); err != nil {
+		return err
+	}
+	oc, ok := s.journal[id]
+	if !ok {
+		return fmt.Errorf("checkpoint: call %d is not open", id)
+	}
+	oc.Call.TalkedMs = talked.Milliseconds()
+	s.journal[id] = oc
+	return nil
+}
+
+// CloseCall implements session.Store.
+func (s *Store) CloseCall(c record.Call) (record.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("CloseCall"); err != nil {
+		return record.Record{}, err
+	}
+	if _, ok := s.journal[c.CallID]; !ok {
+		return record.Record{}, fmt.Errorf("close: call %d is not open", c.CallID)
+	}
+	r, err := s.appendLocked(record.KindCall, c)
+	if err != nil {
+		return r, err
+	}
+	delete(s.journal, c.CallID)
+	k := [2]string{c.Inmate, c.Period}
+	u := s.usage[k]
+	u.Used += time.Duration(c.ChargedMs) * time.Millisecond
+	if c.TalkedMs > 0 {
+		u.LastEnd = c.TalkStartAt.Add(time.Duration(c.TalkedMs) * time.Millisecond)
+	}
+	s.usage[k] = u
+	return r, nil
+}
+
+// OpenCalls implements session.Store.
+func (s *Store) OpenCalls() ([]record.OpenCall, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("OpenCalls"); err != nil {
+		return nil, err
+	}
+	out := make([]record.OpenCall, 0, len(s.journal))
+	for _, oc := range s.journal {
+		out = append(out, oc)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].CallID < out[j].CallID })
+	return out, nil
+}
+
+// Deny implements session.Store.
+func (s *Store) Deny(d record.Denial) (record.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Deny"); err != nil {
+		return record.Record{}, err
+	}
+	return s.appendLocked(record.KindDenial, d)
+}
+
+// Officer implements session.Store.
+func (s *Store) Officer(o record.Officer) (record.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Officer"); err != nil {
+		return record.Record{}, err
+	}
+	r, err := s.appendLocked(record.KindOfficer, o)
+	if err != nil {
+		return r, err
+	}
+	if o.CreditMs != 0 {
+		k := [2]string{o.Inmate, o.Period}
+		u := s.usage[k]
+		u.Granted += time.Duration(o.CreditMs) * time.Millisecond
+		s.usage[k] = u
+	}
+	return r, nil
+}
+
+// Event implements session.Store.
+func (s *Store) Event(e record.Event) (record.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Event"); err != nil {
+		return record.Record{}, err
+	}
+	return s.appendLocked(record.KindEvent, e)
+}
+
+// Probe implements session.Store.
+func (s *Store) Probe() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.check("Probe")
+}
+
+func (s *Store) appendLocked(kind record.Kind, payload any) (record.Record, error) {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return record.Record{}, fmt.Errorf("encoding %s record: %w", kind, err)
+	}
+	r := record.Record{Device: s.Device, Seq: uint64(len(s.records)) + 1, Kind: kind, Payload: b}
+	var prev *record.Record
+	if n := len(s.records); n > 0 {
+		prev = &s.records[n-1]
+	}
+	r.Seal(prev)
+	s.records = append(s.records, r)
+	return r, nil
+}
+
+// Records returns every record written, in order.
+func (s *Store) Records() []record.Record {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]record.Record(nil), s.records...)
+}
+
+// Opened returns every call id OpenCall handed out, in order.
+func (s *Store) Opened() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int64(nil), s.opened...)
+}
+
+// Open returns the ids of the calls in the journal.
+func (s *Store) Open() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]int64, 0, len(s.journal))
+	for id := range s.journal {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// Journal returns the journal entry of an open call.
+func (s *Store) Journal(id int64) (record.OpenCall, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oc, ok := s.journal[id]
+	return oc, ok
+}
+
+// UsageOf returns the usage of inmate in period, ignoring SetBroken.
+func (s *Store) UsageOf(inmate, period string) record.Usage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.usage[[2]string{inmate, period}]
+}
+
+// Calls, Denials, Officers and Events decode the store's records by kind.
+func (s *Store) Calls() []record.Call       { return decode[record.Call](s, record.KindCall) }
+func (s *Store) Denials() []record.Denial   { return decode[record.Denial](s, record.KindDenial) }
+func (s *Store) Officers() []record.Officer { return decode[record.Officer](s, record.KindOfficer) }
+func (s *Store) Events() []record.Event     { return decode[record.Event](s, record.KindEvent) }
+
+// Roster adds or replaces a roster entry.
+func (s *Store) Roster(c record.CardInfo) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roster[c.Card] = c
+}
+
+// SetUsage sets an inmate's usage in a period, as a sync from the centre does.
+func (s *Store) SetUsage(inmate, period string, u record.Usage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usage[[2]string{inmate, period}] = u
+}
+
+func decode[T any](s *Store, kind record.Kind) []T {
+	var out []T
+	for _, r := range s.Records() {
+		if r.Kind != kind {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal(r.Payload, &v); err != nil {
+			panic(fmt.Sprintf("sessiontest: record #%d does not decode as %s: %v", r.Seq, kind, err))
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// BoothEvent is one thing the engine told the Booth.
+type BoothEvent struct {
+	Mono   time.Duration // the clock's monotonic reading
+	Relay  *bool         // set for SetRelay
+	Signal string        // set for Show
+}
+
+// Booth is a session.Booth that records relay changes and signals with the
+// monotonic instant.
+type Booth struct {
+	clk clock.Clock
+
+	mu       sync.Mutex
+	relay    bool
+	events   []BoothEvent
+	relayErr error
+	// OnRelay, if set, is called (without the lock) after each SetRelay
+	// that succeeded: tests check the journal at the instant the relay closes.
+	OnRelay func(on bool)
+}
+
+// NewBooth returns a booth whose events are stamped with clk.Mono().
+func NewBooth(clk clock.Clock) *Booth { return &Booth{clk: clk} }
+
+// SetRelay implements session.Booth.
+func (b *Booth) SetRelay(on bool) error {
+	b.mu.Lock()
+	if b.relayErr != nil && on {
+		err := b.relayErr
+		b.mu.Unlock()
+		return err
+	}
+	b.relay = on
+	b.events = append(b.events, BoothEvent{Mono: b.clk.Mono(), Relay: &on})
+	f := b.OnRelay
+	b.mu.Unlock()
+	if f != nil {
+		f(on)
+	}
+	return nil
+}
+
+// FailRelay makes SetRelay(true) fail with err (nil: works again). Opening
+// the relay always works, as the hardware's pull-down guarantees.
+func (b *Booth) FailRelay(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.relayErr = err
+}
+
+// Show implements session.Booth.
+func (b *Booth) Show(signal string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.events = append(b.events, BoothEvent{Mono: b.clk.Mono(), Signal: signal})
+	return nil
+}
+
+// Relay reports whether the relay is closed.
+func (b *Booth) Relay() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.relay
+}
+
+// PowerCut opens the relay as the hardware does when the process dies.
+func (b *Booth) PowerCut() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.relay = false
+}
+
+// Events returns everything the booth was told, in order.
+func (b *Booth) Events() []BoothEvent {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]BoothEvent(nil), b.events...)
+}
+
+// Signals returns the signals shown, in order.
+func (b *Booth) Signals() []string {
+	var out []string
+	for _, e := range b.Events() {
+		if e.Relay == nil {
+			out = append(out, e.Signal)
+		}
+	}
+	return out
+}
+
+// LastSignal returns the last signal shown, or "".
+func (b *Booth) LastSignal() string {
+	s := b.Signals()
+	if len(s) == 0 {
+		return ""
+	}
+	return s[len(s)-1]
+}
+
+// Stepper is the synchronous core of a session.Engine.
+type Stepper interface {
+	NextDeadline() (time.Duration, bool)
+	Fire()
+}
+
+// Drive advances fc by d, stopping at each of e's deadlines on the way to
+// fire it at its own instant, as the engine's Run loop does with real time.
+func Drive(fc *clock.Fake, e Stepper, d time.Duration) {
+	end := fc.Mono() + d
+	stuck := 0
+	for {
+		dl, ok := e.NextDeadline()
+		now := fc.Mono()
+		if !ok || dl > end {
+			fc.Advance(end - now)
+			return
+		}
+		if dl > now {
+			fc.Advance(dl - now)
+			stuck = 0
+		} else if stuck++; stuck > 100 {
+			panic(fmt.Sprintf("sessiontest: Drive: deadline %v stays due after Fire at %v", dl, now))
+		}
+		e.Fire()
+	}
+}
