@@ -1,0 +1,198 @@
+// Package protocol defines the /v1 wire format between a booth and the
+// central gateway: the paths, the request and response bodies, and a strict
+// decoder that both sides use so a malformed body is refused with a message
+// that names the field.
+//
+// The transport is HTTP/JSON over mutual TLS (see docs/pki.md); the
+// document of record for other implementations is docs/gateway-api.json,
+// and a test keeps it in step with these types. Durations are whole
+// milliseconds and instants are Unix milliseconds, so any language reads
+// them without a time parser.
+//
+// This package holds data only: it imports no network library, so the
+// booth's domain code may use it.
+package protocol
+
+import (
+	"encoding/json"
+	"time"
+
+	"wartelsuspas/kiosk/record"
+)
+
+// Paths of the /v1 API. Every request is a POST with a JSON body.
+const (
+	PathUpload    = "/v1/records"   // UploadRequest → UploadResponse
+	PathSync      = "/v1/sync"      // SyncRequest → SyncResponse
+	PathAuthorise = "/v1/authorise" // AuthoriseRequest → AuthoriseResponse
+	PathRelease   = "/v1/release"   // ReleaseRequest → 204 No Content
+	PathHeartbeat = "/v1/heartbeat" // HeartbeatRequest → HeartbeatResponse
+)
+
+// ContentType is the media type of every body.
+const ContentType = "application/json"
+
+// Limits both sides agree on.
+const (
+	// MaxBodyBytes is the largest request body the gateway reads; pass it
+	// to Decode. A full batch of records fits in a quarter of it.
+	MaxBodyBytes = 1 << 20
+	// MaxBatch is the most records one UploadRequest may carry.
+	MaxBatch = 500
+	// AuthoriseDeadline is how long a booth waits for /v1/authorise before
+	// it decides offline from its cache (a booth setting may change it).
+	AuthoriseDeadline = 400 * time.Millisecond
+)
+
+// UploadRequest is a batch of records from one booth's outbox, in sequence
+// order. Every record's Device must be the identity in the booth's client
+// certificate. Payload bytes are hashed as they are: the booth must store
+// them compact, as json.Marshal writes them, because encoding the request
+// compacts them again.
+type UploadRequest struct {
+	Records []record.Record `json:"records"`
+}
+
+// ItemStatus is what the gateway did with one uploaded record.
+type ItemStatus string
+
+const (
+	// StatusStored: the record is new and now held by the gateway.
+	StatusStored ItemStatus = "stored"
+	// StatusDuplicate: the gateway already held this device and sequence
+	// with the same hash. Accepted silently; the booth may forget it.
+	StatusDuplicate ItemStatus = "duplicate"
+	// StatusConflict: the gateway already held this device and sequence
+	// with a different hash. The gateway keeps both and raises an alert;
+	// the booth must keep its copy for a technician.
+	StatusConflict ItemStatus = "conflict"
+)
+
+// ItemResult is the gateway's answer for one record of a batch.
+type ItemResult struct {
+	Seq    uint64     `json:"seq"`
+	Status ItemStatus `json:"status"`
+}
+
+// UploadResponse says what the gateway holds after a batch.
+type UploadResponse struct {
+	// StoredUpTo is the highest sequence n such that the gateway holds
+	// every record 1..n of this device. The booth may delete (or mark
+	// sent) its records up to it, and no further.
+	StoredUpTo uint64       `json:"stored_up_to"`
+	Results    []ItemResult `json:"results"`
+	// ChainErrors describe gaps and broken hash links the gateway found.
+	// Such records are stored and flagged, never mended; the booth logs
+	// the text for a technician.
+	ChainErrors []string `json:"chain_errors,omitempty"`
+}
+
+// SyncRequest asks for the roster and policy changes since RosterVersion,
+// the version the booth holds (0 for none: a full sync).
+type SyncRequest struct {
+	RosterVersion int64 `json:"roster_version"`
+}
+
+// SyncResponse is a delta from the booth's version to Version, or the whole
+// roster when Full is set (the booth then deletes every card not in
+// Upserts). A booth applies it in one transaction: all of Version or none.
+// When the booth is up to date, Version equals its version and the lists are
+// empty.
+type SyncResponse struct {
+	Version int64    `json:"version"`
+	Full    bool     `json:"full"`
+	Upserts []Card   `json:"upserts"`
+	Deletes []string `json:"deletes"` // canonical card ids
+	// Policy is the facility's rules (allowances, hours, rotation) as the
+	// booth's configuration reads them; absent when unchanged.
+	Policy json.RawMessage `json:"policy,omitempty"`
+}
+
+// Card is a roster entry on the wire: record.CardInfo with JSON names and
+// the allowance in milliseconds.
+type Card struct {
+	Card        string      `json:"card"` // canonical card id, e.g. "em:0400D8B2A5"
+	Role        record.Role `json:"role"` // inmate or officer
+	Person      string      `json:"person"`
+	Name        string      `json:"name"`
+	Block       string      `json:"block,omitempty"`
+	AllowanceMs int64       `json:"allowance_ms"` // per period; 0 = the facility default
+	Blocked     bool        `json:"blocked"`
+}
+
+// CardFromInfo converts a roster entry for the wire. The allowance is
+// truncated to whole milliseconds.
+func CardFromInfo(ci record.CardInfo) Card {
+	return Card{
+		Card:        ci.Card,
+		Role:        ci.Role,
+		Person:      ci.Person,
+		Name:        ci.Name,
+		Block:       ci.Block,
+		AllowanceMs: ci.Allowance.Milliseconds(),
+		Blocked:     ci.Blocked,
+	}
+}
+
+// Info converts c back to the booth's roster entry.
+func (c Card) Info() record.CardInfo {
+	return record.CardInfo{
+		Card:      c.Card,
+		Role:      c.Role,
+		Person:    c.Person,
+		Name:      c.Name,
+		Block:     c.Block,
+		Allowance: time.Duration(c.AllowanceMs) * time.Millisecond,
+		Blocked:   c.Blocked,
+	}
+}
+
+// AuthoriseRequest asks, at a tap, how much Inmate may still talk in
+// Period across the facility, and for a lease on Card.
+type AuthoriseRequest struct {
+	Card   string `json:"card"`
+	Inmate string `json:"inmate"`
+	Period string `json:"period"` // policy period key, e.g. "2026-11-29"
+}
+
+// AuthoriseResponse is the gateway's authoritative answer. When Busy is set
+// the card holds a lease at another booth and the booth must deny the tap;
+// otherwise Lease names the lease this booth now holds for LeaseTTLMs,
+// renewed by heartbeats during the call and ended by /v1/release.
+type AuthoriseResponse struct {
+	RemainingMs int64  `json:"remaining_ms"`
+	Lease       string `json:"lease"`
+	Busy        bool   `json:"busy"`
+	LeaseTTLMs  int64  `json:"lease_ttl_ms"`
+}
+
+// ReleaseRequest ends a lease when the call ends. ChargedMs is informative:
+// the ledger counts the call record, not this.
+type ReleaseRequest struct {
+	Lease     string `json:"lease"`
+	ChargedMs int64  `json:"charged_ms"`
+}
+
+// HeartbeatRequest is the booth's periodic report.
+type HeartbeatRequest struct {
+	Firmware      string   `json:"firmware"`
+	State         string   `json:"state"` // the engine's state, e.g. "idle", "talking"
+	OutboxDepth   int      `json:"outbox_depth"`
+	ClockUnixMs   int64    `json:"clock_unix_ms"` // booth wall clock when sent
+	ClockTrusted  bool     `json:"clock_trusted"`
+	Faults        []string `json:"faults"`
+	RosterVersion int64    `json:"roster_version"`
+}
+
+// HeartbeatResponse carries the gateway's wall clock, so a booth without a
+// real-time clock can set its own (allowing for half the round trip).
+type HeartbeatResponse struct {
+	ServerUnixMs int64 `json:"server_unix_ms"`
+}
+
+// Error is the body of every 4xx and 5xx answer. Field is the JSON path of
+// the offending value (e.g. "records[3].seq") when one is to blame.
+type Error struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
