@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build test vet fmt-check unit bench cross run fuzz clean
+.PHONY: all build deps test vet fmt-check unit bench cross run fuzz clean
 
 all: build
 
@@ -17,8 +17,12 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/... ./firmware/...
 
+## deps: what the tests need from Debian (PostgreSQL), installed only when missing
+deps:
+	sh tools/ci/deps.sh
+
 ## test: vet, gofmt check and the whole suite under the race detector
-test: vet fmt-check unit
+test: deps vet fmt-check unit
 
 vet:
 	$(GO) vet $(PKGS)

@@ -1,0 +1,128 @@
+package ledger
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// AcquireLease implements Store. One statement decides, so two gateway
+// replicas racing for the same inmate cannot both win: the conflicting
+// insert waits for the other's row lock and re-checks the condition.
+func (s *sqlStore) AcquireLease(ctx context.Context, facility, inmate, device string, ttl time.Duration, now time.Time) (string, bool, error) {
+	if ttl <= 0 {
+		return "", false, s.errf("lease", fmt.Errorf("ttl %v is not positive", ttl))
+	}
+	var b [16]byte
+	rand.Read(b[:]) // never fails since Go 1.24
+	id := hex.EncodeToString(b[:])
+	var got string
+	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO leases (facility, inmate, device, lease, expires_ms) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (facility, inmate) DO UPDATE SET device = excluded.device, lease = excluded.lease, expires_ms = excluded.expires_ms
+		WHERE leases.expires_ms <= ? OR leases.device = excluded.device
+		RETURNING lease`), facility, inmate, device, id, msOf(now.Add(ttl)), msOf(now)).Scan(&got)
+	if absent(err) {
+		return "", true, nil
+	}
+	if err != nil {
+		return "", false, s.errf(fmt.Sprintf("lease %s/%s for %s", facility, inmate, device), err)
+	}
+	return got, false, nil
+}
+
+// ReleaseLease implements Store.
+func (s *sqlStore) ReleaseLease(ctx context.Context, facility, inmate, lease string) error {
+	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM leases WHERE facility = ? AND inmate = ? AND lease = ?`), facility, inmate, lease); err != nil {
+		return s.errf(fmt.Sprintf("release lease %s/%s", facility, inmate), err)
+	}
+	return nil
+}
+
+// RegisterDevice implements Store.
+func (s *sqlStore) RegisterDevice(ctx context.Context, device string, now time.Time) error {
+	facility, err := facilityOf(device)
+	if err != nil {
+		return s.errf("register", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms) VALUES (?, ?, ?)
+		ON CONFLICT (device) DO UPDATE SET registered_ms = excluded.registered_ms, revoked_ms = NULL`), device, facility, msOf(now)); err != nil {
+		return s.errf("register "+device, err)
+	}
+	return nil
+}
+
+// RevokeDevice implements Store. Revoking an unknown device still lists it,
+// so a certificate issued elsewhere cannot slip through.
+func (s *sqlStore) RevokeDevice(ctx context.Context, device string, now time.Time) error {
+	facility, err := facilityOf(device)
+	if err != nil {
+		return s.errf("revoke", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, revoked_ms) VALUES (?, ?, ?, ?)
+		ON CONFLICT (device) DO UPDATE SET revoked_ms = excluded.revoked_ms`), device, facility, msOf(now), msOf(now)); err != nil {
+		return s.errf("revoke "+device, err)
+	}
+	return nil
+}
+
+// DeviceRevoked implements Store.
+func (s *sqlStore) DeviceRevoked(ctx context.Context, device string) (bool, error) {
+	var revoked sql.NullInt64
+	err := s.db.QueryRowContext(ctx, s.q(`SELECT revoked_ms FROM devices WHERE device = ?`), device).Scan(&revoked)
+	if absent(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, s.errf("revocation check "+device, err)
+	}
+	return revoked.Valid, nil
+}
+
+// RecordHeartbeat implements Store.
+func (s *sqlStore) RecordHeartbeat(ctx context.Context, hb Heartbeat) error {
+	facility, err := facilityOf(hb.Device)
+	if err != nil {
+		return s.errf("heartbeat", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, last_seen_ms, outbox_depth, firmware, faults)
+		VALUES (?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (device) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, outbox_depth = excluded.outbox_depth,
+		  firmware = excluded.firmware, faults = excluded.faults`),
+		hb.Device, facility, msOf(hb.At), msOf(hb.At), hb.OutboxDepth, hb.Firmware, strings.Join(hb.Faults, "\n")); err != nil {
+		return s.errf("heartbeat "+hb.Device, err)
+	}
+	return nil
+}
+
+// Devices implements Store.
+func (s *sqlStore) Devices(ctx context.Context, facility string) ([]DeviceStatus, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device, revoked_ms, last_seen_ms, outbox_depth, firmware, faults FROM devices WHERE facility = ? ORDER BY device`), facility)
+	if err != nil {
+		return nil, s.errf("devices "+facility, err)
+	}
+	defer rows.Close()
+	var out []DeviceStatus
+	for rows.Next() {
+		var (
+			d             DeviceStatus
+			revoked, seen sql.NullInt64
+			faults        string
+		)
+		if err := rows.Scan(&d.Device, &revoked, &seen, &d.OutboxDepth, &d.Firmware, &faults); err != nil {
+			return nil, s.errf("devices "+facility, err)
+		}
+		d.Revoked, d.LastSeen = revoked.Valid, timeOf(seen)
+		if faults != "" {
+			d.Faults = strings.Split(faults, "\n")
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf("devices "+facility, err)
+	}
+	return out, nil
+}

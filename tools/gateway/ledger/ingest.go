@@ -1,0 +1,335 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"wartelsuspas/kiosk/record"
+)
+
+// Ingest implements Store.
+func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Record) (IngestResult, error) {
+	facility, err := facilityOf(device)
+	if err != nil {
+		return IngestResult{}, s.errf("ingest", err)
+	}
+	for _, r := range recs {
+		if r.Device != device {
+			return IngestResult{}, s.errf("ingest "+device, fmt.Errorf("batch refused: record #%d names device %q, but the uploader is %q (a booth may upload only its own records)", r.Seq, r.Device, device))
+		}
+		if r.Seq == 0 || r.Seq > math.MaxInt64 {
+			return IngestResult{}, s.errf("ingest "+device, fmt.Errorf("batch refused: record seq %d is out of range (1…2^63-1)", r.Seq))
+		}
+	}
+	// In seq order, so a batch's own links are checked whatever order it
+	// was sent in; stable, so a duplicate within the batch follows its twin.
+	sorted := slices.Clone(recs)
+	slices.SortStableFunc(sorted, func(a, b record.Record) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+	var res IngestResult
+	err = s.tx(ctx, nil, func(tx *sql.Tx) error {
+		res = IngestResult{Records: make([]RecordResult, 0, len(sorted))}
+		if s.dialect == postgres {
+			// One device's batches are serialised across replicas, so the
+			// chain checks see each other's records.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, device); err != nil {
+				return err
+			}
+		}
+		known := map[uint64]link{}
+		if len(sorted) > 0 {
+			if known, err = s.loadRange(ctx, tx, device, sorted[0].Seq, sorted[len(sorted)-1].Seq); err != nil {
+				return err
+			}
+		}
+		now := s.now().UnixMilli()
+		for _, r := range sorted {
+			rr, err := s.ingestOne(ctx, tx, facility, r, known, now)
+			if err != nil {
+				return fmt.Errorf("record #%d: %w", r.Seq, err)
+			}
+			res.Records = append(res.Records, rr)
+		}
+		res.Contiguous, err = s.advanceHead(ctx, tx, device)
+		return err
+	})
+	if err != nil {
+		return IngestResult{}, s.errf("ingest "+device, err)
+	}
+	return res, nil
+}
+
+// link is what the chain checks need of a stored record.
+type link struct{ hash, prev string }
+
+// loadRange reads the stored records from lo-1 to hi+1: everything the
+// chain checks of a batch spanning lo…hi look at, in one query.
+func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, device string, lo, hi uint64) (map[uint64]link, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, hash, prev FROM records WHERE device = ? AND seq BETWEEN ? AND ?`), device, int64(lo)-1, int64(min(hi, math.MaxInt64-1))+1)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	known := map[uint64]link{}
+	for rows.Next() {
+		var (
+			seq int64
+			l   link
+		)
+		if err := rows.Scan(&seq, &l.hash, &l.prev); err != nil {
+			return nil, err
+		}
+		known[uint64(seq)] = l
+	}
+	return known, rows.Err()
+}
+
+func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r record.Record, known map[uint64]link, now int64) (RecordResult, error) {
+	rr := RecordResult{Seq: r.Seq}
+	flag := func(seq uint64, kind, detail string) error {
+		if seq == r.Seq {
+			rr.Flags = append(rr.Flags, kind)
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_errors (device, seq, kind, detail, first_seen_ms) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (device, seq, kind) DO NOTHING`), r.Device, int64(seq), kind, detail, now)
+		return err
+	}
+
+	if l, ok := known[r.Seq]; ok {
+		stored := l.hash
+		if stored == r.Hash {
+			rr.Status = Duplicate
+			return rr, nil
+		}
+		rr.Status = Conflict
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO conflicts (device, seq, hash, kind, payload, prev, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (device, seq, hash) DO NOTHING`), r.Device, int64(r.Seq), r.Hash, string(r.Kind), []byte(r.Payload), r.Prev, now); err != nil {
+			return rr, err
+		}
+		return rr, flag(r.Seq, FlagConflict, fmt.Sprintf("stored hash %.12s, uploaded %.12s: two different records with one seq; the booth's store was rolled back or replaced", stored, r.Hash))
+	}
+
+	rr.Status = Stored
+	hashOK := r.ComputeHash() == r.Hash
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (device, seq, kind, payload, prev, hash, hash_ok, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.Device, int64(r.Seq), string(r.Kind), []byte(r.Payload), r.Prev, r.Hash, b2i(hashOK), now); err != nil {
+		return rr, err
+	}
+	known[r.Seq] = link{hash: r.Hash, prev: r.Prev}
+	if !hashOK {
+		if err := flag(r.Seq, FlagHash, "hash does not match the content: edited or corrupt; kept out of the ledger"); err != nil {
+			return rr, err
+		}
+	}
+
+	// The link back to the predecessor.
+	if r.Seq == 1 {
+		if r.Prev != record.GenesisHash {
+			if err := flag(1, FlagLink, "first record does not start from the genesis hash"); err != nil {
+				return rr, err
+			}
+		}
+	} else {
+		prev, ok := known[r.Seq-1]
+		prevHash := prev.hash
+		switch {
+		case !ok:
+			if err := flag(r.Seq, FlagGap, fmt.Sprintf("#%d arrived before #%d", r.Seq, r.Seq-1)); err != nil {
+				return rr, err
+			}
+		case prevHash != r.Prev:
+			if err := flag(r.Seq, FlagLink, fmt.Sprintf("prev %.12s is not the hash of #%d (%.12s)", r.Prev, r.Seq-1, prevHash)); err != nil {
+				return rr, err
+			}
+		}
+	}
+
+	// The link forward: r may fill a gap in front of a stored successor.
+	next, ok := known[r.Seq+1]
+	nextPrev := next.prev
+	switch {
+	case !ok:
+	case hashOK && nextPrev == r.Hash:
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE chain_errors SET cleared = 1 WHERE device = ? AND seq = ? AND kind = ?`), r.Device, int64(r.Seq+1), FlagGap); err != nil {
+			return rr, err
+		}
+	default:
+		if err := flag(r.Seq+1, FlagLink, fmt.Sprintf("prev %.12s is not the hash of the late #%d (%.12s)", nextPrev, r.Seq, r.Hash)); err != nil {
+			return rr, err
+		}
+	}
+
+	if !hashOK {
+		return rr, nil
+	}
+	f, ok, err := factOf(r)
+	if err != nil {
+		return rr, flag(r.Seq, FlagPayload, err.Error()+"; kept out of the ledger")
+	}
+	if !ok {
+		return rr, nil
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO facts (device, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, seq) DO NOTHING`),
+		r.Device, int64(r.Seq), facility, string(r.Kind), f.inmate, f.period, f.month, f.action, f.talked, f.charged, f.credit)
+	return rr, err
+}
+
+// advanceHead moves the device's contiguous mark over the seqs now stored,
+// reading them in pages rather than one query per seq.
+func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, device string) (uint64, error) {
+	var head int64
+	err := tx.QueryRowContext(ctx, s.q(`SELECT contiguous FROM chain_heads WHERE device = ?`), device).Scan(&head)
+	known := err == nil
+	if err != nil && !absent(err) {
+		return 0, err
+	}
+	start := head
+	for {
+		next, err := s.walk(ctx, tx, device, head)
+		if err != nil {
+			return 0, err
+		}
+		if next == head {
+			break
+		}
+		head = next
+	}
+	if head != start || !known {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_heads (device, contiguous) VALUES (?, ?)
+			ON CONFLICT (device) DO UPDATE SET contiguous = excluded.contiguous`), device, head); err != nil {
+			return 0, err
+		}
+	}
+	return uint64(head), nil
+}
+
+// walk returns how far one page of stored seqs after head runs without a
+// hole.
+func (s *sqlStore) walk(ctx context.Context, tx *sql.Tx, device string, head int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq FROM records WHERE device = ? AND seq > ? ORDER BY seq LIMIT 1000`), device, head)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return 0, err
+		}
+		if seq != head+1 {
+			break
+		}
+		head = seq
+	}
+	return head, rows.Err()
+}
+
+// fact is the ledger's view of one record.
+type fact struct {
+	inmate, period, month, action string
+	talked, charged, credit       int64 // ms
+}
+
+// factOf derives the ledger fact of a call, denial or officer record; ok is
+// false for kinds the ledger does not count.
+func factOf(r record.Record) (f fact, ok bool, err error) {
+	switch r.Kind {
+	case record.KindCall:
+		var c record.Call
+		if err := json.Unmarshal(r.Payload, &c); err != nil {
+			return f, false, fmt.Errorf("call payload: %w", err)
+		}
+		if c.TalkedMs < 0 || c.ChargedMs < 0 {
+			return f, false, fmt.Errorf("call payload: negative talked_ms %d or charged_ms %d", c.TalkedMs, c.ChargedMs)
+		}
+		return fact{inmate: c.Inmate, period: c.Period, month: monthOf(c.Period, c.AuthorisedAt), talked: c.TalkedMs, charged: c.ChargedMs}, true, nil
+	case record.KindDenial:
+		var d record.Denial
+		if err := json.Unmarshal(r.Payload, &d); err != nil {
+			return f, false, fmt.Errorf("denial payload: %w", err)
+		}
+		return fact{inmate: d.Inmate, month: monthOf("", d.At), action: d.Reason}, true, nil
+	case record.KindOfficer:
+		var o record.Officer
+		if err := json.Unmarshal(r.Payload, &o); err != nil {
+			return f, false, fmt.Errorf("officer payload: %w", err)
+		}
+		if o.CreditMs < 0 {
+			return f, false, fmt.Errorf("officer payload: negative credit_ms %d", o.CreditMs)
+		}
+		f = fact{inmate: o.Inmate, period: o.Period, month: monthOf(o.Period, o.At), action: o.Action}
+		if o.Action == "reset" || o.Action == "grant" {
+			f.credit = o.CreditMs
+		}
+		return f, true, nil
+	}
+	return f, false, nil
+}
+
+// monthOf is the report month of a record: from a day or month period key
+// ("2026-11-29", "2026-11"), which is in the facility's local time;
+// otherwise (week keys, denials) the month of at in UTC.
+func monthOf(period string, at time.Time) string {
+	if len(period) >= 7 && period[4] == '-' && period[5] >= '0' && period[5] <= '9' {
+		return period[:7]
+	}
+	return at.UTC().Format("2006-01")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ChainErrors implements Store.
+func (s *sqlStore) ChainErrors(ctx context.Context, device string) ([]ChainError, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT seq, kind, detail, first_seen_ms, cleared FROM chain_errors WHERE device = ? ORDER BY seq, kind`), device)
+	if err != nil {
+		return nil, s.errf("chain errors "+device, err)
+	}
+	defer rows.Close()
+	var out []ChainError
+	for rows.Next() {
+		var (
+			e       = ChainError{Device: device}
+			seq     int64
+			seen    sql.NullInt64
+			cleared int
+		)
+		if err := rows.Scan(&seq, &e.Kind, &e.Detail, &seen, &cleared); err != nil {
+			return nil, s.errf("chain errors "+device, err)
+		}
+		e.Seq, e.FirstSeen, e.Cleared = uint64(seq), timeOf(seen), cleared != 0
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf("chain errors "+device, err)
+	}
+	return out, nil
+}
+
+// Balance implements Store.
+func (s *sqlStore) Balance(ctx context.Context, facility, inmate, period string) (used, credit time.Duration, err error) {
+	var u, c int64
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(charged_ms), 0), COALESCE(SUM(credit_ms), 0) FROM facts
+		WHERE facility = ? AND inmate = ? AND period = ?`), facility, inmate, period).Scan(&u, &c)
+	if err != nil {
+		return 0, 0, s.errf(fmt.Sprintf("balance %s/%s %s", facility, inmate, period), err)
+	}
+	return time.Duration(u) * time.Millisecond, time.Duration(c) * time.Millisecond, nil
+}

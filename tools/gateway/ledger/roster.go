@@ -1,0 +1,187 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"wartelsuspas/kiosk/record"
+)
+
+// bump increments the facility's roster version inside tx. The row lock it
+// takes orders concurrent writers, so versions commit in order.
+func (s *sqlStore) bump(ctx context.Context, tx *sql.Tx, facility string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO facilities (facility, version, horizon, policy_version) VALUES (?, 0, 0, 0)
+		ON CONFLICT (facility) DO NOTHING`), facility); err != nil {
+		return 0, err
+	}
+	var v int64
+	err := tx.QueryRowContext(ctx, s.q(`UPDATE facilities SET version = version + 1 WHERE facility = ? RETURNING version`), facility).Scan(&v)
+	return v, err
+}
+
+// UpsertCards implements Store.
+func (s *sqlStore) UpsertCards(ctx context.Context, facility string, cards []record.CardInfo) (int64, error) {
+	for i, c := range cards {
+		if c.Card == "" {
+			return 0, s.errf("roster "+facility, fmt.Errorf("card %d (person %q) has no card id", i, c.Person))
+		}
+		if c.Role != record.RoleInmate && c.Role != record.RoleOfficer {
+			return 0, s.errf("roster "+facility, fmt.Errorf("card %s: role %q is neither inmate nor officer", c.Card, c.Role))
+		}
+	}
+	var v int64
+	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		var err error
+		if v, err = s.bump(ctx, tx, facility); err != nil {
+			return err
+		}
+		for _, c := range cards {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, deleted, version)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+				ON CONFLICT (facility, card) DO UPDATE SET role = excluded.role, person = excluded.person, name = excluded.name,
+				  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, deleted = 0, version = excluded.version`),
+				facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), v); err != nil {
+				return fmt.Errorf("card %s: %w", c.Card, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, s.errf("roster "+facility+": upsert", err)
+	}
+	return v, nil
+}
+
+// changeCard applies set to one existing card and bumps the version.
+func (s *sqlStore) changeCard(ctx context.Context, op, facility, card, set string, args ...any) (int64, error) {
+	var v int64
+	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM cards WHERE facility = ? AND card = ? AND deleted = 0`), facility, card).Scan(&one)
+		if absent(err) {
+			return fmt.Errorf("card %s is not in the roster", card)
+		}
+		if err != nil {
+			return err
+		}
+		if v, err = s.bump(ctx, tx, facility); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE cards SET `+set+`, version = ? WHERE facility = ? AND card = ?`), append(args, v, facility, card)...)
+		return err
+	})
+	if err != nil {
+		return 0, s.errf("roster "+facility+": "+op, err)
+	}
+	return v, nil
+}
+
+// BlockCard implements Store.
+func (s *sqlStore) BlockCard(ctx context.Context, facility, card string, blocked bool) (int64, error) {
+	return s.changeCard(ctx, "block", facility, card, "blocked = ?", b2i(blocked))
+}
+
+// DeleteCard implements Store.
+func (s *sqlStore) DeleteCard(ctx context.Context, facility, card string) (int64, error) {
+	return s.changeCard(ctx, "delete", facility, card, "deleted = 1")
+}
+
+// SetPolicy implements Store.
+func (s *sqlStore) SetPolicy(ctx context.Context, facility string, policy []byte) (int64, error) {
+	var v int64
+	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		var err error
+		if v, err = s.bump(ctx, tx, facility); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.q(`UPDATE facilities SET policy = ?, policy_version = ? WHERE facility = ?`), policy, v, facility)
+		return err
+	})
+	if err != nil {
+		return 0, s.errf("policy "+facility, err)
+	}
+	return v, nil
+}
+
+// RosterSince implements Store.
+func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64) (RosterDelta, error) {
+	var d RosterDelta
+	// One snapshot: the version and the rows it covers agree.
+	var opts *sql.TxOptions
+	if s.dialect == postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	err := s.tx(ctx, opts, func(tx *sql.Tx) error {
+		d = RosterDelta{}
+		var horizon, policyVersion int64
+		var policy []byte
+		err := tx.QueryRowContext(ctx, s.q(`SELECT version, horizon, policy, policy_version FROM facilities WHERE facility = ?`), facility).
+			Scan(&d.Version, &horizon, &policy, &policyVersion)
+		if absent(err) {
+			d.Full = true // nothing configured yet: an empty full roster
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		d.Full = since <= 0 || since < horizon || since > d.Version
+		if d.Full || policyVersion > since {
+			d.Policy = policy
+		}
+		query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards WHERE facility = ? AND deleted = 0 ORDER BY card`
+		args := []any{facility}
+		if !d.Full {
+			query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards WHERE facility = ? AND version > ? ORDER BY card`
+			args = append(args, since)
+		}
+		rows, err := tx.QueryContext(ctx, s.q(query), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				c                recordCard
+				blocked, deleted int
+			)
+			if err := rows.Scan(&c.Card, &c.Role, &c.Person, &c.Name, &c.Block, &c.allowanceMs, &blocked, &deleted); err != nil {
+				return err
+			}
+			if deleted != 0 {
+				d.Deletes = append(d.Deletes, c.Card)
+				continue
+			}
+			c.Blocked = blocked != 0
+			c.Allowance = time.Duration(c.allowanceMs) * time.Millisecond
+			d.Upserts = append(d.Upserts, c.CardInfo)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return RosterDelta{}, s.errf(fmt.Sprintf("roster %s since %d", facility, since), err)
+	}
+	return d, nil
+}
+
+type recordCard struct {
+	record.CardInfo
+	allowanceMs int64
+}
+
+// PruneTombstones implements Store.
+func (s *sqlStore) PruneTombstones(ctx context.Context, facility string, upTo int64) error {
+	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM cards WHERE facility = ? AND deleted = 1 AND version <= ?`), facility, upTo); err != nil {
+			return err
+		}
+		// A booth holding a version before upTo may have missed a deletion.
+		_, err := tx.ExecContext(ctx, s.q(`UPDATE facilities SET horizon = ? WHERE facility = ? AND horizon < ?`), upTo, facility, upTo)
+		return err
+	})
+	if err != nil {
+		return s.errf("roster "+facility+": prune tombstones", err)
+	}
+	return nil
+}
