@@ -113,6 +113,7 @@ type Engine struct {
 	call      *call
 	officer   *officer
 	offHook   bool
+	panelOpen bool // the tamper switch says the panel is open now
 	trusted   bool
 	oos       map[string]bool
 	probeAt   time.Duration // mono; valid when oos[CauseStore]
@@ -680,6 +681,14 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	if !e.oos[CauseTamper] {
 		action = "clear_fault"
 	}
+	if e.oos[CauseTamper] && e.panelOpen {
+		// Clearing with the panel still open would hand out a booth whose
+		// wiring anyone can reach: refuse, and audit the attempt.
+		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: "clear_refused_panel_open"})
+		e.log.Warn("officer tried to clear the tamper state with the panel still open: close the panel first", "officer", info.Person)
+		e.showIdle()
+		return
+	}
 	if !e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: action}) {
 		return
 	}
@@ -776,6 +785,7 @@ func (e *Engine) endCall(reason string) {
 // ---- faults ----
 
 func (e *Engine) tamper(open bool) {
+	e.panelOpen = open
 	if !open {
 		e.log.Info("panel closed; an officer card clears the tamper state")
 		return

@@ -406,6 +406,21 @@ func TestOfficer(t *testing.T) {
 			t.Errorf("events %+v, want tamper", evs)
 		}
 	})
+	t.Run("tamper not cleared while the panel is open", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(Tamper{Open: true}, tap(officer1))
+		if s := r.e.Status(); s.State != StateTamper {
+			t.Fatalf("state %s after an officer tap with the panel open, want tamper", s.State)
+		}
+		os := r.st.Officers()
+		if len(os) != 1 || os[0].Action != "clear_refused_panel_open" {
+			t.Errorf("officer records %+v, want one clear_refused_panel_open", os)
+		}
+		r.play(Tamper{Open: false}, 2*time.Minute, tap(officer1))
+		if s := r.e.Status(); s.State != StateReady {
+			t.Fatalf("state %s after closing the panel and an officer tap, want ready", s.State)
+		}
+	})
 	t.Run("end call is audited", func(t *testing.T) {
 		r := newRig(t, nil).boot()
 		r.play(tap(inmate1), offHook, 5*sec, tap(officer1))
