@@ -58,9 +58,9 @@ cross:
 	  ls -l $$out; \
 	done
 
-## run: the simulated booth (see README.md)
-run: build
-	$(GO) run ./tools/simbooth
+## run: the simulated booth in the terminal (README.md); e.g. make run RUN_ARGS='-lang id'
+run:
+	$(GO) run ./tools/simbooth $(RUN_ARGS)
 
 clean:
 	rm -rf $(BIN)

@@ -689,6 +689,15 @@ func (e *Engine) clearFault(info record.CardInfo) {
 		e.showIdle()
 		return
 	}
+	// The driver keeps latches of its own (it opened the relay itself on
+	// tamper or a relay fault): they must clear too, or the next call would
+	// end at once as a fault.
+	if err := e.booth.ClearFaults(); err != nil {
+		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: "clear_refused"})
+		e.log.Warn("the booth driver refused to clear its fault latch: the booth stays out of service", "officer", info.Person, "err", err)
+		e.showIdle()
+		return
+	}
 	if !e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: action}) {
 		return
 	}

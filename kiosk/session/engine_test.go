@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -402,8 +403,23 @@ func TestOfficer(t *testing.T) {
 		if len(os) != 1 || os[0].Action != "clear_tamper" {
 			t.Errorf("officer records %+v, want clear_tamper", os)
 		}
+		if n := r.b.Clears(); n != 1 {
+			t.Errorf("driver latches cleared %d times, want 1", n)
+		}
 		if evs := r.st.Events(); len(evs) != 1 || evs[0].Event != "tamper" {
 			t.Errorf("events %+v, want tamper", evs)
+		}
+	})
+	t.Run("tamper stays when the driver refuses to clear", func(t *testing.T) {
+		r := newRig(t, nil).boot()
+		r.play(Tamper{Open: true}, Tamper{Open: false})
+		r.b.FailClear(errors.New("panel still open"))
+		r.play(tap(officer1))
+		if s := r.e.Status(); s.State != StateTamper {
+			t.Fatalf("state %s after the driver refused to clear, want tamper", s.State)
+		}
+		if os := r.st.Officers(); len(os) != 1 || os[0].Action != "clear_refused" {
+			t.Errorf("officer records %+v, want one clear_refused", os)
 		}
 	})
 	t.Run("tamper not cleared while the panel is open", func(t *testing.T) {

@@ -51,6 +51,10 @@ type Booth interface {
 	// "denied_card", "denied_quota", "denied_time", "officer_mode",
 	// "out_of_service", "tamper", "closed".
 	Show(signal string) error
+	// ClearFaults releases the driver's own tamper and relay-fault latches
+	// when an officer clears them. It fails while the panel is still open;
+	// then the booth stays out of service.
+	ClearFaults() error
 }
 
 // Authoriser asks the centre, within a short deadline, for the inmate's

@@ -128,6 +128,8 @@ func (b *cutBooth) SetRelay(on bool) error {
 	return nil
 }
 
+func (b *cutBooth) ClearFaults() error { return nil }
+
 func (b *cutBooth) Show(signal string) error {
 	if signal == "talking" {
 		now := b.clk.Mono()
@@ -195,6 +197,7 @@ type nopBooth struct{}
 
 func (nopBooth) SetRelay(bool) error { return nil }
 func (nopBooth) Show(string) error   { return nil }
+func (nopBooth) ClearFaults() error  { return nil }
 
 // callRate runs n calls through the synchronous core on a fake clock and
 // returns calls per second of real time: the engine and store's own cost.

@@ -326,6 +326,8 @@ type Booth struct {
 	relay    bool
 	events   []BoothEvent
 	relayErr error
+	clearErr error
+	clears   int
 	// OnRelay, if set, is called (without the lock) after each SetRelay
 	// that succeeded: tests check the journal at the instant the relay closes.
 	OnRelay func(on bool)
@@ -366,6 +368,31 @@ func (b *Booth) Show(signal string) error {
 	defer b.mu.Unlock()
 	b.events = append(b.events, BoothEvent{Mono: b.clk.Mono(), Signal: signal})
 	return nil
+}
+
+// ClearFaults implements session.Booth; FailClear makes it fail.
+func (b *Booth) ClearFaults() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.clearErr != nil {
+		return b.clearErr
+	}
+	b.clears++
+	return nil
+}
+
+// FailClear makes ClearFaults fail with err (nil: works again).
+func (b *Booth) FailClear(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.clearErr = err
+}
+
+// Clears reports how many times ClearFaults succeeded.
+func (b *Booth) Clears() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.clears
 }
 
 // Relay reports whether the relay is closed.
