@@ -1,0 +1,359 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"wartelsuspas/drivers/booth"
+	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/kiosk/policy"
+)
+
+// checker collects problems with the lines of their keys.
+type checker struct {
+	c  *Config
+	ps []*Problem
+}
+
+func (k *checker) bad(key, format string, args ...any) {
+	k.ps = append(k.ps, k.c.Problem(key, fmt.Errorf(format, args...)))
+}
+
+// duration checks a duration key; zeroOK allows "0s".
+func (k *checker) duration(key string, d Duration, zeroOK bool) time.Duration {
+	v, err := time.ParseDuration(string(d))
+	switch {
+	case err != nil:
+		k.bad(key, "%q is not a duration: write it like \"20s\", \"1m30s\" or \"250ms\"", string(d))
+	case v < 0:
+		k.bad(key, "%s is negative", v)
+	case v == 0 && !zeroOK:
+		k.bad(key, "must be more than zero")
+	}
+	return v
+}
+
+func (c *Config) validate() []*Problem {
+	k := &checker{c: c}
+	k.top()
+	k.gpio()
+	k.timings()
+	k.reader()
+	k.policy()
+	k.session()
+	k.storeAndGateway()
+	if len(k.ps) == 0 {
+		// The policy package's own check is the last word on the rules;
+		// every case it knows is caught above with its line.
+		if err := c.rules.Validate(); err != nil {
+			k.bad("policy", "%v", err)
+		}
+	}
+	return k.ps
+}
+
+// deviceRE is the CA's rule for facility and booth names (tools/gateway/ca
+// checkName): what is safe in a URI, a file name and a log line.
+var deviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}/[a-z0-9][a-z0-9._-]{0,63}$`)
+
+func (k *checker) top() {
+	c := k.c
+	switch {
+	case c.Device == "":
+		k.bad("device", "missing: set the booth id FACILITY/BOOTH that its certificate names, e.g. \"lapas-cipinang/b03\"")
+	case !deviceRE.MatchString(c.Device):
+		k.bad("device", "%q is not a booth id: write FACILITY/BOOTH, each up to 64 lower-case letters, digits, '.', '_' or '-', e.g. \"lapas-cipinang/b03\"", c.Device)
+	}
+	switch c.Language {
+	case "", "id", "en":
+	default:
+		k.bad("language", "%q is not a language: use \"id\" (Bahasa Indonesia), \"en\" (English) or \"\" to follow LANG", c.Language)
+	}
+}
+
+func (k *checker) gpio() {
+	err := k.c.Pins.Validate()
+	if err == nil {
+		return
+	}
+	errs := unjoin(err)
+	// booth names each key as "gpio.KEY: what"; keep the key for its line.
+	for _, e := range errs {
+		key, msg, ok := strings.Cut(e.Error(), ": ")
+		if !ok || !strings.HasPrefix(key, "gpio.") {
+			key, msg = "gpio", e.Error()
+		}
+		k.ps = append(k.ps, k.c.Problem(key, errors.New(msg)))
+	}
+}
+
+func (k *checker) timings() {
+	t := k.c.Timings
+	k.duration("booth.debounce", t.Debounce, false)
+	k.duration("booth.feedback_debounce", t.FeedbackDebounce, false)
+	k.duration("booth.settle", t.Settle, false)
+	k.duration("booth.poll_interval", t.PollInterval, false)
+	k.duration("booth.edge_wait", t.EdgeWait, false)
+}
+
+var usbIDRE = regexp.MustCompile(`^[0-9A-Fa-f]{4}$`)
+
+func (k *checker) reader() {
+	r := k.c.Card
+	if _, err := rfid.ProtocolByName(r.Protocol, rfid.ProtocolOptions{ASCII: rfid.ASCIIOptions{Format: "hex", Tech: "raw"}}); err != nil {
+		k.bad("reader.protocol", "%q is not a reader protocol: use one of %s (see docs/readers.md)", r.Protocol, strings.Join(rfid.ProtocolNames, ", "))
+	}
+	switch {
+	case r.Path != "" && !strings.HasPrefix(r.Path, "/dev/"):
+		k.bad("reader.path", "%q is not a device: give a path under /dev, e.g. /dev/ttyUSB0 or /dev/serial/by-id/…", r.Path)
+	case r.Path == "" && (r.VID == "" || r.PID == ""):
+		k.bad("reader.path", "missing: give the reader's device path, or its USB vid and pid (`wartel-reader ports` lists them)")
+	}
+	for _, id := range []struct{ key, v string }{{"reader.vid", r.VID}, {"reader.pid", r.PID}} {
+		if id.v != "" && !usbIDRE.MatchString(id.v) {
+			k.bad(id.key, "%q is not a USB id: write 4 hex digits, e.g. \"1a86\"", id.v)
+		}
+	}
+	if r.ConfirmFrames < 1 {
+		k.bad("reader.confirm_frames", "%d: at least 1", r.ConfirmFrames)
+	}
+	if r.AbsentPolls < 1 {
+		k.bad("reader.absent_polls", "%d: at least 1", r.AbsentPolls)
+	}
+	k.duration("reader.confirm_window", r.ConfirmWindow, false)
+	k.duration("reader.silence", r.Silence, false)
+	lo := k.duration("reader.retry_min", r.RetryMin, false)
+	if hi := k.duration("reader.retry_max", r.RetryMax, false); hi > 0 && hi < lo {
+		k.bad("reader.retry_max", "%s is less than retry_min %s", hi, lo)
+	}
+
+	a := r.ASCII
+	if a.Format != "hex" && a.Format != "decimal" {
+		k.bad("reader.ascii.format", "%q: use hex or decimal, as the reader prints the card", a.Format)
+	}
+	if a.Tech != rfid.TechEM && a.Tech != rfid.TechISO14443A && a.Tech != rfid.TechRaw {
+		k.bad("reader.ascii.tech", "%q: use em (125 kHz), 14a (13.56 MHz) or raw", a.Tech)
+	}
+	if a.EMVersion != "" {
+		if _, err := strconv.ParseUint(a.EMVersion, 16, 8); err != nil || len(a.EMVersion) != 2 {
+			k.bad("reader.ascii.em_version", "%q: write the version byte of the facility's EM cards as two hex digits, e.g. \"0F\"", a.EMVersion)
+		}
+	}
+	if a.Baud <= 0 {
+		k.bad("reader.ascii.baud", "%d: give the line speed, e.g. 9600", a.Baud)
+	}
+
+	p := r.PN532
+	k.duration("reader.pn532.poll_interval", p.PollInterval, false)
+	k.duration("reader.pn532.ack_timeout", p.AckTimeout, false)
+	k.duration("reader.pn532.response_timeout", p.ResponseTimeout, false)
+	k.duration("reader.pn532.reset_pulse", p.ResetPulse, false)
+	k.duration("reader.pn532.reset_startup", p.ResetStartup, false)
+	if p.PassiveRetries < 0 || p.PassiveRetries > 254 {
+		k.bad("reader.pn532.passive_retries", "%d: use 0 to 254 (255 would wait for a card forever)", p.PassiveRetries)
+	}
+	if p.MaxReinits < 1 {
+		k.bad("reader.pn532.max_reinits", "%d: at least 1", p.MaxReinits)
+	}
+	if p.Reset != "" {
+		if err := checkPin(p.Reset); err != nil {
+			k.bad("reader.pn532.reset", "%v", err)
+		} else if label, ok := k.c.Pins.Labels()[p.Reset]; ok {
+			k.bad("reader.pn532.reset", "%s is already used by gpio.%s; wire RSTPD_N to its own pin (GPIO4 in docs/wiring.md)", p.Reset, label)
+		}
+	}
+}
+
+// checkPin checks a BCM pin name with the pin map's own rule: a map with
+// only that pin, whose other complaints (missing hook, lamps) are dropped.
+func checkPin(pin string) error {
+	c := booth.Config{Relay: pin}
+	for _, e := range unjoin(c.Validate()) {
+		if key, msg, _ := strings.Cut(e.Error(), ": "); key == "gpio.relay" {
+			return errors.New(msg)
+		}
+	}
+	return nil
+}
+
+// unjoin splits an errors.Join result.
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// weekdays maps the names the file accepts.
+var weekdays = map[string]time.Weekday{
+	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
+	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
+}
+
+// hari are Indonesian day names, to point a technician at the English key.
+var hari = map[string]string{
+	"senin": "monday", "selasa": "tuesday", "rabu": "wednesday", "kamis": "thursday",
+	"jumat": "friday", "jum'at": "friday", "sabtu": "saturday", "minggu": "sunday", "ahad": "sunday",
+}
+
+func (k *checker) policy() {
+	p := k.c.Policy
+	r := policy.Rules{
+		Period:    policy.PeriodKind(p.Period),
+		Untrusted: policy.UntrustedRule(p.Untrusted),
+		Officer:   policy.OfficerAction(p.Officer),
+		Billing:   policy.Billing{Unit: policy.BillingUnit(p.Billing.Unit)},
+	}
+	loc, err := policy.LoadZone(p.TimeZone)
+	if err != nil {
+		k.bad("policy.time_zone", "%q: use %s (WIB, WITA, WIT)", p.TimeZone, strings.Join(policy.Zones, ", "))
+	}
+	r.Location = loc
+	switch r.Period {
+	case policy.Day, policy.Week, policy.Month:
+	default:
+		k.bad("policy.period", "%q: use day, week or month", p.Period)
+	}
+	r.Allowance = k.duration("policy.allowance", p.Allowance, false)
+	r.PerCall = k.duration("policy.per_call", p.PerCall, true)
+	r.MinGap = k.duration("policy.min_gap", p.MinGap, true)
+	r.OfflineCap = k.duration("policy.offline_cap", p.OfflineCap, true)
+	r.OfficerGrant = k.duration("policy.officer_grant", p.OfficerGrant, true)
+	switch r.Untrusted {
+	case policy.UntrustedRefuse, policy.UntrustedCapOnly:
+	default:
+		k.bad("policy.untrusted", "%q: use refuse or cap-only", p.Untrusted)
+	}
+	switch r.Officer {
+	case policy.OfficerReset:
+	case policy.OfficerGrant:
+		if r.OfficerGrant <= 0 {
+			k.bad("policy.officer_grant", "officer = \"grant\" needs the minutes to grant, e.g. \"15m\"")
+		}
+	default:
+		k.bad("policy.officer", "%q: use reset or grant", p.Officer)
+	}
+	switch r.Billing.Unit {
+	case policy.PerSecond, policy.PerStartedMinute:
+	default:
+		k.bad("policy.billing.unit", "%q: use second or minute", p.Billing.Unit)
+	}
+	r.Billing.Minimum = k.duration("policy.billing.minimum", p.Billing.Minimum, true)
+	r.Hours = k.hours("policy.hours", p.Hours.Weekly, p.Hours.Exceptions)
+	if len(p.Rotation) > 0 {
+		r.Rotation = policy.Rotation{}
+		for _, b := range sortedKeys(p.Rotation) {
+			if strings.TrimSpace(b) == "" {
+				k.bad("policy.rotation", "a cell block name is empty")
+			}
+			rot := p.Rotation[b]
+			r.Rotation[b] = k.hours("policy.rotation."+b, rot.Weekly, rot.Exceptions)
+		}
+	}
+	k.c.rules = r
+}
+
+// hours checks and converts weekly windows and dated exceptions.
+func (k *checker) hours(key string, weekly, exceptions map[string][]string) policy.Hours {
+	h := policy.Hours{Weekly: map[time.Weekday][]policy.Window{}}
+	for _, name := range sortedKeys(weekly) {
+		dk := key + ".weekly." + name
+		wd, ok := weekdays[name]
+		if !ok {
+			if en, ok := hari[strings.ToLower(name)]; ok {
+				k.bad(dk, "write weekdays in English: %s → %s", name, en)
+			} else {
+				k.bad(dk, "%q is not a weekday: use monday, tuesday, wednesday, thursday, friday, saturday or sunday", name)
+			}
+			continue
+		}
+		h.Weekly[wd] = k.windows(dk, weekly[name])
+	}
+	if len(exceptions) > 0 {
+		h.Exceptions = map[string][]policy.Window{}
+	}
+	for _, d := range sortedKeys(exceptions) {
+		dk := key + ".exceptions." + d
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			k.bad(dk, "%q is not a date: write it \"YYYY-MM-DD\", e.g. \"2026-12-25\"", d)
+			continue
+		}
+		h.Exceptions[d] = k.windows(dk, exceptions[d])
+	}
+	return h
+}
+
+func (k *checker) windows(key string, ss []string) []policy.Window {
+	ws := make([]policy.Window, 0, len(ss))
+	for i, s := range ss {
+		ek := fmt.Sprintf("%s[%d]", key, i)
+		w, err := policy.ParseWindow(s)
+		if err != nil {
+			k.bad(ek, "%s", strings.TrimPrefix(err.Error(), "policy: "))
+			continue
+		}
+		for _, o := range ws {
+			if w.From < o.To && o.From < w.To {
+				k.bad(ek, "window %s overlaps %s: merge them or fix the times", w, o)
+				break
+			}
+		}
+		ws = append(ws, w)
+	}
+	return ws
+}
+
+func (k *checker) session() {
+	s := k.c.Calls
+	k.duration("session.off_hook_timeout", s.OffHookTimeout, false)
+	k.duration("session.checkpoint", s.Checkpoint, false)
+	k.duration("session.officer_timeout", s.OfficerTimeout, false)
+	k.duration("session.officer_rate_window", s.OfficerRateWindow, false)
+	k.duration("session.store_retry", s.StoreRetry, false)
+	k.duration("session.authorise_deadline", s.AuthoriseDeadline, false)
+	if s.OfficerRateLimit < 1 {
+		k.bad("session.officer_rate_limit", "%d: at least 1 officer tap per window", s.OfficerRateLimit)
+	}
+	signals := booth.Signals()
+	for i, w := range s.Warnings {
+		key := fmt.Sprintf("session.warnings[%d]", i)
+		k.duration(key+".before", w.Before, false)
+		if !slices.Contains(signals, w.Signal) {
+			k.bad(key+".signal", "%q is not a lamp signal: use one of %s (docs/lamps.md)", w.Signal, strings.Join(signals, ", "))
+		}
+	}
+}
+
+func (k *checker) storeAndGateway() {
+	c := k.c
+	if !filepath.IsAbs(c.Store.Path) || strings.HasSuffix(c.Store.Path, "/") {
+		k.bad("store.path", "%q: give the absolute path of the database file, e.g. /var/lib/wartel/booth.db", c.Store.Path)
+	}
+	if c.Gateway.URL == "" {
+		k.bad("gateway.url", "missing: set the central gateway's address, e.g. \"https://gateway.kanwil.example:8443\"")
+	} else if u, err := url.Parse(c.Gateway.URL); err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		k.bad("gateway.url", "%q: write https://HOST:PORT (the gateway speaks mutual TLS only), e.g. \"https://gateway.kanwil.example:8443\"", c.Gateway.URL)
+	}
+	if !filepath.IsAbs(c.Gateway.Bundle) {
+		k.bad("gateway.bundle", "%q: give the absolute path of the device bundle directory, e.g. /etc/wartel/bundle", c.Gateway.Bundle)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
