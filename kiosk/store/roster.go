@@ -30,6 +30,28 @@ func (s *Store) Card(card string) (record.CardInfo, bool, error) {
 	return ci, true, nil
 }
 
+// CardIDs lists every card the roster holds, sorted, so a full resync from
+// the centre can delete the cards it no longer lists.
+func (s *Store) CardIDs() ([]string, error) {
+	rows, err := s.db.Query(`SELECT card FROM cards ORDER BY card`)
+	if err != nil {
+		return nil, s.wrap("list roster cards", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, s.wrap("list roster cards", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.wrap("list roster cards", err)
+	}
+	return ids, nil
+}
+
 // RosterVersion returns the version of the roster the store holds (0: none
 // received yet).
 func (s *Store) RosterVersion() (int64, error) {

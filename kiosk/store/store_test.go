@@ -151,6 +151,9 @@ func TestRoster(t *testing.T) {
 			t.Fatalf("%s: version %d, want %d", st.name, v, st.wantVer)
 		}
 	}
+	if ids, err := s.CardIDs(); err != nil || strings.Join(ids, ",") != "em:01" {
+		t.Fatalf("CardIDs = %v, %v; want [em:01]", ids, err)
+	}
 	s.Close()
 	s = open(t, path)
 	if got, ok, _ := s.Card("em:03"); ok {
