@@ -1,0 +1,565 @@
+// Package uplink is the booth's one network adapter: it drains the outbox
+// to the central gateway, syncs the roster, sends heartbeats and asks the
+// gateway to authorise taps, all over the /v1 protocol (kiosk/protocol).
+//
+// Delivery is at least once from the booth and exactly once at the
+// gateway: a record leaves the outbox only after the gateway's StoredUpTo
+// covers it, and a batch resent after a lost answer is accepted by the
+// gateway as duplicates. All durable state is the store, so a restart
+// resumes where the last confirmed batch ended.
+package uplink
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/protocol"
+	"wartelsuspas/kiosk/record"
+)
+
+// Defaults of Options.
+const (
+	DefaultBatchSize         = 200
+	DefaultBackoffMin        = 1 * time.Second
+	DefaultBackoffMax        = 5 * time.Minute
+	DefaultDrainInterval     = 5 * time.Second
+	DefaultSyncInterval      = 5 * time.Minute
+	DefaultHeartbeatInterval = 1 * time.Minute
+	DefaultRequestTimeout    = 30 * time.Second
+)
+
+// Store is what the uplink needs of the booth's store; kiosk/store.Store
+// implements it.
+type Store interface {
+	// Pending returns up to limit unacknowledged records, oldest first.
+	Pending(limit int) ([]record.Record, error)
+	// Ack deletes the records up to and including upToSeq.
+	Ack(upToSeq uint64) error
+	// Depth is the number of records waiting.
+	Depth() (int, error)
+	// RosterVersion is the roster version held (0: none).
+	RosterVersion() (int64, error)
+	// ApplyRoster applies a delta in one transaction.
+	ApplyRoster(version int64, upserts []record.CardInfo, deletes []string) error
+}
+
+// CardLister is optionally implemented by a Store so that a full resync
+// can delete the cards the gateway no longer lists. Without it a full
+// sync only upserts, and stale cards stay until a delta deletes them.
+type CardLister interface {
+	CardIDs() ([]string, error)
+}
+
+// BoothState is what the heartbeat reports about the booth.
+type BoothState struct {
+	State        string   // the engine's state, e.g. "idle"
+	Faults       []string // active faults, for the centre's dashboard
+	ClockTrusted bool     // the wall clock has been confirmed since boot
+}
+
+// Options configure New. BaseURL, Store and one of HTTPClient or
+// Transport are required.
+type Options struct {
+	// BaseURL is the gateway, e.g. "https://gateway.lapas.example:8443".
+	BaseURL string
+	// HTTPClient carries every request; its transport holds the booth's
+	// mutual-TLS configuration. If nil, one is built from TLS.
+	HTTPClient *http.Client
+	// TLS is the client TLS configuration used when HTTPClient is nil.
+	TLS   *tls.Config
+	Store Store
+	// Clock drives intervals and backoff (nil: the real clock).
+	Clock clock.Clock
+	// BatchSize is the most records per upload (0: DefaultBatchSize; at
+	// most protocol.MaxBatch).
+	BatchSize int
+	// BackoffMin and BackoffMax bound the retry delay after a failure. The
+	// n-th consecutive failure waits a uniformly random time in
+	// [BackoffMin, min(BackoffMax, BackoffMin·2ⁿ⁻¹)].
+	BackoffMin, BackoffMax time.Duration
+	// Rand draws the jitter (nil: seeded from the clock). Only Run uses it.
+	Rand *rand.Rand
+	// DrainInterval is how often an empty outbox is looked at again
+	// (Kick wakes the uplink sooner).
+	DrainInterval     time.Duration
+	SyncInterval      time.Duration
+	HeartbeatInterval time.Duration
+	// RequestTimeout bounds one HTTP exchange (0: DefaultRequestTimeout).
+	RequestTimeout time.Duration
+	Log            *slog.Logger
+	// Firmware is the version reported in heartbeats.
+	Firmware string
+	// State reports the booth's state for heartbeats (nil: "unknown").
+	State func() BoothState
+	// OnServerTime is called after each heartbeat with the gateway's time
+	// corrected for half the round trip, and the booth clock's offset
+	// from it (positive: the booth is ahead), so firmware can set its
+	// clock and mark it trusted.
+	OnServerTime func(server time.Time, offset time.Duration)
+	// OnPolicy receives the facility policy document when a sync carries
+	// one (it is applied by the caller; the uplink does not parse it).
+	OnPolicy func(policy json.RawMessage)
+}
+
+// Status is a snapshot of the uplink for the engine and the technician.
+type Status struct {
+	Online        bool          // the last exchange with the gateway succeeded
+	LastSuccess   time.Time     // booth wall time of the last successful exchange
+	LastSync      time.Time     // booth wall time of the last applied roster sync
+	RosterVersion int64         // roster version after the last sync
+	OutboxDepth   int           // records waiting, as of the last drain
+	ClockOffset   time.Duration // booth clock minus gateway clock at the last heartbeat
+	ClockKnown    bool          // ClockOffset has been measured
+	LastError     string        // the last failure, "" after a success
+	Failures      int           // consecutive failures
+	Uploaded      uint64        // records confirmed by the gateway since start
+}
+
+// Uplink talks to the gateway for one booth. Create it with New, run it
+// with Run; Status, Kick, Authorise and Release are safe to call from any
+// goroutine.
+type Uplink struct {
+	opt    Options
+	client *http.Client
+	base   string
+	kick   chan struct{}
+
+	mu     sync.Mutex
+	status Status
+}
+
+// New checks o and returns an Uplink.
+func New(o Options) (*Uplink, error) {
+	if o.BaseURL == "" {
+		return nil, errors.New("uplink: no gateway URL configured")
+	}
+	if o.Store == nil {
+		return nil, errors.New("uplink: no store")
+	}
+	if o.HTTPClient == nil {
+		if o.TLS == nil {
+			return nil, errors.New("uplink: neither an HTTP client nor a TLS configuration: the booth cannot prove its identity")
+		}
+		o.HTTPClient = &http.Client{Transport: &http.Transport{
+			TLSClientConfig:     o.TLS,
+			ForceAttemptHTTP2:   false,
+			MaxIdleConnsPerHost: 2,
+			IdleConnTimeout:     90 * time.Second,
+			TLSHandshakeTimeout: 15 * time.Second,
+		}}
+	}
+	if o.Clock == nil {
+		o.Clock = clock.NewReal()
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.BatchSize > protocol.MaxBatch {
+		o.BatchSize = protocol.MaxBatch
+	}
+	if o.BackoffMin <= 0 {
+		o.BackoffMin = DefaultBackoffMin
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = DefaultBackoffMax
+	}
+	if o.BackoffMax < o.BackoffMin {
+		return nil, fmt.Errorf("uplink: backoff maximum %v is below its minimum %v", o.BackoffMax, o.BackoffMin)
+	}
+	if o.Rand == nil {
+		seed := uint64(o.Clock.Now().UnixNano())
+		o.Rand = rand.New(rand.NewPCG(seed, seed>>7|1))
+	}
+	if o.DrainInterval <= 0 {
+		o.DrainInterval = DefaultDrainInterval
+	}
+	if o.SyncInterval <= 0 {
+		o.SyncInterval = DefaultSyncInterval
+	}
+	if o.HeartbeatInterval <= 0 {
+		o.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	return &Uplink{
+		opt:    o,
+		client: o.HTTPClient,
+		base:   strings.TrimRight(o.BaseURL, "/"),
+		kick:   make(chan struct{}, 1),
+	}, nil
+}
+
+// String names the uplink for logs.
+func (u *Uplink) String() string { return "uplink to " + u.base }
+
+// Status returns a snapshot.
+func (u *Uplink) Status() Status {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.status
+}
+
+// Kick wakes Run to drain now (call it after appending a record).
+func (u *Uplink) Kick() {
+	select {
+	case u.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run drains, syncs and heartbeats until ctx ends, and returns ctx's
+// error. Failures never end it: they are logged, reported in Status and
+// retried after a jittered, growing backoff.
+func (u *Uplink) Run(ctx context.Context) error {
+	var nextSync, nextBeat time.Duration // due at once
+	for {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		now := u.opt.Clock.Mono()
+		var err error
+		more := true // after a heartbeat or sync, drain at once
+		switch {
+		case now >= nextBeat:
+			if err = u.heartbeat(ctx); err == nil {
+				nextBeat = now + u.opt.HeartbeatInterval
+			}
+		case now >= nextSync:
+			if err = u.sync(ctx); err == nil {
+				nextSync = now + u.opt.SyncInterval
+			}
+		default:
+			more, err = u.drain(ctx)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var wait time.Duration
+		var he *HTTPError
+		if err != nil && errors.As(err, &he) && he.Permanent() {
+			// A refused heartbeat or sync must not hold the outbox back:
+			// try that job again only at its next interval.
+			if now >= nextBeat {
+				nextBeat = now + u.opt.HeartbeatInterval
+			} else if now >= nextSync {
+				nextSync = now + u.opt.SyncInterval
+			}
+		}
+		if err != nil {
+			wait = u.failed(err)
+		} else {
+			u.succeeded()
+			if more || u.opt.Clock.Mono() >= min(nextBeat, nextSync) {
+				continue
+			}
+			wait = min(u.opt.DrainInterval, min(nextBeat, nextSync)-u.opt.Clock.Mono())
+		}
+		if err := u.sleep(ctx, wait, err == nil); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits d on the uplink's clock; a Kick ends the wait early only
+// when the uplink is healthy, so a kick cannot defeat the backoff.
+func (u *Uplink) sleep(ctx context.Context, d time.Duration, kickable bool) error {
+	t := u.opt.Clock.NewTimer(d)
+	defer t.Stop()
+	kick := u.kick
+	if !kickable {
+		kick = nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C():
+	case <-kick:
+	}
+	return nil
+}
+
+// Backoff returns the delay before retry after the n-th consecutive failure
+// (n ≥ 1): uniform in [min, min(max, min·2ⁿ⁻¹)].
+func Backoff(n int, lo, hi time.Duration, r *rand.Rand) time.Duration {
+	ceil := lo
+	for i := 1; i < n && ceil < hi; i++ {
+		ceil *= 2
+	}
+	ceil = min(ceil, hi)
+	if ceil <= lo {
+		return lo
+	}
+	return lo + time.Duration(r.Int64N(int64(ceil-lo)+1))
+}
+
+// failed records err and returns how long to wait before the next try.
+func (u *Uplink) failed(err error) time.Duration {
+	u.mu.Lock()
+	u.status.Online = false
+	u.status.Failures++
+	u.status.LastError = err.Error()
+	n := u.status.Failures
+	u.mu.Unlock()
+
+	d := Backoff(n, u.opt.BackoffMin, u.opt.BackoffMax, u.opt.Rand)
+	var he *HTTPError
+	switch {
+	case errors.As(err, &he) && he.Permanent():
+		// The gateway refuses what we send: retrying soon would only
+		// repeat it. A technician must look.
+		d = u.opt.BackoffMax
+		u.opt.Log.Error("uplink: the gateway refused a request; retrying at the longest backoff",
+			"err", err, "retry_in", d, "action", "check the booth's certificate, firmware version and the gateway log")
+	case errors.As(err, &he) && he.RetryAfter > 0:
+		d = max(d, min(he.RetryAfter, u.opt.BackoffMax))
+		u.opt.Log.Warn("uplink: gateway busy", "err", err, "retry_in", d)
+	case n == 1 || n%20 == 0:
+		// Weeks offline must not flood the log: the first failure and
+		// every 20th are warnings, the rest debug.
+		u.opt.Log.Warn("uplink: gateway unreachable or failing; records stay in the outbox", "err", err, "failures", n, "retry_in", d)
+	default:
+		u.opt.Log.Debug("uplink: gateway unreachable or failing", "err", err, "failures", n, "retry_in", d)
+	}
+	return d
+}
+
+func (u *Uplink) succeeded() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.status.Online = true
+	u.status.Failures = 0
+	u.status.LastError = ""
+	u.status.LastSuccess = u.opt.Clock.Now()
+}
+
+// drain uploads one batch and acknowledges what the gateway confirmed.
+// more reports that records remain to be sent at once.
+func (u *Uplink) drain(ctx context.Context) (more bool, err error) {
+	recs, err := u.opt.Store.Pending(u.opt.BatchSize)
+	if err != nil {
+		return false, fmt.Errorf("uplink: read outbox: %w", err)
+	}
+	if len(recs) == 0 {
+		u.setDepth()
+		return false, nil
+	}
+	first, last := recs[0].Seq, recs[len(recs)-1].Seq
+	var resp protocol.UploadResponse
+	if err := u.post(ctx, protocol.PathUpload, protocol.UploadRequest{Records: recs}, &resp); err != nil {
+		return false, fmt.Errorf("uplink: upload records #%d–#%d: %w", first, last, err)
+	}
+	for _, ce := range resp.ChainErrors {
+		u.opt.Log.Error("uplink: the gateway flagged this booth's hash chain", "detail", ce,
+			"action", "keep this booth's database for a technician; do not wipe it")
+	}
+	for _, it := range resp.Results {
+		if it.Status == protocol.StatusConflict {
+			u.opt.Log.Error("uplink: the gateway holds a different record under this sequence", "seq", it.Seq,
+				"action", "keep this booth's database for a technician")
+		}
+	}
+	// Acknowledge only what the gateway confirmed, never past what we
+	// sent: the rest is resent next time.
+	upTo := min(resp.StoredUpTo, last)
+	if upTo < first {
+		u.setDepth()
+		return false, fmt.Errorf("uplink: the gateway stored records only up to #%d after upload of #%d–#%d; it must hold the earlier ones before these count", resp.StoredUpTo, first, last)
+	}
+	if err := u.opt.Store.Ack(upTo); err != nil {
+		return false, fmt.Errorf("uplink: acknowledge records up to #%d: %w", upTo, err)
+	}
+	u.mu.Lock()
+	u.status.Uploaded += upTo - first + 1
+	u.mu.Unlock()
+	depth := u.setDepth()
+	return depth > 0, nil
+}
+
+func (u *Uplink) setDepth() int {
+	n, err := u.opt.Store.Depth()
+	if err != nil {
+		u.opt.Log.Warn("uplink: count outbox", "err", err)
+		return 0
+	}
+	u.mu.Lock()
+	u.status.OutboxDepth = n
+	u.mu.Unlock()
+	return n
+}
+
+// sync fetches the roster changes since the held version and applies them
+// in one store transaction.
+func (u *Uplink) sync(ctx context.Context) error {
+	have, err := u.opt.Store.RosterVersion()
+	if err != nil {
+		return fmt.Errorf("uplink: read roster version: %w", err)
+	}
+	var resp protocol.SyncResponse
+	if err := u.post(ctx, protocol.PathSync, protocol.SyncRequest{RosterVersion: have}, &resp); err != nil {
+		return fmt.Errorf("uplink: roster sync from version %d: %w", have, err)
+	}
+	if resp.Version < have {
+		return fmt.Errorf("uplink: roster sync: the gateway offers version %d, older than the %d held; was the gateway's database restored from a backup?", resp.Version, have)
+	}
+	upserts := make([]record.CardInfo, len(resp.Upserts))
+	keep := make(map[string]bool, len(resp.Upserts))
+	for i, c := range resp.Upserts {
+		upserts[i] = c.Info()
+		keep[c.Card] = true
+	}
+	deletes := resp.Deletes
+	if resp.Full {
+		if l, ok := u.opt.Store.(CardLister); ok {
+			ids, err := l.CardIDs()
+			if err != nil {
+				return fmt.Errorf("uplink: full roster sync: list cards held: %w", err)
+			}
+			for _, id := range ids {
+				if !keep[id] {
+					deletes = append(deletes, id)
+				}
+			}
+		} else if have > 0 {
+			u.opt.Log.Warn("uplink: full roster sync applied as upserts only: the store cannot list its cards, so cards removed at the centre stay until deleted by a delta")
+		}
+	}
+	if resp.Version != have || len(upserts) > 0 || len(deletes) > 0 {
+		if err := u.opt.Store.ApplyRoster(resp.Version, upserts, deletes); err != nil {
+			return fmt.Errorf("uplink: apply roster version %d: %w", resp.Version, err)
+		}
+	}
+	if len(resp.Policy) > 0 && u.opt.OnPolicy != nil {
+		u.opt.OnPolicy(resp.Policy)
+	}
+	u.mu.Lock()
+	u.status.LastSync = u.opt.Clock.Now()
+	u.status.RosterVersion = resp.Version
+	u.mu.Unlock()
+	if resp.Version != have {
+		u.opt.Log.Info("uplink: roster synced", "from", have, "to", resp.Version, "full", resp.Full,
+			"upserts", len(upserts), "deletes", len(deletes))
+	}
+	return nil
+}
+
+// heartbeat reports the booth and learns the gateway's time.
+func (u *Uplink) heartbeat(ctx context.Context) error {
+	st := BoothState{State: "unknown"}
+	if u.opt.State != nil {
+		st = u.opt.State()
+	}
+	depth, _ := u.opt.Store.Depth()
+	ver, _ := u.opt.Store.RosterVersion()
+	faults := st.Faults
+	if faults == nil {
+		faults = []string{}
+	}
+	c := u.opt.Clock
+	sent, sentMono := c.Now(), c.Mono()
+	req := protocol.HeartbeatRequest{
+		Firmware: u.opt.Firmware, State: st.State, OutboxDepth: depth,
+		ClockUnixMs: sent.UnixMilli(), ClockTrusted: st.ClockTrusted, Faults: faults, RosterVersion: ver,
+	}
+	var resp protocol.HeartbeatResponse
+	if err := u.post(ctx, protocol.PathHeartbeat, req, &resp); err != nil {
+		return fmt.Errorf("uplink: heartbeat: %w", err)
+	}
+	rtt := c.Mono() - sentMono
+	server := time.UnixMilli(resp.ServerUnixMs).Add(rtt / 2)
+	offset := sent.Add(rtt).Sub(server)
+	u.mu.Lock()
+	u.status.ClockOffset, u.status.ClockKnown = offset, true
+	u.status.OutboxDepth = depth
+	u.mu.Unlock()
+	if u.opt.OnServerTime != nil {
+		u.opt.OnServerTime(server, offset)
+	}
+	return nil
+}
+
+// HTTPError is a non-2xx answer from the gateway.
+type HTTPError struct {
+	Path       string
+	StatusCode int
+	Message    string        // the gateway's protocol.Error text
+	Field      string        // the field it blamed, if any
+	RetryAfter time.Duration // from a Retry-After header (seconds form)
+}
+
+func (e *HTTPError) Error() string {
+	msg := fmt.Sprintf("gateway answered %s to %s", http.StatusText(e.StatusCode), e.Path)
+	if e.StatusCode != 0 {
+		msg = fmt.Sprintf("gateway answered %d %s to %s", e.StatusCode, http.StatusText(e.StatusCode), e.Path)
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.Field != "" {
+		msg += " (field " + e.Field + ")"
+	}
+	return msg
+}
+
+// Permanent reports a refusal that a retry will not cure: a 4xx other
+// than 408 and 429.
+func (e *HTTPError) Permanent() bool {
+	return e.StatusCode >= 400 && e.StatusCode < 500 &&
+		e.StatusCode != http.StatusTooManyRequests && e.StatusCode != http.StatusRequestTimeout
+}
+
+// post sends req as JSON to path and decodes a 2xx answer strictly into
+// resp (nil: the body is ignored).
+func (u *Uplink) post(ctx context.Context, path string, req, resp any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, u.opt.RequestTimeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	hr.Header.Set("Content-Type", protocol.ContentType)
+	res, err := u.client.Do(hr)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		he := &HTTPError{Path: path, StatusCode: res.StatusCode}
+		var eb protocol.Error
+		if b, _ := io.ReadAll(io.LimitReader(res.Body, 64<<10)); json.Unmarshal(b, &eb) == nil {
+			he.Message, he.Field = eb.Error, eb.Field
+		}
+		if s, err := strconv.Atoi(res.Header.Get("Retry-After")); err == nil && s > 0 {
+			he.RetryAfter = time.Duration(s) * time.Second
+		}
+		return he
+	}
+	if resp == nil {
+		_, err := io.Copy(io.Discard, io.LimitReader(res.Body, protocol.MaxBodyBytes))
+		return err
+	}
+	if err := protocol.Decode(res.Body, protocol.MaxBodyBytes, resp); err != nil {
+		return fmt.Errorf("read the gateway's answer: %w", err)
+	}
+	return nil
+}

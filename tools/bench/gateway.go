@@ -1,0 +1,269 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"wartelsuspas/kiosk/protocol"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/tools/gateway/ca"
+	"wartelsuspas/tools/gateway/ledger"
+	"wartelsuspas/tools/gateway/server"
+)
+
+var (
+	gatewayBooths  = flag.Int("gateway-booths", 1000, "simulated booths, each with its own enrolled certificate")
+	gatewayBatches = flag.Int("gateway-batches", 2, "upload batches per booth")
+	gatewayBatch   = flag.Int("gateway-batch", 25, "records per batch")
+	gatewayBudget  = flag.Duration("gateway-budget", 40*time.Second, "time bound of the load phase")
+)
+
+func init() { register("gateway", benchGateway) }
+
+// benchGateway measures the reference gateway on SQLite: ingest throughput
+// from many booths over loopback mutual TLS, each with its own certificate
+// (identity must match the records), against the raw batched insert rate of
+// the same database settings, and authorise latency under that load.
+func benchGateway(r *Report) error {
+	dir, err := os.MkdirTemp(*storeDirOrTemp(), "bench-gateway")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	authority, err := ca.Init(filepath.Join(dir, "ca"), "bench CA")
+	if err != nil {
+		return err
+	}
+	store, err := ledger.OpenSQLite(filepath.Join(dir, "gateway.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ctx := context.Background()
+	const facilities = 50
+	for f := range facilities {
+		fac := fmt.Sprintf("lapas-%02d", f)
+		if _, err := store.SetPolicy(ctx, fac, []byte(`{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta"}`)); err != nil {
+			return err
+		}
+		cards := make([]record.CardInfo, 0, 100)
+		for i := range 100 {
+			cards = append(cards, record.CardInfo{Card: fmt.Sprintf("em:04%08X", f*1000+i+1), Role: record.RoleInmate, Person: fmt.Sprintf("w%d", i)})
+		}
+		if _, err := store.UpsertCards(ctx, fac, cards); err != nil {
+			return err
+		}
+	}
+
+	t0 := time.Now()
+	bundles := make([]ca.Bundle, *gatewayBooths)
+	for i := range bundles {
+		fac := fmt.Sprintf("lapas-%02d", i%facilities)
+		if bundles[i], err = authority.Enroll(fac, fmt.Sprintf("b%04d", i), 24*time.Hour); err != nil {
+			return err
+		}
+		if err := store.RegisterDevice(ctx, bundles[i].Device, time.Now()); err != nil {
+			return err
+		}
+	}
+	enrollTime := time.Since(t0)
+
+	h, err := server.New(server.Options{Ledger: store, Rate: 1e6, Burst: 1 << 20, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	cert, err := authority.ServerCert(nil)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := server.NewHTTPServer(h, ca.ServerTLSConfig(authority.Certificate(), cert, authority.Revoked), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	go srv.ServeTLS(ln, "", "")
+	defer srv.Close()
+	url := "https://" + ln.Addr().String()
+
+	clients := make([]*http.Client, len(bundles))
+	for i, b := range bundles {
+		conf, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+		if err != nil {
+			return err
+		}
+		clients[i] = &http.Client{Transport: &http.Transport{TLSClientConfig: conf, MaxIdleConnsPerHost: 1}, Timeout: 30 * time.Second}
+		defer clients[i].CloseIdleConnections()
+	}
+	post := func(c *http.Client, path string, body, out any) error {
+		raw, _ := json.Marshal(body)
+		resp, err := c.Post(url+path, protocol.ContentType, bytes.NewReader(raw))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: status %d: %s", path, resp.StatusCode, got)
+		}
+		return json.Unmarshal(got, out)
+	}
+
+	// Authorise probes run beside the load, from the first booths.
+	var (
+		stopProbe = make(chan struct{})
+		probeWG   sync.WaitGroup
+		latMu     sync.Mutex
+		lat       []time.Duration
+		probeErr  atomic.Value
+	)
+	for p := range 4 {
+		probeWG.Go(func() {
+			for n := 0; ; n++ {
+				select {
+				case <-stopProbe:
+					return
+				default:
+				}
+				fac := p % facilities
+				req := protocol.AuthoriseRequest{Card: fmt.Sprintf("em:04%08X", fac*1000+n%100+1), Inmate: fmt.Sprintf("w%d", n%100), Period: "2026-11-29"}
+				var a protocol.AuthoriseResponse
+				s := time.Now()
+				if err := post(clients[p], protocol.PathAuthorise, req, &a); err != nil {
+					probeErr.Store(err)
+					return
+				}
+				d := time.Since(s)
+				latMu.Lock()
+				lat = append(lat, d)
+				latMu.Unlock()
+				if a.Lease != "" {
+					post(clients[p], protocol.PathRelease, protocol.ReleaseRequest{Lease: a.Lease}, nil)
+				}
+			}
+		})
+	}
+
+	// The load: every booth uploads its batches, all booths at once.
+	var (
+		stored   atomic.Int64
+		loadErr  atomic.Value
+		wg       sync.WaitGroup
+		deadline = time.Now().Add(*gatewayBudget)
+	)
+	payload, _ := json.Marshal(record.Denial{At: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC), Card: "em:0400000001", Reason: "closed", ClockTrusted: true})
+	t1 := time.Now()
+	for i := range bundles {
+		wg.Go(func() {
+			var prev *record.Record
+			seq := uint64(0)
+			for range *gatewayBatches {
+				if time.Now().After(deadline) {
+					return
+				}
+				recs := make([]record.Record, *gatewayBatch)
+				for j := range recs {
+					seq++
+					recs[j] = record.Record{Device: bundles[i].Device, Seq: seq, Kind: record.KindDenial, Payload: payload}
+					recs[j].Seal(prev)
+					prev = &recs[j]
+				}
+				var res protocol.UploadResponse
+				if err := post(clients[i], protocol.PathUpload, protocol.UploadRequest{Records: recs}, &res); err != nil {
+					loadErr.Store(fmt.Errorf("booth %s: %w", bundles[i].Device, err))
+					return
+				}
+				stored.Add(int64(len(res.Results)))
+			}
+		})
+	}
+	wg.Wait()
+	loadTime := time.Since(t1)
+	close(stopProbe)
+	probeWG.Wait()
+	if err, _ := loadErr.Load().(error); err != nil {
+		return err
+	}
+	if err, _ := probeErr.Load().(error); err != nil {
+		return fmt.Errorf("authorise probe: %w", err)
+	}
+
+	raw, err := rawInsertRate(filepath.Join(dir, "raw.db"), int(stored.Load()), *gatewayBatch, payload)
+	if err != nil {
+		return err
+	}
+	rate := float64(stored.Load()) / loadTime.Seconds()
+	r.Add(Figure{Name: "enrol a booth (key, cert, register)", Value: fmt.Sprintf("%.2f ms", float64(enrollTime.Microseconds())/1000/float64(len(bundles))),
+		Note: fmt.Sprintf("%d booths in-process, ECDSA P-256", len(bundles))})
+	r.Add(Figure{Name: "ingest over mTLS, SQLite", Value: fmt.Sprintf("%.0f rec/s", rate), Limit: fmt.Sprintf("%.0f rec/s raw insert", raw),
+		Ratio: fmt.Sprintf("%.2f", rate/raw),
+		Note:  fmt.Sprintf("%d booths at once (the server serves 4 uploads at a time), %d records in batches of %d, loopback, WAL+FULL; raw = same rows and batches, plain INSERT", len(bundles), stored.Load(), *gatewayBatch)})
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		p99 := lat[len(lat)*99/100]
+		r.Add(Figure{Name: "authorise p99 under ingest load", Value: p99.Round(time.Microsecond).String(), Limit: protocol.AuthoriseDeadline.String(),
+			Ratio: fmt.Sprintf("%.2f", p99.Seconds()/protocol.AuthoriseDeadline.Seconds()),
+			Note:  fmt.Sprintf("%d probes from 4 booths, p50 %v", len(lat), lat[len(lat)/2].Round(time.Microsecond))})
+	}
+	return nil
+}
+
+// storeDirOrTemp is the directory flag of the store suite, or the temp dir.
+func storeDirOrTemp() *string {
+	if *storeDir != "" {
+		return storeDir
+	}
+	d := os.TempDir()
+	return &d
+}
+
+// rawInsertRate inserts n records' rows in batches into a fresh SQLite
+// file with the gateway's settings and returns rows per second: the floor
+// under which no ingest path can go.
+func rawInsertRate(path string, n, batch int, payload []byte) (float64, error) {
+	if n == 0 {
+		return 0, errors.New("no records were ingested")
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	if err != nil {
+		return 0, err
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TABLE records (device TEXT, seq INTEGER, kind TEXT, payload BLOB, prev TEXT, hash TEXT, PRIMARY KEY (device, seq))`); err != nil {
+		return 0, err
+	}
+	hash := record.GenesisHash
+	start := time.Now()
+	for i := 0; i < n; i += batch {
+		tx, err := db.Begin()
+		if err != nil {
+			return 0, err
+		}
+		for j := i; j < min(i+batch, n); j++ {
+			if _, err := tx.Exec(`INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)`, fmt.Sprintf("lapas/b%04d", j/batch), j, "denial", payload, hash, hash); err != nil {
+				tx.Rollback()
+				return 0, err
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			return 0, err
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/kiosk/record"
+)
+
+// rosterHeader is the first line of a roster CSV, in this order.
+var rosterHeader = []string{"role", "person", "name", "block", "card", "allowance_min", "blocked"}
+
+// maxRowErrors bounds the errors one import reports, so a file in the
+// wrong format does not bury the first useful message.
+const maxRowErrors = 20
+
+// rowError is one bad cell of a roster CSV.
+type rowError struct {
+	Line   int
+	Column string
+	Msg    string
+}
+
+func (e rowError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d, column %s: %s", e.Line, e.Column, e.Msg)
+}
+
+// parseRoster reads a roster CSV (docs/gateway.md) and returns its cards.
+// It checks every row and returns all the problems found (up to
+// maxRowErrors), joined, so a clerk fixes the file in one pass; nothing is
+// imported from a file with any error.
+func parseRoster(r io.Reader) ([]record.CardInfo, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // checked here, with a better message
+	cr.TrimLeadingSpace = true
+	head, err := cr.Read()
+	if err == io.EOF {
+		return nil, errors.New("the file is empty; the first line must be " + strings.Join(rosterHeader, ","))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("line 1: %w", err)
+	}
+	if len(head) > 0 {
+		head[0] = strings.TrimPrefix(head[0], "\ufeff") // spreadsheets write a byte-order mark
+	}
+	for i := range head {
+		head[i] = strings.ToLower(strings.TrimSpace(head[i]))
+	}
+	if !slices.Equal(head, rosterHeader) {
+		return nil, fmt.Errorf("line 1: header is %q, want %s", strings.Join(head, ","), strings.Join(rosterHeader, ","))
+	}
+	var (
+		cards []record.CardInfo
+		errs  []error
+		seen  = make(map[string]int) // card → line
+	)
+	for {
+		fields, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line := 0
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+			}
+			errs = append(errs, rowError{Line: line, Msg: fmt.Sprintf("not valid CSV: %v", err)})
+			break // the reader cannot resynchronise after a quoting error
+		}
+		line, _ := cr.FieldPos(0)
+		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
+			continue // blank line
+		}
+		ci, rerrs := parseRosterRow(line, fields)
+		errs = append(errs, rerrs...)
+		if len(rerrs) == 0 {
+			if first, dup := seen[ci.Card]; dup {
+				errs = append(errs, rowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
+			} else {
+				seen[ci.Card] = line
+				cards = append(cards, ci)
+			}
+		}
+		if len(errs) >= maxRowErrors {
+			errs = append(errs[:maxRowErrors], errors.New("too many errors; stopped reading"))
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if len(cards) == 0 {
+		return nil, errors.New("the file has a header but no cards")
+	}
+	return cards, nil
+}
+
+func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
+	if len(f) != len(rosterHeader) {
+		return record.CardInfo{}, []error{rowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), len(rosterHeader), strings.Join(rosterHeader, ","))}}
+	}
+	for i := range f {
+		f[i] = strings.TrimSpace(f[i])
+	}
+	var errs []error
+	bad := func(col, format string, args ...any) {
+		errs = append(errs, rowError{line, col, fmt.Sprintf(format, args...)})
+	}
+	ci := record.CardInfo{Role: record.Role(strings.ToLower(f[0])), Person: f[1], Name: f[2], Block: f[3]}
+	if ci.Role != record.RoleInmate && ci.Role != record.RoleOfficer {
+		bad("role", "%q is not inmate or officer", f[0])
+	}
+	if ci.Person == "" {
+		bad("person", "is empty; give the inmate's or officer's id")
+	}
+	card, err := canonicalCard(f[4])
+	if err != nil {
+		bad("card", "%v", err)
+	}
+	ci.Card = card
+	if f[5] != "" {
+		n, err := strconv.ParseInt(f[5], 10, 32)
+		switch {
+		case err != nil:
+			bad("allowance_min", "%q is not a whole number of minutes", f[5])
+		case n < 0:
+			bad("allowance_min", "%d is negative", n)
+		case ci.Role == record.RoleOfficer && n != 0:
+			bad("allowance_min", "officers have no allowance; leave it empty")
+		default:
+			ci.Allowance = time.Duration(n) * time.Minute
+		}
+	}
+	switch strings.ToLower(f[6]) {
+	case "", "no", "false", "0":
+	case "yes", "true", "1":
+		ci.Blocked = true
+	default:
+		bad("blocked", "%q is not yes or no", f[6])
+	}
+	return ci, errs
+}
+
+// canonicalCard writes a card id as the booth's readers do (rfid.CardID):
+// the technology in lower case, a colon, the UID in upper-case hex. It
+// forgives case and the spaces, dashes and colons people type between
+// bytes.
+func canonicalCard(s string) (string, error) {
+	tech, uid, ok := strings.Cut(strings.TrimSpace(s), ":")
+	if !ok {
+		return "", fmt.Errorf("%q has no technology prefix; write em:… for a 125 kHz card or 14a:… for a 13.56 MHz card", s)
+	}
+	tech = strings.ToLower(strings.TrimSpace(tech))
+	uid = strings.ToUpper(strings.NewReplacer(" ", "", "-", "", ":", "").Replace(uid))
+	id := rfid.CardID(tech + ":" + uid)
+	switch {
+	case tech != rfid.TechEM && tech != rfid.TechISO14443A:
+		return "", fmt.Errorf("%q: technology %q is not em or 14a", s, tech)
+	case !id.Valid():
+		return "", fmt.Errorf("%q is not a card UID (hex digits, whole bytes, not all zeros or all F)", s)
+	case tech == rfid.TechEM && len(uid) != 10:
+		return "", fmt.Errorf("%q: an em card has 5 bytes (10 hex digits), this has %d digits", s, len(uid))
+	case tech == rfid.TechISO14443A && len(uid) != 8 && len(uid) != 14 && len(uid) != 20:
+		return "", fmt.Errorf("%q: a 14a UID has 4, 7 or 10 bytes, this has %d hex digits", s, len(uid))
+	}
+	return string(id), nil
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/kiosk/record"
+)
+
+func TestCanonicalCard(t *testing.T) {
+	tests := []struct {
+		in, want, errPart string
+	}{
+		{"em:0400d8b2a5", "em:0400D8B2A5", ""},
+		{" EM:04-00-D8-B2-A5 ", "em:0400D8B2A5", ""},
+		{"14a:04 a1 b2 c3", "14a:04A1B2C3", ""},
+		{"14a:04:A1:B2:C3:D4:E5:F6", "14a:04A1B2C3D4E5F6", ""},
+		{"0400D8B2A5", "", "no technology prefix"},
+		{"mf:0400D8B2A5", "", "not em or 14a"},
+		{"em:0400D8B2", "", "5 bytes"},
+		{"14a:04A1B2", "", "4, 7 or 10 bytes"},
+		{"em:0000000000", "", "not a card"},
+		{"em:04ZZD8B2A5", "", "not a card"},
+		{"raw:1234", "", "not em or 14a"},
+	}
+	for _, tt := range tests {
+		got, err := canonicalCard(tt.in)
+		if got != tt.want || (err == nil) != (tt.errPart == "") || err != nil && !strings.Contains(err.Error(), tt.errPart) {
+			t.Errorf("canonicalCard(%q) = %q, %v; want %q, error with %q", tt.in, got, err, tt.want, tt.errPart)
+		}
+	}
+}
+
+func TestParseRoster(t *testing.T) {
+	const head = "role,person,name,block,card,allowance_min,blocked\n"
+	tests := []struct {
+		name, csv string
+		want      []record.CardInfo
+		errs      []string // each must appear in the error
+	}{
+		{"good", "\ufeff" + head + "inmate,w1,Budi,A,em:0400d8b2a5,45,\nofficer,p1,Sari,,14a:04a1b2c3,,\n\ninmate,w2,\"Andi, Jr\",B,em:0400D8B2A6,,yes\n",
+			[]record.CardInfo{
+				{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1", Name: "Budi", Block: "A", Allowance: 45 * time.Minute},
+				{Card: "14a:04A1B2C3", Role: record.RoleOfficer, Person: "p1", Name: "Sari"},
+				{Card: "em:0400D8B2A6", Role: record.RoleInmate, Person: "w2", Name: "Andi, Jr", Block: "B", Blocked: true},
+			}, nil},
+		{"empty", "", nil, []string{"empty"}},
+		{"header only", head, nil, []string{"no cards"}},
+		{"wrong header", "role,person,card\n", nil, []string{"line 1", "header"}},
+		{"every bad cell", head + "guard,,X,A,0400D8B2A5,-3,maybe\n", nil,
+			[]string{"line 2, column role", "line 2, column person", "line 2, column card", "line 2, column allowance_min", "line 2, column blocked"}},
+		{"officer allowance", head + "officer,p1,S,,em:0A00000001,30,\n", nil, []string{"line 2, column allowance_min"}},
+		{"short row", head + "inmate,w1\n", nil, []string{"line 2", "2 columns"}},
+		{"duplicate card", head + "inmate,w1,A,,em:0400D8B2A5,,\ninmate,w2,B,,EM:0400d8b2a5,,\n", nil, []string{"line 3, column card", "already on line 2"}},
+		{"bad quoting", head + "inmate,w1,\"A,,em:0400D8B2A5,,\n", nil, []string{"not valid CSV"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseRoster(strings.NewReader(tt.csv))
+			if len(tt.errs) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(tt.want) {
+					t.Fatalf("got %+v, want %+v", got, tt.want)
+				}
+				for i := range got {
+					if got[i] != tt.want[i] {
+						t.Errorf("card %d: %+v, want %+v", i, got[i], tt.want[i])
+					}
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("got %+v, want an error", got)
+			}
+			for _, part := range tt.errs {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q lacks %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+func TestParseRosterErrorLimit(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("role,person,name,block,card,allowance_min,blocked\n")
+	for range 100 {
+		b.WriteString("x,,,,,,\n")
+	}
+	_, err := parseRoster(strings.NewReader(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "too many errors") || strings.Count(err.Error(), "\n") > maxRowErrors {
+		t.Errorf("error of a file of 100 bad rows has %d lines, want at most %d ending in too many errors", strings.Count(err.Error(), "\n")+1, maxRowErrors+1)
+	}
+}
+
+// FuzzParseRoster: any file either yields valid, distinct cards in
+// canonical form or an error that names a line; never a panic.
+func FuzzParseRoster(f *testing.F) {
+	f.Add(testRoster)
+	f.Add("role,person,name,block,card,allowance_min,blocked\ninmate,w1,A,,em:0400D8B2A5,10,yes\n")
+	f.Add("role,person,name,block,card,allowance_min,blocked\n\"")
+	f.Fuzz(func(t *testing.T, in string) {
+		cards, err := parseRoster(strings.NewReader(in))
+		if err != nil {
+			var re rowError
+			if errors.As(err, &re) && re.Line < 1 {
+				t.Fatalf("error names line %d: %v", re.Line, err)
+			}
+			return
+		}
+		seen := map[string]bool{}
+		for _, c := range cards {
+			if !rfid.CardID(c.Card).Valid() || seen[c.Card] || c.Person == "" || c.Allowance < 0 {
+				t.Fatalf("bad card accepted: %+v", c)
+			}
+			if again, err := canonicalCard(c.Card); err != nil || again != c.Card {
+				t.Fatalf("card %q is not canonical: %q %v", c.Card, again, err)
+			}
+			seen[c.Card] = true
+		}
+	})
+}

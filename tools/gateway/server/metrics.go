@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"wartelsuspas/tools/gateway/ledger"
+)
+
+// metrics are the gateway's Prometheus series (docs/gateway.md lists them).
+type metrics struct {
+	ingested    *prometheus.CounterVec
+	chainErrors *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	booths      *boothCollector
+}
+
+func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.Time, window time.Duration) (*metrics, error) {
+	m := &metrics{
+		ingested: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wartel_records_ingested_total",
+			Help: "Uploaded records by outcome: stored, duplicate, conflict.",
+		}, []string{"status"}),
+		chainErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wartel_chain_errors_total",
+			Help: "Chain errors flagged on upload, by kind (gap, link, hash, conflict, payload).",
+		}, []string{"kind"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wartel_request_duration_seconds",
+			Help:    "Time to answer a booth's /v1 request, by path and HTTP status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .4, 1, 2.5},
+		}, []string{"path", "code"}),
+		booths: &boothCollector{
+			store: store, now: now, window: window, facilities: make(map[string]bool),
+			online: prometheus.NewDesc("wartel_booths_online",
+				"Booths of a facility whose last heartbeat is within the online window.", []string{"facility"}, nil),
+			depth: prometheus.NewDesc("wartel_outbox_depth",
+				"Records waiting in a booth's outbox, as its last heartbeat reported.", []string{"device"}, nil),
+		},
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.ingested, m.chainErrors, m.latency, m.booths} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("server: register metrics: %w", err)
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) seen(facility string) {
+	m.booths.mu.Lock()
+	m.booths.facilities[facility] = true
+	m.booths.mu.Unlock()
+}
+
+// boothCollector reads booth status from the ledger at scrape time, so
+// every replica reports the same numbers for the facilities it has heard of.
+type boothCollector struct {
+	store         ledger.Store
+	now           func() time.Time
+	window        time.Duration
+	online, depth *prometheus.Desc
+
+	mu         sync.Mutex
+	facilities map[string]bool
+}
+
+func (c *boothCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.online; ch <- c.depth }
+
+func (c *boothCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	fs := make([]string, 0, len(c.facilities))
+	for f := range c.facilities {
+		fs = append(fs, f)
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	now := c.now()
+	for _, f := range fs {
+		ds, err := c.store.Devices(ctx, f)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(c.online, fmt.Errorf("devices of %s: %w", f, err))
+			continue
+		}
+		online := 0
+		for _, d := range ds {
+			if d.Revoked || d.LastSeen.IsZero() {
+				continue
+			}
+			if now.Sub(d.LastSeen) <= c.window {
+				online++
+			}
+			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(d.OutboxDepth), d.Device)
+		}
+		ch <- prometheus.MustNewConstMetric(c.online, prometheus.GaugeValue, float64(online), f)
+	}
+}
