@@ -25,6 +25,7 @@ import (
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/ledger"
+	"wartelsuspas/tools/gateway/pgtest"
 	"wartelsuspas/tools/gateway/server"
 )
 
@@ -37,11 +38,58 @@ var (
 
 func init() { register("gateway", benchGateway) }
 
-// benchGateway measures the reference gateway on SQLite: ingest throughput
-// from many booths over loopback mutual TLS, each with its own certificate
-// (identity must match the records), against the raw batched insert rate of
-// the same database settings, and authorise latency under that load.
+// gatewayBackend is one database the gateway runs on in the bench.
+type gatewayBackend struct {
+	name string
+	open func(dir string) (ledger.Store, error)
+	// raw inserts n rows in batches with plain INSERTs into the same kind of
+	// database and returns rows per second.
+	raw  func(dir string, n, batch int, payload []byte) (float64, error)
+	note string
+}
+
+// benchGateway measures the reference gateway on SQLite and, where
+// PostgreSQL's binaries are installed (make test installs them), on a
+// throwaway PostgreSQL: ingest throughput from many booths over loopback
+// mutual TLS, each with its own certificate (identity must match the
+// records), against the raw batched insert rate of the same database, and
+// authorise latency under that load.
 func benchGateway(r *Report) error {
+	backends := []gatewayBackend{{
+		name: "SQLite",
+		open: func(dir string) (ledger.Store, error) { return ledger.OpenSQLite(filepath.Join(dir, "gateway.db")) },
+		raw: func(dir string, n, batch int, payload []byte) (float64, error) {
+			return rawInsertRate("sqlite", "file:"+filepath.Join(dir, "raw.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)", "?", n, batch, payload)
+		},
+		note: "WAL+FULL",
+	}}
+	if _, err := pgtest.Bin(); err == nil {
+		pg, err := pgtest.NewServer()
+		if err != nil {
+			return fmt.Errorf("start PostgreSQL for the bench: %w", err)
+		}
+		defer pg.Stop()
+		dsn := pg.DSN("postgres")
+		backends = append(backends, gatewayBackend{
+			name: "PostgreSQL",
+			open: func(string) (ledger.Store, error) { return ledger.OpenPostgres(context.Background(), dsn) },
+			raw: func(_ string, n, batch int, payload []byte) (float64, error) {
+				return rawInsertRate("pgx", dsn, "$", n, batch, payload)
+			},
+			note: "throwaway server, fsync off for both sides",
+		})
+	} else {
+		r.Add(Figure{Name: "ingest over mTLS, PostgreSQL", Value: "not run", Note: "PostgreSQL binaries not found: run tools/ci/deps.sh"})
+	}
+	for _, b := range backends {
+		if err := benchGatewayOn(r, b); err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
+	}
+	return nil
+}
+
+func benchGatewayOn(r *Report, backend gatewayBackend) error {
 	dir, err := os.MkdirTemp(*storeDirOrTemp(), "bench-gateway")
 	if err != nil {
 		return err
@@ -51,7 +99,7 @@ func benchGateway(r *Report) error {
 	if err != nil {
 		return err
 	}
-	store, err := ledger.OpenSQLite(filepath.Join(dir, "gateway.db"))
+	store, err := backend.open(dir)
 	if err != nil {
 		return err
 	}
@@ -204,20 +252,20 @@ func benchGateway(r *Report) error {
 		return fmt.Errorf("authorise probe: %w", err)
 	}
 
-	raw, err := rawInsertRate(filepath.Join(dir, "raw.db"), int(stored.Load()), *gatewayBatch, payload)
+	raw, err := backend.raw(dir, int(stored.Load()), *gatewayBatch, payload)
 	if err != nil {
 		return err
 	}
 	rate := float64(stored.Load()) / loadTime.Seconds()
-	r.Add(Figure{Name: "enrol a booth (key, cert, register)", Value: fmt.Sprintf("%.2f ms", float64(enrollTime.Microseconds())/1000/float64(len(bundles))),
+	r.Add(Figure{Name: "enrol a booth (key, cert, register), " + backend.name, Value: fmt.Sprintf("%.2f ms", float64(enrollTime.Microseconds())/1000/float64(len(bundles))),
 		Note: fmt.Sprintf("%d booths in-process, ECDSA P-256", len(bundles))})
-	r.Add(Figure{Name: "ingest over mTLS, SQLite", Value: fmt.Sprintf("%.0f rec/s", rate), Limit: fmt.Sprintf("%.0f rec/s raw insert", raw),
+	r.Add(Figure{Name: "ingest over mTLS, " + backend.name, Value: fmt.Sprintf("%.0f rec/s", rate), Limit: fmt.Sprintf("%.0f rec/s raw insert", raw),
 		Ratio: fmt.Sprintf("%.2f", rate/raw),
-		Note:  fmt.Sprintf("%d booths at once (the server serves 4 uploads at a time), %d records in batches of %d, loopback, WAL+FULL; raw = same rows and batches, plain INSERT", len(bundles), stored.Load(), *gatewayBatch)})
+		Note:  fmt.Sprintf("%d booths at once (the server serves 4 uploads at a time), %d records in batches of %d, loopback, %s; raw = same rows and batches, plain INSERT", len(bundles), stored.Load(), *gatewayBatch, backend.note)})
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		p99 := lat[len(lat)*99/100]
-		r.Add(Figure{Name: "authorise p99 under ingest load", Value: p99.Round(time.Microsecond).String(), Limit: protocol.AuthoriseDeadline.String(),
+		r.Add(Figure{Name: "authorise p99 under ingest load, " + backend.name, Value: p99.Round(time.Microsecond).String(), Limit: protocol.AuthoriseDeadline.String(),
 			Ratio: fmt.Sprintf("%.2f", p99.Seconds()/protocol.AuthoriseDeadline.Seconds()),
 			Note:  fmt.Sprintf("%d probes from 4 booths, p50 %v", len(lat), lat[len(lat)/2].Round(time.Microsecond))})
 	}
@@ -233,20 +281,29 @@ func storeDirOrTemp() *string {
 	return &d
 }
 
-// rawInsertRate inserts n records' rows in batches into a fresh SQLite
-// file with the gateway's settings and returns rows per second: the floor
-// under which no ingest path can go.
-func rawInsertRate(path string, n, batch int, payload []byte) (float64, error) {
+// rawInsertRate inserts n records' rows in batches, one transaction a
+// batch, into a fresh table of the database behind driver and dsn, and
+// returns rows per second: the floor under which no ingest path can go.
+// ph is the placeholder style: "?" (SQLite) or "$" (PostgreSQL).
+func rawInsertRate(driver, dsn, ph string, n, batch int, payload []byte) (float64, error) {
 	if n == 0 {
 		return 0, errors.New("no records were ingested")
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)")
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE records (device TEXT, seq INTEGER, kind TEXT, payload BLOB, prev TEXT, hash TEXT, PRIMARY KEY (device, seq))`); err != nil {
+	blob := "BLOB"
+	if driver == "pgx" {
+		blob = "BYTEA"
+	}
+	if _, err := db.Exec(`CREATE TABLE bench_raw (device TEXT, seq BIGINT, kind TEXT, payload ` + blob + `, prev TEXT, hash TEXT, PRIMARY KEY (device, seq))`); err != nil {
 		return 0, err
+	}
+	insert := `INSERT INTO bench_raw VALUES (?, ?, ?, ?, ?, ?)`
+	if ph == "$" {
+		insert = `INSERT INTO bench_raw VALUES ($1, $2, $3, $4, $5, $6)`
 	}
 	hash := record.GenesisHash
 	start := time.Now()
@@ -256,7 +313,7 @@ func rawInsertRate(path string, n, batch int, payload []byte) (float64, error) {
 			return 0, err
 		}
 		for j := i; j < min(i+batch, n); j++ {
-			if _, err := tx.Exec(`INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)`, fmt.Sprintf("lapas/b%04d", j/batch), j, "denial", payload, hash, hash); err != nil {
+			if _, err := tx.Exec(insert, fmt.Sprintf("lapas/b%04d", j/batch), j, "denial", payload, hash, hash); err != nil {
 				tx.Rollback()
 				return 0, err
 			}

@@ -115,7 +115,7 @@ func benchUplink(r *Report) error {
 	<-done
 	drain := float64(n) / elapsed.Seconds()
 
-	raw, err := rawInsertRate(filepath.Join(dir, "raw.db"), n, uplink.DefaultBatchSize, recs[0].Payload)
+	raw, err := rawInsertRate("sqlite", "file:"+filepath.Join(dir, "raw.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)", "?", n, uplink.DefaultBatchSize, recs[0].Payload)
 	if err != nil {
 		return err
 	}
