@@ -15,7 +15,9 @@ all: build
 ## build: every command of the repository into ./bin
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/... ./firmware/...
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wartel-kiosk ./firmware
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wartel-gateway ./tools/gateway
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/cardsim ./tools/wartel-reader ./tools/simbooth ./tools/bench
 
 ## deps: what the tests need from Debian (PostgreSQL), installed only when missing
 deps:
