@@ -1,0 +1,406 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"periph.io/x/conn/v3/gpio/gpioreg"
+
+	"wartelsuspas/drivers/booth"
+	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/firmware/config"
+	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/session"
+	"wartelsuspas/kiosk/store"
+	"wartelsuspas/kiosk/uplink"
+	"wartelsuspas/tools/gateway/ca"
+)
+
+func init() {
+	commands["run"] = command{run: runDaemon, help: "run the booth daemon (systemd Type=notify service)"}
+}
+
+// trustedOffset is the largest clock offset from the gateway at which the
+// booth's wall clock counts as trusted. This version never sets the clock.
+const trustedOffset = 2 * time.Second
+
+// runFlags are run's command line.
+type runFlags struct {
+	config       string
+	backend      string
+	simDir       string
+	statusSocket string
+	logFormat    string
+	debug        bool
+}
+
+func runDaemon(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	fs.StringVar(&f.config, "config", config.DefaultPath, "the configuration file")
+	fs.StringVar(&f.backend, "gpio-backend", "periph", "GPIO backend: periph (the Raspberry Pi) or sim (simulated)")
+	fs.StringVar(&f.simDir, "sim-dir", "", "state directory of the simulated backend (one file per pin)")
+	fs.StringVar(&f.statusSocket, "status-socket", defaultStatusSocket, "unix socket `wartel-kiosk status` asks")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log line format: text or json")
+	fs.BoolVar(&f.debug, "debug", false, "log at debug level (card ids in clear)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: wartel-kiosk run [-config FILE] [-gpio-backend periph|sim] [-sim-dir DIR] [-status-socket PATH]")
+		return errUsage
+	}
+	log, err := newLogger(stderr, f.logFormat, f.debug)
+	if err != nil {
+		return err
+	}
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		n := 0
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(stderr, line)
+			n++
+		}
+		return fmt.Errorf("%d problem(s) in %s: fix them and run `wartel-kiosk config check` again", n, f.config)
+	}
+	return runBooth(cfg, f, log)
+}
+
+func newLogger(w io.Writer, format string, debug bool) (*slog.Logger, error) {
+	o := &slog.HandlerOptions{Level: slog.LevelInfo}
+	if debug {
+		o.Level = slog.LevelDebug
+	}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, fmt.Errorf("-log-format %q: want text or json", format)
+}
+
+// runBooth is the daemon: it returns when a signal ended it (nil) or when a
+// part failed to start (the error says which).
+func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
+	pins := cfg.GPIO()
+	g := gpioFlags{backend: f.backend, simDir: f.simDir}
+	backend, closeBackend, err := g.open(pins.Labels())
+	if err != nil {
+		return fmt.Errorf("opening the GPIO backend: %w", err)
+	}
+	defer closeBackend()
+	bo := cfg.BoothOptions()
+	bo.Backend = backend
+	bo.Logger = log.With("part", "booth")
+	b, err := booth.New(bo) // the relay is off from here on
+	if err != nil {
+		return fmt.Errorf("starting the booth driver on %s: %w: check the [gpio] pins in %s", backend, err, cfg.File())
+	}
+	defer b.Close()
+	defer b.Guard()
+	sigs, stopSignals := b.OffOnSignal()
+	defer stopSignals()
+	log.Info("booth driver started, relay off", "booth", b.String(), "config", cfg.Summary())
+
+	// The socket first: a second daemon stops here, before it touches the
+	// store. Requests wait in the backlog until serve starts.
+	srv, err := listenStatus(f.statusSocket, log)
+	if err != nil {
+		return err
+	}
+	defer srv.close()
+
+	storePath, so := cfg.StoreOptions()
+	st, err := store.Open(storePath, so)
+	if err != nil {
+		return fmt.Errorf("opening the store %s: %w: check store.path in %s and the disk", storePath, err, cfg.File())
+	}
+	defer st.Close()
+
+	reader, err := newReader(cfg, f.backend, log)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &wiring{in: make(chan session.Input), log: log, ctx: ctx}
+	w.trusted.Store(cfg.Calls.ClockTrustedAtStart)
+	up := newUplink(cfg, st, w, log)
+
+	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session")}
+	if up != nil {
+		deps.Authoriser = redacting{up}
+	}
+	eng, err := session.New(cfg.Session(), deps)
+	if err != nil {
+		return fmt.Errorf("starting the call engine: %w: check [policy] and [session] in %s", err, cfg.File())
+	}
+
+	var parts sync.WaitGroup
+	start := func(fn func()) {
+		parts.Add(1)
+		b.Go(func() { defer parts.Done(); fn() })
+	}
+	start(func() { reader.Run(ctx) })
+	start(func() { w.readerInputs(ctx, reader) })
+	b.Go(func() { w.boothInputs(ctx, b) }) // ends when b.Close closes the events
+	if up != nil {
+		start(func() { up.Run(ctx) })
+	}
+	engineDone := make(chan error, 1)
+	b.Go(func() { engineDone <- eng.Run(ctx, w.in) })
+
+	srv.doc = func() statusDoc { return snapshot(cfg, eng, reader, up, st) }
+	b.Go(srv.serve)
+
+	sd := newNotifier()
+	if err := sd.Notify("READY=1"); err != nil {
+		log.Warn("could not tell systemd the booth is ready", "err", err)
+	}
+	if every, ok := watchdogInterval(); ok {
+		start(func() { w.watchdog(ctx, every, sd) })
+	}
+	log.Info("booth ready", "device", cfg.Device, "status_socket", f.statusSocket, "gateway", up != nil)
+
+	select {
+	case s := <-sigs:
+		log.Info("signal received: ending any call and shutting down", "signal", s.String())
+	case err := <-engineDone:
+		// The engine only returns when told to; this is a bug. Exit so
+		// the service manager restarts the daemon (relay off meanwhile).
+		cancel()
+		parts.Wait()
+		return fmt.Errorf("call engine stopped by itself (%v): restarting", err)
+	}
+	sd.Notify("STOPPING=1")
+	cancel()
+	<-engineDone // the call in progress is billed and recorded, relay off
+	parts.Wait()
+	log.Info("booth stopped", "calls", eng.Status().Calls)
+	return nil
+}
+
+// newReader builds the card reader the file describes.
+func newReader(cfg *config.Config, backend string, log *slog.Logger) (*rfid.Reader, error) {
+	o, name, po := cfg.Reader()
+	if pin := cfg.ResetPin(); pin != "" {
+		// periph's registry holds the pins once booth.NewPeriph has
+		// initialised the host; the simulator has no reset line.
+		if p := gpioreg.ByName(pin); backend == "periph" && p != nil {
+			po.PN532.Reset = p
+		} else {
+			log.Warn("PN532 reset pin not available: the reader is re-initialised without a reset pulse", "pin", pin, "backend", backend)
+		}
+	}
+	proto, err := rfid.ProtocolByName(name, po)
+	if err != nil {
+		return nil, fmt.Errorf("reader protocol: %w: check reader.protocol in %s", err, cfg.File())
+	}
+	o.Protocol = proto
+	o.Log = log.With("part", "reader")
+	r, err := rfid.New(o)
+	if err != nil {
+		return nil, fmt.Errorf("card reader: %w: check [reader] in %s", err, cfg.File())
+	}
+	return r, nil
+}
+
+// newUplink returns the gateway link, or nil for a booth that runs
+// standalone: no gateway.url, or a device bundle that does not load.
+func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger) *uplink.Uplink {
+	if cfg.Gateway.URL == "" {
+		log.Info("no gateway configured: the booth runs standalone")
+		return nil
+	}
+	u, err := url.Parse(cfg.Gateway.URL)
+	if err != nil {
+		log.Error("gateway.url unreadable: the booth runs standalone", "url", cfg.Gateway.URL, "err", err)
+		return nil
+	}
+	bundle, err := ca.ReadBundle(cfg.Gateway.Bundle)
+	if err != nil {
+		log.Error("device bundle unreadable: the booth runs standalone until it is fixed and the service restarted (docs/pki.md)", "bundle", cfg.Gateway.Bundle, "err", err)
+		return nil
+	}
+	tlsc, err := ca.ClientTLSConfig(bundle, ca.ClientOpts{ServerName: u.Hostname(), ClockTrusted: w.trusted.Load})
+	if err != nil {
+		log.Error("device bundle unusable for TLS: the booth runs standalone", "bundle", cfg.Gateway.Bundle, "err", err)
+		return nil
+	}
+	up, err := uplink.New(uplink.Options{
+		BaseURL:      cfg.Gateway.URL,
+		TLS:          tlsc,
+		Store:        st,
+		Log:          log.With("part", "uplink"),
+		Firmware:     version,
+		OnServerTime: w.serverTime,
+	})
+	if err != nil {
+		log.Error("gateway link not started: the booth runs standalone", "err", err)
+		return nil
+	}
+	return up
+}
+
+// wiring carries the drivers' events and the gateway's time into the call
+// engine's one input channel.
+type wiring struct {
+	in  chan session.Input
+	log *slog.Logger
+	ctx context.Context // ends at shutdown
+
+	// trustMu orders the ClockTrust inputs: the watchdog's liveness probe
+	// resends the current value, which must never undo a newer change.
+	trustMu sync.Mutex
+	trusted atomic.Bool
+}
+
+// send hands i to the engine, or gives up when ctx ends.
+func (w *wiring) send(ctx context.Context, i session.Input) bool {
+	select {
+	case w.in <- i:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// readerInputs turns the card reader's events into engine inputs until the
+// reader closes its events.
+func (w *wiring) readerInputs(ctx context.Context, r *rfid.Reader) {
+	for ev := range r.Events() {
+		var i session.Input
+		switch ev.Kind {
+		case rfid.Present:
+			i = session.Tap{Card: string(ev.Card)}
+		case rfid.Removed:
+			i = session.CardRemoved{Card: string(ev.Card)}
+		case rfid.Down:
+			i = session.Reader{Up: false, Err: ev.Err}
+		case rfid.Up:
+			i = session.Reader{Up: true}
+		default:
+			continue
+		}
+		if !w.send(ctx, i) {
+			for range r.Events() { // let the reader's Run finish
+			}
+			return
+		}
+	}
+}
+
+// boothInputs turns the booth driver's events into engine inputs until the
+// driver closes its events or ctx ends.
+func (w *wiring) boothInputs(ctx context.Context, b *booth.Booth) {
+	for ev := range b.Events() {
+		var i session.Input
+		switch ev.Kind {
+		case booth.HookOff:
+			i = session.Hook{OffHook: true}
+		case booth.HookOn:
+			i = session.Hook{OffHook: false}
+		case booth.TamperOpen:
+			i = session.Tamper{Open: true}
+		case booth.TamperClosed:
+			i = session.Tamper{Open: false}
+		case booth.RelayFault:
+			w.log.Error("relay fault", "err", ev.Err)
+			i = session.RelayFault{Err: ev.Err}
+		default:
+			continue
+		}
+		if !w.send(ctx, i) {
+			return
+		}
+	}
+}
+
+// serverTime is the uplink's OnServerTime. This version does not set the
+// clock: it trusts it while it is within trustedOffset of the gateway's.
+func (w *wiring) serverTime(server time.Time, offset time.Duration) {
+	trusted := offset.Abs() < trustedOffset
+	w.log.Info("gateway time", "server", server, "offset", offset, "trusted", trusted)
+	w.trustMu.Lock()
+	defer w.trustMu.Unlock()
+	if trusted == w.trusted.Load() {
+		return
+	}
+	if w.send(w.ctx, session.ClockTrust{Trusted: trusted}) {
+		w.trusted.Store(trusted)
+	}
+}
+
+// alive reports whether the engine's loop takes an input within d. The probe
+// is the current clock trust, which the engine ignores when unchanged.
+func (w *wiring) alive(ctx context.Context, d time.Duration) bool {
+	w.trustMu.Lock()
+	defer w.trustMu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case w.in <- session.ClockTrust{Trusted: w.trusted.Load()}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// watchdog pings systemd's watchdog every interval, but only while the
+// engine's loop answers: a stuck loop gets the daemon killed and restarted.
+func (w *wiring) watchdog(ctx context.Context, every time.Duration, sd notifier) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !w.alive(ctx, every) {
+			if ctx.Err() == nil {
+				w.log.Error("call engine loop not answering: withholding the watchdog ping so systemd restarts the daemon")
+			}
+			continue
+		}
+		if err := sd.Notify("WATCHDOG=1"); err != nil {
+			w.log.Warn("watchdog ping failed", "err", err)
+		}
+	}
+}
+
+// redacting is the engine's Authoriser: the uplink, with the card id in its
+// errors shortened to the hash the info-level logs use.
+type redacting struct{ a session.Authoriser }
+
+// Authorise implements session.Authoriser.
+func (r redacting) Authorise(ctx context.Context, card, inmate, period string) (session.Remote, error) {
+	rem, err := r.a.Authorise(ctx, card, inmate, period)
+	if err != nil && card != "" && strings.Contains(err.Error(), card) {
+		err = &redactedError{msg: strings.ReplaceAll(err.Error(), card, "card#"+cardTag(card)), err: err}
+	}
+	return rem, err
+}
+
+// redactedError shows msg and still unwraps to the original error, so
+// errors.Is(err, context.DeadlineExceeded) keeps working.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
