@@ -1,5 +1,5 @@
 // Command wartel-kiosk is the booth firmware. It is a small dispatcher of
-// subcommands: `run` is the daemon, `status` asks it what it is doing,
+// subcommands: `run` is the daemon, `status` asks it what it is doing, `selftest` is the technician's test,
 // `safe-off` drives the handset relay off (the service manager runs it after
 // any exit, ExecStopPost=), `config check` validates the configuration file,
 // `version` prints the build.
@@ -8,6 +8,7 @@
 //
 //	wartel-kiosk run [-config /etc/wartel/kiosk.toml] [-gpio-backend periph|sim] [-sim-dir DIR] [-status-socket /run/wartel/kiosk.sock]
 //	wartel-kiosk status [-status-socket /run/wartel/kiosk.sock] [-json]
+//	wartel-kiosk selftest [-config /etc/wartel/kiosk.toml] [-skip interactive,gateway] [-wait 30s]
 //	wartel-kiosk safe-off [-config /etc/wartel/kiosk.toml] [-gpio-backend periph|sim] [-sim-dir DIR] [-relay-pin GPIO17] [-relay-active-low]
 //	wartel-kiosk config check [-config /etc/wartel/kiosk.toml] [-no-files]
 //	wartel-kiosk version

@@ -238,7 +238,7 @@ func (e *Emulator) SplitWrite(b []byte) error {
 }
 
 // Unplug closes the pty, as pulling the reader's USB cable does: the
-// driver's reads fail and the pty's path disappears.
+// driver's reads fail, the pty's path disappears and so does the link.
 func (e *Emulator) Unplug() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -247,13 +247,21 @@ func (e *Emulator) Unplug() error {
 	}
 	err := errors.Join(e.master.Close(), e.slave.Close())
 	e.master, e.slave = nil, nil
+	// udev removes a reader's stable name when its cable is pulled. A link
+	// left pointing at the closed pty would lead a driver retrying it into
+	// whichever process gets that pty number next.
+	if e.o.Link != "" {
+		if rerr := os.Remove(e.o.Link); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("rfidtest: unplug %s: %w", e.ptyPath, err)
 	}
 	return nil
 }
 
-// Replug opens a new pty and re-points the link at it.
+// Replug opens a new pty and points the link at it again.
 func (e *Emulator) Replug() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
