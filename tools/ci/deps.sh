@@ -4,7 +4,7 @@
 # when an install fails without it. Runs as root on Debian 12 (CI, the dev
 # container); `make test` calls it.
 #
-# Needs now: PostgreSQL's initdb and pg_ctl (tools/gateway/pgtest starts a
+# Needs: PostgreSQL's initdb and pg_ctl (tools/gateway/pgtest starts a
 # throwaway server with them), and the postgres system user the package
 # creates (PostgreSQL refuses to run as root).
 set -eu
@@ -54,4 +54,19 @@ else
 	else
 		say "user postgres: missing (only needed when tests run as root)"
 	fi
+fi
+
+# The browser test of the simulator page (tools/simbooth) drives Debian's
+# chromium headless; the ARM builds are started under qemu-user.
+if command -v chromium >/dev/null 2>&1; then
+	say "chromium: present"
+else
+	say "chromium: missing"
+	apt_install chromium
+fi
+if command -v qemu-arm-static >/dev/null 2>&1 && command -v qemu-aarch64-static >/dev/null 2>&1; then
+	say "qemu-user-static: present"
+else
+	say "qemu-user-static: missing"
+	apt_install qemu-user-static
 fi
