@@ -109,12 +109,20 @@ type gpioFlags struct {
 	relayActiveLow bool
 }
 
+// register adds the backend flags and, for safe-off without a
+// configuration file, the relay's.
 func (g *gpioFlags) register(fs *flag.FlagSet) {
 	def := booth.DefaultConfig()
-	fs.StringVar(&g.backend, "gpio-backend", "periph", "GPIO backend: periph (the Raspberry Pi) or sim (simulated)")
-	fs.StringVar(&g.simDir, "sim-dir", "", "state directory of the simulated backend (one file per pin)")
+	g.registerBackend(fs)
 	fs.StringVar(&g.relayPin, "relay-pin", def.Relay, "BCM name of the handset relay pin")
 	fs.BoolVar(&g.relayActiveLow, "relay-active-low", def.RelayActiveLow, "the relay board switches on when its input is low")
+}
+
+// registerBackend adds -gpio-backend and -sim-dir, which every command that
+// drives the pins takes.
+func (g *gpioFlags) registerBackend(fs *flag.FlagSet) {
+	fs.StringVar(&g.backend, "gpio-backend", "periph", "GPIO backend: periph (the Raspberry Pi) or sim (simulated)")
+	fs.StringVar(&g.simDir, "sim-dir", "", "state directory of the simulated backend (one file per pin)")
 }
 
 func (g *gpioFlags) config() booth.Config {

@@ -35,8 +35,7 @@ const trustedOffset = 2 * time.Second
 // runFlags are run's command line.
 type runFlags struct {
 	config       string
-	backend      string
-	simDir       string
+	gpio         gpioFlags // -gpio-backend, -sim-dir
 	statusSocket string
 	logFormat    string
 	debug        bool
@@ -47,8 +46,7 @@ func runDaemon(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var f runFlags
 	fs.StringVar(&f.config, "config", config.DefaultPath, "the configuration file")
-	fs.StringVar(&f.backend, "gpio-backend", "periph", "GPIO backend: periph (the Raspberry Pi) or sim (simulated)")
-	fs.StringVar(&f.simDir, "sim-dir", "", "state directory of the simulated backend (one file per pin)")
+	f.gpio.registerBackend(fs)
 	fs.StringVar(&f.statusSocket, "status-socket", defaultStatusSocket, "unix socket `wartel-kiosk status` asks")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log line format: text or json")
 	fs.BoolVar(&f.debug, "debug", false, "log at debug level (card ids in clear)")
@@ -93,7 +91,7 @@ func newLogger(w io.Writer, format string, debug bool) (*slog.Logger, error) {
 // part failed to start (the error says which).
 func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	pins := cfg.GPIO()
-	g := gpioFlags{backend: f.backend, simDir: f.simDir}
+	g := f.gpio
 	backend, closeBackend, err := g.open(pins.Labels())
 	if err != nil {
 		return fmt.Errorf("opening the GPIO backend: %w", err)
@@ -127,7 +125,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	}
 	defer st.Close()
 
-	reader, err := newReader(cfg, f.backend, log)
+	reader, err := newReader(cfg, f.gpio.backend, log)
 	if err != nil {
 		return err
 	}

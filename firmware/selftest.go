@@ -43,8 +43,7 @@ const (
 // selftestFlags are selftest's command line.
 type selftestFlags struct {
 	config       string
-	backend      string
-	simDir       string
+	gpio         gpioFlags // -gpio-backend, -sim-dir
 	statusSocket string
 	lang         string
 	wait         time.Duration
@@ -71,8 +70,7 @@ func selfTest(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var f selftestFlags
 	fs.StringVar(&f.config, "config", config.DefaultPath, "the configuration file")
-	fs.StringVar(&f.backend, "gpio-backend", "periph", "GPIO backend: periph (the Raspberry Pi) or sim (simulated)")
-	fs.StringVar(&f.simDir, "sim-dir", "", "state directory of the simulated backend (one file per pin)")
+	f.gpio.registerBackend(fs)
 	fs.StringVar(&f.statusSocket, "status-socket", defaultStatusSocket, "the daemon's status socket: the self-test refuses to run while it answers")
 	fs.StringVar(&f.lang, "lang", "", "language of the table: id or en (default: the config file's, then LANG)")
 	fs.DurationVar(&f.wait, "wait", 30*time.Second, "how long to wait for the technician at each interactive step")
@@ -171,7 +169,7 @@ func (t *selftest) finish() error {
 // relay ends off on every path: Guard on a panic, OffOnSignal on
 // SIGINT/SIGTERM, and an explicit off before returning.
 func (t *selftest) run(cfg *config.Config) error {
-	g := gpioFlags{backend: t.f.backend, simDir: t.f.simDir}
+	g := t.f.gpio
 	pins := cfg.GPIO()
 	backend, closeBackend, err := g.open(pins.Labels())
 	if err != nil {
@@ -213,7 +211,7 @@ func (t *selftest) run(cfg *config.Config) error {
 		}
 	}()
 
-	reader, err := newReader(cfg, t.f.backend, t.log)
+	reader, err := newReader(cfg, t.f.gpio.backend, t.log)
 	if err != nil {
 		return err
 	}
