@@ -140,7 +140,9 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	if up != nil {
 		deps.Authoriser = redacting{up}
 	}
-	eng, err := session.New(cfg.Session(), deps)
+	sc := cfg.Session()
+	sc.Rules = keptRules(sc.Rules, st, log)
+	eng, err := session.New(sc, deps)
 	if err != nil {
 		return fmt.Errorf("starting the call engine: %w: check [policy] and [session] in %s", err, cfg.File())
 	}
@@ -243,6 +245,7 @@ func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger)
 		Log:          log.With("part", "uplink"),
 		Firmware:     version,
 		OnServerTime: w.serverTime,
+		OnPolicy:     w.onPolicy(cfg.Session().Rules, st),
 	})
 	if err != nil {
 		log.Error("gateway link not started: the booth runs standalone", "err", err)

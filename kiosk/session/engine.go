@@ -228,6 +228,8 @@ func (e *Engine) Handle(in Input) {
 		e.showIdle()
 	case Reader:
 		e.reader(in.Up, in.Err)
+	case Policy:
+		e.setRules(in.Rules)
 	case ClockTrust:
 		if in.Trusted != e.trusted {
 			e.trusted = in.Trusted
@@ -243,6 +245,22 @@ func (e *Engine) Handle(in Input) {
 		}
 	default:
 		e.log.Error("session: unknown input ignored", "input", fmt.Sprintf("%T", in))
+	}
+}
+
+// setRules puts the centre's rules in place, keeping the booth's billing.
+// Rules that do not validate are refused and the old ones stay.
+func (e *Engine) setRules(r policy.Rules) {
+	r.Billing = e.cfg.Rules.Billing
+	if err := r.Validate(); err != nil {
+		e.log.Error("the centre's policy is not usable: the booth keeps its rules; correct it with wartel-gateway policy set", "err", err)
+		return
+	}
+	e.cfg.Rules = r
+	e.log.Info("policy from the centre in force", "allowance", r.Allowance, "period", r.Period, "zone", r.Location, "per_call", r.PerCall)
+	e.event("policy_applied", fmt.Sprintf("allowance %v per %s (%s), per call %v", r.Allowance, r.Period, r.Location, r.PerCall))
+	if e.call == nil {
+		e.checkHours()
 	}
 }
 

@@ -686,3 +686,44 @@ func TestLogsHideCards(t *testing.T) {
 		t.Errorf("store failure log does not say what to check:\n%s", out)
 	}
 }
+
+// TestPolicyFromCentre: the centre's rules decide the next tap, never a
+// call in progress, and never change the booth's billing; rules that do not
+// validate are refused.
+func TestPolicyFromCentre(t *testing.T) {
+	r := newRig(t, nil).boot()
+	central := rules()
+	central.Allowance = time.Minute
+	central.Billing = policy.Billing{Unit: policy.PerStartedMinute, Minimum: 5 * time.Minute}
+
+	// A call granted under the booth's 10 minutes goes on past the new
+	// 1 minute, and is billed per second as the booth bills.
+	r.play(tap(inmate1), sec, offHook, 30*sec, Policy{Rules: central}, 90*sec+300*time.Millisecond, onHook, sec)
+	c := r.onlyCall()
+	if c.EndReason != EndHangup || c.TalkedMs != (120*sec+300*time.Millisecond).Milliseconds() || c.ChargedMs != (120*sec).Milliseconds() {
+		t.Fatalf("call under a policy change: %+v, want a hang-up after 2m0.3s billed 2m0s", c)
+	}
+	// The next tap is decided by the centre's minute: none left.
+	r.play(tap(inmate1))
+	if ds := r.st.Denials(); len(ds) != 1 || ds[0].Reason != string(policy.ReasonNoMinutes) {
+		t.Fatalf("denials %+v, want one for no minutes", ds)
+	}
+	if ev := r.st.Events(); !slices.ContainsFunc(ev, func(e record.Event) bool { return e.Event == "policy_applied" }) {
+		t.Errorf("events %+v: the policy change is not recorded", ev)
+	}
+
+	// Closed hours from the centre close the booth at once.
+	closed := central
+	closed.Hours = policy.Hours{Weekly: map[time.Weekday][]policy.Window{}}
+	r.play(Policy{Rules: closed})
+	if s := r.e.Status().State; s != StateClosed {
+		t.Errorf("state %s after the centre closed the booth, want closed", s)
+	}
+	// Unusable rules are refused; the booth keeps the last good ones.
+	bad := central
+	bad.Location = nil
+	r.play(Policy{Rules: bad}, tap(inmate2))
+	if ds := r.st.Denials(); len(ds) != 2 || ds[1].Reason != string(policy.ReasonOutsideHours) {
+		t.Fatalf("denials %+v, want the second for the centre's closed hours", ds)
+	}
+}

@@ -1,7 +1,9 @@
 package session
 
+import "wartelsuspas/kiosk/policy"
+
 // Input is one event the engine reacts to: a card, the hook switch, the
-// tamper switch, a fault or the clock's trust changing. The drivers (through
+// tamper switch, a fault, the centre's rules or the clock's trust changing. The drivers (through
 // the firmware's wiring) send them on the channel given to Run.
 type Input interface{ input() }
 
@@ -32,6 +34,12 @@ type Reader struct {
 	Err error
 }
 
+// Policy is new facility rules from the centre. They decide from the next
+// tap on; a call in progress keeps the limits it was granted with. Billing
+// stays the booth's own (Config.Rules.Billing), so no charge changes under
+// a call.
+type Policy struct{ Rules policy.Rules }
+
 // ClockTrust tells the engine whether the wall clock is known good since boot
 // (NTP synchronised, or corrected from the gateway).
 type ClockTrust struct{ Trusted bool }
@@ -42,4 +50,5 @@ func (Hook) input()        {}
 func (Tamper) input()      {}
 func (RelayFault) input()  {}
 func (Reader) input()      {}
+func (Policy) input()      {}
 func (ClockTrust) input()  {}

@@ -124,3 +124,29 @@ func checkCard(ci record.CardInfo) error {
 	}
 	return nil
 }
+
+// SetPolicy keeps the facility's rules document from the centre, so a
+// restarted booth applies it before its first sync (which sends the
+// document only when it changed).
+func (s *Store) SetPolicy(doc []byte) error {
+	return s.write("keep the centre's policy", func(c *sql.Conn) error {
+		_, err := c.ExecContext(context.Background(), `
+INSERT INTO meta(key, value) VALUES ('policy', ?)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value`, string(doc))
+		return err
+	})
+}
+
+// Policy returns the kept rules document, nil when the centre has sent
+// none.
+func (s *Store) Policy() ([]byte, error) {
+	var v string
+	err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'policy'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, s.wrap("read the centre's policy", err)
+	}
+	return []byte(v), nil
+}

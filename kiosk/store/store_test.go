@@ -533,3 +533,20 @@ func TestOpenDamagedFile(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestPolicyKept(t *testing.T) {
+	s, path := newStore(t)
+	if doc, err := s.Policy(); err != nil || doc != nil {
+		t.Fatalf("fresh store policy = %q, %v; want none", doc, err)
+	}
+	for _, doc := range []string{`{"allowance_ms":1}`, `{"allowance_ms":2}`} {
+		if err := s.SetPolicy([]byte(doc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	s = open(t, path)
+	if doc, err := s.Policy(); err != nil || string(doc) != `{"allowance_ms":2}` {
+		t.Fatalf("policy after reopen = %q, %v; want the last one kept", doc, err)
+	}
+}

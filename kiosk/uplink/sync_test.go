@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -324,4 +326,50 @@ func TestIdentityRefused(t *testing.T) {
 		}
 		check(t, good, handshake)
 	})
+}
+
+// TestPolicySync: the centre's rules document reaches the booth once, with
+// the roster version that set it; if the booth cannot keep it, that version
+// is not stored, so the next sync brings the document again.
+func TestPolicySync(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGateway(t, nil)
+	doc := `{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta","hours":["08:00-11:30"]}`
+	if _, err := g.ledger.SetPolicy(ctx, facility, []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := newBooth(t, device, 0)
+	o := fastOptions(g, g.addr(), st)
+	var got []string
+	fail := true
+	o.OnPolicy = func(p json.RawMessage) error {
+		got = append(got, string(p))
+		if fail {
+			return errors.New("disk full")
+		}
+		return nil
+	}
+	u, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.sync(ctx); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("sync with the policy refused: %v, want the refusal", err)
+	}
+	if v, _ := st.RosterVersion(); v != 0 {
+		t.Fatalf("roster version %d stored though its policy was not kept", v)
+	}
+	fail = false
+	if err := u.sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := u.sync(ctx); err != nil { // unchanged: no document
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] != doc || got[1] != doc {
+		t.Fatalf("policies delivered %q, want the document twice (refused, then kept) and no more", got)
+	}
+	if v, _ := st.RosterVersion(); v == 0 {
+		t.Fatal("roster version not stored after the policy was kept")
+	}
 }

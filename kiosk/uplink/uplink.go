@@ -110,8 +110,10 @@ type Options struct {
 	// clock and mark it trusted.
 	OnServerTime func(server time.Time, offset time.Duration)
 	// OnPolicy receives the facility policy document when a sync carries
-	// one (it is applied by the caller; the uplink does not parse it).
-	OnPolicy func(policy json.RawMessage)
+	// one, before the roster version that carries it is stored: the caller
+	// keeps and applies it. An error leaves the roster version as it was,
+	// so the next sync brings the document again.
+	OnPolicy func(policy json.RawMessage) error
 }
 
 // Status is a snapshot of the uplink for the engine and the technician.
@@ -440,13 +442,17 @@ func (u *Uplink) sync(ctx context.Context) error {
 			u.opt.Log.Warn("uplink: full roster sync applied as upserts only: the store cannot list its cards, so cards removed at the centre stay until deleted by a delta")
 		}
 	}
+	// The policy comes only with the version that changed it: it must be
+	// kept before that version is.
+	if len(resp.Policy) > 0 && u.opt.OnPolicy != nil {
+		if err := u.opt.OnPolicy(resp.Policy); err != nil {
+			return fmt.Errorf("uplink: policy of roster version %d: %w", resp.Version, err)
+		}
+	}
 	if resp.Version != have || len(upserts) > 0 || len(deletes) > 0 {
 		if err := u.opt.Store.ApplyRoster(resp.Version, upserts, deletes); err != nil {
 			return fmt.Errorf("uplink: apply roster version %d: %w", resp.Version, err)
 		}
-	}
-	if len(resp.Policy) > 0 && u.opt.OnPolicy != nil {
-		u.opt.OnPolicy(resp.Policy)
 	}
 	u.mu.Lock()
 	u.status.LastSync = u.opt.Clock.Now()

@@ -203,3 +203,53 @@ func TestSetKey(t *testing.T) {
 		}
 	}
 }
+
+// TestRigCentralPolicy: `wartel-gateway policy set` reaches a real booth
+// at its next sync (here, its restart) and is kept across the next
+// restart: hours closed at the centre close the booth.
+func TestRigCentralPolicy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r, err := Start(ctx, Options{Dir: t.TempDir(), KioskBin: kioskBin, GatewayBin: gatewayBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b := r.Booths[0]
+	if s, err := b.Status(ctx); err != nil || s.Session.State != "ready" {
+		t.Fatalf("status %s, %v; want ready", s.Raw, err)
+	}
+	// Closed all day: one minute-long window at 00:00, in a zone where it
+	// is not that minute now.
+	doc := `{"allowance_ms": 180000, "period": "day", "zone": "Asia/Jakarta", "hours": ["00:00-00:01"]}`
+	if now := time.Now().UTC().Add(7 * time.Hour); now.Hour() == 0 && now.Minute() == 0 {
+		doc = `{"allowance_ms": 180000, "period": "day", "zone": "Asia/Jakarta", "hours": ["12:00-12:01"]}`
+	}
+	pol := t.TempDir() + "/policy.json"
+	if err := os.WriteFile(pol, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Gateway.Run(ctx, "policy", "set", "-facility", r.Facility(), pol); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // the sync at start, then the kept document
+		if err := b.Stop(); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "closed" }); err != nil {
+			t.Fatalf("start %d: %v", i+1, err)
+		}
+	}
+	if err := b.Tap(card("budi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.Denials == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if on, err := b.Relay(); err != nil || on {
+		t.Errorf("relay on at a closed booth (%v)", err)
+	}
+}

@@ -391,7 +391,8 @@ func TestParsePolicy(t *testing.T) {
 		doc, errKey string
 	}{
 		{`{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta","hours":[]}`, ""},
-		{`{"allowance_ms":0,"period":"month","zone":"Asia/Jayapura"}`, ""},
+		{`{"allowance_ms":0,"period":"month","zone":"Asia/Jayapura"}`, "allowance"},
+		{`{"allowance_ms":1,"period":"month","zone":"Asia/Jayapura","billing":"minute"}`, "billing"},
 		{`{"period":"day","zone":"Asia/Jakarta"}`, "allowance_ms"},
 		{`{"allowance_ms":-1,"period":"day","zone":"Asia/Jakarta"}`, "allowance_ms"},
 		{`{"allowance_ms":"10","period":"day","zone":"Asia/Jakarta"}`, "allowance_ms"},
