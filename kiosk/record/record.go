@@ -107,6 +107,10 @@ type Call struct {
 	EndReason    string    `json:"end_reason"` // hangup, quota, per_call_cap, closing, turn_end, officer, second_tap, no_offhook, tamper, fault, store_error, shutdown, power_loss
 	Offline      bool      `json:"offline"`    // authorised from the local cache
 	ClockTrusted bool      `json:"clock_trusted"`
+	// Lease is the centre's lease on the inmate for this call; the gateway
+	// ends it when it stores the record, so the inmate may call at the next
+	// booth as soon as the centre counts this call, and not before.
+	Lease string `json:"lease,omitempty"`
 }
 
 // Denial is the payload of a refused tap.
@@ -116,6 +120,9 @@ type Denial struct {
 	Inmate       string    `json:"inmate,omitempty"`
 	Reason       string    `json:"reason"` // policy.Reason
 	ClockTrusted bool      `json:"clock_trusted"`
+	// Lease is a lease the centre gave before the booth refused the tap
+	// (outside hours, too soon…); the gateway ends it on storing the record.
+	Lease string `json:"lease,omitempty"`
 }
 
 // Officer is the payload of an officer's action at the booth (the audit

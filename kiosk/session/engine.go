@@ -538,6 +538,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		}
 	}
 	offline := true
+	lease := "" // the centre's, carried by the call or denial record
 	if e.auth != nil && q.Known && !q.Blocked && !q.OutOfService {
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.AuthoriseDeadline)
 		r, err := e.auth.Authorise(ctx, card, info.Person, period.Key)
@@ -555,12 +556,12 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 				allowance = rules.Allowance
 			}
 			q.Allowance, q.Granted, q.Used = allowance, 0, allowance-r.Remaining
-			offline = false
+			offline, lease = false, r.Lease
 		}
 	}
 	dec := rules.Decide(q)
 	if !dec.Allow {
-		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason)})
+		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason), Lease: lease})
 		return
 	}
 	endsBy := string(dec.EndsBy)
@@ -571,7 +572,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 			dec.Max, endsBy = capped, string(policy.ReasonOfflineCap)
 		}
 		if dec.Max < rules.Billing.Step() {
-			e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonNoMinutes)})
+			e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonNoMinutes), Lease: lease})
 			return
 		}
 	}
@@ -585,11 +586,12 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		EndReason:    endsBy, // replaced if the call ends before its bound
 		Offline:      offline,
 		ClockTrusted: e.trusted,
+		Lease:        lease,
 	}
 	id, err := e.store.OpenCall(rec)
 	if err != nil {
 		e.storeFailed("journaling the call before closing the relay", err)
-		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonOutOfService)})
+		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonOutOfService), Lease: lease})
 		return
 	}
 	rec.CallID = id

@@ -457,8 +457,9 @@ func TestAuthoriser(t *testing.T) {
 		max     time.Duration
 		offline bool
 		endsBy  string
+		lease   string
 	}{
-		{name: "centre answers", auth: &fakeAuth{remote: Remote{Remaining: 90 * sec}}, max: 90 * sec, endsBy: "quota"},
+		{name: "centre answers", auth: &fakeAuth{remote: Remote{Remaining: 90 * sec, Lease: "L1"}}, max: 90 * sec, endsBy: "quota", lease: "L1"},
 		{name: "centre silent: offline cap", auth: &fakeAuth{err: context.DeadlineExceeded}, max: 3 * time.Minute, offline: true, endsBy: "offline_cap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -467,13 +468,27 @@ func TestAuthoriser(t *testing.T) {
 			r.boot()
 			r.play(tap(inmate1), offHook, time.Hour)
 			c := r.onlyCall()
-			if c.MaxMs != tc.max.Milliseconds() || c.Offline != tc.offline || c.EndReason != tc.endsBy {
-				t.Errorf("call max %dms offline %v ends %s, want %v %v %s", c.MaxMs, c.Offline, c.EndReason, tc.max, tc.offline, tc.endsBy)
+			if c.MaxMs != tc.max.Milliseconds() || c.Offline != tc.offline || c.EndReason != tc.endsBy || c.Lease != tc.lease {
+				t.Errorf("call max %dms offline %v ends %s lease %q, want %v %v %s %q", c.MaxMs, c.Offline, c.EndReason, c.Lease, tc.max, tc.offline, tc.endsBy, tc.lease)
 			}
 			if tc.auth.asked != 1 {
 				t.Errorf("authoriser asked %d times", tc.auth.asked)
 			}
 		})
+	}
+}
+
+// TestDenialEndsLease: a tap the centre leased but the booth refuses (here,
+// too soon after the last call) carries the lease in its denial record, so
+// the gateway ends it; the inmate is not held to this booth.
+func TestDenialEndsLease(t *testing.T) {
+	r := newRig(t, func(c *Config) { c.Rules.MinGap = 10 * time.Minute })
+	r.au = &fakeAuth{remote: Remote{Remaining: 5 * time.Minute, Lease: "L7"}}
+	r.boot()
+	r.play(tap(inmate1), offHook, time.Minute, onHook, time.Minute, tap(inmate1))
+	ds := r.st.Denials()
+	if len(ds) != 1 || ds[0].Reason != string(policy.ReasonTooSoon) || ds[0].Lease != "L7" {
+		t.Fatalf("denials %+v, want one too soon carrying lease L7", ds)
 	}
 }
 

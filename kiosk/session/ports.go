@@ -67,6 +67,6 @@ type Authoriser interface {
 // Remote is the centre's answer to Authorise.
 type Remote struct {
 	Remaining time.Duration // authoritative, across all booths
-	Lease     string        // opaque; released when the call ends
+	Lease     string        // opaque; the call's record carries it, and the gateway ends it on storing that record
 	Busy      bool          // the card is talking in another booth
 }

@@ -253,3 +253,57 @@ func TestRigCentralPolicy(t *testing.T) {
 		t.Errorf("relay on at a closed booth (%v)", err)
 	}
 }
+
+// TestRigNextBooth: an inmate who hung up at one booth may call at the
+// next one at once; while talking at one, the other refuses the card.
+func TestRigNextBooth(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b1, b2 := r.Booths[0], r.Booths[1]
+	budi := card("budi")
+	if err := b1.Tap(budi); err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.WaitRelay(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Lift(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b1.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "talking" }); err != nil {
+		t.Fatal(err)
+	}
+	// Talking at b01: b02 refuses the same inmate.
+	if err := b2.Tap(budi); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b2.WaitStatus(ctx, func(s Status) bool { return s.Session.Denials == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Hang(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.WaitRelay(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	// Once b01's record is at the centre, b02 grants the inmate.
+	waitCentre(t, ctx, r, func(m map[string]ledger.ReportRow) bool { return m["WBP-0001"].Calls == 1 })
+	if _, err := b2.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "ready" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Tap(budi); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b2.WaitStatus(ctx, func(s Status) bool { return s.Session.Denials > 1 || s.Session.State == "granted" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Session.State != "granted" {
+		t.Fatalf("b02 after the call at b01 ended: %s; want granted", s.Raw)
+	}
+}

@@ -281,7 +281,38 @@ func (h *Handler) upload(ctx context.Context, device string, r *http.Request) (a
 			h.opt.Log.Warn("chain error stored and flagged, not mended; inspect with wartel-gateway devices", "device", device, "seq", rr.Seq, "kind", f)
 		}
 	}
+	h.endLeases(ctx, device, req.Records, res)
 	return out, nil
+}
+
+// endLeases ends the leases that stored call and denial records carry:
+// once the centre counts a call, the inmate may call at another booth. A
+// duplicate ends its lease again, harmlessly (a lease id is used once).
+// A failure is logged: the lease then runs out by itself.
+func (h *Handler) endLeases(ctx context.Context, device string, recs []record.Record, res ledger.IngestResult) {
+	kept := make(map[uint64]bool, len(res.Records))
+	for _, rr := range res.Records {
+		kept[rr.Seq] = rr.Status == ledger.Stored || rr.Status == ledger.Duplicate
+	}
+	for _, rec := range recs {
+		if !kept[rec.Seq] || rec.Kind != record.KindCall && rec.Kind != record.KindDenial {
+			continue
+		}
+		var p struct {
+			Lease string `json:"lease"`
+		}
+		if json.Unmarshal(rec.Payload, &p) != nil || p.Lease == "" {
+			continue
+		}
+		inmate, id, ok := parseLeaseToken(p.Lease)
+		if !ok {
+			h.opt.Log.Warn("a stored record carries a lease this gateway did not issue; ignored", "device", device, "seq", rec.Seq)
+			continue
+		}
+		if err := h.opt.Ledger.ReleaseLease(ctx, facilityOf(device), inmate, id); err != nil {
+			h.opt.Log.Error("ending the lease of a stored call failed: the inmate may call elsewhere only when it runs out", "device", device, "seq", rec.Seq, "err", err)
+		}
+	}
 }
 
 func (h *Handler) sync(ctx context.Context, device string, r *http.Request) (any, error) {

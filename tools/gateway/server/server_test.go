@@ -409,3 +409,46 @@ func TestParsePolicy(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredRecordEndsLease: the lease a call or a denial record carries
+// ends when the gateway stores that record, so the inmate may call at the
+// next booth at once; a record without a lease, or whose upload is refused,
+// ends nothing.
+func TestStoredRecordEndsLease(t *testing.T) {
+	eachBackend(t, func(t *testing.T, store ledger.Store) {
+		e := newEnv(t, store, func(o *Options) { o.LeaseTTL = time.Minute })
+		setRoster(t, e, `{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta"}`,
+			record.CardInfo{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1", Name: "A"},
+			record.CardInfo{Card: "em:0400D8B2A6", Role: record.RoleInmate, Person: "w2", Name: "B"},
+		)
+		a, b := e.booth(facility, "b01"), e.booth(facility, "b02")
+		const period = "2026-11-29"
+		auth := func(bo *booth, card, inmate string) protocol.AuthoriseResponse {
+			var r protocol.AuthoriseResponse
+			bo.call(protocol.PathAuthorise, protocol.AuthoriseRequest{Card: card, Inmate: inmate, Period: period}, &r)
+			return r
+		}
+		upload := func(bo *booth, kind record.Kind, payload any) {
+			bo.call(protocol.PathUpload, protocol.UploadRequest{Records: []record.Record{bo.next(kind, payload)}}, &protocol.UploadResponse{})
+		}
+		// A call record without its lease ends nothing.
+		r := auth(a, "em:0400D8B2A5", "w1")
+		upload(a, record.KindCall, record.Call{CallID: 1, Card: "em:0400D8B2A5", Inmate: "w1", Period: period, AuthorisedAt: e.clk.Now(),
+			MaxMs: 60000, TalkedMs: 60000, ChargedMs: 60000, EndReason: "hangup", ClockTrusted: true})
+		if r2 := auth(b, "em:0400D8B2A5", "w1"); !r2.Busy {
+			t.Fatalf("b02 while b01's lease stands: %+v, want busy", r2)
+		}
+		// The record carrying it ends it.
+		upload(a, record.KindCall, record.Call{CallID: 2, Card: "em:0400D8B2A5", Inmate: "w1", Period: period, AuthorisedAt: e.clk.Now(),
+			MaxMs: 60000, TalkedMs: 60000, ChargedMs: 60000, EndReason: "hangup", ClockTrusted: true, Lease: r.Lease})
+		if r2 := auth(b, "em:0400D8B2A5", "w1"); r2.Busy || r2.RemainingMs != 480000 {
+			t.Fatalf("b02 once b01's call is stored: %+v, want 8 min and a lease", r2)
+		}
+		// A denial after a lease (the booth refused the tap itself) ends it too.
+		r3 := auth(a, "em:0400D8B2A6", "w2")
+		upload(a, record.KindDenial, record.Denial{At: e.clk.Now(), Card: "em:0400D8B2A6", Inmate: "w2", Reason: "too_soon", ClockTrusted: true, Lease: r3.Lease})
+		if r4 := auth(b, "em:0400D8B2A6", "w2"); r4.Busy {
+			t.Fatalf("b02 after b01 denied and stored the denial: %+v, want no longer busy", r4)
+		}
+	})
+}
