@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build deps test vet fmt-check unit bench cross run fuzz clean
+.PHONY: all build deps test vet fmt-check unit bench cross deb run fuzz clean
 
 all: build
 
@@ -60,9 +60,20 @@ cross:
 	  ls -l $$out; \
 	done
 
-## run: the simulated booth in the terminal (README.md); e.g. make run RUN_ARGS='-lang id'
-run:
-	$(GO) run ./tools/simbooth $(RUN_ARGS)
+## deb: Debian packages of the firmware (armhf = GOARM=6, arm64) in bin/deb (docs/packaging.md)
+DEBVERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v//' -e '/^[0-9][0-9]*\./!s/^/0.0.0+git/')
+deb: cross
+	@mkdir -p $(BIN)/deb
+	@set -e; for t in armhf:armv6 arm64:arm64; do \
+	  deb=$$($(GO) run ./tools/mkdeb -arch $${t%%:*} -binary $(BIN)/cross/wartel-kiosk-linux-$${t##*:} -version '$(DEBVERSION)' -out $(BIN)/deb); \
+	  ls -l $$deb; \
+	done
+
+## run: simulated booths (the real daemons, the gateway on SQLite) with a live web page
+## (docs/simbooth.md); e.g. make run BOOTHS=4, make run RUN_ARGS='-lang en'
+BOOTHS ?= 1
+run: build
+	$(BIN)/simbooth -booths $(BOOTHS) $(RUN_ARGS)
 
 clean:
 	rm -rf $(BIN)

@@ -4,6 +4,7 @@ package packaging
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,5 +165,148 @@ func TestSystemdAnalyzeVerify(t *testing.T) {
 	out, err := exec.Command(analyze, "verify", "--root="+root, "/etc/systemd/system/wartel-kiosk.service").CombinedOutput()
 	if err != nil || strings.Contains(string(out), "wartel-kiosk") {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+}
+
+// TestDebTOMLUsesReaderLink keeps the installed configuration and the udev
+// rule agreeing on the reader's name, so a fresh booth finds its reader
+// without an edit, and checks nothing else differs from the example.
+func TestDebTOMLUsesReaderLink(t *testing.T) {
+	doc, err := DebTOML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Parse(doc, "kiosk.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := config.Parse(KioskTOML, "example.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Card.Path == ReaderLink {
+		t.Log("the example itself now uses the link: DebTOML could return KioskTOML as it is")
+	}
+	ex.Card.Path = ReaderLink
+	if fmt.Sprintf("%+v", ex.Card) != fmt.Sprintf("%+v", c.Card) || ex.Device != c.Device || ex.Store != c.Store || ex.Gateway != c.Gateway {
+		t.Errorf("DebTOML changed more than reader.path:\n got %+v\nwant %+v", c.Card, ex.Card)
+	}
+	if got, want := strings.Count(string(doc), "\n"), strings.Count(string(KioskTOML), "\n"); got != want {
+		t.Errorf("DebTOML has %d lines, the example %d: line numbers in errors would not match the docs", got, want)
+	}
+	if c.Card.Path != ReaderLink {
+		t.Errorf("example reader.path = %q, want %q (the udev rule's name)", c.Card.Path, ReaderLink)
+	}
+	if link := "SYMLINK+=\"" + strings.TrimPrefix(ReaderLink, "/dev/") + "\""; !strings.Contains(string(UdevRule), link) {
+		t.Errorf("udev rule does not contain %s", link)
+	}
+}
+
+// udevMatch is one rule line of the reader's udev rule.
+type udevMatch struct{ vid, pid string }
+
+// parseUdevRule reads the rule lines: every key must be one we mean, every
+// line must name the tty subsystem, the link and the group.
+func parseUdevRule(t *testing.T, rule []byte) []udevMatch {
+	t.Helper()
+	var got []udevMatch
+	for n, line := range strings.Split(string(rule), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		kv := map[string]string{}
+		for _, f := range strings.Split(line, ", ") {
+			i := strings.IndexAny(f, "=+")
+			if i < 0 {
+				t.Fatalf("line %d: %q is not KEY==value", n+1, f)
+			}
+			key, rest := f[:i], f[i:]
+			op := rest[:2]
+			val := rest[2:]
+			if rest[0] == '=' && rest[1] != '=' {
+				op, val = "=", rest[1:]
+			}
+			if len(val) < 2 || val[0] != '"' || val[len(val)-1] != '"' {
+				t.Fatalf("line %d: value of %s is not quoted: %q", n+1, key, val)
+			}
+			kv[key+op] = val[1 : len(val)-1]
+		}
+		want := map[string]string{"SUBSYSTEM==": "tty", "SYMLINK+=": "wartel-reader", "GROUP=": "dialout", "MODE=": "0660"}
+		for k, v := range want {
+			if kv[k] != v {
+				t.Errorf("line %d: %s%q, want %q", n+1, k, kv[k], v)
+			}
+		}
+		if len(kv) != len(want)+2 {
+			t.Errorf("line %d: keys %v, want only %v and the USB ids", n+1, kv, want)
+		}
+		got = append(got, udevMatch{kv["ATTRS{idVendor}=="], kv["ATTRS{idProduct}=="]})
+	}
+	return got
+}
+
+func TestUdevRule(t *testing.T) {
+	got := parseUdevRule(t, UdevRule)
+	for _, want := range []udevMatch{
+		{"0403", "6001"}, // FTDI FT232R
+		{"1a86", "7523"}, // CH340
+		{"10c4", "ea60"}, // CP210x
+		{"067b", "2303"}, // PL2303
+	} {
+		if !slices.Contains(got, want) {
+			t.Errorf("udev rule does not match USB %s:%s; it matches %v", want.vid, want.pid, got)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("%d rule lines, want 4: %v", len(got), got)
+	}
+}
+
+// TestMaintainerScriptsSyntax checks every script parses as POSIX sh (and
+// with bash -n, which catches more where installed), and that each one
+// honours $DPKG_ROOT. Their behaviour is tested by installing the package:
+// tools/mkdeb's tests.
+func TestMaintainerScriptsSyntax(t *testing.T) {
+	scripts := map[string][]byte{"postinst": Postinst, "prerm": Prerm, "postrm": Postrm}
+	for name, body := range scripts {
+		if !strings.HasPrefix(string(body), "#!/bin/sh\n") {
+			t.Errorf("%s does not start with #!/bin/sh", name)
+		}
+		if !strings.Contains(string(body), "${DPKG_ROOT:-}") {
+			t.Errorf("%s ignores $DPKG_ROOT", name)
+		}
+		for _, shell := range []string{"sh", "dash", "bash"} {
+			path, err := exec.LookPath(shell)
+			if err != nil {
+				continue
+			}
+			cmd := exec.Command(path, "-n", name)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s -n %s: %v\n%s", shell, name, err, out)
+			}
+		}
+		fi, err := os.Stat(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o111 == 0 {
+			t.Errorf("%s is not executable in the tree (mode %v)", name, fi.Mode())
+		}
+	}
+}
+
+// TestUdevadmVerify runs udev's own checker (systemd 253 and later) where
+// it is installed.
+func TestUdevadmVerify(t *testing.T) {
+	udevadm, err := exec.LookPath("udevadm")
+	if err != nil {
+		t.Skip("udevadm is not installed; TestUdevRule still checked the rule")
+	}
+	if exec.Command(udevadm, "verify", "--help").Run() != nil {
+		t.Skip("this udevadm has no verify (systemd older than 253)")
+	}
+	if out, err := exec.Command(udevadm, "verify", "99-wartel-reader.rules").CombinedOutput(); err != nil {
+		t.Errorf("udevadm verify: %v\n%s", err, out)
 	}
 }

@@ -275,8 +275,11 @@ func startProcess(cmd *exec.Cmd, name, logPath string, tee io.Writer) (*process,
 		w = io.MultiWriter(f, &prefixWriter{prefix: name + ": ", w: tee})
 	}
 	cmd.Stderr = w
-	// The rig's children must not outlive it, even if it dies.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	// The rig's children must not outlive it, even if it dies; in their
+	// own process group, a Ctrl-C at the terminal reaches only the rig,
+	// which stops them in order (booths first, so their last records
+	// reach the gateway).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("boothrig: start %s: %w", name, err)

@@ -1,417 +1,256 @@
-// Command simbooth is a simulated booth in the terminal, for trying the
-// firmware's real pieces on a machine without a Raspberry Pi (`make run`).
+// Command simbooth runs simulated booths with a live web page: `make run`.
 //
-// It wires what the firmware's run command will wire: an emulated RDM6300
-// (or ID-12, or ASCII) reader on a real pseudo-terminal read by the real
-// rfid.Reader, the booth driver on its simulated GPIO backend (every pin
-// mirrored as a file under -state/gpio), the SQLite store under -state and
-// the session engine on the real clock. A line console on stdin taps cards,
-// lifts the handset and opens the panel; every event is printed as one line.
+// It starts, through tools/boothrig, the real binaries: wartel-gateway on
+// SQLite on loopback with a demo roster, and one `wartel-kiosk run` daemon
+// per booth, each with its card reader emulated on a pseudo-terminal and its
+// GPIO on the simulated backend (one file per pin). A page on localhost
+// shows each booth's lamps, relay, handset, panel, state, time left and
+// recent events, offers the demo cards to tap, and shows the gateway's view:
+// devices, the month's report and each inmate's minutes left today.
 //
-// Usage: simbooth [-state DIR] [-protocol rdm6300|id12|ascii] [-lang id|en] [-demo-fast=false]
+// Ctrl-C (or SIGTERM) stops the page, then the booths (a call in progress
+// ends, billed, relay off), then the gateway. See docs/simbooth.md.
+//
+// Usage: simbooth [-state DIR] [-booths N] [-listen ADDR] [-lang id|en] [-fast=false]
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
-	"sort"
-	"strings"
-	"sync"
 	"syscall"
 	"time"
 
-	"periph.io/x/conn/v3/gpio"
-
-	"wartelsuspas/drivers/booth"
-	"wartelsuspas/drivers/rfid"
-	"wartelsuspas/drivers/rfid/rfidtest"
-	"wartelsuspas/kiosk/clock"
-	"wartelsuspas/kiosk/record"
-	"wartelsuspas/kiosk/session"
-	"wartelsuspas/kiosk/store"
+	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/tools/boothrig"
 )
 
 // options are simbooth's flags.
 type options struct {
-	state    string
-	protocol string
-	lang     string
-	fast     bool
+	state   string
+	booths  int
+	listen  string
+	kiosk   string
+	gateway string
+	lang    string
+	fast    bool
+	allow   time.Duration // overrides the rules' allowance when set
+	perCall time.Duration // overrides the rules' longest call when set
 }
 
-// device is the booth id the simulator's records carry.
-const device = "simbooth/b01"
+// slowRules are a facility's everyday rules, for -fast=false.
+var slowRules = boothrig.Rules{Allowance: 30 * time.Minute, PerCall: 10 * time.Minute, Checkpoint: 5 * time.Second}
 
 func main() {
 	var o options
 	fs := flag.NewFlagSet("simbooth", flag.ExitOnError)
-	fs.StringVar(&o.state, "state", filepath.Join("state", "simbooth"), "directory for booth.db, booth.log, the reader link and the GPIO mirror gpio/")
-	fs.StringVar(&o.protocol, "protocol", "rdm6300", "protocol of the emulated reader: rdm6300, id12 or ascii")
-	fs.StringVar(&o.lang, "lang", langFromEnv(), "console language: id (Bahasa Indonesia) or en")
-	fs.BoolVar(&o.fast, "demo-fast", true, "short allowance (3 min a day, 90 s a call, per second) so a warning and a cut-off come within two minutes")
+	fs.StringVar(&o.state, "state", "state", "folder for the rig (DIR/rig: the gateway's ledger, each booth's journal, pins and log), kept across runs")
+	fs.IntVar(&o.booths, "booths", 1, "how many booths to run")
+	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the page; if it is busy, any free loopback port")
+	fs.StringVar(&o.kiosk, "kiosk", "", "wartel-kiosk binary (default: beside simbooth, else built into DIR/bin)")
+	fs.StringVar(&o.gateway, "gateway", "", "wartel-gateway binary (default: beside simbooth, else built into DIR/bin)")
+	fs.StringVar(&o.lang, "lang", i18n.Choose(""), "language of the page and the console: id (Bahasa Indonesia) or en")
+	fs.BoolVar(&o.fast, "fast", true, "demo rules: 3 min a day, 90 s a call, so a warning and a cut-off come within two minutes; false: 30 min a day, 10 min a call")
+	fs.DurationVar(&o.allow, "allowance", 0, "minutes per inmate per day, overriding -fast's (e.g. 40s, for tests)")
+	fs.DurationVar(&o.perCall, "per-call", 0, "longest call, overriding -fast's (e.g. 12s, for tests)")
 	fs.Parse(os.Args[1:])
 	if fs.NArg() > 0 {
-		fmt.Fprintf(os.Stderr, "simbooth: unexpected argument %q; commands are typed on the console once it runs\n", fs.Arg(0))
+		fmt.Fprintf(os.Stderr, "simbooth: unexpected argument %q; see simbooth -h\n", fs.Arg(0))
 		os.Exit(2)
 	}
-	if err := run(o, os.Stdin, os.Stdout); err != nil {
+	// Signals stay caught until the end: a second Ctrl-C (or `go run`
+	// relaying the first) must not kill simbooth halfway through stopping
+	// its booths; the stop is bounded by the rig's own timeouts.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "simbooth:", err)
 		os.Exit(1)
 	}
 }
 
-// run starts the booth, serves the console until quit, end of input or a
-// signal, then shuts down in order: the engine ends a call (billing it) and
-// opens the relay, then the reader, its emulator and the booth driver close.
-func run(o options, stdin io.Reader, stdout io.Writer) error {
-	if _, ok := catalogue[o.lang]; !ok {
+// run starts the rig and the page and serves until ctx ends; then it stops
+// the page, the booths and the gateway, in that order.
+func run(ctx context.Context, o options, stdout io.Writer) error {
+	if o.lang != "id" && o.lang != "en" {
 		return fmt.Errorf("-lang %q: want id or en", o.lang)
 	}
-	frames := 1
-	switch o.protocol {
-	case "rdm6300":
-		frames = 2 // a repeating reader confirms a tap on the second frame
-	case "id12", "ascii":
-	default:
-		return fmt.Errorf("-protocol %q: want rdm6300, id12 or ascii", o.protocol)
+	if o.booths < 1 || o.booths > 99 {
+		return fmt.Errorf("-booths %d: want 1 to 99", o.booths)
 	}
-	con := &console{out: stdout, lang: o.lang}
-	rules, err := demoRules(o.fast)
-	if err != nil {
-		return err
+	cat := i18n.New(o.lang)
+	rules := boothrig.DemoRules
+	if !o.fast {
+		rules = slowRules
 	}
-
+	if o.allow > 0 {
+		rules.Allowance = o.allow
+	}
+	if o.perCall > 0 {
+		rules.PerCall = o.perCall
+	}
+	if rules.PerCall > rules.Allowance {
+		rules.PerCall = rules.Allowance
+	}
 	state, err := filepath.Abs(o.state)
 	if err != nil {
-		return fmt.Errorf("state directory %s: %w", o.state, err)
+		return fmt.Errorf("-state: %w", err)
 	}
-	gpioDir := filepath.Join(state, "gpio")
-	if err := os.MkdirAll(gpioDir, 0o755); err != nil {
-		return fmt.Errorf("creating the state directory: %w (check -state and its permissions)", err)
+	rigDir := filepath.Join(state, "rig")
+	if err := os.MkdirAll(rigDir, 0o755); err != nil {
+		return fmt.Errorf("-state: %w", err)
 	}
-	logFile, err := os.OpenFile(filepath.Join(state, "booth.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("opening the booth log: %w", err)
-	}
-	defer logFile.Close()
-	log := slog.New(slog.NewTextHandler(logFile, nil))
-	clk := clock.NewReal()
-
-	st, err := store.Open(filepath.Join(state, "booth.db"), store.Options{Device: device, Clock: clk})
-	if err != nil {
-		return fmt.Errorf("opening the store: %w (delete %s to start afresh)", err, state)
-	}
-	defer st.Close()
-	if err := loadDemoRoster(st); err != nil {
-		return err
-	}
-
-	// The sim backend reads its input files over SetInput, and a file left
-	// by an earlier run wins when the pin opens: start idle, on-hook with
-	// the panel closed.
-	cfg := booth.DefaultConfig()
-	sw := switches{dir: gpioDir, cfg: cfg}
-	if err := sw.set("hook", false); err != nil {
-		return err
-	}
-	if err := sw.set("tamper", false); err != nil {
-		return err
-	}
-	sim, err := booth.NewSim(booth.SimOptions{Clock: clk, Dir: gpioDir, Labels: cfg.Labels()})
-	if err != nil {
-		return fmt.Errorf("starting the simulated GPIO: %w", err)
-	}
-	defer sim.Close()
-	sw.sim = sim
-	var translators sync.WaitGroup
-	defer translators.Wait() // after Close has closed the booth's events
-	b, err := booth.New(booth.Options{Config: cfg, Backend: sim, Clock: clk, Logger: log})
-	if err != nil {
-		return fmt.Errorf("starting the booth driver: %w", err)
-	}
-	defer b.Close()
-	defer b.Guard()
-
-	link := filepath.Join(state, "reader")
-	if err := os.Remove(link); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing the old reader link: %w", err)
-	}
-	ascii := rfid.ASCIIOptions{Format: "hex", Tech: rfid.TechEM}
-	emu, err := rfidtest.NewEmulator(rfidtest.EmulatorOptions{Protocol: o.protocol, ASCII: ascii, Link: link})
-	if err != nil {
-		return fmt.Errorf("starting the reader emulator: %w", err)
-	}
-	defer emu.Close()
-	proto, err := rfid.ProtocolByName(o.protocol, rfid.ProtocolOptions{ASCII: ascii})
+	kiosk, gateway, err := binaries(ctx, o, state, cat, stdout)
 	if err != nil {
 		return err
 	}
-	reader, err := rfid.New(rfid.Options{Path: emu.Path(), Protocol: proto, Clock: clk, Log: log, RetryMax: time.Second})
+
+	ln, err := listen(o.listen, cat, stdout)
 	if err != nil {
-		return fmt.Errorf("starting the card reader: %w", err)
+		return err
+	}
+	defer ln.Close()
+
+	// The page follows each booth's log from its end as it is now: the
+	// events of earlier runs are not this run's.
+	names := make([]string, o.booths)
+	tails := make([]*logTail, o.booths)
+	for i := range names {
+		names[i] = fmt.Sprintf("b%02d", i+1)
+		tails[i] = newLogTail(filepath.Join(rigDir, "booths", names[i], "kiosk.log"), cat, personNamer(boothrig.DemoRoster))
 	}
 
-	con.say("start")
-	con.say("state", state)
-	con.say("reader", o.protocol, emu.Path(), emu.PtyPath())
-	con.say("gpio", gpioDir, gpioDir)
-	con.say("rules", rules.Allowance, rules.PerCall, rules.Billing.Unit)
-	printRoster(con)
-
-	// The wall clock of a PC is NTP-synchronised: trusted from the start.
-	out := &boothOutputs{b: b, con: con}
-	eng, err := session.New(session.Config{Rules: rules, ClockTrustedAtStart: true},
-		session.Deps{Clock: clk, Store: &journal{Store: st, con: con}, Booth: out, Log: log})
+	fmt.Fprintln(stdout, cat.T("sim.starting", o.booths))
+	r, err := boothrig.Start(ctx, boothrig.Options{Dir: rigDir, Booths: o.booths, KioskBin: kiosk, GatewayBin: gateway, Rules: rules})
 	if err != nil {
-		return fmt.Errorf("starting the session engine: %w", err)
+		return fmt.Errorf("starting the booths: %w", err)
 	}
+	defer r.Close() // a second Close (below) does nothing
+	led, err := r.Ledger()
+	if err != nil {
+		return fmt.Errorf("opening the gateway's ledger: %w", err)
+	}
+	sites := make([]*site, len(r.Booths))
+	for i, b := range r.Booths {
+		sites[i] = &site{name: b.Name, device: b.Device, b: b, log: tails[i]}
+	}
+	errLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv, err := newServer(cat, sites, led, r.Facility(), boothrig.DemoRoster, rules.Allowance, errLog)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
 
-	ctx, cancel := context.WithCancel(context.Background())
-	inputs := make(chan session.Input)
-	readerDone := make(chan struct{})
-	defer func() { <-readerDone }()
-	engineDone := make(chan error, 1)
-	defer cancel() // first of the deferred: stops the engine and the reader
-	b.Go(func() { defer close(readerDone); reader.Run(ctx) })
-	translators.Add(2)
-	b.Go(func() { defer translators.Done(); readerInputs(ctx, reader, inputs, con) })
-	b.Go(func() { defer translators.Done(); boothInputs(ctx, b, inputs, con) })
-	b.Go(func() { engineDone <- eng.Run(ctx, inputs) })
+	fmt.Fprintln(stdout, cat.T("sim.start", o.booths, r.Facility()))
+	fmt.Fprintln(stdout, cat.T("sim.url", "http://"+ln.Addr().String()+"/"))
+	fmt.Fprintln(stdout, cat.T("sim.gateway_addr", r.Gateway.Addr))
+	fmt.Fprintln(stdout, cat.T("sim.state_dir", state, filepath.Join(rigDir, "booths", "*", "kiosk.log")))
+	fmt.Fprintln(stdout, cat.T("sim.stop_hint"))
 
-	sigs, stopSigs := b.OffOnSignal(os.Interrupt, syscall.SIGTERM)
-	defer stopSigs()
-	lines := make(chan string)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(stdin)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-	}()
-	sh := &shell{con: con, emu: emu, frames: frames, sw: sw, eng: eng, st: st, ctx: ctx}
-	con.say("ready")
-loop:
-	for {
-		select {
-		case l, ok := <-lines:
-			if !ok || !sh.do(l) {
-				break loop
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-served:
+		serveErr = fmt.Errorf("the page's server stopped: %w", serveErr)
+	}
+	fmt.Fprintln(stdout, cat.T("sim.stopping"))
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+	}
+	if err := r.Close(); err != nil {
+		return errors.Join(serveErr, fmt.Errorf("stopping the booths: %w", err))
+	}
+	if serveErr != nil {
+		return serveErr
+	}
+	fmt.Fprintln(stdout, cat.T("sim.stopped"))
+	return nil
+}
+
+// binaries finds wartel-kiosk and wartel-gateway: the flags, else beside
+// simbooth's own executable (make build puts them there), else it builds
+// them into DIR/bin.
+func binaries(ctx context.Context, o options, state string, cat *i18n.Catalogue, stdout io.Writer) (kiosk, gateway string, err error) {
+	kiosk, gateway = o.kiosk, o.gateway
+	if kiosk == "" || gateway == "" {
+		if exe, err := os.Executable(); err == nil {
+			dir := filepath.Dir(exe)
+			if kiosk == "" && isFile(filepath.Join(dir, "wartel-kiosk")) {
+				kiosk = filepath.Join(dir, "wartel-kiosk")
 			}
-		case <-sigs:
-			break loop
-		case err := <-engineDone:
-			cancel()
-			if err == nil {
-				err = errors.New("it returned before being stopped")
-			}
-			return fmt.Errorf("session engine stopped; see %s: %w", logFile.Name(), err)
-		}
-	}
-	con.say("stopping")
-	cancel()
-	if err := <-engineDone; err != nil {
-		return fmt.Errorf("session engine: %w", err)
-	}
-	sh.holds.Wait()
-	con.say("stopped")
-	return nil
-}
-
-// loadDemoRoster fills an empty store's roster with the demo cards.
-func loadDemoRoster(st *store.Store) error {
-	v, err := st.RosterVersion()
-	if err != nil {
-		return fmt.Errorf("reading the roster version: %w", err)
-	}
-	if v != 0 {
-		return nil
-	}
-	var cards []record.CardInfo
-	for _, p := range demoRoster {
-		cards = append(cards, p.info)
-	}
-	if err := st.ApplyRoster(demoRosterVersion, cards, nil); err != nil {
-		return fmt.Errorf("loading the demo roster: %w", err)
-	}
-	return nil
-}
-
-func printRoster(con *console) {
-	con.say("roster")
-	for _, p := range demoRoster {
-		blocked := ""
-		if p.info.Blocked {
-			blocked = msg(con.lang, "blocked")
-		}
-		con.line(msg(con.lang, "roster.entry", p.short, p.info.Card, p.info.Role, p.info.Name, p.info.Block, blocked))
-	}
-}
-
-// switches sets the booth's input switches the way a person would: by the
-// sim backend's input files (which it polls, and which win over SetInput),
-// then SetInput so the edge comes at once. Either way the booth driver
-// debounces the change.
-type switches struct {
-	dir string
-	cfg booth.Config
-	sim *booth.Sim
-}
-
-// set puts the switch labelled "hook" or "tamper" in its active state
-// (handset lifted, panel open) or not.
-func (s switches) set(label string, active bool) error {
-	pin, activeLow := s.cfg.Hook, s.cfg.HookActiveLow
-	if label == "tamper" {
-		pin, activeLow = s.cfg.Tamper, s.cfg.TamperActiveLow
-	}
-	level := gpio.Level(active != activeLow)
-	v := "0\n"
-	if level {
-		v = "1\n"
-	}
-	path := filepath.Join(s.dir, label)
-	if err := os.WriteFile(path+".tmp", []byte(v), 0o644); err != nil {
-		return fmt.Errorf("setting the %s switch: %w", label, err)
-	}
-	if err := os.Rename(path+".tmp", path); err != nil {
-		return fmt.Errorf("setting the %s switch: %w", label, err)
-	}
-	if s.sim != nil {
-		if err := s.sim.SetInput(pin, level); err != nil {
-			return fmt.Errorf("setting the %s switch: %w", label, err)
-		}
-	}
-	return nil
-}
-
-// shell runs console commands.
-type shell struct {
-	con    *console
-	emu    *rfidtest.Emulator
-	frames int
-	sw     switches
-	eng    *session.Engine
-	st     *store.Store
-	ctx    context.Context
-	holds  sync.WaitGroup
-}
-
-// do runs one console line; it returns false on quit.
-func (s *shell) do(line string) bool {
-	c, err := parseCommand(line)
-	if err != nil {
-		s.con.say("error", err)
-		return true
-	}
-	if err := s.exec(c); err != nil {
-		s.con.say("error", err)
-	}
-	return c.verb != "quit"
-}
-
-func (s *shell) exec(c command) error {
-	switch c.verb {
-	case "", "quit":
-	case "help":
-		s.con.line(msg(s.con.lang, "help"))
-	case "tap":
-		return s.emu.Tap(rfid.CardID(c.card), s.frames)
-	case "hold":
-		s.con.say("hold", nameOf(c.card), c.hold)
-		s.holds.Add(1)
-		go func() {
-			defer s.holds.Done()
-			if err := s.emu.Hold(s.ctx, rfid.CardID(c.card), c.hold); err != nil && s.ctx.Err() == nil {
-				s.con.say("error", err)
-			}
-		}()
-	case "lift", "hang":
-		return s.sw.set("hook", c.verb == "lift")
-	case "tamper":
-		return s.sw.set("tamper", c.open)
-	case "unplug":
-		return s.emu.Unplug()
-	case "replug":
-		return s.emu.Replug()
-	case "status":
-		return s.status()
-	case "records":
-		return s.records(c.n)
-	}
-	return nil
-}
-
-func (s *shell) status() error {
-	es := s.eng.Status()
-	depth, err := s.st.Depth()
-	if err != nil {
-		return fmt.Errorf("reading the outbox depth: %w", err)
-	}
-	head, _ := s.st.Head()
-	extra := ""
-	if es.Card != "" {
-		extra = msg(s.con.lang, "status.call", nameOf(es.Card), es.Left.Round(time.Second))
-	}
-	if len(es.OutOfService) > 0 {
-		extra += msg(s.con.lang, "status.oos", strings.Join(es.OutOfService, ","))
-	}
-	s.con.say("status", es.State, extra, es.Calls, es.Denials, es.OfficerActs, depth, head)
-	return nil
-}
-
-// recordFields are the payload fields records prints, per kind.
-var recordFields = map[string][]string{
-	"call":    {"call_id", "inmate", "end_reason", "max_ms", "talked_ms", "charged_ms", "offline"},
-	"denial":  {"card", "inmate", "reason"},
-	"officer": {"officer", "action", "inmate", "before_ms", "after_ms", "credit_ms"},
-	"event":   {"event", "detail"},
-}
-
-// records prints the last n records waiting in the outbox.
-func (s *shell) records(n int) error {
-	rs, err := s.st.Pending(0)
-	if err != nil {
-		return fmt.Errorf("reading the outbox: %w", err)
-	}
-	if len(rs) == 0 {
-		s.con.say("records.none")
-		return nil
-	}
-	rs = rs[max(len(rs)-n, 0):]
-	var b strings.Builder
-	for i, r := range rs {
-		var p map[string]any
-		d := json.NewDecoder(bytes.NewReader(r.Payload))
-		d.UseNumber() // 90000, not 9e+04
-		if err := d.Decode(&p); err != nil {
-			return fmt.Errorf("record %d: payload: %w", r.Seq, err)
-		}
-		if i > 0 {
-			b.WriteByte('\n')
-		}
-		fmt.Fprintf(&b, "#%d %s", r.Seq, r.Kind)
-		keys := recordFields[string(r.Kind)]
-		if keys == nil {
-			for k := range p {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-		}
-		for _, k := range keys {
-			if v, ok := p[k]; ok {
-				fmt.Fprintf(&b, " %s=%v", k, v)
+			if gateway == "" && isFile(filepath.Join(dir, "wartel-gateway")) {
+				gateway = filepath.Join(dir, "wartel-gateway")
 			}
 		}
 	}
-	s.con.line(b.String())
-	return nil
+	if kiosk == "" || gateway == "" {
+		dir := filepath.Join(state, "bin")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", "", fmt.Errorf("building the daemons: %w", err)
+		}
+		fmt.Fprintln(stdout, cat.T("sim.building", dir))
+		k, g, err := boothrig.Build(ctx, dir)
+		if err != nil {
+			return "", "", fmt.Errorf("wartel-kiosk and wartel-gateway are not beside simbooth (run make build) and building them failed: %w", err)
+		}
+		if kiosk == "" {
+			kiosk = k
+		}
+		if gateway == "" {
+			gateway = g
+		}
+	}
+	for _, b := range []string{kiosk, gateway} {
+		if !isFile(b) {
+			return "", "", fmt.Errorf("%s: no such binary: check -kiosk and -gateway, or run make build", b)
+		}
+	}
+	return kiosk, gateway, nil
+}
+
+func isFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// listen opens the page's address; when it is taken (another simbooth, a
+// dev server on 8080) it falls back to any free loopback port and says so.
+func listen(addr string, cat *i18n.Catalogue, stdout io.Writer) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		return ln, nil
+	}
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("-listen %s: %w", addr, err)
+	}
+	ln, err2 := net.Listen("tcp", "127.0.0.1:0")
+	if err2 != nil {
+		return nil, fmt.Errorf("-listen %s: %w; and no free loopback port either: %w", addr, err, err2)
+	}
+	fmt.Fprintln(stdout, cat.T("sim.listen_busy", addr, ln.Addr()))
+	return ln, nil
+}
+
+// personNamer names a roster person id (WBP-0001) as the page shows it.
+func personNamer(roster []boothrig.Person) func(string) string {
+	return func(person string) string {
+		for _, p := range roster {
+			if p.Info.Person == person {
+				return p.Info.Name
+			}
+		}
+		return person
+	}
 }
