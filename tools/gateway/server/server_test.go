@@ -386,30 +386,6 @@ wartel_outbox_depth{device="lapas-test/b02"} 2
 	})
 }
 
-func TestParsePolicy(t *testing.T) {
-	tests := []struct {
-		doc, errKey string
-	}{
-		{`{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta","hours":[]}`, ""},
-		{`{"allowance_ms":0,"period":"month","zone":"Asia/Jayapura"}`, "allowance"},
-		{`{"allowance_ms":1,"period":"month","zone":"Asia/Jayapura","billing":"minute"}`, "billing"},
-		{`{"period":"day","zone":"Asia/Jakarta"}`, "allowance_ms"},
-		{`{"allowance_ms":-1,"period":"day","zone":"Asia/Jakarta"}`, "allowance_ms"},
-		{`{"allowance_ms":"10","period":"day","zone":"Asia/Jakarta"}`, "allowance_ms"},
-		{`{"allowance_ms":1,"period":"year","zone":"Asia/Jakarta"}`, "period"},
-		{`{"allowance_ms":1,"period":"day","zone":"Europe/Paris"}`, "zone"},
-		{`{"allowance_ms":1,"period":null,"zone":"Asia/Jakarta"}`, "period"},
-		{`[1]`, "object"},
-		{`null`, "null"},
-	}
-	for _, tt := range tests {
-		_, err := ParsePolicy([]byte(tt.doc))
-		if (err == nil) != (tt.errKey == "") || err != nil && !strings.Contains(err.Error(), tt.errKey) {
-			t.Errorf("ParsePolicy(%s) = %v, want error naming %q", tt.doc, err, tt.errKey)
-		}
-	}
-}
-
 // TestStoredRecordEndsLease: the lease a call or a denial record carries
 // ends when the gateway stores that record, so the inmate may call at the
 // next booth at once; a record without a lease, or whose upload is refused,
