@@ -45,10 +45,10 @@ fuzz:
 	  done; \
 	done
 
-## bench: Go benchmarks and the figures of the bench tool
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
-	$(GO) run ./tools/bench
+## bench: one table of figures against their physical limits (Go benchmarks, the real
+## binaries end to end, the gateway on SQLite and PostgreSQL), also written to docs/benchmarks.md
+bench: deps
+	$(GO) run ./tools/bench -out docs/benchmarks.md
 
 ## cross: the firmware for the Raspberry Pi (armv6, armv7, arm64)
 cross:

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"syscall"
 	"time"
 
@@ -63,8 +62,7 @@ func benchBooth(r *Report) error {
 	}
 	for _, on := range []bool{true, false} {
 		l := lat[on]
-		sort.Slice(l, func(i, j int) bool { return l[i] < l[j] })
-		p50, p99 := l[len(l)/2], l[len(l)*99/100]
+		p50, p99 := Percentile(l, 0.50), Percentile(l, 0.99)
 		name := "relay on: decision → pin"
 		if !on {
 			name = "relay off: decision → pin"
@@ -72,8 +70,8 @@ func benchBooth(r *Report) error {
 		// The limit is the relay's own operate time (typically 5–10 ms for
 		// the small 5 V relays of booth relay boards).
 		note := fmt.Sprintf("%d decisions, sim backend in memory; on passes the driver loop, off is direct", n)
-		r.Add(Figure{Name: name + " p50", Value: p50.String(), Limit: "10ms relay operate", Ratio: boothRatio(p50, 10*time.Millisecond), Note: note})
-		r.Add(Figure{Name: name + " p99", Value: p99.String(), Limit: "10ms relay operate", Ratio: boothRatio(p99, 10*time.Millisecond), Note: note})
+		r.Add(Figure{Name: name + " p50", Value: Ms(p50), Unit: "ms", Limit: Ms(relayOperate), LimitNote: "relay operate time", Note: note})
+		r.Add(Figure{Name: name + " p99", Value: Ms(p99), Unit: "ms", Limit: Ms(relayOperate), LimitNote: "relay operate time", Note: note})
 	}
 	if err := b.SetRelay(false); err != nil {
 		return err
@@ -91,18 +89,17 @@ func benchBooth(r *Report) error {
 		pct := 100 * used.Seconds() / wall.Seconds()
 		r.Add(Figure{
 			Name:  "scheduler CPU, " + signal + " blinking",
-			Value: fmt.Sprintf("%.3f%% of one core", pct),
-			Limit: "0.5% goal",
-			Ratio: fmt.Sprintf("%.2f", pct/0.5),
-			Note:  fmt.Sprintf("getrusage user+sys over %v, whole bench process, sim backend", span.Round(time.Second)),
+			Value: pct, Unit: "% of a core",
+			Limit: 0.5, LimitNote: "goal", Goal: Max,
+			Note: fmt.Sprintf("getrusage user+sys over %v, whole bench process, sim backend", span.Round(time.Second)),
 		})
 	}
 	return nil
 }
 
-func boothRatio(v, limit time.Duration) string {
-	return fmt.Sprintf("%.4f", v.Seconds()/limit.Seconds())
-}
+// relayOperate is the switching time of the small 5 V relays of booth
+// relay boards (typically 5–10 ms): what any software latency adds to.
+const relayOperate = 10 * time.Millisecond
 
 // boothCPUTime is the process's user+system CPU time so far.
 func boothCPUTime() time.Duration {

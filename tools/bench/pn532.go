@@ -49,14 +49,10 @@ func benchPN532(r *Report) error {
 	sort.Float64s(rates)
 	rate := rates[1]
 	note := fmt.Sprintf("median of 3 testing.Benchmark runs, %d-byte poll answer (7-byte UID)", len(frame))
-	r.Add(Figure{Name: "PN532 parser throughput", Value: fmt.Sprintf("%.2fM frames/s", rate/1e6), Limit: "1M frames/s goal", Ratio: fmt.Sprintf("%.1f", rate/1e6), Note: note})
 	lineRate := 115200.0 / pn532LineBitsPerByte / float64(len(frame))
-	r.Add(Figure{Name: "PN532 parser vs the line", Value: fmt.Sprintf("%.2fM frames/s", rate/1e6), Limit: fmt.Sprintf("%.0f frames/s at 115200 baud", lineRate), Ratio: fmt.Sprintf("%.0f× headroom", rate/lineRate), Note: note})
-	verdict := "ok"
-	if allocs > 0 {
-		verdict = "over goal"
-	}
-	r.Add(Figure{Name: "PN532 parser allocations", Value: fmt.Sprintf("%d allocs/frame", allocs), Limit: "0 goal", Ratio: verdict, Note: "worst of the 3 runs"})
+	r.Add(Figure{Name: "PN532 parser throughput", Value: rate / 1e6, Unit: "M frames/s", Limit: 1, Goal: Min,
+		LimitNote: fmt.Sprintf("goal; the line brings %.0f frames/s at 115200 baud", lineRate), Note: note})
+	r.Add(Figure{Name: "PN532 parser allocations", Value: float64(allocs), Unit: "allocs/frame", LimitNote: "goal 0", Goal: Max, Note: "worst of the 3 runs"})
 
 	cycle, polls, err := pn532PollCycle(uid, 2*time.Second)
 	if err != nil {
@@ -71,10 +67,9 @@ func benchPN532(r *Report) error {
 	lineTime := time.Duration(lineBytes*pn532LineBitsPerByte) * time.Second / 115200
 	r.Add(Figure{
 		Name:  "PN532 poll cycle with a card, through a pty",
-		Value: cycle.Round(time.Microsecond).String(),
-		Limit: fmt.Sprintf("%v line time of its %d bytes at 115200 baud", lineTime.Round(time.Microsecond), lineBytes),
-		Ratio: fmt.Sprintf("%.3f", cycle.Seconds()/lineTime.Seconds()),
-		Note:  fmt.Sprintf("mean of %d polls over %v, emulated PN532, go.bug.st/serial on the pty (a pty has no baud rate)", polls, 2*time.Second),
+		Value: Ms(cycle), Unit: "ms",
+		Limit: Ms(lineTime), LimitNote: fmt.Sprintf("its %d bytes at 115200 baud", lineBytes),
+		Note: fmt.Sprintf("mean of %d polls over %v, emulated PN532, go.bug.st/serial on the pty (a pty has no baud rate)", polls, 2*time.Second),
 	})
 	return nil
 }

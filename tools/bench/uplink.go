@@ -121,9 +121,8 @@ func benchUplink(r *Report) error {
 	}
 	r.Add(Figure{
 		Name:  "uplink outbox drain to gateway",
-		Value: fmt.Sprintf("%.0f rec/s", drain),
-		Limit: fmt.Sprintf("%.0f rec/s raw SQLite insert", raw),
-		Ratio: fmt.Sprintf("%.2f", drain/raw),
+		Value: drain, Unit: "rec/s",
+		Limit: raw, LimitNote: "raw batched SQLite insert",
 		Note: fmt.Sprintf("%d records, batches of %d, one booth, loopback mTLS, SQLite ledger; a week offline drains in %v",
 			n, uplink.DefaultBatchSize, elapsed.Round(time.Millisecond)),
 	})
