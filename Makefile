@@ -17,7 +17,7 @@ build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wartel-kiosk ./firmware
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wartel-gateway ./tools/gateway
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/cardsim ./tools/wartel-reader ./tools/simbooth ./tools/bench
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/cardsim ./tools/wartel-reader ./tools/simbooth ./tools/bench ./tools/wartel-flash
 
 ## deps: what the tests need from Debian (PostgreSQL), installed only when missing
 deps:

@@ -70,3 +70,10 @@ else
 	say "qemu-user-static: missing"
 	apt_install qemu-user-static
 fi
+if command -v fsck.fat >/dev/null 2>&1; then
+	say "dosfstools: present"
+else
+	# wartel-flash's tests check the boot partitions they write with fsck.fat.
+	say "dosfstools: missing"
+	apt_install dosfstools
+fi
