@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo none)
 LDFLAGS   := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: all build deps test vet fmt-check unit bench cross deb run fuzz clean
+.PHONY: all build deps test vet fmt-check unit bench drill cross deb run fuzz clean
 
 all: build
 
@@ -49,6 +49,11 @@ fuzz:
 ## binaries end to end, the gateway on SQLite and PostgreSQL), also written to docs/benchmarks.md
 bench: deps
 	$(GO) run ./tools/bench -out docs/benchmarks.md
+
+## drill: the fault drills in full (power cut over 200 calls, network, disk full, reader,
+## gateway restart, clock jump) with the real binaries; a short form runs in make test
+drill: deps
+	$(GO) run ./tools/drill $(DRILL_ARGS)
 
 ## cross: the firmware for the Raspberry Pi (armv6, armv7, arm64)
 cross:

@@ -314,10 +314,11 @@ type Status struct {
 		OfficerActs  int      `json:"officer_acts"`
 	} `json:"session"`
 	Gateway struct {
-		Online     bool   `json:"online"`
-		ClockKnown bool   `json:"clock_known"`
-		LastError  string `json:"last_error"`
-		Uploaded   uint64 `json:"uploaded"`
+		Online     bool      `json:"online"`
+		LastSync   time.Time `json:"last_sync"`
+		ClockKnown bool      `json:"clock_known"`
+		LastError  string    `json:"last_error"`
+		Uploaded   uint64    `json:"uploaded"`
 	} `json:"gateway"`
 	Outbox int             `json:"outbox_depth"`
 	Raw    json.RawMessage `json:"-"`

@@ -8,7 +8,6 @@
 package boothrig
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -67,7 +66,7 @@ type Rig struct {
 
 // Start starts the gateway, loads the roster and rules, enrols the booths
 // and starts them; it returns when every booth is ready and has heard the
-// gateway (its clock is trusted), or ctx ends. On error it stops what it
+// gateway (its clock trusted, its roster synced), or ctx ends. On error it stops what it
 // started.
 func Start(ctx context.Context, o Options) (*Rig, error) {
 	if o.Booths <= 0 {
@@ -114,9 +113,11 @@ func Start(ctx context.Context, o Options) (*Rig, error) {
 			return nil, err
 		}
 	}
+	// Ready for a tap: the clock trusted (a heartbeat answered) and the
+	// roster synced, or a tap would be refused for the clock or as unknown.
 	for _, b := range r.Booths {
-		if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.ClockTrusted }); err != nil {
-			return nil, fmt.Errorf("boothrig: %s never trusted its clock (no heartbeat answered by the gateway?): %w", b.Device, err)
+		if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.ClockTrusted && !s.Gateway.LastSync.IsZero() }); err != nil {
+			return nil, fmt.Errorf("boothrig: %s never trusted its clock or synced its roster (no answer from the gateway?): %w", b.Device, err)
 		}
 	}
 	ok = true
@@ -210,40 +211,11 @@ func (g *Gateway) Run(ctx context.Context, args ...string) error {
 }
 
 // Start starts `wartel-gateway serve` on listen ("127.0.0.1:0": any free
-// port) and waits for its address; a restarted gateway keeps its port when
-// listen names it.
-func (g *Gateway) Start(ctx context.Context, listen string, log io.Writer) error {
-	if err := os.MkdirAll(g.Dir, 0o755); err != nil {
-		return fmt.Errorf("boothrig: %w", err)
-	}
-	cmd := exec.Command(g.bin, "serve", "-state", g.Dir, "-listen", listen, "-metrics", "")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	p, err := startProcess(cmd, "gateway", filepath.Join(g.Dir, "gateway.log"), log)
-	if err != nil {
-		return err
-	}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "serving booths on https://"); ok {
-				addr <- strings.Fields(rest)[0]
-			}
-		}
-	}()
-	select {
-	case g.Addr = <-addr:
-		g.proc = p
-		return nil
-	case <-p.done:
-		return fmt.Errorf("boothrig: wartel-gateway serve exited before serving: %v\n%s", p.err, p.tail())
-	case <-ctx.Done():
-		p.kill()
-		return fmt.Errorf("boothrig: wartel-gateway serve: %w", ctx.Err())
-	}
+// port) with any extra serve flags (e.g. "-clock-skew", "1h") and waits for
+// its address; a restarted gateway keeps its port when listen names it.
+func (g *Gateway) Start(ctx context.Context, listen string, log io.Writer, extra ...string) error {
+	_, err := g.startServe(ctx, listen, log, extra)
+	return err
 }
 
 // Stop ends the gateway with SIGTERM (it finishes requests in flight).

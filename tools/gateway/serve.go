@@ -31,6 +31,7 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 	rate := fs.Float64("rate", server.DefaultRate, "requests per second allowed per booth")
 	burst := fs.Int("burst", server.DefaultBurst, "requests a booth may send at once")
 	grace := fs.Duration("grace", 10*time.Second, "time given to requests in flight at shutdown")
+	skew := fs.Duration("clock-skew", 0, "drill aid only: shift the time the gateway reports and keeps by this much (e.g. 1h, -1h) to jump the booths' idea of the wall clock")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -58,7 +59,12 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	h, err := server.New(server.Options{Ledger: store, Log: log, Registry: reg, LeaseTTL: *leaseTTL, Rate: *rate, Burst: *burst})
+	now := time.Now
+	if *skew != 0 {
+		log.Warn("clock skewed on purpose (-clock-skew): a drill aid; never run a facility's gateway so", "skew", *skew)
+		now = func() time.Time { return time.Now().Add(*skew) }
+	}
+	h, err := server.New(server.Options{Ledger: store, Log: log, Registry: reg, LeaseTTL: *leaseTTL, Rate: *rate, Burst: *burst, Now: now})
 	if err != nil {
 		return err
 	}
