@@ -135,26 +135,19 @@ func diskFull(ctx context.Context, c *Config) (string, []string, error) {
 		return "", nil, err
 	}
 	defer g.Close()
-	if err := g.waitCount(ctx, b.Device, record.KindCall, calls, drainHang); err != nil {
-		lost = append(lost, err.Error())
-	}
 	if err := g.waitCount(ctx, b.Device, record.KindDenial, denials, drainHang); err != nil {
 		lost = append(lost, err.Error())
 	}
-	recs, chainLost, err := chainCheck(ctx, g, r, b.Device)
+	gotCalls, callsLost, err := callsAtGateway(ctx, g, r, b.Device, calls)
 	if err != nil {
 		return "", nil, err
 	}
-	lost = append(lost, chainLost...)
-	gotCalls, err := callsOf(recs)
-	if err != nil {
-		return "", nil, err
-	}
+	lost = append(lost, callsLost...)
 	if len(gotCalls) != calls {
 		lost = append(lost, fmt.Sprintf("%d calls made, %d call records at the gateway", calls, len(gotCalls)))
 	}
 	sum := fmt.Sprintf("store on a 4 MiB tmpfs, %d records queued offline, then a %d KiB filler: %d calls still fitted, %d refused as out of service %s with the relay off; after the filler was removed the booth was ready in %v and a new call went through; calls at gateway %d/%d, chain errors %d",
-		before, size>>10, fitted, refused, oos, recovered.Round(100*time.Millisecond), len(gotCalls), calls, countPrefix(chainLost, "chain error"))
+		before, size>>10, fitted, refused, oos, recovered.Round(100*time.Millisecond), len(gotCalls), calls, countPrefix(callsLost, "chain error"))
 	return sum, lost, nil
 }
 

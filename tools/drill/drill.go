@@ -341,6 +341,25 @@ func chainCheck(ctx context.Context, g *gatewayDB, r *boothrig.Rig, device strin
 	return recs, lost, nil
 }
 
+// callsAtGateway waits for want call records of device at the gateway,
+// checks the device's chain, and returns its call records and what was
+// lost (a shortfall, chain errors).
+func callsAtGateway(ctx context.Context, g *gatewayDB, r *boothrig.Rig, device string, want int) ([]record.Call, []string, error) {
+	var lost []string
+	if err := g.waitCount(ctx, device, record.KindCall, want, drainHang); err != nil {
+		lost = append(lost, err.Error())
+	}
+	recs, chainLost, err := chainCheck(ctx, g, r, device)
+	if err != nil {
+		return nil, nil, err
+	}
+	calls, err := callsOf(recs)
+	if err != nil {
+		return nil, nil, err
+	}
+	return calls, append(lost, chainLost...), nil
+}
+
 // callsOf decodes the call records among recs, by sequence.
 func callsOf(recs []gwRecord) ([]record.Call, error) {
 	var out []record.Call

@@ -75,18 +75,11 @@ func readerUnplug(ctx context.Context, c *Config) (string, []string, error) {
 			return "", nil, err
 		}
 	}
-	if err := g.waitCount(ctx, b.Device, record.KindCall, times, drainHang); err != nil {
-		lost = append(lost, err.Error())
-	}
-	recs, chainLost, err := chainCheck(ctx, g, r, b.Device)
+	calls, callsLost, err := callsAtGateway(ctx, g, r, b.Device, times)
 	if err != nil {
 		return "", nil, err
 	}
-	lost = append(lost, chainLost...)
-	calls, err := callsOf(recs)
-	if err != nil {
-		return "", nil, err
-	}
+	lost = append(lost, callsLost...)
 	misbilled := 0
 	for i := 0; i < min(len(calls), times); i++ {
 		if bl := billingCheck(fmt.Sprintf("call %d (%s)", i+1, calls[i].EndReason), calls[i], measured[i], 0); len(bl) > 0 {
@@ -310,18 +303,11 @@ func clockJump(ctx context.Context, c *Config) (string, []string, error) {
 		return "", nil, err
 	}
 	defer g.Close()
-	if err := g.waitCount(ctx, b.Device, record.KindCall, len(skews), drainHang); err != nil {
-		lost = append(lost, err.Error())
-	}
-	recs, chainLost, err := chainCheck(ctx, g, r, b.Device)
+	calls, callsLost, err := callsAtGateway(ctx, g, r, b.Device, len(skews))
 	if err != nil {
 		return "", nil, err
 	}
-	lost = append(lost, chainLost...)
-	calls, err := callsOf(recs)
-	if err != nil {
-		return "", nil, err
-	}
+	lost = append(lost, callsLost...)
 	misbilled := 0
 	var billed []string
 	for i := 0; i < min(len(calls), len(skews)); i++ {
