@@ -140,22 +140,11 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 	}
 	enrollTime := time.Since(t0)
 
-	h, err := server.New(server.Options{Ledger: store, Rate: 1e6, Burst: 1 << 20, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	url, stop, err := serveGateway(authority, store)
 	if err != nil {
 		return err
 	}
-	cert, err := authority.ServerCert(nil)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := server.NewHTTPServer(h, ca.ServerTLSConfig(authority.Certificate(), cert, authority.Revoked), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	go srv.ServeTLS(ln, "", "")
-	defer srv.Close()
-	url := "https://" + ln.Addr().String()
+	defer stop()
 
 	clients := make([]*http.Client, len(bundles))
 	for i, b := range bundles {
@@ -329,4 +318,25 @@ func rawInsertRate(driver, dsn, ph string, n, batch int, payload []byte) (float6
 		}
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// serveGateway serves the /v1 API over mutual TLS on a loopback port, with
+// the rate limits out of the way, and returns its URL and how to stop it.
+func serveGateway(authority *ca.CA, led ledger.Store) (url string, stop func() error, err error) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	h, err := server.New(server.Options{Ledger: led, Log: quiet, Rate: 1e6, Burst: 1 << 20})
+	if err != nil {
+		return "", nil, err
+	}
+	cert, err := authority.ServerCert(nil)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := server.NewHTTPServer(h, ca.ServerTLSConfig(authority.Certificate(), cert, authority.Revoked), quiet)
+	go srv.ServeTLS(ln, "", "")
+	return "https://" + ln.Addr().String(), srv.Close, nil
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,7 +16,6 @@ import (
 	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/ledger"
-	"wartelsuspas/tools/gateway/server"
 )
 
 var uplinkRecords = flag.Int("uplink-records", 5000, "records queued in the booth's outbox before the uplink drains it")
@@ -43,21 +41,11 @@ func benchUplink(r *Report) error {
 	}
 	defer led.Close()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	h, err := server.New(server.Options{Ledger: led, Log: quiet, Rate: 1e6, Burst: 1 << 20})
+	url, stop, err := serveGateway(authority, led)
 	if err != nil {
 		return err
 	}
-	cert, err := authority.ServerCert(nil)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := server.NewHTTPServer(h, ca.ServerTLSConfig(authority.Certificate(), cert, authority.Revoked), quiet)
-	go srv.ServeTLS(ln, "", "")
-	defer srv.Close()
+	defer stop()
 
 	b, err := authority.Enroll("lapas-bench", "b01", 24*time.Hour)
 	if err != nil {
@@ -86,7 +74,7 @@ func benchUplink(r *Report) error {
 	if err != nil || len(recs) == 0 {
 		return fmt.Errorf("bench outbox empty: %v", err)
 	}
-	u, err := uplink.New(uplink.Options{BaseURL: "https://" + ln.Addr().String(), TLS: conf, Store: st, Log: quiet,
+	u, err := uplink.New(uplink.Options{BaseURL: url, TLS: conf, Store: st, Log: quiet,
 		DrainInterval: time.Millisecond, HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: conf}}})
 	if err != nil {
 		return err
