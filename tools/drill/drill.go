@@ -156,24 +156,16 @@ func setKeys(doc string, kv ...string) (string, error) {
 // call makes one whole call: tap, relay on, lift, talk for talk, hang up,
 // relay off. It returns the talk time it measured (lift → hang).
 func call(ctx context.Context, b *boothrig.Booth, card rfid.CardID, talk time.Duration) (time.Duration, error) {
-	if err := tapGranted(ctx, b, card); err != nil {
-		return 0, err
+	measured, err := callNoWait(ctx, b, card, talk)
+	if err != nil {
+		return measured, err
 	}
-	if err := b.Lift(); err != nil {
-		return 0, err
-	}
-	t0 := time.Now()
-	time.Sleep(talk) // the drill's input: how long the inmate talks
-	if err := b.Hang(); err != nil {
-		return 0, err
-	}
-	measured := time.Since(t0)
 	wctx, cancel := context.WithTimeout(ctx, hang)
 	defer cancel()
 	if err := b.WaitRelay(wctx, false); err != nil {
 		return measured, err
 	}
-	_, err := b.WaitStatus(wctx, func(s boothrig.Status) bool { return s.Session.State == "ready" })
+	_, err = b.WaitStatus(wctx, func(s boothrig.Status) bool { return s.Session.State == "ready" })
 	return measured, err
 }
 

@@ -208,7 +208,7 @@ func callNoWait(ctx context.Context, b *boothrig.Booth, card rfid.CardID, talk t
 		return 0, err
 	}
 	t0 := time.Now()
-	time.Sleep(talk)
+	time.Sleep(talk) // the drill's input: how long the inmate talks
 	if err := b.Hang(); err != nil {
 		return 0, err
 	}
