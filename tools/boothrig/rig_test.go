@@ -79,6 +79,26 @@ func waitCentre(t *testing.T, ctx context.Context, r *Rig, ok func(map[string]le
 	}
 }
 
+// talk taps card at b, waits for the relay, lifts the handset and returns
+// the status once the call is talking.
+func talk(t *testing.T, ctx context.Context, b *Booth, card rfid.CardID) Status {
+	t.Helper()
+	if err := b.Tap(card); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitRelay(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Lift(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "talking" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestRigCall runs two real booths against the real gateway: a call from
 // tap to record at the centre, denials of an unknown and a blocked card,
 // and a power cut mid-call whose call still reaches the centre once.
@@ -94,19 +114,7 @@ func TestRigCall(t *testing.T) {
 
 	wctx, wcancel := context.WithTimeout(ctx, hang)
 	defer wcancel()
-	if err := b1.Tap(card("budi")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b1.WaitRelay(wctx, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := b1.Lift(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := b1.WaitStatus(wctx, func(s Status) bool { return s.Session.State == "talking" })
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := talk(t, wctx, b1, card("budi"))
 	if s.Session.Inmate != "WBP-0001" || s.Session.LeftMs <= 0 || s.Session.LeftMs > DemoRules.PerCall.Milliseconds() {
 		t.Errorf("talking status %s: want WBP-0001 with at most %v left", s.Raw, DemoRules.PerCall)
 	}
@@ -142,18 +150,7 @@ func TestRigCall(t *testing.T) {
 
 	// Power cut mid-call: the relay holds until safe-off; after the
 	// restart the call's record reaches the centre, once.
-	if err := b1.Tap(card("siti")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b1.WaitRelay(wctx, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := b1.Lift(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b1.WaitStatus(wctx, func(s Status) bool { return s.Session.State == "talking" }); err != nil {
-		t.Fatal(err)
-	}
+	talk(t, wctx, b1, card("siti"))
 	if err := b1.Kill(wctx); err != nil {
 		t.Fatal(err)
 	}
@@ -266,18 +263,7 @@ func TestRigNextBooth(t *testing.T) {
 	defer r.Close()
 	b1, b2 := r.Booths[0], r.Booths[1]
 	budi := card("budi")
-	if err := b1.Tap(budi); err != nil {
-		t.Fatal(err)
-	}
-	if err := b1.WaitRelay(ctx, true); err != nil {
-		t.Fatal(err)
-	}
-	if err := b1.Lift(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b1.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "talking" }); err != nil {
-		t.Fatal(err)
-	}
+	talk(t, ctx, b1, budi)
 	// Talking at b01: b02 refuses the same inmate.
 	if err := b2.Tap(budi); err != nil {
 		t.Fatal(err)
