@@ -145,10 +145,7 @@ func (p Policy) check() error {
 	if !slices.Contains(kinds, p.Period) {
 		return fmt.Errorf("policy: key %q: %q is not one of %v", "period", p.Period, kinds)
 	}
-	if _, err := policy.LoadZone(p.Zone); err != nil {
-		return fmt.Errorf("policy: key %q: %w", "zone", err)
-	}
-	_, err := p.Apply(checkBase)
+	_, err := p.Apply(checkBase) // it loads the zone and checks the windows
 	return err
 }
 
