@@ -41,6 +41,12 @@ type Emulator struct {
 	master  *os.File
 	slave   *os.File // kept open so the line settings survive between opens
 	ptyPath string
+	// retired are the slaves of unplugged ptys, held until Close: while
+	// one is open the kernel does not give its pty number to a new pty,
+	// so a driver still retrying the old path (as drivers do after an
+	// unplug; root ignores a port's exclusive open) cannot land in
+	// another process's emulator and take its frames.
+	retired []*os.File
 }
 
 // NewEmulator opens a pty and, if o.Link is set, points the link at it.
@@ -237,7 +243,7 @@ func (e *Emulator) SplitWrite(b []byte) error {
 	return nil
 }
 
-// Unplug closes the pty, as pulling the reader's USB cable does: the
+// Unplug hangs up the pty, as pulling the reader's USB cable does: the
 // driver's reads fail, the pty's path disappears and so does the link.
 func (e *Emulator) Unplug() error {
 	e.mu.Lock()
@@ -245,7 +251,9 @@ func (e *Emulator) Unplug() error {
 	if e.master == nil {
 		return nil
 	}
-	err := errors.Join(e.master.Close(), e.slave.Close())
+	// Closing the master hangs the line up and removes its /dev/pts node.
+	err := e.master.Close()
+	e.retired = append(e.retired, e.slave)
 	e.master, e.slave = nil, nil
 	// udev removes a reader's stable name when its cable is pulled. A link
 	// left pointing at the closed pty would lead a driver retrying it into
@@ -271,9 +279,16 @@ func (e *Emulator) Replug() error {
 	return e.plug()
 }
 
-// Close unplugs the reader and removes the link.
+// Close unplugs the reader, removes the link and frees the pty numbers it
+// held.
 func (e *Emulator) Close() error {
 	err := e.Unplug()
+	e.mu.Lock()
+	for _, f := range e.retired {
+		err = errors.Join(err, f.Close())
+	}
+	e.retired = nil
+	e.mu.Unlock()
 	if e.o.Link != "" {
 		if rerr := os.Remove(e.o.Link); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
 			err = errors.Join(err, rerr)
