@@ -72,6 +72,12 @@ type Store interface {
 	// Devices lists the devices of a facility with their latest heartbeat.
 	Devices(ctx context.Context, facility string) ([]DeviceStatus, error)
 
+	// RaiseEvent records something the gateway noticed about a device.
+	RaiseEvent(ctx context.Context, e CentreEvent) error
+	// CentreEvents lists a facility's centre events at or after since,
+	// oldest first.
+	CentreEvents(ctx context.Context, facility string, since time.Time) ([]CentreEvent, error)
+
 	// MonthlyReport sums a facility's month ("2026-11") per inmate.
 	MonthlyReport(ctx context.Context, facility, month string) ([]ReportRow, error)
 

@@ -190,6 +190,17 @@ CREATE TABLE devices (device TEXT PRIMARY KEY, facility TEXT NOT NULL, registere
   revoked_ms BIGINT, last_seen_ms BIGINT, outbox_depth INTEGER NOT NULL DEFAULT 0,
   firmware TEXT NOT NULL DEFAULT '', faults TEXT NOT NULL DEFAULT '');`,
 	},
+	{ // 2: what the gateway itself notices about a device (store replaced,
+		// clone suspected, …), beside the events booths record
+		sqlite: `
+CREATE TABLE centre_events (id INTEGER PRIMARY KEY AUTOINCREMENT, facility TEXT NOT NULL, device TEXT NOT NULL,
+  kind TEXT NOT NULL, detail TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX centre_events_by_facility ON centre_events (facility, at_ms);`,
+		postgres: `
+CREATE TABLE centre_events (id BIGSERIAL PRIMARY KEY, facility TEXT NOT NULL, device TEXT NOT NULL,
+  kind TEXT NOT NULL, detail TEXT NOT NULL, at_ms BIGINT NOT NULL);
+CREATE INDEX centre_events_by_facility ON centre_events (facility, at_ms);`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

@@ -360,3 +360,32 @@ func TestRebind(t *testing.T) {
 		t.Errorf("redact kept the password: %s", got)
 	}
 }
+
+// A raised event is listed for its facility only, from the time asked.
+func TestCentreEvents(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			s := open1(t, b)
+			t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+			for i, e := range []CentreEvent{
+				{Device: "lapas-a/b01", Kind: EventStoreReplaced, Detail: "old chain stored up to #7", At: t0},
+				{Device: "lapas-b/b01", Kind: EventCloneSuspected, Detail: "two boots", At: t0.Add(time.Minute)},
+				{Device: "lapas-a/b02", Kind: EventCloneSuspected, Detail: "two boots", At: t0.Add(2 * time.Minute)},
+			} {
+				if err := s.RaiseEvent(ctx, e); err != nil {
+					t.Fatalf("event %d: %v", i, err)
+				}
+			}
+			got, err := s.CentreEvents(ctx, "lapas-a", t0.Add(time.Second))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Device != "lapas-a/b02" || got[0].Kind != EventCloneSuspected || !got[0].At.Equal(t0.Add(2*time.Minute)) {
+				t.Fatalf("CentreEvents(lapas-a, t0+1s) = %+v, want only b02's clone_suspected", got)
+			}
+			if err := s.RaiseEvent(ctx, CentreEvent{Device: "no-slash", Kind: EventStoreReplaced, At: t0}); err == nil {
+				t.Fatal("an event for a device id that is not FACILITY/BOOTH was accepted")
+			}
+		})
+	}
+}

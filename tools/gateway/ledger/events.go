@@ -1,0 +1,80 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// CentreEvent is something the gateway itself noticed about a device —
+// a store replaced, a clone suspected — as opposed to an event the booth
+// recorded in its own chain. Both kinds are what the centre must see.
+type CentreEvent struct {
+	Facility string
+	Device   string
+	Kind     string // one of AllCentreEventKinds
+	Detail   string // for the operator: what was seen and what to do
+	At       time.Time
+}
+
+// Kinds of CentreEvent.
+const (
+	EventStoreReplaced  = "store_replaced"  // a known device uploads from a new chain
+	EventCloneSuspected = "clone_suspected" // one identity seen from two boots at once
+)
+
+// AllCentreEventKinds lists every CentreEvent kind, for tests that give each
+// its place (a metric label, a console row).
+var AllCentreEventKinds = []string{EventStoreReplaced, EventCloneSuspected}
+
+// execer is what both *sql.DB and *sql.Tx offer for writes, so an event can
+// be raised inside the transaction that noticed it.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// raiseEvent appends e through x (a transaction or the database).
+func (s *sqlStore) raiseEvent(ctx context.Context, x execer, e CentreEvent) error {
+	facility, err := facilityOf(e.Device)
+	if err != nil {
+		return err
+	}
+	if e.Facility == "" {
+		e.Facility = facility
+	}
+	_, err = x.ExecContext(ctx, s.q(`INSERT INTO centre_events (facility, device, kind, detail, at_ms) VALUES (?, ?, ?, ?, ?)`),
+		e.Facility, e.Device, e.Kind, e.Detail, msOf(e.At))
+	return err
+}
+
+// RaiseEvent implements Store.
+func (s *sqlStore) RaiseEvent(ctx context.Context, e CentreEvent) error {
+	if err := s.raiseEvent(ctx, s.db, e); err != nil {
+		return s.errf("raise "+e.Kind+" event for "+e.Device, err)
+	}
+	return nil
+}
+
+// CentreEvents implements Store.
+func (s *sqlStore) CentreEvents(ctx context.Context, facility string, since time.Time) ([]CentreEvent, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device, kind, detail, at_ms FROM centre_events WHERE facility = ? AND at_ms >= ? ORDER BY at_ms, id`), facility, msOf(since))
+	if err != nil {
+		return nil, s.errf("centre events of "+facility, err)
+	}
+	defer rows.Close()
+	var out []CentreEvent
+	for rows.Next() {
+		e := CentreEvent{Facility: facility}
+		var at int64
+		if err := rows.Scan(&e.Device, &e.Kind, &e.Detail, &at); err != nil {
+			return nil, s.errf("centre events of "+facility, err)
+		}
+		e.At = time.UnixMilli(at).UTC()
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf(fmt.Sprintf("centre events of %s", facility), err)
+	}
+	return out, nil
+}
