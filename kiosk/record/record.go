@@ -143,13 +143,36 @@ type Officer struct {
 	ClockTrusted bool      `json:"clock_trusted"`
 }
 
-// Event is the payload of a booth event: tamper, relay fault, reader down,
-// store error, clock corrected, start after power loss.
+// Event is the payload of a booth event: tamper, relay fault, reader down
+// and up, power loss recovered, clock trust changed, policy applied.
 type Event struct {
 	At           time.Time `json:"at"`
-	Event        string    `json:"event"`
+	Event        EventName `json:"event"`
 	Detail       string    `json:"detail,omitempty"`
 	ClockTrusted bool      `json:"clock_trusted"`
+}
+
+// EventName is what a booth event says happened. The booth writes these
+// words, the gateway lists and counts them: every one has its place at the
+// centre (a label in `wartel-gateway events`, a metric label).
+type EventName string
+
+const (
+	EventTamper             EventName = "tamper"               // the panel was opened
+	EventRelayFault         EventName = "relay_fault"          // the relay did not do what it was told
+	EventReaderDown         EventName = "reader_down"          // the card reader stopped answering
+	EventReaderUp           EventName = "reader_up"            // the card reader answers again
+	EventPowerLossRecovered EventName = "power_loss_recovered" // calls left open by a power cut closed at start
+	EventClockTrusted       EventName = "clock_trusted"        // the wall clock was confirmed
+	EventClockUntrusted     EventName = "clock_untrusted"      // the wall clock lost its confirmation
+	EventPolicyApplied      EventName = "policy_applied"       // the centre's rules put in force
+	EventDenialsUnrecorded  EventName = "denials_unrecorded"   // denials counted in memory while the store failed
+)
+
+// AllEvents lists every EventName, for tests that give each its place.
+var AllEvents = []EventName{
+	EventTamper, EventRelayFault, EventReaderDown, EventReaderUp, EventPowerLossRecovered,
+	EventClockTrusted, EventClockUntrusted, EventPolicyApplied, EventDenialsUnrecorded,
 }
 
 // Role is what a card is in the roster.

@@ -205,7 +205,7 @@ func (e *Engine) recover() {
 	}
 	e.recovered = true
 	if len(open) > 0 {
-		e.event("power_loss_recovered", fmt.Sprintf("%d call(s) closed, billed to their last checkpoint", len(open)))
+		e.event(record.EventPowerLossRecovered, fmt.Sprintf("%d call(s) closed, billed to their last checkpoint", len(open)))
 	}
 }
 
@@ -234,9 +234,9 @@ func (e *Engine) Handle(in Input) {
 		if in.Trusted != e.trusted {
 			e.trusted = in.Trusted
 			e.log.Info("wall clock trust changed", "trusted", in.Trusted, "now", e.clk.Now())
-			name := "clock_untrusted"
+			name := record.EventClockUntrusted
 			if in.Trusted {
-				name = "clock_trusted"
+				name = record.EventClockTrusted
 			}
 			e.event(name, "")
 			if e.call == nil {
@@ -258,7 +258,7 @@ func (e *Engine) setRules(r policy.Rules) {
 	}
 	e.cfg.Rules = r
 	e.log.Info("policy from the centre in force", "allowance", r.Allowance, "period", r.Period, "zone", r.Location, "per_call", r.PerCall)
-	e.event("policy_applied", fmt.Sprintf("allowance %v per %s (%s), per call %v", r.Allowance, r.Period, r.Location, r.PerCall))
+	e.event(record.EventPolicyApplied, fmt.Sprintf("allowance %v per %s (%s), per call %v", r.Allowance, r.Period, r.Location, r.PerCall))
 	if e.call == nil {
 		e.checkHours()
 	}
@@ -824,7 +824,7 @@ func (e *Engine) tamper(open bool) {
 	if !e.oos[CauseTamper] {
 		e.oos[CauseTamper] = true
 		e.log.Warn("panel opened: booth out of service until an officer card clears it")
-		e.event("tamper", "panel opened")
+		e.event(record.EventTamper, "panel opened")
 	}
 	e.showIdle()
 }
@@ -832,7 +832,7 @@ func (e *Engine) tamper(open bool) {
 func (e *Engine) relayFailed(err error) {
 	e.oos[CauseRelay] = true
 	e.log.Error("relay fault: booth out of service until an officer card clears it; check the relay board and its wiring", "err", err)
-	e.event("relay_fault", fmt.Sprint(err))
+	e.event(record.EventRelayFault, fmt.Sprint(err))
 }
 
 func (e *Engine) reader(up bool, err error) {
@@ -842,11 +842,11 @@ func (e *Engine) reader(up bool, err error) {
 	if up {
 		delete(e.oos, CauseReader)
 		e.log.Info("card reader back")
-		e.event("reader_up", "")
+		e.event(record.EventReaderUp, "")
 	} else {
 		e.oos[CauseReader] = true
 		e.log.Error("card reader down: no new calls; check the reader's cable", "err", err)
-		e.event("reader_down", fmt.Sprint(err))
+		e.event(record.EventReaderDown, fmt.Sprint(err))
 	}
 	if e.call == nil {
 		e.showIdle()
@@ -902,7 +902,7 @@ func (e *Engine) probe() {
 		e.pendingEvents = e.pendingEvents[1:]
 	}
 	if n := e.unrecorded; n > 0 {
-		ev := record.Event{At: e.clk.Now(), Event: "denials_unrecorded", Detail: strconv.Itoa(n), ClockTrusted: e.trusted}
+		ev := record.Event{At: e.clk.Now(), Event: record.EventDenialsUnrecorded, Detail: strconv.Itoa(n), ClockTrusted: e.trusted}
 		if _, err := e.store.Event(ev); err != nil {
 			return
 		}
@@ -945,7 +945,7 @@ func (e *Engine) officerRecord(o record.Officer) bool {
 }
 
 // event writes a booth event, or keeps it for after the store recovers.
-func (e *Engine) event(name, detail string) {
+func (e *Engine) event(name record.EventName, detail string) {
 	ev := record.Event{At: e.clk.Now(), Event: name, Detail: detail, ClockTrusted: e.trusted}
 	if e.oos[CauseStore] {
 		e.pendingEvents = append(e.pendingEvents, ev)
@@ -953,7 +953,7 @@ func (e *Engine) event(name, detail string) {
 	}
 	if _, err := e.store.Event(ev); err != nil {
 		e.pendingEvents = append(e.pendingEvents, ev)
-		e.storeFailed("recording event "+name, err)
+		e.storeFailed("recording event "+string(name), err)
 	}
 }
 

@@ -23,7 +23,7 @@ func FuzzRecords(f *testing.F) {
 	f.Fuzz(func(t *testing.T, card, inmate, reason, detail string, credit int64) {
 		d := record.Denial{At: t0, Card: card, Inmate: inmate, Reason: reason}
 		o := record.Officer{At: t0, Officer: detail, Action: "grant", Inmate: inmate, Period: reason, CreditMs: credit}
-		e := record.Event{At: t0.Add(time.Duration(credit)), Event: reason, Detail: detail}
+		e := record.Event{At: t0.Add(time.Duration(credit)), Event: record.EventName(reason), Detail: detail}
 		var rs []record.Record
 		for _, add := range []func() (record.Record, error){
 			func() (record.Record, error) { return s.Deny(d) },

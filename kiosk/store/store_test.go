@@ -459,7 +459,7 @@ func TestConcurrentWriters(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for range each {
-				if _, err := s.Event(record.Event{Event: fmt.Sprint("w", w)}); err != nil {
+				if _, err := s.Event(record.Event{Event: record.EventName(fmt.Sprint("w", w))}); err != nil {
 					errs <- err
 					return
 				}

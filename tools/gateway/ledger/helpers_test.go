@@ -92,7 +92,7 @@ func (b *booth) deny(inmate, reason string) record.Record {
 	return b.add(record.KindDenial, record.Denial{At: t0, Card: "em:" + inmate, Inmate: inmate, Reason: reason})
 }
 
-func (b *booth) event(ev string) record.Record {
+func (b *booth) event(ev record.EventName) record.Record {
 	return b.add(record.KindEvent, record.Event{At: t0, Event: ev})
 }
 
