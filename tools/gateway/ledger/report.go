@@ -41,10 +41,15 @@ func (s *sqlStore) MonthlyReport(ctx context.Context, facility, month string) ([
 	return out, nil
 }
 
-// cell keeps a spreadsheet from reading an id as a formula (CSV
-// injection): a leading = + - @ gets a quote in front.
+// formulaLeads are the first characters that make a spreadsheet read a
+// cell as a formula (CSV injection): = + - @, and TAB and CR, which some
+// spreadsheets skip before looking at the next one.
+const formulaLeads = "=+-@\t\r"
+
+// cell keeps a spreadsheet from reading an id as a formula: a cell that
+// starts with one of formulaLeads gets a quote in front.
 func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+	if s != "" && strings.ContainsRune(formulaLeads, rune(s[0])) {
 		return "'" + s
 	}
 	return s
