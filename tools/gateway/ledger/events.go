@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 )
 
@@ -45,7 +47,62 @@ func (s *sqlStore) raiseEvent(ctx context.Context, x execer, e CentreEvent) erro
 	}
 	_, err = x.ExecContext(ctx, s.q(`INSERT INTO centre_events (facility, device, kind, detail, at_ms) VALUES (?, ?, ?, ?, ?)`),
 		e.Facility, e.Device, e.Kind, e.Detail, msOf(e.At))
-	return err
+	if err != nil {
+		return err
+	}
+	if tx, ok := x.(*sql.Tx); ok {
+		s.raised.hold(tx, e) // heard of when s.tx commits it
+	} else {
+		s.raised.tell(e)
+	}
+	return nil
+}
+
+// ObserveCentreEvents implements Store.
+func (s *sqlStore) ObserveCentreEvents(fn func(CentreEvent)) {
+	s.raised.mu.Lock()
+	defer s.raised.mu.Unlock()
+	s.raised.observers = append(s.raised.observers, fn)
+}
+
+// raisedEvents tells observers (the gateway's metrics) of the centre events
+// this handle raised, once they are committed: an event raised in a
+// transaction that rolls back never happened.
+type raisedEvents struct {
+	mu        sync.Mutex
+	observers []func(CentreEvent)
+	pending   map[*sql.Tx][]CentreEvent
+}
+
+func (r *raisedEvents) hold(tx *sql.Tx, e CentreEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.pending == nil {
+		r.pending = map[*sql.Tx][]CentreEvent{}
+	}
+	r.pending[tx] = append(r.pending[tx], e)
+}
+
+// settle tells the events held for tx if it committed, and forgets them.
+func (r *raisedEvents) settle(tx *sql.Tx, committed bool) {
+	r.mu.Lock()
+	held := r.pending[tx]
+	delete(r.pending, tx)
+	r.mu.Unlock()
+	if committed {
+		for _, e := range held {
+			r.tell(e)
+		}
+	}
+}
+
+func (r *raisedEvents) tell(e CentreEvent) {
+	r.mu.Lock()
+	obs := slices.Clone(r.observers)
+	r.mu.Unlock()
+	for _, fn := range obs {
+		fn(e)
+	}
 }
 
 // RaiseEvent implements Store.

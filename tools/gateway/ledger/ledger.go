@@ -77,6 +77,14 @@ type Store interface {
 	// CentreEvents lists a facility's centre events at or after since,
 	// oldest first.
 	CentreEvents(ctx context.Context, facility string, since time.Time) ([]CentreEvent, error)
+	// ObserveCentreEvents has fn called for every centre event this handle
+	// raises, once it is committed (the gateway counts them in a metric).
+	// fn must not block.
+	ObserveCentreEvents(fn func(CentreEvent))
+	// Events lists a facility's (or one device's) event log, oldest first
+	// by the gateway's clock: the booths' event records, as stored, and the
+	// centre events.
+	Events(ctx context.Context, q EventQuery) ([]EventEntry, error)
 
 	// MonthlyReport sums a facility's month ("2026-11") per inmate.
 	MonthlyReport(ctx context.Context, facility, month string) ([]ReportRow, error)

@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/gateway/ledger"
 )
 
@@ -15,6 +18,7 @@ import (
 type metrics struct {
 	ingested    *prometheus.CounterVec
 	chainErrors *prometheus.CounterVec
+	events      *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	booths      *boothCollector
 }
@@ -29,6 +33,10 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 			Name: "wartel_chain_errors_total",
 			Help: "Chain errors flagged on upload, by kind (gap, link, hash, conflict, payload).",
 		}, []string{"kind"}),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wartel_events_total",
+			Help: "Events by source and kind: booth event records stored at upload (kind as the booth names it, unknown for a word this gateway does not know), centre events as raised.",
+		}, []string{"source", "kind"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "wartel_request_duration_seconds",
 			Help:    "Time to answer a booth's /v1 request, by path and HTTP status.",
@@ -42,15 +50,53 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 				"Records waiting in a booth's outbox, as its last heartbeat reported.", []string{"device"}, nil),
 		},
 	}
+	// Every kind starts at 0, so an alert on its increase sees the first.
+	for _, k := range record.AllEvents {
+		m.events.WithLabelValues(string(ledger.SourceBooth), string(k))
+	}
+	for _, k := range ledger.AllCentreEventKinds {
+		m.events.WithLabelValues(string(ledger.SourceCentre), k)
+	}
+	store.ObserveCentreEvents(func(e ledger.CentreEvent) {
+		kind := e.Kind
+		if !slices.Contains(ledger.AllCentreEventKinds, kind) {
+			kind = unknownEvent
+		}
+		m.events.WithLabelValues(string(ledger.SourceCentre), kind).Inc()
+	})
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.ingested, m.chainErrors, m.latency, m.booths} {
+	for _, c := range []prometheus.Collector{m.ingested, m.chainErrors, m.events, m.latency, m.booths} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("server: register metrics: %w", err)
 		}
 	}
 	return m, nil
+}
+
+// unknownEvent is the metric label of an event word this gateway does not
+// know: a booth's word is its own text, and must not mint label values.
+const unknownEvent = "unknown"
+
+// countEvents counts the event records of an upload that were newly stored.
+func (m *metrics) countEvents(recs []record.Record, res ledger.IngestResult) {
+	stored := make(map[uint64]bool, len(res.Records))
+	for _, rr := range res.Records {
+		stored[rr.Seq] = rr.Status == ledger.Stored
+	}
+	for _, rec := range recs {
+		if rec.Kind != record.KindEvent || !stored[rec.Seq] {
+			continue
+		}
+		stored[rec.Seq] = false // a twin in the same batch is a duplicate
+		kind := unknownEvent
+		var ev record.Event
+		if json.Unmarshal(rec.Payload, &ev) == nil && slices.Contains(record.AllEvents, ev.Event) {
+			kind = string(ev.Event)
+		}
+		m.events.WithLabelValues(string(ledger.SourceBooth), kind).Inc()
+	}
 }
 
 func (m *metrics) seen(facility string) {
