@@ -14,6 +14,7 @@
 //	wartel-gateway policy set    -facility F FILE.json
 //	wartel-gateway report   -facility F -month 2026-11 [-out FILE.csv]
 //	wartel-gateway devices  -facility F
+//	wartel-gateway events   -facility F [-device D] [-since 24h|RFC3339]
 //
 // docs/gateway.md describes every subcommand, the file formats and the
 // metrics.
@@ -55,6 +56,7 @@ var commands = []command{
 	{"policy", "set -facility F FILE.json", "set a facility's rules", cmdPolicy},
 	{"report", "-facility F -month YYYY-MM", "write the monthly report CSV", cmdReport},
 	{"devices", "-facility F", "list a facility's booths and their health", cmdDevices},
+	{"events", "-facility F [-device D] [-since T]", "list booth and centre events, oldest first", cmdEvents},
 }
 
 func main() {
@@ -102,7 +104,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: wartel-gateway COMMAND [flags]  (each command takes -state DIR and -db URL; -h for its flags)")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %-34s %s\n", c.name, c.args, c.help)
+		fmt.Fprintf(w, "  %-8s %-36s %s\n", c.name, c.args, c.help)
 	}
 }
 
