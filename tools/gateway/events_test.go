@@ -120,4 +120,3 @@ func TestEventsCLI(t *testing.T) {
 	}
 	g.stop(t)
 }
-
