@@ -8,7 +8,7 @@
 //	wartel-gateway init     [-state DIR] [-db URL]
 //	wartel-gateway serve    [-state DIR] [-db URL] [-listen ADDR] [-metrics ADDR]
 //	wartel-gateway enroll   -facility F -booth B -out DIR [-validity 8760h]
-//	wartel-gateway revoke   -device F/B
+//	wartel-gateway revoke   F/B | SERIAL   (or -device F/B, -serial SERIAL)
 //	wartel-gateway roster import -facility F [-replace] FILE.csv
 //	wartel-gateway roster block  -facility F -card C [-unblock]
 //	wartel-gateway policy set    -facility F FILE.json
@@ -51,7 +51,7 @@ var commands = []command{
 	{"init", "", "create the CA and the database", cmdInit},
 	{"serve", "[-listen ADDR] [-metrics ADDR]", "serve the booths over mutual TLS", cmdServe},
 	{"enroll", "-facility F -booth B -out DIR", "issue a booth its certificate bundle", cmdEnroll},
-	{"revoke", "-device F/B", "stop a booth's certificates", cmdRevoke},
+	{"revoke", "F/B | SERIAL", "stop a booth, or one certificate by serial", cmdRevoke},
 	{"roster", "import|block ...", "import a roster CSV, block or unblock a card", cmdRoster},
 	{"policy", "set -facility F FILE.json", "set a facility's rules", cmdPolicy},
 	{"report", "-facility F -month YYYY-MM", "write the monthly report CSV", cmdReport},
@@ -219,32 +219,6 @@ func cmdEnroll(ctx context.Context, g *globals, args []string) error {
 		return fmt.Errorf("register %s in the database (the bundle in %s is written; run enroll again): %w", b.Device, *out, err)
 	}
 	fmt.Fprintf(g.stdout, "enrolled %s: certificate %s valid until %s, bundle in %s\n", b.Device, b.Serial, b.NotAfter.UTC().Format(time.RFC3339), *out)
-	return nil
-}
-
-func cmdRevoke(ctx context.Context, g *globals, args []string) error {
-	fs := g.flags("revoke")
-	device := fs.String("device", "", "booth to revoke, FACILITY/BOOTH")
-	if _, err := parse(fs, args, 0, "device"); err != nil {
-		return err
-	}
-	c, err := g.loadCA()
-	if err != nil {
-		return err
-	}
-	s, err := g.openLedger(ctx)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	// The database first: every replica checks it on every request.
-	if err := s.RevokeDevice(ctx, *device, time.Now()); err != nil {
-		return fmt.Errorf("revoke %s in the database: %w", *device, err)
-	}
-	if err := c.Revoke(*device); err != nil {
-		return fmt.Errorf("revoke the certificates of %s (the database already refuses it): %w", *device, err)
-	}
-	fmt.Fprintf(g.stdout, "revoked %s: refused from its next request; enroll it again to readmit it\n", *device)
 	return nil
 }
 

@@ -78,7 +78,7 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 		}
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		r, err := store.DeviceRevoked(rctx, device)
+		r, err := store.CertificateRevoked(rctx, device, ca.Serial(cert))
 		if err != nil {
 			log.Error("revocation check failed; refusing the booth until the database answers", "device", device, "err", err)
 			return true // fail closed

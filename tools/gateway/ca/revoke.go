@@ -74,6 +74,45 @@ func (c *CA) Issued(device string) ([]string, error) {
 	return serials, nil
 }
 
+// NormalSerial writes a serial as the CA does (lower-case hex, no leading
+// zeros), forgiving the colons, spaces and upper case other tools print it
+// with (openssl: 3F:9A:…). ok is false when s is not hexadecimal.
+func NormalSerial(s string) (serial string, ok bool) {
+	s = strings.NewReplacer(":", "", " ", "").Replace(strings.ToLower(strings.TrimSpace(s)))
+	s = strings.TrimLeft(s, "0")
+	if s == "" {
+		return "", false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// DeviceOfSerial returns the device ("FACILITY/BOOTH") the certificate with
+// serial was issued to; an error names issued.json when this CA issued no
+// such certificate.
+func (c *CA) DeviceOfSerial(serial string) (string, error) {
+	id, ok := NormalSerial(serial)
+	if !ok {
+		return "", fmt.Errorf("ca: %q is not a certificate serial (hexadecimal, as in bundle.json)", serial)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	list, err := c.readIssued()
+	if err != nil {
+		return "", fmt.Errorf("ca: %w", err)
+	}
+	for _, e := range list {
+		if e.Serial == id {
+			return e.Device, nil
+		}
+	}
+	return "", fmt.Errorf("ca: no certificate of this CA has serial %s (see %s, or the booth's bundle.json)", id, filepath.Join(c.dir, IssuedFile))
+}
+
 // Revoke revokes a certificate by its serial (hex, as in bundle.json), or
 // every certificate issued so far to a device ("FACILITY/BOOTH"). A booth
 // enrolled again afterwards gets a new, valid certificate. It is an error
@@ -81,6 +120,9 @@ func (c *CA) Issued(device string) ([]string, error) {
 // revocation. Revoking twice is harmless.
 func (c *CA) Revoke(serialOrDevice string) error {
 	id := strings.ToLower(strings.TrimSpace(serialOrDevice))
+	if serial, ok := NormalSerial(id); ok && !strings.Contains(id, "/") {
+		id = serial
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	list, err := c.readIssued()

@@ -55,16 +55,21 @@ func (s *sqlStore) RegisterDevice(ctx context.Context, device string, now time.T
 	return nil
 }
 
-// RevokeDevice implements Store. Revoking an unknown device still lists it,
-// so a certificate issued elsewhere cannot slip through.
+// RevokeDevice implements Store. A device the database never registered
+// is refused (ErrUnknownDevice) and nothing is written: a typo must not pass
+// for a revocation, nor leave a row that lists a booth that never was.
 func (s *sqlStore) RevokeDevice(ctx context.Context, device string, now time.Time) error {
-	facility, err := facilityOf(device)
-	if err != nil {
+	if _, err := facilityOf(device); err != nil {
 		return s.errf("revoke", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, revoked_ms) VALUES (?, ?, ?, ?)
-		ON CONFLICT (device) DO UPDATE SET revoked_ms = excluded.revoked_ms`), device, facility, msOf(now), msOf(now)); err != nil {
+	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET revoked_ms = ? WHERE device = ?`), msOf(now), device)
+	if err != nil {
 		return s.errf("revoke "+device, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.errf("revoke "+device, err)
+	} else if n == 0 {
+		return s.errf("revoke "+device, ErrUnknownDevice)
 	}
 	return nil
 }

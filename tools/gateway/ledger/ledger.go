@@ -63,10 +63,18 @@ type Store interface {
 	// RegisterDevice records an enrolled device and lifts an earlier
 	// revocation of its id (re-enrolment).
 	RegisterDevice(ctx context.Context, device string, now time.Time) error
-	// RevokeDevice puts device on the revocation list the server checks.
+	// RevokeDevice puts device on the revocation list the server checks;
+	// a device never registered is refused with ErrUnknownDevice.
 	RevokeDevice(ctx context.Context, device string, now time.Time) error
 	// DeviceRevoked reports whether device is revoked.
 	DeviceRevoked(ctx context.Context, device string) (bool, error)
+	// RevokeCertificate refuses one certificate of device, by its serial
+	// (lower-case hex, as ca.Serial writes it); the device's other
+	// certificates are not affected. Revoking twice is harmless.
+	RevokeCertificate(ctx context.Context, device, serial string, now time.Time) error
+	// CertificateRevoked reports whether a client presenting certificate
+	// serial of device is refused: the device or that certificate revoked.
+	CertificateRevoked(ctx context.Context, device, serial string) (bool, error)
 	// RecordHeartbeat keeps a device's latest heartbeat.
 	RecordHeartbeat(ctx context.Context, hb Heartbeat) error
 	// Devices lists the devices of a facility with their latest heartbeat.

@@ -213,6 +213,13 @@ CREATE INDEX records_events ON records (device, received_ms) WHERE kind = 'event
 		postgres: `
 CREATE INDEX records_events ON records (device COLLATE "C", received_ms) WHERE kind = 'event';`,
 	},
+	{ // 4: single certificates revoked by serial (a rotation's old bundle),
+		// which every replica checks, beside whole devices revoked
+		sqlite: `
+CREATE TABLE revoked_certs (serial TEXT PRIMARY KEY, device TEXT NOT NULL, revoked_ms INTEGER NOT NULL);`,
+		postgres: `
+CREATE TABLE revoked_certs (serial TEXT PRIMARY KEY, device TEXT NOT NULL, revoked_ms BIGINT NOT NULL);`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -164,7 +165,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, upload bool, fn 
 		}
 	}
 	if err == nil {
-		err = h.checkRevoked(r.Context(), device)
+		err = h.checkRevoked(r.Context(), device, r.TLS)
 	}
 	if err == nil {
 		var body any
@@ -208,15 +209,20 @@ func (h *Handler) admit(r *http.Request) (string, error) {
 	return device, nil
 }
 
-// checkRevoked refuses a device revoked since its connection was opened
-// (new connections are refused at the handshake).
-func (h *Handler) checkRevoked(ctx context.Context, device string) error {
-	revoked, err := h.opt.Ledger.DeviceRevoked(ctx, device)
+// checkRevoked refuses a device, or the one certificate of it the
+// connection presents, revoked since the connection was opened (new
+// connections are refused at the handshake).
+func (h *Handler) checkRevoked(ctx context.Context, device string, cs *tls.ConnectionState) error {
+	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 { // admit refuses these first
+		return refuse(http.StatusUnauthorized, "", "no verified device certificate on this connection")
+	}
+	serial := ca.Serial(cs.VerifiedChains[0][0])
+	revoked, err := h.opt.Ledger.CertificateRevoked(ctx, device, serial)
 	if err != nil {
 		return fmt.Errorf("revocation check of %s: %w", device, err)
 	}
 	if revoked {
-		return refuse(http.StatusForbidden, "", "device %s is revoked; re-enrol it with wartel-gateway enroll", device)
+		return refuse(http.StatusForbidden, "", "device %s or its certificate %s is revoked; use the booth's newer bundle, or re-enrol it with wartel-gateway enroll", device, serial)
 	}
 	return nil
 }
