@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 )
 
@@ -20,6 +21,10 @@ var rosterHeader = []string{"role", "person", "name", "block", "card", "allowanc
 // maxRowErrors bounds the errors one import reports, so a file in the
 // wrong format does not bury the first useful message.
 const maxRowErrors = 20
+
+// maxAllowanceMin is the largest allowance_min a roster may give: the
+// gateway's ledger refuses longer allowances (policy.MaxCall).
+const maxAllowanceMin = int64(policy.MaxCall / time.Minute)
 
 // rowError is one bad cell of a roster CSV.
 type rowError struct {
@@ -63,6 +68,8 @@ func parseRoster(r io.Reader) ([]record.CardInfo, error) {
 		cards []record.CardInfo
 		errs  []error
 		seen  = make(map[string]int) // card → line
+		roles = make(map[string]int) // person → line of their first card
+		byLn  = make(map[int]record.CardInfo)
 	)
 	for {
 		fields, err := cr.Read()
@@ -87,8 +94,15 @@ func parseRoster(r io.Reader) ([]record.CardInfo, error) {
 		if len(rerrs) == 0 {
 			if first, dup := seen[ci.Card]; dup {
 				errs = append(errs, rowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
+			} else if first, ok := roles[ci.Person]; ok && byLn[first].Role != ci.Role {
+				// An officer holding an inmate card could credit their own minutes.
+				errs = append(errs, rowError{line, "role", fmt.Sprintf("person %s is already an %s on line %d; one person may not hold both an officer card and an inmate card",
+					ci.Person, byLn[first].Role, first)})
 			} else {
 				seen[ci.Card] = line
+				if !ok {
+					roles[ci.Person], byLn[line] = line, ci
+				}
 				cards = append(cards, ci)
 			}
 		}
@@ -130,12 +144,15 @@ func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
 	}
 	ci.Card = card
 	if f[5] != "" {
-		n, err := strconv.ParseInt(f[5], 10, 32)
+		n, err := strconv.ParseInt(f[5], 10, 64)
 		switch {
 		case err != nil:
 			bad("allowance_min", "%q is not a whole number of minutes", f[5])
 		case n < 0:
 			bad("allowance_min", "%d is negative", n)
+		case n > maxAllowanceMin:
+			// Minutes beyond this would also overflow on conversion and be stored negative.
+			bad("allowance_min", "%d minutes is more than the longest call a policy allows (%d minutes, %v); write at most %d", n, maxAllowanceMin, policy.MaxCall, maxAllowanceMin)
 		case ci.Role == record.RoleOfficer && n != 0:
 			bad("allowance_min", "officers have no allowance; leave it empty")
 		default:

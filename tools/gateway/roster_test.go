@@ -55,6 +55,10 @@ func TestParseRoster(t *testing.T) {
 		{"officer allowance", head + "officer,p1,S,,em:0A00000001,30,\n", nil, []string{"line 2, column allowance_min"}},
 		{"short row", head + "inmate,w1\n", nil, []string{"line 2", "2 columns"}},
 		{"duplicate card", head + "inmate,w1,A,,em:0400D8B2A5,,\ninmate,w2,B,,EM:0400d8b2a5,,\n", nil, []string{"line 3, column card", "already on line 2"}},
+		{"huge allowance", head + "inmate,w1,A,,em:0400D8B2A5,2147483647,\n", nil, []string{"line 2, column allowance_min", "at most 46080"}},
+		{"allowance beyond int64", head + "inmate,w1,A,,em:0400D8B2A5,99999999999999999999,\n", nil, []string{"line 2, column allowance_min"}},
+		{"one person, both roles", head + "inmate,w1,A,,em:0400D8B2A5,,\ninmate,w1,A,,em:0400D8B2A7,,\nofficer,w1,A,,em:0400D8B2A6,,\n", nil,
+			[]string{"line 4, column role", "already an inmate on line 2"}},
 		{"bad quoting", head + "inmate,w1,\"A,,em:0400D8B2A5,,\n", nil, []string{"not valid CSV"}},
 	}
 	for _, tt := range tests {
