@@ -69,7 +69,6 @@ func (s *sqlStore) checkOfficer(ctx context.Context, tx *sql.Tx, facility string
 	return FlagCap, fmt.Sprintf("credit of %d ms over a cap (%s): %d ms counted", asked, strings.Join(why, "; "), f.credit), nil
 }
 
-
 // officerAt reports whether card was an officer card of person in the
 // facility's roster at version (the one in force then) or at any later
 // version, neither blocked nor deleted.
