@@ -27,7 +27,7 @@ func TestOfficerCaps(t *testing.T) {
 		credited []int64 // CreditMs of the reset/grant records, in order
 		refused  int     // officer_cap denials
 	}{
-		{"no caps", func(r *policy.Rules) { r.Officer, r.OfficerGrant = policy.OfficerGrant, 5 * min }, nil,
+		{"no caps", func(r *policy.Rules) { r.Officer, r.OfficerGrant = policy.OfficerGrant, 5*min }, nil,
 			[]step{{0, inmate1}, {0, inmate1}, {0, inmate2}}, []int64{300000, 300000, 300000}, 0},
 		{"inmate per period", func(r *policy.Rules) {
 			r.Officer, r.OfficerGrant, r.InmateCreditPerPeriod = policy.OfficerGrant, 5*min, 8*min
