@@ -14,7 +14,7 @@ import (
 // recorded as a denial, and shown on the lamps; what fits is credited
 // (issue 12 item 5).
 func TestOfficerCaps(t *testing.T) {
-	const min = time.Minute
+	const mn = time.Minute
 	type step struct {
 		at     time.Duration // wall time after start, before the taps
 		inmate string        // card tapped in officer mode
@@ -27,19 +27,19 @@ func TestOfficerCaps(t *testing.T) {
 		credited []int64 // CreditMs of the reset/grant records, in order
 		refused  int     // officer_cap denials
 	}{
-		{"no caps", func(r *policy.Rules) { r.Officer, r.OfficerGrant = policy.OfficerGrant, 5*min }, nil,
+		{"no caps", func(r *policy.Rules) { r.Officer, r.OfficerGrant = policy.OfficerGrant, 5*mn }, nil,
 			[]step{{0, inmate1}, {0, inmate1}, {0, inmate2}}, []int64{300000, 300000, 300000}, 0},
 		{"inmate per period", func(r *policy.Rules) {
-			r.Officer, r.OfficerGrant, r.InmateCreditPerPeriod = policy.OfficerGrant, 5*min, 8*min
+			r.Officer, r.OfficerGrant, r.InmateCreditPerPeriod = policy.OfficerGrant, 5*mn, 8*mn
 		}, nil, []step{{0, inmate1}, {0, inmate1}, {0, inmate2}}, []int64{300000, 300000}, 1},
 		{"inmate cap counts the centre's credits", func(r *policy.Rules) {
-			r.Officer, r.OfficerGrant, r.InmateCreditPerPeriod = policy.OfficerGrant, 5*min, 8*min
-		}, map[string]record.Usage{"i1": {Granted: 4 * min}}, []step{{0, inmate1}}, nil, 1},
+			r.Officer, r.OfficerGrant, r.InmateCreditPerPeriod = policy.OfficerGrant, 5*mn, 8*mn
+		}, map[string]record.Usage{"i1": {Granted: 4 * mn}}, []step{{0, inmate1}}, nil, 1},
 		{"officer per day", func(r *policy.Rules) {
-			r.Officer, r.OfficerGrant, r.OfficerCreditPerDay = policy.OfficerGrant, 5*min, 8*min
+			r.Officer, r.OfficerGrant, r.OfficerCreditPerDay = policy.OfficerGrant, 5*mn, 8*mn
 		}, nil, []step{{0, inmate1}, {0, inmate2}, {24 * time.Hour, inmate2}}, []int64{300000, 300000}, 1},
-		{"a reset over the inmate's cap", func(r *policy.Rules) { r.InmateCreditPerPeriod = 5 * min },
-			map[string]record.Usage{"i1": {Used: 8 * min}, "i2": {Used: 4 * min}}, []step{{0, inmate1}, {0, inmate2}}, []int64{240000}, 1},
+		{"a reset over the inmate's cap", func(r *policy.Rules) { r.InmateCreditPerPeriod = 5 * mn },
+			map[string]record.Usage{"i1": {Used: 8 * mn}, "i2": {Used: 4 * mn}}, []step{{0, inmate1}, {0, inmate2}}, []int64{240000}, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
