@@ -129,3 +129,33 @@ func FuzzParseRoster(f *testing.F) {
 		}
 	})
 }
+
+// A person who holds a card of one role in the roster may not be given a
+// card of the other in a file, and the error names the line; a file that
+// replaces that very card may.
+func TestCheckRoles(t *testing.T) {
+	existing := []record.CardInfo{
+		{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1"},
+		{Card: "em:0A00000001", Role: record.RoleOfficer, Person: "p1"},
+	}
+	for _, tc := range []struct {
+		name  string
+		cards []record.CardInfo
+		want  string // "" = accepted
+	}{
+		{"new cards of the same roles", []record.CardInfo{{Card: "em:0400D8B2A6", Role: record.RoleInmate, Person: "w1"}, {Card: "em:0A00000002", Role: record.RoleOfficer, Person: "p1"}}, ""},
+		{"an inmate made officer", []record.CardInfo{{Card: "em:0400D8B2A6", Role: record.RoleInmate, Person: "x"}, {Card: "em:0A00000002", Role: record.RoleOfficer, Person: "w1"}},
+			"line 3, column role: person w1 already holds inmate card em:0400D8B2A5"},
+		{"an officer given an inmate card", []record.CardInfo{{Card: "em:0400D8B2A7", Role: record.RoleInmate, Person: "p1"}}, "line 2, column role: person p1 already holds officer card em:0A00000001"},
+		{"the card itself changes role", []record.CardInfo{{Card: "em:0400D8B2A5", Role: record.RoleOfficer, Person: "w1"}}, ""},
+	} {
+		lines := make([]int, len(tc.cards))
+		for i := range lines {
+			lines[i] = i + 2
+		}
+		err := checkRoles(tc.cards, lines, existing)
+		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
