@@ -269,22 +269,20 @@ var (
 	maxCreditMs = policy.MaxCredit.Milliseconds()
 )
 
-// inBounds reports the first value outside 0…limit, naming it.
-func inBounds(limit int64, vals ...struct {
+// namedMs is a payload value in milliseconds with its JSON name.
+type namedMs struct {
 	name string
 	v    int64
-}) error {
+}
+
+// inBounds reports the first value outside 0…limit, naming it.
+func inBounds(limit int64, vals ...namedMs) error {
 	for _, x := range vals {
 		if x.v < 0 || x.v > limit {
 			return fmt.Errorf("%s %d is outside 0…%d (%v)", x.name, x.v, limit, durMs(limit))
 		}
 	}
 	return nil
-}
-
-type namedMs = struct {
-	name string
-	v    int64
 }
 
 // factOf derives the ledger fact of a call, denial or officer record; ok is
