@@ -111,7 +111,7 @@ func TestReasonsCovered(t *testing.T) {
 	denials := []policy.Reason{
 		policy.ReasonUnknownCard, policy.ReasonBlockedCard, policy.ReasonNoMinutes, policy.ReasonOutsideHours,
 		policy.ReasonNotBlockTurn, policy.ReasonTooSoon, policy.ReasonOutOfService, policy.ReasonClockUntrusted,
-		session.ReasonBusy, session.ReasonOfficerRate,
+		session.ReasonBusy, session.ReasonOfficerRate, session.ReasonOfficerCap,
 	}
 	ends := []string{
 		string(policy.ReasonQuota), string(policy.ReasonPerCall), string(policy.ReasonClosing),

@@ -104,6 +104,7 @@ var english = map[string]string{
 	"deny.clock_untrusted":    "Clock not set: calls refused until it is",
 	"deny.busy":               "This card is in a call at another booth",
 	"deny.officer_rate_limit": "Too many officer taps: wait a minute",
+	"deny.officer_cap":        "Credit refused: over the policy's cap for officer credits",
 
 	// End reasons (record.Call.EndReason).
 	"end.hangup":       "Handset hung up",
@@ -295,6 +296,7 @@ var indonesian = map[string]string{
 	"deny.clock_untrusted":    "Jam belum diatur: panggilan ditolak sampai jam diatur",
 	"deny.busy":               "Kartu ini sedang dipakai bicara di kamar bicara lain",
 	"deny.officer_rate_limit": "Terlalu banyak tempelan kartu petugas: tunggu satu menit",
+	"deny.officer_cap":        "Tambahan menit ditolak: melebihi batas tambahan menit petugas",
 
 	"end.hangup":       "Gagang telepon diletakkan",
 	"end.quota":        "Jatah menit habis",

@@ -217,6 +217,13 @@ type Rules struct {
 	// OfficerGrant minutes.
 	Officer      OfficerAction
 	OfficerGrant time.Duration
+	// OfficerCreditPerDay is the most one officer may credit in one local
+	// day of the facility, over all inmates; InmateCreditPerPeriod the most
+	// one inmate may be credited in one period, by all officers. 0 = no
+	// cap. The booth refuses a credit beyond a cap; the centre flags one
+	// and excludes the excess (docs/policy.md).
+	OfficerCreditPerDay   time.Duration
+	InmateCreditPerPeriod time.Duration
 }
 
 // Validate reports the first inconsistency, naming the field, for example

@@ -76,6 +76,26 @@ func (r Rules) validate1() error {
 	default:
 		return fmt.Errorf("officer: %q is not an officer action; use reset or grant", r.Officer)
 	}
+	return r.validateBounds()
+}
+
+// validateBounds holds every duration that bounds a call or a credit to
+// MaxCall, so a value the centre would refuse at ingest is refused here.
+func (r Rules) validateBounds() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"per_call", r.PerCall}, {"offline_cap", r.OfflineCap}, {"officer_grant", r.OfficerGrant},
+		{"officer_credit_per_day", r.OfficerCreditPerDay}, {"inmate_credit_per_period", r.InmateCreditPerPeriod},
+	} {
+		switch {
+		case d.v < 0:
+			return fmt.Errorf("%s: %v is negative; use 0 for none", d.name, d.v)
+		case d.v > MaxCall:
+			return fmt.Errorf("%s: %v is longer than any call or credit may be (%v)", d.name, d.v, MaxCall)
+		}
+	}
 	return nil
 }
 

@@ -68,6 +68,12 @@ func TestValidate(t *testing.T) {
 		{"offline cap negative", func(r *Rules) { r.OfflineCap = -time.Minute }, "policy: offline_cap:"},
 		{"officer action unknown", func(r *Rules) { r.Officer = "wipe" }, `policy: officer: "wipe"`},
 		{"officer grant without minutes", func(r *Rules) { r.Officer = OfficerGrant }, "policy: officer_grant:"},
+		{"officer grant of ten years", func(r *Rules) { r.Officer, r.OfficerGrant = OfficerGrant, 87600*time.Hour }, "policy: officer_grant: 87600h0m0s is longer"},
+		{"per call longer than any call", func(r *Rules) { r.PerCall = MaxCall + time.Second }, "policy: per_call:"},
+		{"offline cap longer than any call", func(r *Rules) { r.OfflineCap = MaxCall + time.Second }, "policy: offline_cap:"},
+		{"officer credit cap negative", func(r *Rules) { r.OfficerCreditPerDay = -time.Second }, "policy: officer_credit_per_day:"},
+		{"inmate credit cap too long", func(r *Rules) { r.InmateCreditPerPeriod = MaxCall + time.Second }, "policy: inmate_credit_per_period:"},
+		{"caps at the bound", func(r *Rules) { r.OfficerCreditPerDay, r.InmateCreditPerPeriod = MaxCall, MaxCall }, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := validRules(t)

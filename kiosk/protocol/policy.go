@@ -26,6 +26,10 @@ type Policy struct {
 	MinGapMs    *int64              `json:"min_gap_ms,omitempty"`  // from a call's end to the same inmate's next tap
 	Hours       *Schedule           `json:"hours,omitempty"`       // the booths' opening windows
 	Rotation    map[string]Schedule `json:"rotation,omitempty"`    // cell block → its windows
+	// Officer credit caps (absent or 0 = no cap): the most one officer may
+	// credit in one local day, and one inmate be credited in one period.
+	OfficerCreditPerDayMs   *int64 `json:"officer_credit_per_day_ms,omitempty"`
+	InmateCreditPerPeriodMs *int64 `json:"inmate_credit_per_period_ms,omitempty"`
 }
 
 // Schedule is opening windows ("HH:MM-HH:MM", local time): a JSON list
@@ -67,7 +71,8 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 }
 
 // policyKeys are the keys a Policy may have, required first.
-var policyKeys = []string{"allowance_ms", "period", "zone", "per_call_ms", "min_gap_ms", "hours", "rotation"}
+var policyKeys = []string{"allowance_ms", "period", "zone", "per_call_ms", "min_gap_ms", "hours", "rotation",
+	"officer_credit_per_day_ms", "inmate_credit_per_period_ms"}
 
 // ParsePolicy reads and checks a rules document. An unknown key is an
 // error, since no booth would read it; every error names the key.
@@ -117,6 +122,10 @@ func ParsePolicy(doc []byte) (Policy, error) {
 			err = json.Unmarshal(raw, &p.Hours)
 		case "rotation":
 			err = json.Unmarshal(raw, &p.Rotation)
+		case "officer_credit_per_day_ms":
+			err = json.Unmarshal(raw, &p.OfficerCreditPerDayMs)
+		case "inmate_credit_per_period_ms":
+			err = json.Unmarshal(raw, &p.InmateCreditPerPeriodMs)
 		}
 		if err != nil {
 			return Policy{}, fmt.Errorf("policy: key %q: %w", k, err)
@@ -128,6 +137,10 @@ func ParsePolicy(doc []byte) (Policy, error) {
 	return p, nil
 }
 
+// maxMinGap bounds min_gap_ms: a gap longer than the longest period locks
+// an inmate out for good, and a larger number would overflow a Duration.
+const maxMinGap = policy.MaxCall
+
 // checkBase is a valid booth policy the centre's rules are checked upon.
 var checkBase = policy.Rules{Billing: policy.Billing{Unit: policy.PerSecond}, Untrusted: policy.UntrustedRefuse, Officer: policy.OfficerReset}
 
@@ -136,10 +149,19 @@ func (p Policy) check() error {
 	for _, d := range []struct {
 		key string
 		v   *int64
-	}{{"allowance_ms", &p.AllowanceMs}, {"per_call_ms", p.PerCallMs}, {"min_gap_ms", p.MinGapMs}} {
-		if d.v != nil && *d.v < 0 {
+	}{{"allowance_ms", &p.AllowanceMs}, {"per_call_ms", p.PerCallMs}, {"min_gap_ms", p.MinGapMs},
+		{"officer_credit_per_day_ms", p.OfficerCreditPerDayMs}, {"inmate_credit_per_period_ms", p.InmateCreditPerPeriodMs}} {
+		switch {
+		case d.v == nil:
+		case *d.v < 0:
 			return fmt.Errorf("policy: key %q: %d is negative", d.key, *d.v)
+		case d.key != "min_gap_ms" && *d.v > policy.MaxCall.Milliseconds():
+			// Also keeps the conversion to a time.Duration from overflowing.
+			return fmt.Errorf("policy: key %q: %d is more than the longest call or credit (%d ms, %v)", d.key, *d.v, policy.MaxCall.Milliseconds(), policy.MaxCall)
 		}
+	}
+	if p.MinGapMs != nil && *p.MinGapMs > maxMinGap.Milliseconds() {
+		return fmt.Errorf("policy: key %q: %d is more than a period (%d ms)", "min_gap_ms", *p.MinGapMs, maxMinGap.Milliseconds())
 	}
 	kinds := []string{string(policy.Day), string(policy.Week), string(policy.Month)}
 	if !slices.Contains(kinds, p.Period) {
@@ -165,6 +187,12 @@ func (p Policy) Apply(base policy.Rules) (policy.Rules, error) {
 	}
 	if p.MinGapMs != nil {
 		r.MinGap = time.Duration(*p.MinGapMs) * time.Millisecond
+	}
+	if p.OfficerCreditPerDayMs != nil {
+		r.OfficerCreditPerDay = time.Duration(*p.OfficerCreditPerDayMs) * time.Millisecond
+	}
+	if p.InmateCreditPerPeriodMs != nil {
+		r.InmateCreditPerPeriod = time.Duration(*p.InmateCreditPerPeriodMs) * time.Millisecond
 	}
 	if p.Hours != nil {
 		if r.Hours, err = p.Hours.hours("hours"); err != nil {

@@ -34,6 +34,12 @@ func TestParsePolicy(t *testing.T) {
 		{`{"allowance_ms":1,"period":"day","zone":"UTC","hours":{"weekly":{},"exceptions":{"25-12-2026":[]}}}`, "hours.exceptions"},
 		{`{"allowance_ms":1,"period":"day","zone":"UTC","hours":{"weekly":{},"holidays":{}}}`, "hours"},
 		{`{"allowance_ms":1,"period":"day","zone":"UTC","rotation":{"A":["11:00-10:00"]}}`, "rotation.A"},
+		{`{"allowance_ms":1,"period":"day","zone":"UTC","officer_credit_per_day_ms":3600000,"inmate_credit_per_period_ms":0}`, ""},
+		{`{"allowance_ms":1,"period":"day","zone":"UTC","officer_credit_per_day_ms":-1}`, "officer_credit_per_day_ms"},
+		{`{"allowance_ms":1,"period":"day","zone":"UTC","inmate_credit_per_period_ms":9300000000000}`, "inmate_credit_per_period_ms"},
+		{`{"allowance_ms":2764800001,"period":"day","zone":"UTC"}`, "allowance_ms"},
+		{`{"allowance_ms":1,"period":"day","zone":"UTC","per_call_ms":9223372036854775807}`, "per_call_ms"},
+		{`{"allowance_ms":1,"period":"day","zone":"UTC","min_gap_ms":9223372036854775807}`, "min_gap_ms"},
 		{`[1]`, "object"},
 		{`null`, "null"},
 	}
@@ -53,7 +59,8 @@ func TestPolicyApply(t *testing.T) {
 		Untrusted: policy.UntrustedCapOnly, OfflineCap: 7 * time.Minute,
 	}
 	p, err := ParsePolicy([]byte(`{"allowance_ms":300000,"period":"week","zone":"Asia/Makassar","per_call_ms":120000,
-		"hours":["08:00-09:00"],"rotation":{"A":["08:00-08:30"]}}`))
+		"hours":["08:00-09:00"],"rotation":{"A":["08:00-08:30"]},
+		"officer_credit_per_day_ms":3600000,"inmate_credit_per_period_ms":1800000}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +68,8 @@ func TestPolicyApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Allowance != 5*time.Minute || r.Period != policy.Week || r.Location.String() != "Asia/Makassar" || r.PerCall != 2*time.Minute {
+	if r.Allowance != 5*time.Minute || r.Period != policy.Week || r.Location.String() != "Asia/Makassar" || r.PerCall != 2*time.Minute ||
+		r.OfficerCreditPerDay != time.Hour || r.InmateCreditPerPeriod != 30*time.Minute {
 		t.Errorf("central fields not applied: %+v", r)
 	}
 	if r.Billing != base.Billing || r.Officer != base.Officer || r.Untrusted != base.Untrusted || r.OfflineCap != base.OfflineCap || r.MinGap != base.MinGap {

@@ -147,12 +147,15 @@ func (c Card) Info() record.CardInfo {
 	}
 }
 
-// AuthoriseRequest asks, at a tap, how much Inmate may still talk in
-// Period across the facility, and for a lease on Card.
+// AuthoriseRequest asks, at a tap, how much Inmate may still talk in the
+// current period across the facility, and for a lease on Card.
 type AuthoriseRequest struct {
 	Card   string `json:"card"`
 	Inmate string `json:"inmate"`
-	Period string `json:"period"` // policy period key, e.g. "2026-11-29"
+	// Period is the period key by the booth's clock, e.g. "2026-11-29". The
+	// gateway does not use it (it computes the period from its own clock,
+	// AuthoriseResponse.Period) and logs when they differ.
+	Period string `json:"period"`
 }
 
 // AuthoriseResponse is the gateway's authoritative answer. When Busy is set
@@ -164,6 +167,11 @@ type AuthoriseResponse struct {
 	Lease       string `json:"lease"`
 	Busy        bool   `json:"busy"`
 	LeaseTTLMs  int64  `json:"lease_ttl_ms"`
+	// Period is the period key the centre computed from its own clock and
+	// the facility's policy: RemainingMs is the balance in it, and the
+	// booth bills the call to it. Empty when the facility has no policy
+	// (then RemainingMs is 0).
+	Period string `json:"period"`
 }
 
 // ReleaseRequest ends a lease when the call ends. ChargedMs is informative:

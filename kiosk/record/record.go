@@ -141,6 +141,10 @@ type Officer struct {
 	CreditMs     int64     `json:"credit_ms"`        // credit added to the period (reset, grant)
 	CallID       int64     `json:"call_id,omitempty"`
 	ClockTrusted bool      `json:"clock_trusted"`
+	// RosterVersion is the roster version the booth held at the action:
+	// the centre checks OfficerCard against its roster at that version or
+	// after (0: a booth from before this field; any version counts).
+	RosterVersion int64 `json:"roster_version"`
 }
 
 // Event is the payload of a booth event: tamper, relay fault, reader down

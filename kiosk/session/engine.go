@@ -39,6 +39,9 @@ const (
 	// ReasonOfficerRate: an officer tapped more often than
 	// Config.OfficerRateLimit allows.
 	ReasonOfficerRate policy.Reason = "officer_rate_limit"
+	// ReasonOfficerCap: an officer's credit would exceed a cap of the
+	// policy (Rules.OfficerCreditPerDay, Rules.InmateCreditPerPeriod).
+	ReasonOfficerCap policy.Reason = "officer_cap"
 )
 
 // State is what the booth is doing, as Status reports it.
@@ -538,7 +541,8 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		}
 	}
 	offline := true
-	lease := "" // the centre's, carried by the call or denial record
+	lease := ""        // the centre's, carried by the call or denial record
+	centrePeriod := "" // the centre's period key: an online call is billed to it
 	if e.auth != nil && q.Known && !q.Blocked && !q.OutOfService {
 		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.AuthoriseDeadline)
 		r, err := e.auth.Authorise(ctx, card, info.Person, period.Key)
@@ -556,7 +560,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 				allowance = rules.Allowance
 			}
 			q.Allowance, q.Granted, q.Used = allowance, 0, allowance-r.Remaining
-			offline, lease = false, r.Lease
+			offline, lease, centrePeriod = false, r.Lease, r.Period
 		}
 	}
 	dec := rules.Decide(q)
@@ -576,11 +580,17 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 			return
 		}
 	}
+	billTo := dec.Period.Key
+	if !offline && centrePeriod != "" {
+		// The centre's balance is of its period, by its clock; this
+		// booth's clock may be wrong.
+		billTo = centrePeriod
+	}
 	rec := record.Call{
 		Card:         card,
 		Inmate:       info.Person,
 		Block:        info.Block,
-		Period:       dec.Period.Key,
+		Period:       billTo,
 		AuthorisedAt: now,
 		MaxMs:        dec.Max.Milliseconds(),
 		EndReason:    endsBy, // replaced if the call ends before its bound
@@ -675,6 +685,18 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 	// reset credits what is used beyond all credits: the balance returns to
 	// the allowance, never below what it was (see docs/session.md).
 	credit := rules.OfficerCredit(u.Used, u.Granted)
+	over, err := e.overCap(o.info.Person, credit, u.Granted, now)
+	if err != nil {
+		e.storeFailed("reading the officer's credits for the cap", err)
+		e.officer = nil
+		e.showIdle()
+		return
+	}
+	if over != "" {
+		e.log.Warn("officer credit refused: over a cap of the policy", "officer", o.info.Person, "inmate", inmate.Person, "credit", credit, "cap", over)
+		e.deny(record.Denial{At: now, Card: o.info.Card, Inmate: inmate.Person, Reason: string(ReasonOfficerCap)})
+		return
+	}
 	action := string(policy.OfficerReset)
 	if rules.Officer == policy.OfficerGrant {
 		action = string(policy.OfficerGrant)
@@ -690,6 +712,29 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 	}
 	e.log.Info("officer action", "officer", o.info.Person, "action", action, "inmate", inmate.Person, "before", before, "after", before+credit)
 	e.show("officer_mode")
+}
+
+// overCap names the cap a credit would exceed ("" for none): the inmate's
+// credits this period (inmateCredits, this booth's and what the centre
+// synced) or this officer's credits today at this booth.
+func (e *Engine) overCap(officer string, credit, inmateCredits time.Duration, now time.Time) (string, error) {
+	rules := e.cfg.Rules
+	if credit <= 0 {
+		return "", nil
+	}
+	if c := rules.InmateCreditPerPeriod; c > 0 && policy.CapCredit(credit, inmateCredits, c) < credit {
+		return "inmate_credit_per_period", nil
+	}
+	if c := rules.OfficerCreditPerDay; c > 0 {
+		today, err := e.store.OfficerCredits(officer, policy.PeriodOf(now, policy.Day, rules.Location).Start)
+		if err != nil {
+			return "", err
+		}
+		if policy.CapCredit(credit, today, c) < credit {
+			return "officer_credit_per_day", nil
+		}
+	}
+	return "", nil
 }
 
 // clearFault lets an officer clear a tamper or relay fault.
@@ -936,6 +981,12 @@ func (e *Engine) deny(d record.Denial) {
 func (e *Engine) officerRecord(o record.Officer) bool {
 	o.At = e.clk.Now()
 	o.ClockTrusted = e.trusted
+	v, err := e.store.RosterVersion()
+	if err != nil {
+		e.storeFailed("reading the roster version for an officer action "+o.Action, err)
+		return false
+	}
+	o.RosterVersion = v // the centre checks the officer card at this version
 	if _, err := e.store.Officer(o); err != nil {
 		e.storeFailed("recording an officer action "+o.Action, err)
 		return false
@@ -986,7 +1037,7 @@ func (e *Engine) show(signal string) {
 
 func denialSignal(r policy.Reason) string {
 	switch r {
-	case policy.ReasonNoMinutes, policy.ReasonTooSoon:
+	case policy.ReasonNoMinutes, policy.ReasonTooSoon, ReasonOfficerCap:
 		return "denied_quota"
 	case policy.ReasonOutsideHours, policy.ReasonNotBlockTurn, policy.ReasonClockUntrusted:
 		return "denied_time"

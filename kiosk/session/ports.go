@@ -40,6 +40,12 @@ type Store interface {
 	Event(e record.Event) (record.Record, error)
 	// Probe checks that the store can write again (after a full disk).
 	Probe() error
+	// RosterVersion is the version of the roster the store holds (0: none
+	// yet); officer records carry it, for the centre's check.
+	RosterVersion() (int64, error)
+	// OfficerCredits is what officer credited at this booth in records
+	// stamped at or after since (the per-officer daily cap).
+	OfficerCredits(officer string, since time.Time) (time.Duration, error)
 }
 
 // Booth is the booth's outputs as the engine drives them.
@@ -69,4 +75,8 @@ type Remote struct {
 	Remaining time.Duration // authoritative, across all booths
 	Lease     string        // opaque; the call's record carries it, and the gateway ends it on storing that record
 	Busy      bool          // the card is talking in another booth
+	// Period is the period key the centre computed from its own clock:
+	// Remaining is its balance, and the call is billed to it. Empty from a
+	// gateway that does not send one (the booth's own period then).
+	Period string
 }

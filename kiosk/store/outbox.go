@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"wartelsuspas/kiosk/record"
 )
@@ -30,7 +31,9 @@ func (s *Store) readHead(q querier, name string) (head, error) {
 type usageDelta struct {
 	inmate, period    string
 	usedMs, grantedMs int64
-	endNs             int64 // wall clock end of a call, 0 if not a call
+	endNs             int64  // wall clock end of a call, 0 if not a call
+	officer           string // who credited grantedMs (an officer record)
+	atNs              int64  // the officer record's wall clock
 }
 
 // appendRecord seals a record of kind with payload p as the successor of the
@@ -74,6 +77,12 @@ ON CONFLICT (inmate, period) DO UPDATE SET
 			return record.Record{}, fmt.Errorf("add ledger entry #%d: %w", r.Seq, err)
 		}
 	}
+	if d != nil && d.officer != "" && d.grantedMs > 0 {
+		if _, err := c.ExecContext(ctx, `INSERT INTO officer_credits(seq, officer, at, credit_ms) VALUES (?, ?, ?, ?)`,
+			int64(r.Seq), d.officer, d.atNs, d.grantedMs); err != nil {
+			return record.Record{}, fmt.Errorf("add officer credit #%d: %w", r.Seq, err)
+		}
+	}
 	return r, nil
 }
 
@@ -114,7 +123,19 @@ func (s *Store) Officer(o record.Officer) (record.Record, error) {
 		return record.Record{}, fmt.Errorf("store %s: append officer action: credit of %d ms names no inmate or period", s.path, o.CreditMs)
 	}
 	return s.appendOne("append officer action", record.KindOfficer, o,
-		&usageDelta{inmate: o.Inmate, period: o.Period, grantedMs: o.CreditMs})
+		&usageDelta{inmate: o.Inmate, period: o.Period, grantedMs: o.CreditMs, officer: o.Officer, atNs: o.At.UnixNano()})
+}
+
+// OfficerCredits returns what officer credited at this booth in records
+// stamped at or after since (the start of the facility's day, for the
+// per-officer cap).
+func (s *Store) OfficerCredits(officer string, since time.Time) (time.Duration, error) {
+	var total int64
+	err := s.db.QueryRow(`SELECT coalesce(sum(credit_ms), 0) FROM officer_credits WHERE officer = ? AND at >= ?`, officer, since.UnixNano()).Scan(&total)
+	if err != nil {
+		return 0, s.wrap("read the credits of officer "+officer, err)
+	}
+	return time.Duration(total) * time.Millisecond, nil
 }
 
 // Head returns the last record's seq and hash (0 and record.GenesisHash for

@@ -82,6 +82,18 @@ CREATE TABLE synced_usage (
 	PRIMARY KEY (inmate, period)
 ) STRICT;
 `,
+	// 3: what each officer credited at this booth, by the record's wall
+	// clock, so the booth can hold an officer to the per-day cap
+	// (OfficerCredits); kept after the outbox row is acknowledged.
+	`
+CREATE TABLE officer_credits (
+	seq       INTEGER PRIMARY KEY,
+	officer   TEXT NOT NULL,
+	at        INTEGER NOT NULL, -- unix ns, the record's wall clock
+	credit_ms INTEGER NOT NULL
+) STRICT;
+CREATE INDEX officer_credits_by_officer ON officer_credits(officer, at);
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.

@@ -10,7 +10,8 @@ import (
 )
 
 // Authorise asks the gateway for the inmate's authoritative remaining time
-// in period and a lease on card; it implements session.Authoriser. The
+// and a lease on card; period is the booth's key, sent for the gateway's
+// log, and the answer carries the period the centre computed; it implements session.Authoriser. The
 // engine's ctx carries the deadline (protocol.AuthoriseDeadline): on error
 // or deadline the engine decides offline, so no retry happens here.
 func (u *Uplink) Authorise(ctx context.Context, card, inmate, period string) (session.Remote, error) {
@@ -26,6 +27,7 @@ func (u *Uplink) Authorise(ctx context.Context, card, inmate, period string) (se
 		Remaining: time.Duration(resp.RemainingMs) * time.Millisecond,
 		Lease:     resp.Lease,
 		Busy:      resp.Busy,
+		Period:    resp.Period,
 	}, nil
 }
 

@@ -190,6 +190,10 @@ func TestAuthorise(t *testing.T) {
 	if _, err := g.ledger.UpsertCards(ctx, facility, []record.CardInfo{card}); err != nil {
 		t.Fatal(err)
 	}
+	// Without a policy the centre has no period and answers nothing to talk.
+	if _, err := g.ledger.SetPolicy(ctx, facility, []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`)); err != nil {
+		t.Fatal(err)
+	}
 	st1, _ := newBooth(t, device, 0)
 	u1, err := New(fastOptions(g, g.addr(), st1))
 	if err != nil {
@@ -205,8 +209,8 @@ func TestAuthorise(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.Remaining != card.Allowance || r1.Lease == "" || r1.Busy {
-		t.Fatalf("first authorise %+v, want %v remaining and a lease", r1, card.Allowance)
+	if r1.Remaining != card.Allowance || r1.Lease == "" || r1.Busy || len(r1.Period) != len("2026-11") {
+		t.Fatalf("first authorise %+v, want %v remaining, a lease and the centre's month", r1, card.Allowance)
 	}
 	r2, err := u2.Authorise(ctx, card.Card, card.Person, "2026-11-29")
 	if err != nil {

@@ -296,13 +296,14 @@ func TestCLI(t *testing.T) {
 			t.Errorf("card of w2: %+v, want canonical id and 30 min", c)
 		}
 	}
-	const period = "2026-11-20"
-	at := time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
+	// The booth's clock says 20 November; the centre's period counts, by
+	// the gateway's own clock, and the booth bills its calls to it.
 	var auth protocol.AuthoriseResponse
-	b1.must(g, protocol.PathAuthorise, protocol.AuthoriseRequest{Card: "em:0400D8B2A5", Inmate: "w1", Period: period}, &auth)
-	if auth.RemainingMs != 600000 || auth.Lease == "" {
-		t.Fatalf("authorise: %+v, want 10 min and a lease", auth)
+	b1.must(g, protocol.PathAuthorise, protocol.AuthoriseRequest{Card: "em:0400D8B2A5", Inmate: "w1", Period: "2026-11-20"}, &auth)
+	if auth.RemainingMs != 600000 || auth.Lease == "" || len(auth.Period) != len("2026-11-20") {
+		t.Fatalf("authorise: %+v, want 10 min, a lease and the centre's day", auth)
 	}
+	period, at := auth.Period, time.Now().UTC()
 	up := protocol.UploadRequest{Records: []record.Record{
 		b1.call("em:0400D8B2A5", "w1", period, at, 3*time.Minute),
 		b1.next(record.KindDenial, record.Denial{At: at, Card: "em:0400D8B2A5", Inmate: "w1", Reason: "closed", ClockTrusted: true}),
@@ -348,8 +349,8 @@ func TestCLI(t *testing.T) {
 	}
 	g.stop(t)
 
-	out := filepath.Join(dir, "2026-11.csv")
-	mustGW(t, "report", "-state", state, "-facility", "lapas-uji", "-month", "2026-11", "-out", out)
+	out := filepath.Join(dir, "report.csv")
+	mustGW(t, "report", "-state", state, "-facility", "lapas-uji", "-month", period[:7], "-out", out)
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)
@@ -422,7 +423,8 @@ func TestScaleOut(t *testing.T) {
 		}
 		// The winner talks a minute, uploads to its replica, releases.
 		w := bs[winner]
-		w.must(at(winner), protocol.PathUpload, protocol.UploadRequest{Records: []record.Record{w.call("em:0400D8B2A5", "w1", period, time.Now(), time.Minute)}}, &protocol.UploadResponse{})
+		// Billed to the period the centre answered, as a booth does.
+		w.must(at(winner), protocol.PathUpload, protocol.UploadRequest{Records: []record.Record{w.call("em:0400D8B2A5", "w1", answers[winner].Period, time.Now(), time.Minute)}}, &protocol.UploadResponse{})
 		w.must(at(winner), protocol.PathRelease, protocol.ReleaseRequest{Lease: answers[winner].Lease, ChargedMs: 60000}, nil)
 		// Both replicas now agree on what is left.
 		for r := range replicas {

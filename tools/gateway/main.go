@@ -250,7 +250,7 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		return fmt.Errorf("open the roster: %w", err)
 	}
 	defer f.Close()
-	cards, err := parseRoster(f)
+	cards, lines, err := parseRosterLines(f)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 	}
@@ -259,6 +259,13 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
+	now, err := s.RosterSince(ctx, *facility, 0)
+	if err != nil {
+		return fmt.Errorf("read the roster of %s to check the file against it: %w", *facility, err)
+	}
+	if err := checkRoles(cards, lines, now.Upserts); err != nil {
+		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
+	}
 	version, err := s.UpsertCards(ctx, *facility, cards)
 	if err != nil {
 		return fmt.Errorf("store %d cards of %s: %w", len(cards), *facility, err)

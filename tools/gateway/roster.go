@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 )
 
@@ -20,6 +21,10 @@ var rosterHeader = []string{"role", "person", "name", "block", "card", "allowanc
 // maxRowErrors bounds the errors one import reports, so a file in the
 // wrong format does not bury the first useful message.
 const maxRowErrors = 20
+
+// maxAllowanceMin is the largest allowance_min a roster may give: the
+// gateway's ledger refuses longer allowances (policy.MaxCall).
+const maxAllowanceMin = int64(policy.MaxCall / time.Minute)
 
 // rowError is one bad cell of a roster CSV.
 type rowError struct {
@@ -40,15 +45,21 @@ func (e rowError) Error() string {
 // maxRowErrors), joined, so a clerk fixes the file in one pass; nothing is
 // imported from a file with any error.
 func parseRoster(r io.Reader) ([]record.CardInfo, error) {
+	cards, _, err := parseRosterLines(r)
+	return cards, err
+}
+
+// parseRosterLines is parseRoster, also returning each card's line.
+func parseRosterLines(r io.Reader) ([]record.CardInfo, []int, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1 // checked here, with a better message
 	cr.TrimLeadingSpace = true
 	head, err := cr.Read()
 	if err == io.EOF {
-		return nil, errors.New("the file is empty; the first line must be " + strings.Join(rosterHeader, ","))
+		return nil, nil, errors.New("the file is empty; the first line must be " + strings.Join(rosterHeader, ","))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("line 1: %w", err)
+		return nil, nil, fmt.Errorf("line 1: %w", err)
 	}
 	if len(head) > 0 {
 		head[0] = strings.TrimPrefix(head[0], "\ufeff") // spreadsheets write a byte-order mark
@@ -57,12 +68,15 @@ func parseRoster(r io.Reader) ([]record.CardInfo, error) {
 		head[i] = strings.ToLower(strings.TrimSpace(head[i]))
 	}
 	if !slices.Equal(head, rosterHeader) {
-		return nil, fmt.Errorf("line 1: header is %q, want %s", strings.Join(head, ","), strings.Join(rosterHeader, ","))
+		return nil, nil, fmt.Errorf("line 1: header is %q, want %s", strings.Join(head, ","), strings.Join(rosterHeader, ","))
 	}
 	var (
 		cards []record.CardInfo
+		lines []int
 		errs  []error
 		seen  = make(map[string]int) // card → line
+		roles = make(map[string]int) // person → line of their first card
+		byLn  = make(map[int]record.CardInfo)
 	)
 	for {
 		fields, err := cr.Read()
@@ -87,9 +101,16 @@ func parseRoster(r io.Reader) ([]record.CardInfo, error) {
 		if len(rerrs) == 0 {
 			if first, dup := seen[ci.Card]; dup {
 				errs = append(errs, rowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
+			} else if first, ok := roles[ci.Person]; ok && byLn[first].Role != ci.Role {
+				// An officer holding an inmate card could credit their own minutes.
+				errs = append(errs, rowError{line, "role", fmt.Sprintf("person %s is already an %s on line %d; one person may not hold both an officer card and an inmate card",
+					ci.Person, byLn[first].Role, first)})
 			} else {
 				seen[ci.Card] = line
-				cards = append(cards, ci)
+				if !ok {
+					roles[ci.Person], byLn[line] = line, ci
+				}
+				cards, lines = append(cards, ci), append(lines, line)
 			}
 		}
 		if len(errs) >= maxRowErrors {
@@ -98,12 +119,12 @@ func parseRoster(r io.Reader) ([]record.CardInfo, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, nil, errors.Join(errs...)
 	}
 	if len(cards) == 0 {
-		return nil, errors.New("the file has a header but no cards")
+		return nil, nil, errors.New("the file has a header but no cards")
 	}
-	return cards, nil
+	return cards, lines, nil
 }
 
 func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
@@ -130,12 +151,15 @@ func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
 	}
 	ci.Card = card
 	if f[5] != "" {
-		n, err := strconv.ParseInt(f[5], 10, 32)
+		n, err := strconv.ParseInt(f[5], 10, 64)
 		switch {
 		case err != nil:
 			bad("allowance_min", "%q is not a whole number of minutes", f[5])
 		case n < 0:
 			bad("allowance_min", "%d is negative", n)
+		case n > maxAllowanceMin:
+			// Minutes beyond this would also overflow on conversion and be stored negative.
+			bad("allowance_min", "%d minutes is more than the longest call a policy allows (%d minutes, %v); write at most %d", n, maxAllowanceMin, policy.MaxCall, maxAllowanceMin)
 		case ci.Role == record.RoleOfficer && n != 0:
 			bad("allowance_min", "officers have no allowance; leave it empty")
 		default:
@@ -175,4 +199,37 @@ func canonicalCard(s string) (string, error) {
 		return "", fmt.Errorf("%q: a 14a UID has 4, 7 or 10 bytes, this has %d hex digits", s, len(uid))
 	}
 	return string(id), nil
+}
+
+// checkRoles refuses cards (read on lines) whose person already holds a
+// card of the other role in the facility's roster (existing), unless the
+// file itself replaces that card: one person may not hold both an officer
+// card and an inmate card. The ledger checks it again (UpsertCards); this
+// names the line.
+func checkRoles(cards []record.CardInfo, lines []int, existing []record.CardInfo) error {
+	inFile := make(map[string]bool, len(cards))
+	for _, c := range cards {
+		inFile[c.Card] = true
+	}
+	held := map[string]record.CardInfo{} // person → a card of theirs not replaced by the file
+	for _, c := range existing {
+		if !inFile[c.Card] {
+			held[c.Person+"\x00"+string(c.Role)] = c
+		}
+	}
+	var errs []error
+	for i, c := range cards {
+		other := record.RoleInmate
+		if c.Role == record.RoleInmate {
+			other = record.RoleOfficer
+		}
+		if h, ok := held[c.Person+"\x00"+string(other)]; ok {
+			errs = append(errs, rowError{lines[i], "role", fmt.Sprintf("person %s already holds %s card %s in the roster; one person may not hold both an officer card and an inmate card (delete that card first)",
+				c.Person, other, h.Card)})
+			if len(errs) >= maxRowErrors {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

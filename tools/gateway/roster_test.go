@@ -55,6 +55,10 @@ func TestParseRoster(t *testing.T) {
 		{"officer allowance", head + "officer,p1,S,,em:0A00000001,30,\n", nil, []string{"line 2, column allowance_min"}},
 		{"short row", head + "inmate,w1\n", nil, []string{"line 2", "2 columns"}},
 		{"duplicate card", head + "inmate,w1,A,,em:0400D8B2A5,,\ninmate,w2,B,,EM:0400d8b2a5,,\n", nil, []string{"line 3, column card", "already on line 2"}},
+		{"huge allowance", head + "inmate,w1,A,,em:0400D8B2A5,2147483647,\n", nil, []string{"line 2, column allowance_min", "at most 46080"}},
+		{"allowance beyond int64", head + "inmate,w1,A,,em:0400D8B2A5,99999999999999999999,\n", nil, []string{"line 2, column allowance_min"}},
+		{"one person, both roles", head + "inmate,w1,A,,em:0400D8B2A5,,\ninmate,w1,A,,em:0400D8B2A7,,\nofficer,w1,A,,em:0400D8B2A6,,\n", nil,
+			[]string{"line 4, column role", "already an inmate on line 2"}},
 		{"bad quoting", head + "inmate,w1,\"A,,em:0400D8B2A5,,\n", nil, []string{"not valid CSV"}},
 	}
 	for _, tt := range tests {
@@ -124,4 +128,34 @@ func FuzzParseRoster(f *testing.F) {
 			seen[c.Card] = true
 		}
 	})
+}
+
+// A person who holds a card of one role in the roster may not be given a
+// card of the other in a file, and the error names the line; a file that
+// replaces that very card may.
+func TestCheckRoles(t *testing.T) {
+	existing := []record.CardInfo{
+		{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1"},
+		{Card: "em:0A00000001", Role: record.RoleOfficer, Person: "p1"},
+	}
+	for _, tc := range []struct {
+		name  string
+		cards []record.CardInfo
+		want  string // "" = accepted
+	}{
+		{"new cards of the same roles", []record.CardInfo{{Card: "em:0400D8B2A6", Role: record.RoleInmate, Person: "w1"}, {Card: "em:0A00000002", Role: record.RoleOfficer, Person: "p1"}}, ""},
+		{"an inmate made officer", []record.CardInfo{{Card: "em:0400D8B2A6", Role: record.RoleInmate, Person: "x"}, {Card: "em:0A00000002", Role: record.RoleOfficer, Person: "w1"}},
+			"line 3, column role: person w1 already holds inmate card em:0400D8B2A5"},
+		{"an officer given an inmate card", []record.CardInfo{{Card: "em:0400D8B2A7", Role: record.RoleInmate, Person: "p1"}}, "line 2, column role: person p1 already holds officer card em:0A00000001"},
+		{"the card itself changes role", []record.CardInfo{{Card: "em:0400D8B2A5", Role: record.RoleOfficer, Person: "w1"}}, ""},
+	} {
+		lines := make([]int, len(tc.cards))
+		for i := range lines {
+			lines[i] = i + 2
+		}
+		err := checkRoles(tc.cards, lines, existing)
+		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
 }

@@ -34,6 +34,7 @@ type Store struct {
 	broken  bool
 	fail    func(op string) error
 	opened  []int64 // every call id OpenCall returned, in order
+	version int64   // roster version (SetRosterVersion)
 }
 
 // NewStore returns an empty store for device with the given roster.
@@ -60,7 +61,7 @@ func (s *Store) SetBroken(b bool) {
 
 // FailWith installs f, asked before each method by name ("Card", "Usage",
 // "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer",
-// "Event", "Probe"); a non-nil answer fails that call with nothing changed.
+// "Event", "Probe", "RosterVersion", "OfficerCredits"); a non-nil answer fails that call with nothing changed.
 // nil removes it.
 func (s *Store) FailWith(f func(op string) error) {
 	s.mu.Lock()
@@ -217,6 +218,41 @@ func (s *Store) Probe() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.check("Probe")
+}
+
+// RosterVersion implements session.Store.
+func (s *Store) RosterVersion() (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("RosterVersion"); err != nil {
+		return 0, err
+	}
+	return s.version, nil
+}
+
+// SetRosterVersion sets the roster version the store holds, as a sync does.
+func (s *Store) SetRosterVersion(v int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version = v
+}
+
+// OfficerCredits implements session.Store: the credits of officer's
+// records stamped at or after since.
+func (s *Store) OfficerCredits(officer string, since time.Time) (time.Duration, error) {
+	s.mu.Lock()
+	if err := s.check("OfficerCredits"); err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
+	s.mu.Unlock()
+	var total time.Duration
+	for _, o := range s.Officers() {
+		if o.Officer == officer && !o.At.Before(since) {
+			total += time.Duration(o.CreditMs) * time.Millisecond
+		}
+	}
+	return total, nil
 }
 
 func (s *Store) appendLocked(kind record.Kind, payload any) (record.Record, error) {

@@ -16,6 +16,7 @@ func TestIngestConcurrentReplicas(t *testing.T) {
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
 			stores := be.open(t, 2)
+			staffed(t, stores[0], "lp")
 			b := chain5("lp/b01")
 			results := make([]IngestResult, 2)
 			errs := make([]error, 2)

@@ -142,3 +142,12 @@ func itoa(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// staffed puts the officer the booth helper writes (P-1, card em:P1) in
+// the facility's roster, so officer records verify at the centre.
+func staffed(t testing.TB, s Store, facility string) {
+	t.Helper()
+	if _, err := s.UpsertCards(ctx, facility, []record.CardInfo{{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"}}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 )
 
@@ -181,9 +182,21 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 	if !ok {
 		return rr, nil
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO facts (device, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, seq) DO NOTHING`),
-		r.Device, int64(r.Seq), facility, string(r.Kind), f.inmate, f.period, f.month, f.action, f.talked, f.charged, f.credit)
+	if r.Kind == record.KindOfficer {
+		// Only a verified officer credits, and never beyond the caps.
+		kind, detail, err := s.checkOfficer(ctx, tx, facility, &f)
+		if err != nil {
+			return rr, err
+		}
+		if kind != "" {
+			if err := flag(r.Seq, kind, detail); err != nil {
+				return rr, err
+			}
+		}
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO facts (device, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms, officer, at_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, seq) DO NOTHING`),
+		r.Device, int64(r.Seq), facility, string(r.Kind), f.inmate, f.period, f.month, f.action, f.talked, f.charged, f.credit, f.officer, f.atMs)
 	return rr, err
 }
 
@@ -241,10 +254,41 @@ func (s *sqlStore) walk(ctx context.Context, tx *sql.Tx, device string, head int
 type fact struct {
 	inmate, period, month, action string
 	talked, charged, credit       int64 // ms
+	officer                       string
+	atMs                          int64 // the record's own time (booth clock), Unix ms
+	// Of an officer record, for the checks at the centre (officer.go).
+	officerCard   string
+	rosterVersion int64
+}
+
+// Bounds of the values a booth sends, in milliseconds: a call never talks,
+// is charged or is granted more than policy.MaxCall, and one officer
+// record never credits more than policy.MaxCredit (see docs/ledger.md).
+var (
+	maxCallMs   = policy.MaxCall.Milliseconds()
+	maxCreditMs = policy.MaxCredit.Milliseconds()
+)
+
+// namedMs is a payload value in milliseconds with its JSON name.
+type namedMs struct {
+	name string
+	v    int64
+}
+
+// inBounds reports the first value outside 0…limit, naming it.
+func inBounds(limit int64, vals ...namedMs) error {
+	for _, x := range vals {
+		if x.v < 0 || x.v > limit {
+			return fmt.Errorf("%s %d is outside 0…%d (%v)", x.name, x.v, limit, durMs(limit))
+		}
+	}
+	return nil
 }
 
 // factOf derives the ledger fact of a call, denial or officer record; ok is
-// false for kinds the ledger does not count.
+// false for kinds the ledger does not count. Every duration and amount is
+// bounded here, before anything sums it: a value outside its bound is an
+// error (the record is flagged payload and kept out of the ledger).
 func factOf(r record.Record) (f fact, ok bool, err error) {
 	switch r.Kind {
 	case record.KindCall:
@@ -252,25 +296,30 @@ func factOf(r record.Record) (f fact, ok bool, err error) {
 		if err := json.Unmarshal(r.Payload, &c); err != nil {
 			return f, false, fmt.Errorf("call payload: %w", err)
 		}
-		if c.TalkedMs < 0 || c.ChargedMs < 0 {
-			return f, false, fmt.Errorf("call payload: negative talked_ms %d or charged_ms %d", c.TalkedMs, c.ChargedMs)
+		if err := inBounds(maxCallMs, namedMs{"talked_ms", c.TalkedMs}, namedMs{"charged_ms", c.ChargedMs}, namedMs{"max_ms", c.MaxMs}); err != nil {
+			return f, false, fmt.Errorf("call payload: %w: longer than any call a policy allows", err)
 		}
-		return fact{inmate: c.Inmate, period: c.Period, month: monthOf(c.Period, c.AuthorisedAt), talked: c.TalkedMs, charged: c.ChargedMs}, true, nil
+		return fact{inmate: c.Inmate, period: c.Period, month: monthOf(c.Period, c.AuthorisedAt), talked: c.TalkedMs, charged: c.ChargedMs,
+			atMs: msOf(c.AuthorisedAt)}, true, nil
 	case record.KindDenial:
 		var d record.Denial
 		if err := json.Unmarshal(r.Payload, &d); err != nil {
 			return f, false, fmt.Errorf("denial payload: %w", err)
 		}
-		return fact{inmate: d.Inmate, month: monthOf("", d.At), action: d.Reason}, true, nil
+		return fact{inmate: d.Inmate, month: monthOf("", d.At), action: d.Reason, atMs: msOf(d.At)}, true, nil
 	case record.KindOfficer:
 		var o record.Officer
 		if err := json.Unmarshal(r.Payload, &o); err != nil {
 			return f, false, fmt.Errorf("officer payload: %w", err)
 		}
-		if o.CreditMs < 0 {
-			return f, false, fmt.Errorf("officer payload: negative credit_ms %d", o.CreditMs)
+		if err := inBounds(maxCreditMs, namedMs{"credit_ms", o.CreditMs}); err != nil {
+			return f, false, fmt.Errorf("officer payload: %w: more than an officer may credit", err)
 		}
-		f = fact{inmate: o.Inmate, period: o.Period, month: monthOf(o.Period, o.At), action: o.Action}
+		if o.RosterVersion < 0 {
+			return f, false, fmt.Errorf("officer payload: negative roster_version %d", o.RosterVersion)
+		}
+		f = fact{inmate: o.Inmate, period: o.Period, month: monthOf(o.Period, o.At), action: o.Action,
+			officer: o.Officer, atMs: msOf(o.At), officerCard: o.OfficerCard, rosterVersion: o.RosterVersion}
 		if o.Action == "reset" || o.Action == "grant" {
 			f.credit = o.CreditMs
 		}
@@ -326,10 +375,10 @@ func (s *sqlStore) ChainErrors(ctx context.Context, device string) ([]ChainError
 // Balance implements Store.
 func (s *sqlStore) Balance(ctx context.Context, facility, inmate, period string) (used, credit time.Duration, err error) {
 	var u, c int64
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT COALESCE(SUM(charged_ms), 0), COALESCE(SUM(credit_ms), 0) FROM facts
+	err = s.db.QueryRowContext(ctx, s.q(`SELECT `+s.sumMs("charged_ms")+`, `+s.sumMs("credit_ms")+` FROM facts
 		WHERE facility = ? AND inmate = ? AND period = ?`), facility, inmate, period).Scan(&u, &c)
 	if err != nil {
 		return 0, 0, s.errf(fmt.Sprintf("balance %s/%s %s", facility, inmate, period), err)
 	}
-	return time.Duration(u) * time.Millisecond, time.Duration(c) * time.Millisecond, nil
+	return durMs(u), durMs(c), nil
 }

@@ -86,6 +86,7 @@ func TestIngestChain(t *testing.T) {
 			for i, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					device := fmt.Sprintf("f%d/b01", i)
+					staffed(t, s, fmt.Sprintf("f%d", i))
 					b := chain5(device)
 					var res IngestResult
 					for _, bt := range tc.batches(b) {
@@ -200,6 +201,7 @@ func TestBalanceEveryOrdering(t *testing.T) {
 			for perm := range permutations(5) {
 				n++
 				facility := fmt.Sprintf("f%03d", n)
+				staffed(t, s, facility)
 				a, b := &booth{device: facility + "/a"}, &booth{device: facility + "/b"}
 				a.call("W-1", "2026-11", time.Minute)
 				a.officer("reset", "W-1", "2026-11", time.Minute)

@@ -116,7 +116,9 @@ const (
 	FlagLink     = "link"     // Prev is not the stored predecessor's hash
 	FlagHash     = "hash"     // Hash does not match the content: edited or corrupt
 	FlagConflict = "conflict" // a second, different record with a stored seq
-	FlagPayload  = "payload"  // payload unreadable for its kind
+	FlagPayload  = "payload"  // payload unreadable for its kind, or a value out of bounds
+	FlagOfficer  = "officer"  // the officer is not an officer card of that person in the roster: no credit
+	FlagCap      = "cap"      // the credit exceeds a policy cap: the excess is not credited
 )
 
 // RecordResult is the outcome for one record of a batch.

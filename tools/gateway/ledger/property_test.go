@@ -22,6 +22,7 @@ func TestIngestAnyInterleaving(t *testing.T) {
 			rapid.Check(t, func(rt *rapid.T) {
 				run++
 				facility := fmt.Sprintf("r%04d", run)
+				staffed(t, s, facility)
 				inmates := []string{"W-1", "W-2"}
 				periods := []string{"2026-11-28", "2026-11-29"}
 				var all []record.Record

@@ -16,8 +16,8 @@ func (s *sqlStore) MonthlyReport(ctx context.Context, facility, month string) ([
 		return nil, s.errf("report "+facility, fmt.Errorf("month %q is not YYYY-MM", month))
 	}
 	rows, err := s.db.QueryContext(ctx, s.q(`SELECT inmate,
-		  SUM(CASE WHEN kind = 'call' THEN 1 ELSE 0 END), SUM(talked_ms), SUM(charged_ms),
-		  SUM(CASE WHEN kind = 'denial' THEN 1 ELSE 0 END), SUM(CASE WHEN kind = 'officer' THEN 1 ELSE 0 END), SUM(credit_ms)
+		  SUM(CASE WHEN kind = 'call' THEN 1 ELSE 0 END), `+s.sumMs("talked_ms")+`, `+s.sumMs("charged_ms")+`,
+		  SUM(CASE WHEN kind = 'denial' THEN 1 ELSE 0 END), SUM(CASE WHEN kind = 'officer' THEN 1 ELSE 0 END), `+s.sumMs("credit_ms")+`
 		FROM facts WHERE facility = ? AND month = ? GROUP BY inmate ORDER BY inmate`), facility, month)
 	if err != nil {
 		return nil, s.errf("report "+facility+" "+month, err)
@@ -55,7 +55,7 @@ func cell(s string) string {
 	return s
 }
 
-func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+func ms(n int64) time.Duration { return durMs(n) }
 
 // ReportHeader is the first line of the CSV WriteReportCSV writes.
 var ReportHeader = []string{"inmate", "calls", "talked_s", "charged_s", "denials", "officer_actions", "credit_s"}

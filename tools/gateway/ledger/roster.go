@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 )
 
@@ -30,9 +31,18 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility string, cards []rec
 		if c.Role != record.RoleInmate && c.Role != record.RoleOfficer {
 			return 0, s.errf("roster "+facility, fmt.Errorf("card %s: role %q is neither inmate nor officer", c.Card, c.Role))
 		}
+		if c.Allowance < 0 || c.Allowance > policy.MaxCall {
+			return 0, s.errf("roster "+facility, fmt.Errorf("card %s: allowance %v is outside 0…%v", c.Card, c.Allowance, policy.MaxCall))
+		}
+	}
+	if err := onePersonOneRole(cards); err != nil {
+		return 0, s.errf("roster "+facility, err)
 	}
 	var v int64
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		if err := s.checkRolesAgainstRoster(ctx, tx, facility, cards); err != nil {
+			return err
+		}
 		var err error
 		if v, err = s.bump(ctx, tx, facility); err != nil {
 			return err
@@ -45,6 +55,9 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility string, cards []rec
 				facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), v); err != nil {
 				return fmt.Errorf("card %s: %w", c.Card, err)
 			}
+			if err := s.recordHistory(ctx, tx, facility, c.Card); err != nil {
+				return fmt.Errorf("card %s: history: %w", c.Card, err)
+			}
 		}
 		return nil
 	})
@@ -52,6 +65,64 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility string, cards []rec
 		return 0, s.errf("roster "+facility+": upsert", err)
 	}
 	return v, nil
+}
+
+// onePersonOneRole refuses a batch in which one person holds both an
+// officer card and an inmate card: an officer could then credit their own
+// minutes, and the centre could not tell their calls from their actions.
+func onePersonOneRole(cards []record.CardInfo) error {
+	first := map[string]record.CardInfo{}
+	for _, c := range cards {
+		if f, ok := first[c.Person]; ok && f.Role != c.Role {
+			return fmt.Errorf("person %q has %s card %s and %s card %s; one person may not hold both an officer card and an inmate card", c.Person, f.Role, f.Card, c.Role, c.Card)
+		}
+		if _, ok := first[c.Person]; !ok {
+			first[c.Person] = c
+		}
+	}
+	return nil
+}
+
+// checkRolesAgainstRoster refuses cards whose person already holds a card
+// of the other role in the facility's roster (a card the batch itself
+// replaces is judged by its new row, in onePersonOneRole).
+func (s *sqlStore) checkRolesAgainstRoster(ctx context.Context, tx *sql.Tx, facility string, cards []record.CardInfo) error {
+	inBatch := make(map[string]bool, len(cards))
+	for _, c := range cards {
+		inBatch[c.Card] = true
+	}
+	checked := map[string]bool{}
+	for _, c := range cards {
+		if checked[c.Person] {
+			continue
+		}
+		checked[c.Person] = true
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT card, role FROM cards WHERE facility = ? AND person = ? AND role <> ? AND deleted = 0 ORDER BY card`),
+			facility, c.Person, string(c.Role))
+		if err != nil {
+			return err
+		}
+		var clash, role string
+		for rows.Next() && clash == "" {
+			var card, r string
+			if err := rows.Scan(&card, &r); err != nil {
+				rows.Close()
+				return err
+			}
+			if !inBatch[card] {
+				clash, role = card, r
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+		if clash != "" {
+			return fmt.Errorf("card %s: person %q already holds %s card %s in the roster; one person may not hold both an officer card and an inmate card (delete that card first)", c.Card, c.Person, role, clash)
+		}
+	}
+	return nil
 }
 
 // changeCard applies set to one existing card and bumps the version.
@@ -69,8 +140,10 @@ func (s *sqlStore) changeCard(ctx context.Context, op, facility, card, set strin
 		if v, err = s.bump(ctx, tx, facility); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.q(`UPDATE cards SET `+set+`, version = ? WHERE facility = ? AND card = ?`), append(args, v, facility, card)...)
-		return err
+		if _, err = tx.ExecContext(ctx, s.q(`UPDATE cards SET `+set+`, version = ? WHERE facility = ? AND card = ?`), append(args, v, facility, card)...); err != nil {
+			return err
+		}
+		return s.recordHistory(ctx, tx, facility, card)
 	})
 	if err != nil {
 		return 0, s.errf("roster "+facility+": "+op, err)

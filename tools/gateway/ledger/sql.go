@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -220,6 +221,26 @@ CREATE TABLE revoked_certs (serial TEXT PRIMARY KEY, device TEXT NOT NULL, revok
 		postgres: `
 CREATE TABLE revoked_certs (serial TEXT PRIMARY KEY, device TEXT NOT NULL, revoked_ms BIGINT NOT NULL);`,
 	},
+	{ // 5: officer records checked at the centre: who credited (facts.officer,
+		// at_ms for the per-day cap) and what each card was at each roster
+		// version (card_history), seeded from the cards as they stand
+		sqlite: `
+ALTER TABLE facts ADD COLUMN officer TEXT NOT NULL DEFAULT '';
+ALTER TABLE facts ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX facts_officer ON facts (facility, officer, at_ms);
+CREATE TABLE card_history (facility TEXT NOT NULL, card TEXT NOT NULL, version INTEGER NOT NULL, role TEXT NOT NULL,
+  person TEXT NOT NULL, blocked INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY (facility, card, version));
+INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
+  SELECT facility, card, version, role, person, blocked, deleted FROM cards;`,
+		postgres: `
+ALTER TABLE facts ADD COLUMN officer TEXT NOT NULL DEFAULT '';
+ALTER TABLE facts ADD COLUMN at_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX facts_officer ON facts (facility, officer, at_ms);
+CREATE TABLE card_history (facility TEXT NOT NULL, card TEXT NOT NULL, version BIGINT NOT NULL, role TEXT NOT NULL,
+  person TEXT NOT NULL, blocked INTEGER NOT NULL, deleted INTEGER NOT NULL, PRIMARY KEY (facility, card, version));
+INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
+  SELECT facility, card, version, role, person, blocked, deleted FROM cards;`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.
@@ -280,6 +301,33 @@ func facilityOf(device string) (string, error) {
 }
 
 func msOf(t time.Time) int64 { return t.UnixMilli() }
+
+// sumMs is an SQL expression summing a column of milliseconds that never
+// fails on overflow: SQLite's SUM raises "integer overflow" and
+// PostgreSQL's returns a numeric the driver cannot scan into an int64, so
+// one forged value would break every balance and report that adds it.
+// The sum saturates at the largest int64 instead (values are bounded at
+// ingest, so this is a second line, for rows written before the bounds).
+func (s *sqlStore) sumMs(col string) string {
+	if s.dialect == postgres {
+		return `CAST(GREATEST(LEAST(COALESCE(SUM(` + col + `), 0), 9223372036854775807), -9223372036854775808) AS BIGINT)`
+	}
+	// TOTAL is a float sum that never overflows; CAST saturates it.
+	return `CAST(TOTAL(` + col + `) AS INTEGER)`
+}
+
+// durMs converts milliseconds to a Duration, saturating instead of
+// wrapping (a Duration holds ±292 years; a millisecond count more).
+func durMs(n int64) time.Duration {
+	const lim = math.MaxInt64 / int64(time.Millisecond)
+	switch {
+	case n > lim:
+		return math.MaxInt64
+	case n < -lim:
+		return math.MinInt64
+	}
+	return time.Duration(n) * time.Millisecond
+}
 
 func timeOf(ms sql.NullInt64) time.Time {
 	if !ms.Valid {

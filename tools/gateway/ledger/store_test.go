@@ -277,6 +277,7 @@ func TestMonthlyReport(t *testing.T) {
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
 			s := open1(t, be)
+			staffed(t, s, "lp")
 			a := &booth{device: "lp/b01"}
 			a.call("W-1", "2026-11-29", time.Minute)
 			a.call("W-1", "2026-W48", 2*time.Minute) // week key: month of the call's time

@@ -15,12 +15,12 @@ type rosterCache struct {
 	mu      sync.Mutex // one lookup at a time applies a delta
 	version int64
 	cards   map[string]record.CardInfo
-	policy  Policy
+	policy  facilityPolicy
 }
 
 // lookup returns the card (nil when unknown) and the policy of a facility
 // as the roster holds them now.
-func (h *Handler) lookup(ctx context.Context, facility, card string) (*record.CardInfo, Policy, error) {
+func (h *Handler) lookup(ctx context.Context, facility, card string) (*record.CardInfo, facilityPolicy, error) {
 	h.mu.Lock()
 	c := h.rosters[facility]
 	if c == nil {
@@ -32,7 +32,7 @@ func (h *Handler) lookup(ctx context.Context, facility, card string) (*record.Ca
 	defer c.mu.Unlock()
 	d, err := h.opt.Ledger.RosterSince(ctx, facility, c.version)
 	if err != nil {
-		return nil, Policy{}, fmt.Errorf("roster of %s since %d: %w", facility, c.version, err)
+		return nil, facilityPolicy{}, fmt.Errorf("roster of %s since %d: %w", facility, c.version, err)
 	}
 	if d.Full {
 		c.cards = make(map[string]record.CardInfo, len(d.Upserts))
@@ -44,9 +44,9 @@ func (h *Handler) lookup(ctx context.Context, facility, card string) (*record.Ca
 		delete(c.cards, id)
 	}
 	if d.Policy != nil {
-		p, err := ParsePolicy(d.Policy)
+		p, err := parseFacilityPolicy(d.Policy)
 		if err != nil {
-			return nil, Policy{}, fmt.Errorf("stored policy of %s is unusable (set it again with wartel-gateway policy set): %w", facility, err)
+			return nil, facilityPolicy{}, fmt.Errorf("stored policy of %s is unusable (set it again with wartel-gateway policy set): %w", facility, err)
 		}
 		c.policy = p
 	}

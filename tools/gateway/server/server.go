@@ -21,6 +21,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/gateway/ca"
@@ -355,6 +356,20 @@ func (h *Handler) authorise(ctx context.Context, device string, r *http.Request)
 		return nil, err
 	}
 	var out protocol.AuthoriseResponse
+	// The centre's clock and policy say which period a call is billed to;
+	// the booth's key is only compared, since its clock may be wrong.
+	period, ok := pol.period(h.opt.Now())
+	if !ok {
+		// Fail closed: without a policy there is no period to count a
+		// balance in, so nothing to talk (docs/gateway.md).
+		h.opt.Log.Warn("authorise refused: the facility has no policy; set one with wartel-gateway policy set", "facility", facility, "device", device)
+		return out, nil
+	}
+	out.Period = period.Key
+	if req.Period != period.Key {
+		h.opt.Log.Warn("booth's period differs from the centre's: its clock (or policy) is wrong; the call is billed to the centre's",
+			"device", device, "booth_period", req.Period, "period", period.Key)
+	}
 	if card == nil || card.Blocked || card.Role != record.RoleInmate || card.Person != req.Inmate {
 		return out, nil // nothing to talk: the booth denies from its own roster reasons
 	}
@@ -362,16 +377,17 @@ func (h *Handler) authorise(ctx context.Context, device string, r *http.Request)
 	if allowance == 0 {
 		allowance = time.Duration(pol.AllowanceMs) * time.Millisecond
 	}
-	used, credit, err := h.opt.Ledger.Balance(ctx, facility, req.Inmate, req.Period)
+	used, credit, err := h.opt.Ledger.Balance(ctx, facility, req.Inmate, period.Key)
 	if err != nil {
-		return nil, fmt.Errorf("balance of %s/%s in %s: %w", facility, req.Inmate, req.Period, err)
+		return nil, fmt.Errorf("balance of %s/%s in %s: %w", facility, req.Inmate, period.Key, err)
 	}
-	remaining := max(allowance+credit-used, 0)
+	// Saturating: no sum of the ledger can wrap round to a huge balance.
+	remaining := max(policy.SubSat(policy.AddSat(allowance, credit), used), 0)
 	out.RemainingMs = remaining.Milliseconds()
 	if remaining == 0 {
 		return out, nil
 	}
-	ttl := remaining + h.opt.LeaseTTL
+	ttl := policy.AddSat(remaining, h.opt.LeaseTTL)
 	id, busy, err := h.opt.Ledger.AcquireLease(ctx, facility, req.Inmate, device, ttl, h.opt.Now())
 	if err != nil {
 		return nil, fmt.Errorf("lease for %s/%s at %s: %w", facility, req.Inmate, device, err)

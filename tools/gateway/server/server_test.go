@@ -255,6 +255,7 @@ func TestAuthoriseSharedQuotaAndLease(t *testing.T) {
 			record.CardInfo{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1", Name: "A"},
 			record.CardInfo{Card: "em:0400D8B2A6", Role: record.RoleInmate, Person: "w2", Name: "B", Allowance: 5 * time.Minute},
 			record.CardInfo{Card: "em:0400D8B2A7", Role: record.RoleInmate, Person: "w3", Name: "C", Blocked: true},
+			record.CardInfo{Card: "em:0A00000001", Role: record.RoleOfficer, Person: "p1", Name: "P"},
 		)
 		a, b := e.booth(facility, "b01"), e.booth(facility, "b02")
 		const period = "2026-11-29"

@@ -1,0 +1,187 @@
+package ledger
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"wartelsuspas/kiosk/record"
+)
+
+// An officer record credits only when its officer card is an officer card
+// of that officer in the facility's roster at the version the booth held,
+// or later; otherwise it is flagged officer, kept as evidence, and credits
+// nothing (issue 12 item 5).
+func TestIngestOfficerVerified(t *testing.T) {
+	roster := []record.CardInfo{
+		{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"},
+		{Card: "em:W1", Role: record.RoleInmate, Person: "W-1"},
+		{Card: "em:P9", Role: record.RoleOfficer, Person: "P-9"},
+	}
+	cases := []struct {
+		name          string
+		officer, card string
+		version       int64 // the booth's roster version: 0 … v (after setup)
+		credited      bool
+	}{
+		{"officer of the roster", "P-1", "em:P1", 1, true},
+		{"a booth from before roster_version", "P-1", "em:P1", 0, true},
+		{"NOBODY", "NOBODY", "em:P1", 1, false},
+		{"unknown card", "P-1", "em:FFFF", 1, false},
+		{"an inmate card as officer card", "W-1", "em:W1", 1, false},
+		{"another officer's card", "P-1", "em:P9", 1, false},
+		{"card deleted before the booth's version", "P-9", "em:P9", 3, false},
+		{"card valid at the booth's version, deleted since", "P-9", "em:P9", 2, true},
+		{"card blocked at the booth's version", "P-1", "em:P1", 4, false},
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			s := open1(t, be)
+			for i, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					facility := fmt.Sprintf("o%d", i)
+					// v1: the roster; v2: policy; v3: P-9's card deleted; v4: P-1's blocked; v5: unblocked.
+					if _, err := s.UpsertCards(ctx, facility, roster); err != nil {
+						t.Fatal(err)
+					}
+					s.SetPolicy(ctx, facility, []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`))
+					s.DeleteCard(ctx, facility, "em:P9")
+					s.BlockCard(ctx, facility, "em:P1", true)
+					s.BlockCard(ctx, facility, "em:P1", false)
+					if tc.name == "card blocked at the booth's version" {
+						s.BlockCard(ctx, facility, "em:P1", true) // v6: blocked for good
+						tc.version = 6
+					}
+					b := &booth{device: facility + "/b01"}
+					b.add(record.KindOfficer, record.Officer{At: t0, Officer: tc.officer, OfficerCard: tc.card, Action: "grant",
+						Inmate: "W-1", Period: "2026-11", CreditMs: 600000, RosterVersion: tc.version})
+					if _, err := s.Ingest(ctx, b.device, b.recs); err != nil {
+						t.Fatal(err)
+					}
+					_, credit, err := s.Balance(ctx, facility, "W-1", "2026-11")
+					if err != nil {
+						t.Fatal(err)
+					}
+					flags := openFlags(t, s, b.device)
+					if tc.credited {
+						if credit != 10*time.Minute || len(flags) != 0 {
+							t.Errorf("credit %v flags %v, want 10m0s and none", credit, flags)
+						}
+						return
+					}
+					if credit != 0 || !slices.Equal(flags, []string{"officer@1"}) {
+						t.Errorf("credit %v flags %v, want 0 and officer@1", credit, flags)
+					}
+					errs, _ := s.ChainErrors(ctx, b.device)
+					if len(errs) == 0 || !strings.Contains(errs[0].Detail, tc.card) {
+						t.Errorf("flag detail %+v should name the card", errs)
+					}
+					// The record stays as evidence, and in the report.
+					rows, _ := s.MonthlyReport(ctx, facility, "2026-11")
+					if len(rows) != 1 || rows[0].OfficerActions != 1 || rows[0].Credit != 0 {
+						t.Errorf("report %+v, want one uncredited officer action", rows)
+					}
+				})
+			}
+		})
+	}
+}
+
+// Credits beyond the policy's caps are flagged cap and only what fits is
+// credited; the excess is never counted.
+func TestIngestOfficerCaps(t *testing.T) {
+	grant := func(b *booth, officer, card, inmate string, at time.Time, credit time.Duration) {
+		b.add(record.KindOfficer, record.Officer{At: at, Officer: officer, OfficerCard: card, Action: "grant", Inmate: inmate, Period: "2026-11",
+			CreditMs: credit.Milliseconds(), RosterVersion: 1})
+	}
+	type g struct {
+		officer, card, inmate string
+		at                    time.Time
+		credit                time.Duration
+	}
+	day2 := t0.Add(24 * time.Hour)
+	cases := []struct {
+		name   string
+		policy string
+		grants []g
+		credit map[string]time.Duration // by inmate
+		flags  []string
+	}{
+		{"no caps", `{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`,
+			[]g{{"P-1", "em:P1", "W-1", t0, time.Hour}, {"P-1", "em:P1", "W-1", t0, time.Hour}},
+			map[string]time.Duration{"W-1": 2 * time.Hour}, nil},
+		{"inmate per period", `{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta","inmate_credit_per_period_ms":1800000}`,
+			[]g{{"P-1", "em:P1", "W-1", t0, 20 * time.Minute}, {"P-2", "em:P2", "W-1", day2, 20 * time.Minute}, {"P-2", "em:P2", "W-1", day2, 5 * time.Minute}, {"P-1", "em:P1", "W-2", t0, 20 * time.Minute}},
+			map[string]time.Duration{"W-1": 30 * time.Minute, "W-2": 20 * time.Minute}, []string{"cap@2", "cap@3"}},
+		{"officer per day", `{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta","officer_credit_per_day_ms":1800000}`,
+			[]g{{"P-1", "em:P1", "W-1", t0, 20 * time.Minute}, {"P-1", "em:P1", "W-2", t0, 20 * time.Minute}, {"P-2", "em:P2", "W-2", t0, 20 * time.Minute}, {"P-1", "em:P1", "W-2", day2, 20 * time.Minute}},
+			map[string]time.Duration{"W-1": 20 * time.Minute, "W-2": 50 * time.Minute}, []string{"cap@2"}},
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			s := open1(t, be)
+			for i, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					facility := fmt.Sprintf("c%d", i)
+					if _, err := s.UpsertCards(ctx, facility, []record.CardInfo{
+						{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"}, {Card: "em:P2", Role: record.RoleOfficer, Person: "P-2"},
+					}); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := s.SetPolicy(ctx, facility, []byte(tc.policy)); err != nil {
+						t.Fatal(err)
+					}
+					b := &booth{device: facility + "/b01"}
+					for _, x := range tc.grants {
+						grant(b, x.officer, x.card, x.inmate, x.at, x.credit)
+					}
+					if _, err := s.Ingest(ctx, b.device, b.recs); err != nil {
+						t.Fatal(err)
+					}
+					for inmate, want := range tc.credit {
+						if _, credit, err := s.Balance(ctx, facility, inmate, "2026-11"); err != nil || credit != want {
+							t.Errorf("%s credited %v (%v), want %v", inmate, credit, err, want)
+						}
+					}
+					if got := openFlags(t, s, b.device); !slices.Equal(got, tc.flags) {
+						t.Errorf("flags %v, want %v", got, tc.flags)
+					}
+				})
+			}
+		})
+	}
+}
+
+// One person may not hold both an officer card and an inmate card: in one
+// batch, or against the roster as it stands.
+func TestUpsertCardsOnePersonOneRole(t *testing.T) {
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			s := open1(t, be)
+			both := []record.CardInfo{{Card: "em:1", Role: record.RoleInmate, Person: "X"}, {Card: "em:2", Role: record.RoleOfficer, Person: "X"}}
+			if _, err := s.UpsertCards(ctx, "lp", both); err == nil || !strings.Contains(err.Error(), `"X"`) {
+				t.Errorf("both roles in one batch: %v", err)
+			}
+			if _, err := s.UpsertCards(ctx, "lp", both[:1]); err != nil {
+				t.Fatal(err)
+			}
+			_, err := s.UpsertCards(ctx, "lp", both[1:])
+			if err == nil || !strings.Contains(err.Error(), "em:1") || !strings.Contains(err.Error(), "em:2") {
+				t.Errorf("officer card for a person holding an inmate card: %v", err)
+			}
+			// Turning the inmate card itself into an officer card is one
+			// person with one role.
+			if _, err := s.UpsertCards(ctx, "lp", []record.CardInfo{{Card: "em:1", Role: record.RoleOfficer, Person: "X"}}); err != nil {
+				t.Errorf("re-role of the only card: %v", err)
+			}
+			// Once the other card is deleted, the person may take the role.
+			s.UpsertCards(ctx, "lp", []record.CardInfo{{Card: "em:3", Role: record.RoleInmate, Person: "Y"}})
+			s.DeleteCard(ctx, "lp", "em:3")
+			if _, err := s.UpsertCards(ctx, "lp", []record.CardInfo{{Card: "em:4", Role: record.RoleOfficer, Person: "Y"}}); err != nil {
+				t.Errorf("officer card after the inmate card was deleted: %v", err)
+			}
+		})
+	}
+}
