@@ -104,7 +104,7 @@ type Call struct {
 	MaxMs        int64     `json:"max_ms"`     // the talk time granted at the tap
 	TalkedMs     int64     `json:"talked_ms"`  // monotonic talk time (relay on and off-hook)
 	ChargedMs    int64     `json:"charged_ms"` // after the billing rule
-	EndReason    string    `json:"end_reason"` // hangup, quota, per_call_cap, closing, turn_end, officer, second_tap, no_offhook, tamper, fault, store_error, shutdown, power_loss
+	EndReason    string    `json:"end_reason"` // hangup, quota, per_call_cap, closing, turn_end, offline_cap, untrusted_cap, officer, second_tap, no_offhook, tamper, fault, store_error, shutdown, power_loss
 	Offline      bool      `json:"offline"`    // authorised from the local cache
 	ClockTrusted bool      `json:"clock_trusted"`
 	// Lease is the centre's lease on the inmate for this call; the gateway
@@ -185,4 +185,7 @@ type Usage struct {
 	Used    time.Duration // charged talk time
 	Granted time.Duration // officer grants and observed-reset credits
 	LastEnd time.Time     // wall clock end of the inmate's last call; zero = none
+	// OfflineUsed is what this booth charged for calls it authorised
+	// offline (Call.Offline) in the period: the offline cap bounds it.
+	OfflineUsed time.Duration
 }

@@ -18,8 +18,7 @@ import (
 	"wartelsuspas/kiosk/record"
 )
 
-// End reasons the engine adds to the policy's bounds (quota, per_call_cap,
-// closing, turn_end, offline_cap).
+// End reasons the engine adds to the policy's bounds (policy.AllBounds).
 const (
 	EndHangup     = "hangup"
 	EndOfficer    = "officer"
@@ -532,7 +531,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 			e.storeFailed("reading the inmate's usage", err)
 			q.OutOfService = true
 		}
-		q.Used, q.Granted, q.LastCallEnd = u.Used, u.Granted, u.LastEnd
+		q.Used, q.Granted, q.LastCallEnd, q.OfflineUsed = u.Used, u.Granted, u.LastEnd, u.OfflineUsed
 		if end, ok := e.lastEnd[info.Person]; ok {
 			q.SinceLastEnd = e.clk.Mono() - end
 		}
@@ -559,23 +558,15 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 			offline, lease = false, r.Lease
 		}
 	}
+	// Part of a facility but cut off from it: the offline cap applies. A
+	// standalone booth (no Authoriser) has only its store to go by.
+	q.Offline = offline && e.auth != nil
 	dec := rules.Decide(q)
 	if !dec.Allow {
 		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason), Lease: lease})
 		return
 	}
 	endsBy := string(dec.EndsBy)
-	if offline && e.auth != nil && rules.OfflineCap > 0 {
-		// Part of a facility but cut off from it: spend at most the
-		// offline cap per call beyond what the centre last said.
-		if capped := rules.Billing.MaxTalk(rules.OfflineCap); capped < dec.Max {
-			dec.Max, endsBy = capped, string(policy.ReasonOfflineCap)
-		}
-		if dec.Max < rules.Billing.Step() {
-			e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonNoMinutes), Lease: lease})
-			return
-		}
-	}
 	rec := record.Call{
 		Card:         card,
 		Inmate:       info.Person,
@@ -986,7 +977,7 @@ func (e *Engine) show(signal string) {
 
 func denialSignal(r policy.Reason) string {
 	switch r {
-	case policy.ReasonNoMinutes, policy.ReasonTooSoon:
+	case policy.ReasonNoMinutes, policy.ReasonTooSoon, policy.ReasonOfflineCapReached:
 		return "denied_quota"
 	case policy.ReasonOutsideHours, policy.ReasonNotBlockTurn, policy.ReasonClockUntrusted:
 		return "denied_time"

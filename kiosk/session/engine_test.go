@@ -478,6 +478,90 @@ func TestAuthoriser(t *testing.T) {
 	}
 }
 
+// TestOfflineCapPerPeriod: offline, the booth grants one inmate at most the
+// offline cap (3 min) in the period in total, not per call: back-to-back
+// offline calls share it, whatever crash-restarts (power cuts) come between
+// or during them, because what was granted offline is read from the store.
+// An answer from the centre does not give the cap back (the booth does not
+// keep the centre's balance); the next period does.
+func TestOfflineCapPerPeriod(t *testing.T) {
+	restart := func(r *rig) { r.b.PowerCut(); r.boot() }
+	for _, tc := range []struct {
+		name   string
+		script []any
+		// max and end reason of each call, then the reason of the denial
+		maxes []time.Duration
+		ends  []string
+	}{
+		{"three calls, a restart between",
+			[]any{tap(inmate1), offHook, 2 * time.Minute, onHook, 10 * sec, restart,
+				tap(inmate1), offHook, time.Hour, onHook, 10 * sec, restart, tap(inmate1)},
+			[]time.Duration{3 * time.Minute, time.Minute}, []string{EndHangup, "offline_cap"}},
+		{"power cut mid-call: billed to the checkpoint, and that counts",
+			[]any{tap(inmate1), offHook, 2 * time.Minute, onHook, 10 * sec,
+				tap(inmate1), offHook, 32 * sec, restart, onHook, 10 * sec,
+				tap(inmate1), offHook, time.Hour, onHook, 10 * sec, tap(inmate1)},
+			[]time.Duration{3 * time.Minute, time.Minute, 30 * sec}, []string{EndHangup, EndPowerLoss, "offline_cap"}},
+		{"the cap spent at once",
+			[]any{tap(inmate1), offHook, time.Hour, onHook, 10 * sec, restart, tap(inmate1), 10 * sec, tap(inmate1)},
+			[]time.Duration{3 * time.Minute}, []string{"offline_cap"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := &fakeAuth{err: context.DeadlineExceeded}
+			r := newRig(t, nil)
+			r.au = auth
+			r.boot()
+			r.play(tc.script...)
+			var offline time.Duration
+			cs := r.st.Calls()
+			for _, c := range cs {
+				if !c.Offline {
+					t.Errorf("call %d not marked offline", c.CallID)
+				}
+				offline += ms(c.ChargedMs)
+			}
+			if offline > r.cfg.Rules.OfflineCap {
+				t.Errorf("charged %v offline in the period, cap %v: %+v", offline, r.cfg.Rules.OfflineCap, cs)
+			}
+			if len(cs) != len(tc.maxes) {
+				t.Fatalf("%d calls, want %d: %+v", len(cs), len(tc.maxes), cs)
+			}
+			for i, c := range cs {
+				if ms(c.MaxMs) != tc.maxes[i] || c.EndReason != tc.ends[i] {
+					t.Errorf("call %d: max %v ends %s, want %v %s", i+1, ms(c.MaxMs), c.EndReason, tc.maxes[i], tc.ends[i])
+				}
+			}
+			ds := r.st.Denials()
+			if len(ds) == 0 || ds[len(ds)-1].Reason != string(policy.ReasonOfflineCapReached) {
+				t.Fatalf("denials %+v, want the last tap refused offline_cap_reached", ds)
+			}
+			if sig := r.b.Signals(); sig[len(sig)-1] != "denied_quota" {
+				t.Errorf("last signal %q, want denied_quota", sig[len(sig)-1])
+			}
+
+			// Online the centre's balance decides, uncapped; offline
+			// again, the cap stays spent for the period.
+			auth.err, auth.remote = nil, Remote{Remaining: 5 * time.Minute}
+			r.play(10*sec, tap(inmate1), offHook, time.Hour, onHook, 10*sec)
+			if c := r.st.Calls(); c[len(c)-1].Offline || ms(c[len(c)-1].MaxMs) != 5*time.Minute {
+				t.Errorf("online call %+v, want 5 min from the centre", c[len(c)-1])
+			}
+			auth.err = context.DeadlineExceeded
+			n := len(r.st.Calls())
+			r.play(tap(inmate1))
+			if len(r.st.Calls()) != n || r.e.Status().State != StateReady {
+				t.Errorf("offline again in the same period: granted, want refused")
+			}
+			// The next day is a new period with a cap of its own.
+			r.fc.SetWall(start.Add(24 * time.Hour))
+			r.play(tap(inmate1), offHook, time.Hour, onHook)
+			if c := r.st.Calls(); len(c) != n+1 || !c[n].Offline || ms(c[n].MaxMs) != 3*time.Minute {
+				t.Errorf("next day: calls %+v, want a new offline call of 3 min", c[n:])
+			}
+		})
+	}
+}
+
 // TestDenialEndsLease: a tap the centre leased but the booth refuses (here,
 // too soon after the last call) carries the lease in its denial record, so
 // the gateway ends it; the inmate is not held to this booth.

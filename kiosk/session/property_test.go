@@ -94,7 +94,7 @@ var storeOps = []string{"Card", "Usage", "OpenCall", "Checkpoint", "CloseCall", 
 func (w *world) apply(op, arg int) {
 	cards := []string{inmate1, inmate2, officer1, unknown, blocked, revoked}
 	var step any
-	switch op % 21 {
+	switch op % 22 {
 	case 0, 1, 2, 3:
 		step = tap(cards[arg%len(cards)])
 	case 4:
@@ -141,6 +141,12 @@ func (w *world) apply(op, arg int) {
 				w.centre.down = arg%2 == 0
 			}
 		}
+	case 21:
+		// A whole call (tap, lift, talk, hang up), so that one inmate's
+		// calls follow each other often enough to meet the offline cap.
+		step = func(r *rig) {
+			r.play(tap(cards[arg%2]), offHook, time.Duration(arg)*2*time.Second, onHook, time.Second)
+		}
 	}
 	w.log = append(w.log, fmt.Sprintf("%T%+v", step, step))
 	w.play(step)
@@ -167,6 +173,7 @@ func (w *world) check() error {
 	calls := w.st.Calls()
 	seen := map[int64]bool{}
 	billed := map[[2]string]time.Duration{}
+	offline := map[[2]string]time.Duration{} // charged for calls authorised offline
 	for _, c := range calls {
 		if seen[c.CallID] {
 			return fmt.Errorf("call %d has two records", c.CallID)
@@ -196,6 +203,16 @@ func (w *world) check() error {
 			}
 		}
 		billed[[2]string{c.Inmate, c.Period}] += charged
+		if c.Offline && w.centre != nil {
+			offline[[2]string{c.Inmate, c.Period}] += charged
+		}
+	}
+	// Offline, the cap bounds what the booth grants an inmate in a period
+	// in total, across calls and crash-restarts.
+	for k, o := range offline {
+		if o > w.cfg.Rules.OfflineCap {
+			return fmt.Errorf("inmate %s charged %v offline in %s, offline cap %v", k[0], o, k[1], w.cfg.Rules.OfflineCap)
+		}
 	}
 	for k, b := range billed {
 		u := w.st.UsageOf(k[0], k[1])
@@ -273,9 +290,12 @@ func TestPropertyInvariants(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		cfg := propConfig(func(n int, label string) int { return rapid.IntRange(0, n-1).Draw(rt, label) })
 		w := newWorld(rt, cfg, rapid.Bool().Draw(rt, "centre"))
+		if w.centre != nil {
+			w.centre.down = rapid.Bool().Draw(rt, "centre down")
+		}
 		steps := rapid.IntRange(1, 120).Draw(rt, "steps")
 		for i := 0; i < steps; i++ {
-			op := rapid.IntRange(0, 20).Draw(rt, "op")
+			op := rapid.IntRange(0, 21).Draw(rt, "op")
 			arg := rapid.IntRange(0, 255).Draw(rt, "arg")
 			w.apply(op, arg)
 			if err := w.check(); err != nil {

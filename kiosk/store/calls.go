@@ -83,7 +83,7 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 			return fmt.Errorf("call %d is not open in the journal (closed already?)", c.CallID)
 		}
 		r, err = s.appendRecord(conn, record.KindCall, c, &usageDelta{
-			inmate: c.Inmate, period: c.Period, usedMs: c.ChargedMs, endNs: s.clock.Now().UnixNano(),
+			inmate: c.Inmate, period: c.Period, usedMs: c.ChargedMs, endNs: s.clock.Now().UnixNano(), offline: c.Offline,
 		})
 		return err
 	})
@@ -126,18 +126,21 @@ func (s *Store) OpenCalls() ([]record.OpenCall, error) {
 // it is the booth's own calls and credits. With them (SetSyncedUsage) it is
 // the centre's figures plus the booth's own records the centre had not yet
 // counted (seq above the figures' through-seq), so nothing is counted twice.
+// OfflineUsed is always the booth's own: what it charged for calls it
+// authorised offline in the period.
 func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 	op := fmt.Sprintf("read usage of %s in %s", inmate, period)
 	var u record.Usage
-	var used, granted, lastEnd int64
-	err := s.db.QueryRow(`SELECT used_ms, granted_ms, last_end FROM usage WHERE inmate = ? AND period = ?`, inmate, period).
-		Scan(&used, &granted, &lastEnd)
+	var used, granted, lastEnd, offline int64
+	err := s.db.QueryRow(`SELECT used_ms, granted_ms, last_end, offline_ms FROM usage WHERE inmate = ? AND period = ?`, inmate, period).
+		Scan(&used, &granted, &lastEnd, &offline)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return u, s.wrap(op, err)
 	}
 	if lastEnd != 0 {
 		u.LastEnd = time.Unix(0, lastEnd)
 	}
+	u.OfflineUsed = time.Duration(offline) * time.Millisecond
 	var sUsed, sGranted, through int64
 	err = s.db.QueryRow(`SELECT used_ms, granted_ms, through_seq FROM synced_usage WHERE inmate = ? AND period = ?`, inmate, period).
 		Scan(&sUsed, &sGranted, &through)

@@ -78,7 +78,9 @@ func TestMigrations(t *testing.T) {
 	if _, ok, err := s.Card("em:01"); !ok || err != nil {
 		t.Fatalf("card lost in migration: %v", err)
 	}
-	if u, err := s.Usage("W-1", "p"); err != nil || u.Used.Milliseconds() != 60000 {
+	// Migration 3: usage from before the offline cap was kept counts as
+	// offline, so an upgrade never grants more than the cap offline.
+	if u, err := s.Usage("W-1", "p"); err != nil || u.Used.Milliseconds() != 60000 || u.OfflineUsed.Milliseconds() != 60000 {
 		t.Fatalf("usage after migration %+v, %v", u, err)
 	}
 	if seq, hash := s.Head(); seq != 1 || hash != hash1 {

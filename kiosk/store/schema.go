@@ -82,6 +82,15 @@ CREATE TABLE synced_usage (
 	PRIMARY KEY (inmate, period)
 ) STRICT;
 `,
+	// 3: what the booth charged an inmate for calls it authorised offline,
+	// per period, which the offline cap bounds (policy.Request.OfflineUsed).
+	// A store from before did not keep it: all its usage counts as offline,
+	// so an upgrade never grants more than the cap offline in a period
+	// (fail closed; online calls are unaffected).
+	`
+ALTER TABLE usage ADD COLUMN offline_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE usage SET offline_ms = used_ms;
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.

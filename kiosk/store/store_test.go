@@ -286,6 +286,48 @@ func TestRecordsAndUsage(t *testing.T) {
 	}
 }
 
+// TestOfflineUsed: the store keeps, per inmate and period, what it charged
+// for calls authorised offline, across a reopen (a restart or power cut),
+// apart from online calls and from the centre's figures.
+func TestOfflineUsed(t *testing.T) {
+	s, path := newStore(t)
+	const p = "2026-11-30"
+	closeCall := func(inmate, period string, charged int64, offline bool) {
+		t.Helper()
+		c := call(inmate, period)
+		c.Offline = offline
+		id, err := s.OpenCall(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.CallID, c.ChargedMs = id, charged
+		if _, err := s.CloseCall(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeCall("W-1", p, 60000, true)
+	closeCall("W-1", p, 120000, false)
+	closeCall("W-1", p, 30000, true)
+	closeCall("W-1", "2026-11-29", 40000, true)
+	closeCall("W-2", p, 50000, true)
+	if _, err := s.Officer(record.Officer{Officer: "PTG", Action: "reset", Inmate: "W-1", Period: p, CreditMs: 90000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetSyncedUsage("W-1", p, 30*time.Minute, 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, path)
+	for _, tc := range []struct {
+		inmate, period string
+		want           time.Duration
+	}{{"W-1", p, 90 * time.Second}, {"W-1", "2026-11-29", 40 * time.Second}, {"W-2", p, 50 * time.Second}, {"W-3", p, 0}} {
+		if u, err := s.Usage(tc.inmate, tc.period); err != nil || u.OfflineUsed != tc.want {
+			t.Errorf("Usage(%s, %s) = %+v, %v; want OfflineUsed %v", tc.inmate, tc.period, u, err, tc.want)
+		}
+	}
+}
+
 func TestSyncedUsage(t *testing.T) {
 	s, _ := newStore(t)
 	const p = "2026-11"

@@ -150,6 +150,9 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 	k := [2]string{c.Inmate, c.Period}
 	u := s.usage[k]
 	u.Used += time.Duration(c.ChargedMs) * time.Millisecond
+	if c.Offline {
+		u.OfflineUsed += time.Duration(c.ChargedMs) * time.Millisecond
+	}
 	if c.TalkedMs > 0 {
 		u.LastEnd = c.TalkStartAt.Add(time.Duration(c.TalkedMs) * time.Millisecond)
 	}
