@@ -208,9 +208,10 @@ type Rules struct {
 	Rotation  Rotation
 	Untrusted UntrustedRule
 	// OfflineCap is the most a booth grants one inmate offline (Request.Offline)
-	// in a period, in total: Decide bounds a call by OfflineCap minus
-	// Request.OfflineUsed, so a facility overspends an inmate's balance by at
-	// most booths × OfflineCap. 0 = no cap (the cached balance alone bounds).
+	// in total beyond a balance the centre gave: Decide bounds a call by
+	// OfflineCap minus Request.OfflineUsed, so a facility overspends an
+	// inmate's balance by at most booths × OfflineCap. 0 = no cap (the
+	// cached balance alone bounds).
 	OfflineCap time.Duration
 	// UntrustedCap bounds each call under UntrustedCapOnly when PerCall is 0;
 	// with neither, an untrusted clock refuses. (firmware/config fills it
@@ -283,9 +284,10 @@ type Request struct {
 	// Offline: the booth is part of a facility but decides without the
 	// centre's answer; Rules.OfflineCap then bounds what it grants.
 	Offline bool
-	// OfflineUsed is what this booth has charged the inmate this period for
-	// calls it authorised offline (kept in its store, so it survives a
-	// restart and a power cut): it counts against Rules.OfflineCap.
+	// OfflineUsed is what this booth has charged the inmate for calls it
+	// authorised offline since the centre's last balance in the period (the
+	// whole period without one), kept in its store so it survives a restart
+	// and a power cut: it counts against Rules.OfflineCap.
 	OfflineUsed time.Duration
 }
 

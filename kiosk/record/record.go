@@ -185,7 +185,13 @@ type Usage struct {
 	Used    time.Duration // charged talk time
 	Granted time.Duration // officer grants and observed-reset credits
 	LastEnd time.Time     // wall clock end of the inmate's last call; zero = none
-	// OfflineUsed is what this booth charged for calls it authorised
-	// offline (Call.Offline) in the period: the offline cap bounds it.
-	OfflineUsed time.Duration
+	// For deciding offline (docs/ledger.md "Offline"): Centre reports that
+	// the centre gave a balance in the period at an online authorise;
+	// CentreRemaining is that balance less this booth's usage and plus its
+	// credits since. OfflineUsed is what this booth charged for calls it
+	// authorised offline (Call.Offline) since that balance, or in the whole
+	// period without one: the offline cap bounds it.
+	Centre          bool
+	CentreRemaining time.Duration
+	OfflineUsed     time.Duration
 }

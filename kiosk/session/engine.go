@@ -525,8 +525,10 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 	if known && info.Role == record.RoleOfficer && info.Blocked {
 		q.Known = true // a revoked officer card is refused as blocked
 	}
+	var u record.Usage
 	if q.Known && !q.Blocked && !q.OutOfService {
-		u, err := e.store.Usage(info.Person, period.Key)
+		var err error
+		u, err = e.store.Usage(info.Person, period.Key)
 		if err != nil {
 			e.storeFailed("reading the inmate's usage", err)
 			q.OutOfService = true
@@ -556,11 +558,22 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 			}
 			q.Allowance, q.Granted, q.Used = allowance, 0, allowance-r.Remaining
 			offline, lease = false, r.Lease
+			// Kept for the next offline decision; failing to keep it only
+			// leaves the older balance (and its offline charges) in force.
+			if err := e.store.SetCentreBalance(info.Person, period.Key, r.Remaining); err != nil {
+				e.log.Warn("keeping the centre's balance failed: offline, the booth goes by the one before", "inmate", info.Person, "err", err)
+			}
 		}
 	}
-	// Part of a facility but cut off from it: the offline cap applies. A
-	// standalone booth (no Authoriser) has only its store to go by.
-	q.Offline = offline && e.auth != nil
+	// Part of a facility but cut off from it: the offline cap applies, and
+	// the centre's last balance less this booth's usage since, when it is
+	// less than the booth's own view. A standalone booth (no Authoriser) has
+	// only its store to go by.
+	if q.Offline = offline && e.auth != nil; q.Offline && u.Centre {
+		if own := rules.Remaining(q); u.CentreRemaining < own {
+			q.Used += own - u.CentreRemaining
+		}
+	}
 	dec := rules.Decide(q)
 	if !dec.Allow {
 		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason), Lease: lease})

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -36,12 +37,16 @@ type world struct {
 type centre struct {
 	w    *world
 	down bool
+	// answered: inmate and period → records written before its last
+	// answer, all of which it counted.
+	answered map[[2]string]int
 }
 
 func (c *centre) Authorise(ctx context.Context, card, inmate, period string) (Remote, error) {
 	if c.down {
 		return Remote{}, context.DeadlineExceeded
 	}
+	c.answered[[2]string{inmate, period}] = len(c.w.st.Records())
 	u := c.w.st.UsageOf(inmate, period)
 	return Remote{Remaining: c.w.cfg.Rules.Allowance + u.Granted - u.Used}, nil
 }
@@ -51,7 +56,7 @@ func newWorld(t tb, cfg Config, withCentre bool) *world {
 	w.rig = newRig(t, func(c *Config) { *c = cfg })
 	w.b.OnRelay = w.relayChanged
 	if withCentre {
-		w.centre = &centre{w: w}
+		w.centre = &centre{w: w, answered: map[[2]string]int{}}
 		w.au = w.centre
 	}
 	w.boot()
@@ -88,7 +93,7 @@ func (w *world) crash() {
 	w.boot()
 }
 
-var storeOps = []string{"Card", "Usage", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
+var storeOps = []string{"Card", "Usage", "SetCentreBalance", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
 
 // apply performs one random action; op and arg come from rapid or a fuzzer.
 func (w *world) apply(op, arg int) {
@@ -203,12 +208,22 @@ func (w *world) check() error {
 			}
 		}
 		billed[[2]string{c.Inmate, c.Period}] += charged
-		if c.Offline && w.centre != nil {
-			offline[[2]string{c.Inmate, c.Period}] += charged
-		}
 	}
 	// Offline, the cap bounds what the booth grants an inmate in a period
-	// in total, across calls and crash-restarts.
+	// in total since the centre's last answer, across calls and
+	// crash-restarts.
+	for i, r := range records {
+		if r.Kind != record.KindCall || w.centre == nil {
+			continue
+		}
+		var c record.Call
+		if err := json.Unmarshal(r.Payload, &c); err != nil {
+			return err
+		}
+		if k := [2]string{c.Inmate, c.Period}; c.Offline && i >= w.centre.answered[k] {
+			offline[k] += ms(c.ChargedMs)
+		}
+	}
 	for k, o := range offline {
 		if o > w.cfg.Rules.OfflineCap {
 			return fmt.Errorf("inmate %s charged %v offline in %s, offline cap %v", k[0], o, k[1], w.cfg.Rules.OfflineCap)

@@ -126,21 +126,27 @@ func (s *Store) OpenCalls() ([]record.OpenCall, error) {
 // it is the booth's own calls and credits. With them (SetSyncedUsage) it is
 // the centre's figures plus the booth's own records the centre had not yet
 // counted (seq above the figures' through-seq), so nothing is counted twice.
-// OfflineUsed is always the booth's own: what it charged for calls it
-// authorised offline in the period.
+// Its offline view (OfflineUsed, Centre, CentreRemaining) is offline.go's.
 func (s *Store) Usage(inmate, period string) (record.Usage, error) {
+	u, err := s.usage(inmate, period)
+	if err != nil {
+		return u, err
+	}
+	return u, s.offlineView(&u, inmate, period)
+}
+
+func (s *Store) usage(inmate, period string) (record.Usage, error) {
 	op := fmt.Sprintf("read usage of %s in %s", inmate, period)
 	var u record.Usage
-	var used, granted, lastEnd, offline int64
-	err := s.db.QueryRow(`SELECT used_ms, granted_ms, last_end, offline_ms FROM usage WHERE inmate = ? AND period = ?`, inmate, period).
-		Scan(&used, &granted, &lastEnd, &offline)
+	var used, granted, lastEnd int64
+	err := s.db.QueryRow(`SELECT used_ms, granted_ms, last_end FROM usage WHERE inmate = ? AND period = ?`, inmate, period).
+		Scan(&used, &granted, &lastEnd)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return u, s.wrap(op, err)
 	}
 	if lastEnd != 0 {
 		u.LastEnd = time.Unix(0, lastEnd)
 	}
-	u.OfflineUsed = time.Duration(offline) * time.Millisecond
 	var sUsed, sGranted, through int64
 	err = s.db.QueryRow(`SELECT used_ms, granted_ms, through_seq FROM synced_usage WHERE inmate = ? AND period = ?`, inmate, period).
 		Scan(&sUsed, &sGranted, &through)

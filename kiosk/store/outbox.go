@@ -61,22 +61,21 @@ func (s *Store) appendRecord(c *sql.Conn, kind record.Kind, p any, d *usageDelta
 		return record.Record{}, fmt.Errorf("advance chain head to #%d: %w", r.Seq, err)
 	}
 	if d != nil && d.inmate != "" && (d.usedMs != 0 || d.grantedMs != 0 || d.endNs != 0) {
+		if _, err := c.ExecContext(ctx, `
+INSERT INTO usage(inmate, period, used_ms, granted_ms, last_end) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (inmate, period) DO UPDATE SET
+	used_ms = used_ms + excluded.used_ms,
+	granted_ms = granted_ms + excluded.granted_ms,
+	last_end = max(last_end, excluded.last_end)`,
+			d.inmate, d.period, d.usedMs, d.grantedMs, d.endNs); err != nil {
+			return record.Record{}, fmt.Errorf("add usage of %s in %s: %w", d.inmate, d.period, err)
+		}
 		var offlineMs int64
 		if d.offline {
 			offlineMs = d.usedMs
 		}
-		if _, err := c.ExecContext(ctx, `
-INSERT INTO usage(inmate, period, used_ms, granted_ms, last_end, offline_ms) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (inmate, period) DO UPDATE SET
-	used_ms = used_ms + excluded.used_ms,
-	granted_ms = granted_ms + excluded.granted_ms,
-	last_end = max(last_end, excluded.last_end),
-	offline_ms = offline_ms + excluded.offline_ms`,
-			d.inmate, d.period, d.usedMs, d.grantedMs, d.endNs, offlineMs); err != nil {
-			return record.Record{}, fmt.Errorf("add usage of %s in %s: %w", d.inmate, d.period, err)
-		}
-		if _, err := c.ExecContext(ctx, `INSERT INTO ledger(seq, inmate, period, used_ms, granted_ms) VALUES (?, ?, ?, ?, ?)`,
-			int64(r.Seq), d.inmate, d.period, d.usedMs, d.grantedMs); err != nil {
+		if _, err := c.ExecContext(ctx, `INSERT INTO ledger(seq, inmate, period, used_ms, granted_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+			int64(r.Seq), d.inmate, d.period, d.usedMs, d.grantedMs, offlineMs); err != nil {
 			return record.Record{}, fmt.Errorf("add ledger entry #%d: %w", r.Seq, err)
 		}
 	}

@@ -82,14 +82,23 @@ CREATE TABLE synced_usage (
 	PRIMARY KEY (inmate, period)
 ) STRICT;
 `,
-	// 3: what the booth charged an inmate for calls it authorised offline,
-	// per period, which the offline cap bounds (policy.Request.OfflineUsed).
-	// A store from before did not keep it: all its usage counts as offline,
-	// so an upgrade never grants more than the cap offline in a period
-	// (fail closed; online calls are unaffected).
+	// 3: the offline cap (policy.Request.OfflineUsed): what each own record
+	// charged for a call authorised offline, and the centre's balance at the
+	// last online authorise with the seq its count of this booth's records
+	// is known to reach (the acknowledged head). A store from before did not
+	// keep the offline charges: all its usage counts as offline, so an
+	// upgrade never grants more than the cap offline in a period (fail
+	// closed; online calls are unaffected).
 	`
-ALTER TABLE usage ADD COLUMN offline_ms INTEGER NOT NULL DEFAULT 0;
-UPDATE usage SET offline_ms = used_ms;
+ALTER TABLE ledger ADD COLUMN offline_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE ledger SET offline_ms = used_ms;
+CREATE TABLE centre_balance (
+	inmate       TEXT NOT NULL,
+	period       TEXT NOT NULL,
+	remaining_ms INTEGER NOT NULL, -- the centre's answer at the last online authorise
+	after_seq    INTEGER NOT NULL, -- own records above this seq may not be in it
+	PRIMARY KEY (inmate, period)
+) STRICT;
 `,
 }
 

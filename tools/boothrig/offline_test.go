@@ -12,18 +12,19 @@ import (
 )
 
 // TestRigOfflineOverspend: two real booths, the gateway stopped. The same
-// inmate, with no authoritative balance left, calls at both booths offline
-// again and again; each booth still holds most of the allowance in its own
-// view (half of it was talked at the other booth). After the gateway is back
-// and both outboxes have drained, the ledger shows the facility spent at most
-// booths × offline_cap beyond the balance it gave before the outage
-// (docs/ledger.md "Offline, and the worst-case overspend").
+// inmate, with 2 s of authoritative balance left, calls at both booths
+// offline again and again; the first booth's last balance from the centre
+// is stale (it does not know the call at the second), and each booth's own
+// view of usage still has 7 s. After the gateway is back and both outboxes
+// have drained, the ledger shows the facility spent at most booths ×
+// offline_cap beyond the balance it gave before the outage (docs/ledger.md
+// "Offline, and the worst-case overspend").
 func TestRigOfflineOverspend(t *testing.T) {
 	const (
 		offlineCap = 2 * time.Second
-		perCall    = 6 * time.Second
+		perCall    = 5 * time.Second
 	)
-	rules := Rules{Allowance: 2 * perCall, PerCall: perCall, Checkpoint: time.Second}
+	rules := Rules{Allowance: 12 * time.Second, PerCall: perCall, Checkpoint: time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*hang)
 	defer cancel()
 	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin, Rules: rules,
@@ -55,7 +56,7 @@ func TestRigOfflineOverspend(t *testing.T) {
 	}
 
 	// Online: a whole call at each booth, to the per-call cut-off. The
-	// centre's balance is then 0; each booth's own view still has half.
+	// centre's balance is then 2 s; b01 last heard 12 s, b02 7 s.
 	for i, b := range r.Booths {
 		talk(t, ctx, b, budi)
 		if err := b.WaitRelay(ctx, false); err != nil {
