@@ -127,6 +127,7 @@ type Policy struct {
 	MinGap       Duration            `toml:"min_gap"`
 	Untrusted    string              `toml:"untrusted"`
 	OfflineCap   Duration            `toml:"offline_cap"`
+	UntrustedCap Duration            `toml:"untrusted_cap"` // "": the offline cap
 	Officer      string              `toml:"officer"`
 	OfficerGrant Duration            `toml:"officer_grant"`
 	Billing      Billing             `toml:"billing"`

@@ -166,7 +166,7 @@ func TestProblems(t *testing.T) {
 			[]string{"reader.protocol@wiegand: use one of rdm6300, id12, ascii, pn532", "reader.path@ttyUSB0: under /dev", "reader.retry_max@500ms: less than retry_min"}},
 		{"reader by usb", base + "[reader]\npath = \"\"\nvid = \"1a8\"\n", []string{"reader.path@path: missing", "reader.vid@1a8: 4 hex digits"}},
 		{"pn532 reset pin", base + "[reader.pn532]\nreset = \"GPIO17\"\npassive_retries = 255\n",
-			[]string{"reader.pn532.reset@GPIO17: already used by gpio.relay", "reader.pn532.passive_retries@255: 0 to 254"}},
+			[]string{"reader.pn532.reset@GPIO17: already used by gpio.relay", "reader.pn532.passive_retries@255: write at most 254"}},
 		{"pn532 reset name", base + "[reader.pn532]\nreset = \"7\"\n", []string{`reader.pn532.reset@"7": use a BCM name`}},
 		{"ascii", base + "[reader.ascii]\nformat = \"bcd\"\nem_version = \"F\"\n",
 			[]string{"reader.ascii.format@bcd: use hex or decimal", "reader.ascii.em_version@\"F\": two hex digits"}},

@@ -26,7 +26,8 @@ func (k *checker) bad(key, format string, args ...any) {
 	k.ps = append(k.ps, k.c.Problem(key, fmt.Errorf(format, args...)))
 }
 
-// duration checks a duration key; zeroOK allows "0s".
+// duration checks a duration key; zeroOK allows "0s". A value outside the
+// key's bounds (bounds.go) is refused too.
 func (k *checker) duration(key string, d Duration, zeroOK bool) time.Duration {
 	v, err := time.ParseDuration(string(d))
 	switch {
@@ -36,6 +37,8 @@ func (k *checker) duration(key string, d Duration, zeroOK bool) time.Duration {
 		k.bad(key, "%s is negative", v)
 	case v == 0 && !zeroOK:
 		k.bad(key, "must be more than zero")
+	default:
+		k.checkSpan(key, v)
 	}
 	return v
 }
@@ -121,12 +124,8 @@ func (k *checker) reader() {
 			k.bad(id.key, "%q is not a USB id: write 4 hex digits, e.g. \"1a86\"", id.v)
 		}
 	}
-	if r.ConfirmFrames < 1 {
-		k.bad("reader.confirm_frames", "%d: at least 1", r.ConfirmFrames)
-	}
-	if r.AbsentPolls < 1 {
-		k.bad("reader.absent_polls", "%d: at least 1", r.AbsentPolls)
-	}
+	k.count("reader.confirm_frames", r.ConfirmFrames)
+	k.count("reader.absent_polls", r.AbsentPolls)
 	k.duration("reader.confirm_window", r.ConfirmWindow, false)
 	k.duration("reader.silence", r.Silence, false)
 	lo := k.duration("reader.retry_min", r.RetryMin, false)
@@ -146,9 +145,7 @@ func (k *checker) reader() {
 			k.bad("reader.ascii.em_version", "%q: write the version byte of the facility's EM cards as two hex digits, e.g. \"0F\"", a.EMVersion)
 		}
 	}
-	if a.Baud <= 0 {
-		k.bad("reader.ascii.baud", "%d: give the line speed, e.g. 9600", a.Baud)
-	}
+	k.count("reader.ascii.baud", a.Baud)
 
 	p := r.PN532
 	k.duration("reader.pn532.poll_interval", p.PollInterval, false)
@@ -156,12 +153,8 @@ func (k *checker) reader() {
 	k.duration("reader.pn532.response_timeout", p.ResponseTimeout, false)
 	k.duration("reader.pn532.reset_pulse", p.ResetPulse, false)
 	k.duration("reader.pn532.reset_startup", p.ResetStartup, false)
-	if p.PassiveRetries < 0 || p.PassiveRetries > 254 {
-		k.bad("reader.pn532.passive_retries", "%d: use 0 to 254 (255 would wait for a card forever)", p.PassiveRetries)
-	}
-	if p.MaxReinits < 1 {
-		k.bad("reader.pn532.max_reinits", "%d: at least 1", p.MaxReinits)
-	}
+	k.count("reader.pn532.passive_retries", p.PassiveRetries)
+	k.count("reader.pn532.max_reinits", p.MaxReinits)
 	if p.Reset != "" {
 		if err := checkPin(p.Reset); err != nil {
 			k.bad("reader.pn532.reset", "%v", err)
@@ -225,9 +218,18 @@ func (k *checker) policy() {
 		k.bad("policy.period", "%q: use day, week or month", p.Period)
 	}
 	r.Allowance = k.duration("policy.allowance", p.Allowance, false)
+	if most := periodLength(r.Period); r.Allowance > most {
+		k.bad("policy.allowance", "%s is more than the %s period (%s) could ever use: write at most %q", short(r.Allowance), r.Period, short(most), short(most))
+	}
 	r.PerCall = k.duration("policy.per_call", p.PerCall, true)
 	r.MinGap = k.duration("policy.min_gap", p.MinGap, true)
 	r.OfflineCap = k.duration("policy.offline_cap", p.OfflineCap, true)
+	// A file from before untrusted_cap existed bounded cap-only calls by
+	// offline_cap: left out (or ""), it still does.
+	r.UntrustedCap = r.OfflineCap
+	if p.UntrustedCap != "" {
+		r.UntrustedCap = k.duration("policy.untrusted_cap", p.UntrustedCap, true)
+	}
 	r.OfficerGrant = k.duration("policy.officer_grant", p.OfficerGrant, true)
 	switch r.Untrusted {
 	case policy.UntrustedRefuse, policy.UntrustedCapOnly:
@@ -321,9 +323,8 @@ func (k *checker) session() {
 	k.duration("session.officer_rate_window", s.OfficerRateWindow, false)
 	k.duration("session.store_retry", s.StoreRetry, false)
 	k.duration("session.authorise_deadline", s.AuthoriseDeadline, false)
-	if s.OfficerRateLimit < 1 {
-		k.bad("session.officer_rate_limit", "%d: at least 1 officer tap per window", s.OfficerRateLimit)
-	}
+	k.count("session.officer_rate_limit", s.OfficerRateLimit)
+	k.count("session.warnings", len(s.Warnings))
 	signals := booth.Signals()
 	for i, w := range s.Warnings {
 		key := fmt.Sprintf("session.warnings[%d]", i)

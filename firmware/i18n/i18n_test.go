@@ -108,17 +108,15 @@ func TestVerbsParser(t *testing.T) {
 // The lists are the constants of kiosk/policy, kiosk/session and the end
 // reasons record.Call documents.
 func TestReasonsCovered(t *testing.T) {
-	denials := []policy.Reason{
-		policy.ReasonUnknownCard, policy.ReasonBlockedCard, policy.ReasonNoMinutes, policy.ReasonOutsideHours,
-		policy.ReasonNotBlockTurn, policy.ReasonTooSoon, policy.ReasonOutOfService, policy.ReasonClockUntrusted,
-		session.ReasonBusy, session.ReasonOfficerRate, session.ReasonOfficerCap,
+	denials := append(slices.Clone(policy.AllDenials), session.ReasonBusy, session.ReasonOfficerRate, session.ReasonOfficerCap)
+	var ends []string
+	for _, b := range policy.AllBounds {
+		ends = append(ends, string(b))
 	}
-	ends := []string{
-		string(policy.ReasonQuota), string(policy.ReasonPerCall), string(policy.ReasonClosing),
-		string(policy.ReasonTurnEnd), string(policy.ReasonOfflineCap),
+	ends = append(ends,
 		session.EndHangup, session.EndOfficer, session.EndSecondTap, session.EndNoOffHook, session.EndTamper,
 		session.EndFault, session.EndStoreError, session.EndShutdown, session.EndPowerLoss,
-	}
+	)
 	states := []string{"ready", "officer", "granted", "talking", "out_of_service", "tamper", "closed"}
 	for _, l := range Languages {
 		c := New(l)

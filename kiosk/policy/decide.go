@@ -45,6 +45,8 @@ func (b bound) denial() Reason {
 		return ReasonOutsideHours
 	case ReasonTurnEnd:
 		return ReasonNotBlockTurn
+	case ReasonOfflineCap:
+		return ReasonOfflineCapReached
 	}
 	return ReasonNoMinutes
 }
@@ -66,13 +68,13 @@ func (r Rules) decide(q Request) Decision {
 		return deny(ReasonBlockedCard)
 	// Any rule but cap-only (a typo too) refuses; cap-only with no cap
 	// to apply refuses as well rather than allow an unbounded call.
-	case !trusted && (!capOnly || (r.PerCall <= 0 && r.OfflineCap <= 0)):
+	case !trusted && (!capOnly || (r.PerCall <= 0 && r.UntrustedCap <= 0)):
 		return deny(ReasonClockUntrusted)
 	}
 
-	// Bounds in the order a tie is reported in, matching the order of
-	// denial reasons: closing, turn end, quota, caps.
-	var bounds [5]bound
+	// Bounds in the order a tie is reported in (AllBounds), matching the
+	// order of denial reasons: closing, turn end, quota, caps.
+	var bounds [6]bound
 	n := 0
 	if trusted {
 		open, closes := r.Hours.OpenAt(q.Now, r.Location)
@@ -106,12 +108,20 @@ func (r Rules) decide(q Request) Decision {
 	}
 	bounds[n] = bound{r.Billing.MaxTalk(r.Remaining(q)), ReasonQuota}
 	n++
-	switch {
-	case r.PerCall > 0:
+	if r.PerCall > 0 {
 		bounds[n] = bound{r.PerCall, ReasonPerCall}
 		n++
-	case capOnly:
-		bounds[n] = bound{r.OfflineCap, ReasonOfflineCap}
+	}
+	if q.Offline && r.OfflineCap > 0 {
+		// The cap is per period, not per call: what this booth already
+		// granted offline counts, so a facility overspends an inmate's
+		// balance by at most booths × cap (docs/ledger.md).
+		left := subSat(r.OfflineCap, max(q.OfflineUsed, 0))
+		bounds[n] = bound{r.Billing.MaxTalk(left), ReasonOfflineCap}
+		n++
+	}
+	if r.PerCall <= 0 && capOnly {
+		bounds[n] = bound{r.UntrustedCap, ReasonUntrustedCap}
 		n++
 	}
 

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +19,10 @@ func TestDecide(t *testing.T) {
 		r.Rotation = Rotation{"A": {Weekly: map[time.Weekday][]Window{time.Monday: ws(t, "08:00-09:10")}}}
 	}
 	capOnly := func(r *Rules) { r.Untrusted = UntrustedCapOnly }
+	offCap := func(r *Rules) { r.PerCall, r.MinGap, r.OfflineCap = 0, 0, 10*minute }
+	offline := func(used time.Duration) func(*Request) {
+		return func(q *Request) { q.Offline, q.OfflineUsed = true, used }
+	}
 	for _, tc := range []struct {
 		name   string
 		rules  func(*Rules)
@@ -95,10 +100,32 @@ func TestDecide(t *testing.T) {
 		}, true, "", 15 * minute, ReasonPerCall},
 		{"cap-only still applies the monotonic gap", capOnly, func(q *Request) { q.ClockTrusted, q.SinceLastEnd = false, time.Minute }, false, ReasonTooSoon, 0, ""},
 		{"cap-only still applies the quota", capOnly, func(q *Request) { q.ClockTrusted, q.Used = false, 25*minute }, true, "", 5 * minute, ReasonQuota},
-		{"cap-only without per-call cap uses the offline cap", func(r *Rules) { capOnly(r); r.PerCall, r.OfflineCap = 0, 8*minute },
-			func(q *Request) { q.ClockTrusted = false }, true, "", 8 * minute, ReasonOfflineCap},
+		{"cap-only without per-call cap uses the untrusted cap", func(r *Rules) { capOnly(r); r.PerCall, r.UntrustedCap = 0, 8*minute },
+			func(q *Request) { q.ClockTrusted = false }, true, "", 8 * minute, ReasonUntrustedCap},
 		{"cap-only without any cap refuses", func(r *Rules) { capOnly(r); r.PerCall = 0 },
 			func(q *Request) { q.ClockTrusted = false }, false, ReasonClockUntrusted, 0, ""},
+		{"cap-only does not fall back on the offline cap", func(r *Rules) { capOnly(r); r.PerCall, r.OfflineCap = 0, 8*minute },
+			func(q *Request) { q.ClockTrusted = false }, false, ReasonClockUntrusted, 0, ""},
+
+		// Offline: the offline cap is per period, what was granted offline counts.
+		{"offline: the cap bounds the first call", offCap, offline(0), true, "", 10 * minute, ReasonOfflineCap},
+		{"offline: what is left of the cap bounds the next", offCap, offline(7 * minute), true, "", 3 * minute, ReasonOfflineCap},
+		{"offline: left of the cap floors to whole units", offCap, offline(7*minute + 30*sec), true, "", 2 * minute, ReasonOfflineCap},
+		{"offline: cap spent is a denial", offCap, offline(10 * minute), false, ReasonOfflineCapReached, 0, ""},
+		{"offline: cap overspent (charged per minute) is a denial", offCap, offline(11 * minute), false, ReasonOfflineCapReached, 0, ""},
+		{"offline: under one unit of the cap left is a denial", offCap, offline(9*minute + 30*sec), false, ReasonOfflineCapReached, 0, ""},
+		{"offline: the minimum charge must fit in what is left", func(r *Rules) { offCap(r); r.Billing.Minimum = 3 * minute },
+			offline(8 * minute), false, ReasonOfflineCapReached, 0, ""},
+		{"offline: the quota still bounds", offCap, func(q *Request) { offline(0)(q); q.Used = 25 * minute }, true, "", 5 * minute, ReasonQuota},
+		{"offline: tie of quota and cap reports quota", offCap, func(q *Request) { offline(5 * minute)(q); q.Used = 25 * minute }, true, "", 5 * minute, ReasonQuota},
+		{"offline: the per-call cap still bounds", func(r *Rules) { offCap(r); r.PerCall = 4 * minute }, offline(0), true, "", 4 * minute, ReasonPerCall},
+		{"offline: no minutes before the cap reached", offCap, func(q *Request) { offline(10 * minute)(q); q.Used = 30 * minute }, false, ReasonNoMinutes, 0, ""},
+		{"offline: no offline cap leaves the quota", func(r *Rules) { offCap(r); r.OfflineCap = 0 }, offline(time.Hour), true, "", 30 * minute, ReasonQuota},
+		{"online: offline use does not count", offCap, func(q *Request) { q.OfflineUsed = 10 * minute }, true, "", 30 * minute, ReasonQuota},
+		{"offline, clock untrusted, cap-only: both caps apply", func(r *Rules) { offCap(r); capOnly(r); r.UntrustedCap = 4 * minute },
+			func(q *Request) { offline(0)(q); q.ClockTrusted = false }, true, "", 4 * minute, ReasonUntrustedCap},
+		{"offline, clock untrusted, cap-only: the offline cap left is less", func(r *Rules) { offCap(r); capOnly(r); r.UntrustedCap = 4 * minute },
+			func(q *Request) { offline(8 * minute)(q); q.ClockTrusted = false }, true, "", 2 * minute, ReasonOfflineCap},
 		{"cap-only is not applied to a trusted clock", capOnly, func(q *Request) { q.Now = mon(12, 0, 0) }, false, ReasonOutsideHours, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,14 +214,15 @@ func spread(t *rapid.T, label string, values ...time.Duration) time.Duration {
 
 func drawRules(t *rapid.T) Rules {
 	r := Rules{
-		Location:   mustZone(t, rapid.SampledFrom(Zones).Draw(t, "zone")),
-		Period:     rapid.SampledFrom([]PeriodKind{Day, Week, Month}).Draw(t, "period"),
-		Allowance:  spread(t, "allowance", 30*minute, minute, 10*minute, time.Hour, 3*time.Hour),
-		MinGap:     spread(t, "gap", 0, 0, 5*minute, 30*minute),
-		Billing:    drawBilling(t),
-		Hours:      drawHours(t, "hours"),
-		Untrusted:  rapid.SampledFrom([]UntrustedRule{UntrustedRefuse, UntrustedCapOnly}).Draw(t, "untrusted"),
-		OfflineCap: spread(t, "offline cap", 0, 0, 5*minute, 30*minute),
+		Location:     mustZone(t, rapid.SampledFrom(Zones).Draw(t, "zone")),
+		Period:       rapid.SampledFrom([]PeriodKind{Day, Week, Month}).Draw(t, "period"),
+		Allowance:    spread(t, "allowance", 30*minute, minute, 10*minute, time.Hour, 3*time.Hour),
+		MinGap:       spread(t, "gap", 0, 0, 5*minute, 30*minute),
+		Billing:      drawBilling(t),
+		Hours:        drawHours(t, "hours"),
+		Untrusted:    rapid.SampledFrom([]UntrustedRule{UntrustedRefuse, UntrustedCapOnly}).Draw(t, "untrusted"),
+		OfflineCap:   spread(t, "offline cap", 0, 0, 5*minute, 30*minute),
+		UntrustedCap: spread(t, "untrusted cap", 0, 0, 5*minute, 30*minute),
 	}
 	if rapid.Bool().Draw(t, "per call") {
 		r.PerCall = spread(t, "per call cap", 15*minute, sec, minute, 5*minute, time.Hour)
@@ -222,6 +250,8 @@ func drawRequest(t *rapid.T) Request {
 		Granted:      time.Duration(rapid.Int64Range(0, int64(time.Hour)).Draw(t, "granted")),
 		SinceLastEnd: spread(t, "since", -1, 0, 5*minute, 3*time.Hour),
 		OutOfService: rapid.IntRange(1, 20).Draw(t, "oos") == 20,
+		Offline:      rapid.Bool().Draw(t, "offline"),
+		OfflineUsed:  spread(t, "offline used", 0, 0, 2*minute, 8*minute, time.Hour),
 	}
 	if rapid.Bool().Draw(t, "own allowance") {
 		q.Allowance = time.Duration(rapid.Int64Range(0, int64(2*time.Hour)).Draw(t, "allowance"))
@@ -256,10 +286,13 @@ func TestDecideProperties(t *testing.T) {
 			t.Fatalf("Period = %+v, want %+v", d.Period, want)
 		}
 		if !d.Allow {
-			if d.Reason == ReasonNone || d.Max != 0 || d.EndsBy != "" {
-				t.Fatalf("denied without a reason or with a bound: %+v", d)
+			if !slices.Contains(AllDenials, d.Reason) || d.Max != 0 || d.EndsBy != "" {
+				t.Fatalf("denied without a listed reason or with a bound: %+v", d)
 			}
 			return
+		}
+		if !slices.Contains(AllBounds, d.EndsBy) {
+			t.Fatalf("EndsBy %q is not in AllBounds", d.EndsBy)
 		}
 		if d.Reason != ReasonNone || q.OutOfService || !q.Known || q.Blocked {
 			t.Fatalf("allowed %+v for request %+v", d, q)
@@ -282,8 +315,13 @@ func TestDecideProperties(t *testing.T) {
 			if ok, until := r.Rotation.TurnOf(q.Block, q.Now, r.Location); !ok || (len(r.Rotation) > 0 && q.Now.Add(d.Max).After(until)) {
 				t.Fatalf("Max %v runs past the turn end %v (ok %v)", d.Max, until, ok)
 			}
-		} else if r.Untrusted != UntrustedCapOnly || (r.PerCall == 0 && d.Max > r.OfflineCap) {
+		} else if r.Untrusted != UntrustedCapOnly || (r.PerCall == 0 && d.Max > r.UntrustedCap) {
 			t.Fatalf("allowed on an untrusted clock: %+v under %q", d, r.Untrusted)
+		}
+		if q.Offline && r.OfflineCap > 0 {
+			if c := r.Billing.Charge(d.Max); q.OfflineUsed+c > r.OfflineCap {
+				t.Fatalf("offline: used %v + Charge(Max %v) = %v > the offline cap %v", q.OfflineUsed, d.Max, q.OfflineUsed+c, r.OfflineCap)
+			}
 		}
 		// EndsBy names the bound that gives Max.
 		switch d.EndsBy {
@@ -296,8 +334,12 @@ func TestDecideProperties(t *testing.T) {
 				t.Fatalf("EndsBy per_call_cap but Max %v != %v", d.Max, r.PerCall)
 			}
 		case ReasonOfflineCap:
-			if d.Max != r.OfflineCap {
-				t.Fatalf("EndsBy offline_cap but Max %v != %v", d.Max, r.OfflineCap)
+			if want := r.Billing.MaxTalk(r.OfflineCap - q.OfflineUsed); !q.Offline || d.Max != want {
+				t.Fatalf("EndsBy offline_cap but Max %v != %v (offline %v)", d.Max, want, q.Offline)
+			}
+		case ReasonUntrustedCap:
+			if d.Max != r.UntrustedCap || q.ClockTrusted {
+				t.Fatalf("EndsBy untrusted_cap but Max %v != %v (trusted %v)", d.Max, r.UntrustedCap, q.ClockTrusted)
 			}
 		case ReasonClosing:
 			if _, closes := r.Hours.OpenAt(q.Now, r.Location); !q.Now.Add(d.Max).Equal(closes) {
@@ -338,4 +380,51 @@ func BenchmarkDecide(b *testing.B) {
 			b.Fatal(d)
 		}
 	}
+}
+
+// TestDecideOfflineCapPerPeriod plays one booth deciding offline, tap after
+// tap, in one period: each allowed call talks a random part of its Max and
+// its charge is added to both Used and OfflineUsed, as the booth's store
+// does. Whatever the rules and the talk, the booth never charges more than
+// the offline cap offline in the period in total, nor more than the balance.
+func TestDecideOfflineCapPerPeriod(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		r := drawRules(t)
+		r.OfflineCap = spread(t, "offline cap", sec, minute, 5*minute, 10*minute)
+		r.Hours = Hours{Weekly: map[time.Weekday][]Window{}}
+		for d := time.Sunday; d <= time.Saturday; d++ {
+			r.Hours.Weekly[d] = []Window{{0, minutesPerDay}}
+		}
+		r.Rotation = nil
+		q := Request{
+			Now: time.Date(2026, 11, 30, 0, 0, 1, 0, r.Location), ClockTrusted: true, Known: true,
+			SinceLastEnd: -1, Offline: true,
+		}
+		if rapid.Bool().Draw(t, "untrusted") {
+			q.ClockTrusted = false
+		}
+		var offline time.Duration
+		for i := range rapid.IntRange(1, 12).Draw(t, "taps") {
+			d := r.Decide(q)
+			if !d.Allow {
+				continue
+			}
+			talked := time.Duration(rapid.Int64Range(1, int64(d.Max)).Draw(t, fmt.Sprint("talked ", i)))
+			if rapid.IntRange(0, 2).Draw(t, fmt.Sprint("whole ", i)) == 0 {
+				talked = d.Max // talks to the cut-off
+			}
+			c := r.Billing.Charge(talked)
+			offline += c
+			q.Used += c
+			q.OfflineUsed += c
+			q.Now = q.Now.Add(talked + r.MinGap)
+			q.SinceLastEnd = r.MinGap
+			if offline > r.OfflineCap {
+				t.Fatalf("tap %d: %v charged offline in the period, offline cap %v (last %+v)", i, offline, r.OfflineCap, d)
+			}
+			if rem := r.Remaining(Request{Used: q.Used}); rem < 0 {
+				t.Fatalf("tap %d: balance %v below zero", i, rem)
+			}
+		}
+	})
 }

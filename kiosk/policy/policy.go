@@ -192,7 +192,7 @@ const (
 	// UntrustedCapOnly allows calls up to the per-call cap (and the cached
 	// balance); hours, rotation and the wall-clock gap cannot be judged and
 	// are not applied. Without a per-call cap the call is bounded by
-	// OfflineCap; with neither, the booth refuses as under UntrustedRefuse.
+	// UntrustedCap; with neither, the booth refuses as under UntrustedRefuse.
 	UntrustedCapOnly UntrustedRule = "cap-only"
 )
 
@@ -207,11 +207,16 @@ type Rules struct {
 	Hours     Hours
 	Rotation  Rotation
 	Untrusted UntrustedRule
-	// OfflineCap bounds what a booth may spend offline per inmate per period
-	// beyond its last known balance; used by the caller, kept here with the
-	// rest of the policy. Decide also uses it as the call cap under
-	// UntrustedCapOnly when PerCall is 0.
+	// OfflineCap is the most a booth grants one inmate offline (Request.Offline)
+	// in total beyond a balance the centre gave: Decide bounds a call by
+	// OfflineCap minus Request.OfflineUsed, so a facility overspends an
+	// inmate's balance by at most booths × OfflineCap. 0 = no cap (the
+	// cached balance alone bounds).
 	OfflineCap time.Duration
+	// UntrustedCap bounds each call under UntrustedCapOnly when PerCall is 0;
+	// with neither, an untrusted clock refuses. (firmware/config fills it
+	// from offline_cap when the file does not set untrusted_cap.)
+	UntrustedCap time.Duration
 	// Officer is what an inmate card tapped in officer mode does: reset
 	// the inmate's quota for the current period ("" means reset) or grant
 	// OfficerGrant minutes.
@@ -248,10 +253,27 @@ const (
 	ReasonPerCall Reason = "per_call_cap"
 	ReasonClosing Reason = "closing"
 	ReasonTurnEnd Reason = "turn_end"
-	// ReasonOfflineCap bounds a call while the clock is untrusted, the rule
-	// is cap-only and there is no per-call cap: Max is Rules.OfflineCap.
+	// ReasonOfflineCap bounds a call decided offline: Max is what is left of
+	// Rules.OfflineCap after Request.OfflineUsed.
 	ReasonOfflineCap Reason = "offline_cap"
+	// ReasonUntrustedCap bounds a call while the clock is untrusted, the
+	// rule is cap-only and there is no per-call cap: Max is Rules.UntrustedCap.
+	ReasonUntrustedCap Reason = "untrusted_cap"
+	// ReasonOfflineCapReached denies a tap decided offline when what is
+	// left of Rules.OfflineCap this period is under one billing unit.
+	ReasonOfflineCapReached Reason = "offline_cap_reached"
 )
+
+// AllDenials are the reasons Decide denies a tap with, in the order it
+// checks them (docs/policy.md "The order of decisions").
+var AllDenials = []Reason{
+	ReasonOutOfService, ReasonUnknownCard, ReasonBlockedCard, ReasonClockUntrusted, ReasonOutsideHours,
+	ReasonNotBlockTurn, ReasonTooSoon, ReasonNoMinutes, ReasonOfflineCapReached,
+}
+
+// AllBounds are the reasons Decide bounds a call with (Decision.EndsBy), in
+// the order a tie is reported in.
+var AllBounds = []Reason{ReasonClosing, ReasonTurnEnd, ReasonQuota, ReasonPerCall, ReasonOfflineCap, ReasonUntrustedCap}
 
 // Request is everything Decide needs about one tap.
 type Request struct {
@@ -266,6 +288,14 @@ type Request struct {
 	LastCallEnd  time.Time     // wall clock end of the inmate's last call; zero = none
 	SinceLastEnd time.Duration // monotonic time since that end, when known on this boot; <0 = unknown
 	OutOfService bool          // a fault, tamper, reader down or store error
+	// Offline: the booth is part of a facility but decides without the
+	// centre's answer; Rules.OfflineCap then bounds what it grants.
+	Offline bool
+	// OfflineUsed is what this booth has charged the inmate for calls it
+	// authorised offline since the centre's last balance in the period (the
+	// whole period without one), kept in its store so it survives a restart
+	// and a power cut: it counts against Rules.OfflineCap.
+	OfflineUsed time.Duration
 }
 
 // Decision is Decide's answer.
@@ -273,22 +303,25 @@ type Decision struct {
 	Allow  bool
 	Reason Reason        // why denied (Allow false)
 	Max    time.Duration // the longest this call may talk (Allow true)
-	EndsBy Reason        // which bound gives Max: quota, per_call_cap, closing, turn_end
+	EndsBy Reason        // which bound gives Max: one of AllBounds
 	Period Period        // the period the call is billed to
 }
 
 // Decide applies the rules to a tap, in a fixed order so the reason an
 // inmate is given is always the same: out of service, unknown, blocked,
 // clock untrusted (refuse rule), outside hours, not this block's turn, too
-// soon, no minutes. Remaining = allowance + granted - used; a call is allowed
-// only with remaining >= one billing unit (or the minimum charge).
+// soon, no minutes, offline cap reached. Remaining = allowance + granted -
+// used; a call is allowed only with remaining >= one billing unit (or the
+// minimum charge).
 //
-// Max is the least of MaxTalk(remaining), PerCall, the time to closing and
-// the time to the end of the block's turn (the last two on a trusted clock
-// only); EndsBy names it, a tie going to closing, turn end, quota, cap in
-// that order. A Max under one billing unit or the minimum charge is a
-// denial: outside hours if closing gave it, not this block's turn if the
-// turn end did, else no minutes.
+// Max is the least of MaxTalk(remaining), PerCall (else UntrustedCap on an
+// untrusted clock under cap-only), MaxTalk(OfflineCap - OfflineUsed) when
+// the request is Offline, the time to closing and the time to the end of
+// the block's turn (the last two on a trusted clock only); EndsBy names
+// it, a tie going to the first of AllBounds. A Max under one billing unit
+// or the minimum charge is a denial: outside hours if closing gave it, not
+// this block's turn if the turn end did, offline cap reached if the
+// offline cap did, else no minutes.
 //
 // Too soon uses SinceLastEnd when it is known (monotonic, this boot), else
 // Now - LastCallEnd on a trusted clock only; otherwise the gap is unknown and

@@ -65,7 +65,10 @@ func (r Rules) validate1() error {
 		return fmt.Errorf("untrusted: %q is not a rule; use refuse or cap-only", r.Untrusted)
 	}
 	if r.OfflineCap < 0 {
-		return fmt.Errorf("offline_cap: %v is negative", r.OfflineCap)
+		return fmt.Errorf("offline_cap: %v is negative; use 0 for no cap", r.OfflineCap)
+	}
+	if r.UntrustedCap < 0 {
+		return fmt.Errorf("untrusted_cap: %v is negative; use 0 for none (then cap-only needs a per-call cap)", r.UntrustedCap)
 	}
 	switch r.Officer {
 	case "", OfficerReset:

@@ -66,6 +66,7 @@ func TestValidate(t *testing.T) {
 		{"untrusted rule unknown", func(r *Rules) { r.Untrusted = "allow" }, `policy: untrusted: "allow"`},
 		{"untrusted rule empty", func(r *Rules) { r.Untrusted = "" }, "policy: untrusted:"},
 		{"offline cap negative", func(r *Rules) { r.OfflineCap = -time.Minute }, "policy: offline_cap:"},
+		{"untrusted cap negative", func(r *Rules) { r.UntrustedCap = -time.Minute }, "policy: untrusted_cap:"},
 		{"officer action unknown", func(r *Rules) { r.Officer = "wipe" }, `policy: officer: "wipe"`},
 		{"officer grant without minutes", func(r *Rules) { r.Officer = OfficerGrant }, "policy: officer_grant:"},
 		{"officer grant of ten years", func(r *Rules) { r.Officer, r.OfficerGrant = OfficerGrant, 87600*time.Hour }, "policy: officer_grant: 87600h0m0s is longer"},

@@ -104,7 +104,7 @@ type Call struct {
 	MaxMs        int64     `json:"max_ms"`     // the talk time granted at the tap
 	TalkedMs     int64     `json:"talked_ms"`  // monotonic talk time (relay on and off-hook)
 	ChargedMs    int64     `json:"charged_ms"` // after the billing rule
-	EndReason    string    `json:"end_reason"` // hangup, quota, per_call_cap, closing, turn_end, officer, second_tap, no_offhook, tamper, fault, store_error, shutdown, power_loss
+	EndReason    string    `json:"end_reason"` // hangup, quota, per_call_cap, closing, turn_end, offline_cap, untrusted_cap, officer, second_tap, no_offhook, tamper, fault, store_error, shutdown, power_loss
 	Offline      bool      `json:"offline"`    // authorised from the local cache
 	ClockTrusted bool      `json:"clock_trusted"`
 	// Lease is the centre's lease on the inmate for this call; the gateway
@@ -212,4 +212,13 @@ type Usage struct {
 	Used    time.Duration // charged talk time
 	Granted time.Duration // officer grants and observed-reset credits
 	LastEnd time.Time     // wall clock end of the inmate's last call; zero = none
+	// For deciding offline (docs/ledger.md "Offline"): Centre reports that
+	// the centre gave a balance in the period at an online authorise;
+	// CentreRemaining is that balance less this booth's usage and plus its
+	// credits since. OfflineUsed is what this booth charged for calls it
+	// authorised offline (Call.Offline) since that balance, or in the whole
+	// period without one: the offline cap bounds it.
+	Centre          bool
+	CentreRemaining time.Duration
+	OfflineUsed     time.Duration
 }

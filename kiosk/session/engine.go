@@ -18,8 +18,7 @@ import (
 	"wartelsuspas/kiosk/record"
 )
 
-// End reasons the engine adds to the policy's bounds (quota, per_call_cap,
-// closing, turn_end, offline_cap).
+// End reasons the engine adds to the policy's bounds (policy.AllBounds).
 const (
 	EndHangup     = "hangup"
 	EndOfficer    = "officer"
@@ -529,13 +528,15 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 	if known && info.Role == record.RoleOfficer && info.Blocked {
 		q.Known = true // a revoked officer card is refused as blocked
 	}
+	var u record.Usage
 	if q.Known && !q.Blocked && !q.OutOfService {
-		u, err := e.store.Usage(info.Person, period.Key)
+		var err error
+		u, err = e.store.Usage(info.Person, period.Key)
 		if err != nil {
 			e.storeFailed("reading the inmate's usage", err)
 			q.OutOfService = true
 		}
-		q.Used, q.Granted, q.LastCallEnd = u.Used, u.Granted, u.LastEnd
+		q.Used, q.Granted, q.LastCallEnd, q.OfflineUsed = u.Used, u.Granted, u.LastEnd, u.OfflineUsed
 		if end, ok := e.lastEnd[info.Person]; ok {
 			q.SinceLastEnd = e.clk.Mono() - end
 		}
@@ -561,6 +562,25 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 			}
 			q.Allowance, q.Granted, q.Used = allowance, 0, allowance-r.Remaining
 			offline, lease, centrePeriod = false, r.Lease, r.Period
+			// Kept for the next offline decision, under the period the
+			// centre counted it in; failing to keep it only leaves the
+			// older balance (and its offline charges) in force.
+			kept := period.Key
+			if r.Period != "" {
+				kept = r.Period
+			}
+			if err := e.store.SetCentreBalance(info.Person, kept, r.Remaining); err != nil {
+				e.log.Warn("keeping the centre's balance failed: offline, the booth goes by the one before", "inmate", info.Person, "err", err)
+			}
+		}
+	}
+	// Part of a facility but cut off from it: the offline cap applies, and
+	// the centre's last balance less this booth's usage since, when it is
+	// less than the booth's own view. A standalone booth (no Authoriser) has
+	// only its store to go by.
+	if q.Offline = offline && e.auth != nil; q.Offline && u.Centre {
+		if own := rules.Remaining(q); u.CentreRemaining < own {
+			q.Used += own - u.CentreRemaining
 		}
 	}
 	dec := rules.Decide(q)
@@ -569,17 +589,6 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		return
 	}
 	endsBy := string(dec.EndsBy)
-	if offline && e.auth != nil && rules.OfflineCap > 0 {
-		// Part of a facility but cut off from it: spend at most the
-		// offline cap per call beyond what the centre last said.
-		if capped := rules.Billing.MaxTalk(rules.OfflineCap); capped < dec.Max {
-			dec.Max, endsBy = capped, string(policy.ReasonOfflineCap)
-		}
-		if dec.Max < rules.Billing.Step() {
-			e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(policy.ReasonNoMinutes), Lease: lease})
-			return
-		}
-	}
 	billTo := dec.Period.Key
 	if !offline && centrePeriod != "" {
 		// The centre's balance is of its period, by its clock; this
@@ -1037,7 +1046,7 @@ func (e *Engine) show(signal string) {
 
 func denialSignal(r policy.Reason) string {
 	switch r {
-	case policy.ReasonNoMinutes, policy.ReasonTooSoon, ReasonOfficerCap:
+	case policy.ReasonNoMinutes, policy.ReasonTooSoon, policy.ReasonOfflineCapReached, ReasonOfficerCap:
 		return "denied_quota"
 	case policy.ReasonOutsideHours, policy.ReasonNotBlockTurn, policy.ReasonClockUntrusted:
 		return "denied_time"

@@ -478,6 +478,132 @@ func TestAuthoriser(t *testing.T) {
 	}
 }
 
+// TestOfflineCapPerPeriod: offline, the booth grants one inmate at most the
+// offline cap (3 min) in the period in total since the centre's last
+// balance, not per call: back-to-back offline calls share it, whatever
+// crash-restarts (power cuts) come between or during them, because what was
+// granted offline is read from the store. A new answer from the centre is a
+// new balance the cap counts from; so is a new period.
+func TestOfflineCapPerPeriod(t *testing.T) {
+	restart := func(r *rig) { r.b.PowerCut(); r.boot() }
+	for _, tc := range []struct {
+		name   string
+		script []any
+		// max and end reason of each call, then the reason of the denial
+		maxes []time.Duration
+		ends  []string
+	}{
+		{"three calls, a restart between",
+			[]any{tap(inmate1), offHook, 2 * time.Minute, onHook, 10 * sec, restart,
+				tap(inmate1), offHook, time.Hour, onHook, 10 * sec, restart, tap(inmate1)},
+			[]time.Duration{3 * time.Minute, time.Minute}, []string{EndHangup, "offline_cap"}},
+		{"power cut mid-call: billed to the checkpoint, and that counts",
+			[]any{tap(inmate1), offHook, 2 * time.Minute, onHook, 10 * sec,
+				tap(inmate1), offHook, 32 * sec, restart, onHook, 10 * sec,
+				tap(inmate1), offHook, time.Hour, onHook, 10 * sec, tap(inmate1)},
+			[]time.Duration{3 * time.Minute, time.Minute, 30 * sec}, []string{EndHangup, EndPowerLoss, "offline_cap"}},
+		{"the cap spent at once",
+			[]any{tap(inmate1), offHook, time.Hour, onHook, 10 * sec, restart, tap(inmate1), 10 * sec, tap(inmate1)},
+			[]time.Duration{3 * time.Minute}, []string{"offline_cap"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := &fakeAuth{err: context.DeadlineExceeded}
+			r := newRig(t, nil)
+			r.au = auth
+			r.boot()
+			r.play(tc.script...)
+			var offline time.Duration
+			cs := r.st.Calls()
+			for _, c := range cs {
+				if !c.Offline {
+					t.Errorf("call %d not marked offline", c.CallID)
+				}
+				offline += ms(c.ChargedMs)
+			}
+			if offline > r.cfg.Rules.OfflineCap {
+				t.Errorf("charged %v offline in the period, cap %v: %+v", offline, r.cfg.Rules.OfflineCap, cs)
+			}
+			if len(cs) != len(tc.maxes) {
+				t.Fatalf("%d calls, want %d: %+v", len(cs), len(tc.maxes), cs)
+			}
+			for i, c := range cs {
+				if ms(c.MaxMs) != tc.maxes[i] || c.EndReason != tc.ends[i] {
+					t.Errorf("call %d: max %v ends %s, want %v %s", i+1, ms(c.MaxMs), c.EndReason, tc.maxes[i], tc.ends[i])
+				}
+			}
+			ds := r.st.Denials()
+			if len(ds) == 0 || ds[len(ds)-1].Reason != string(policy.ReasonOfflineCapReached) {
+				t.Fatalf("denials %+v, want the last tap refused offline_cap_reached", ds)
+			}
+			if sig := r.b.Signals(); sig[len(sig)-1] != "denied_quota" {
+				t.Errorf("last signal %q, want denied_quota", sig[len(sig)-1])
+			}
+
+			// An answer from the centre is a new authoritative balance:
+			// it decides that tap, uncapped, and offline again the cap
+			// counts from it, against what it left less the talk since.
+			auth.err, auth.remote = nil, Remote{Remaining: 5 * time.Minute}
+			r.play(10*sec, tap(inmate1), offHook, time.Minute, onHook, 10*sec)
+			if c := r.st.Calls(); c[len(c)-1].Offline || ms(c[len(c)-1].MaxMs) != 5*time.Minute {
+				t.Errorf("online call %+v, want 5 min from the centre", c[len(c)-1])
+			}
+			auth.err = context.DeadlineExceeded
+			r.play(restart, tap(inmate1), offHook, time.Hour, onHook, 10*sec, tap(unknown), tap(inmate1))
+			n := len(r.st.Calls())
+			if c := r.st.Calls()[n-1]; !c.Offline || ms(c.MaxMs) != 3*time.Minute || c.EndReason != "offline_cap" {
+				t.Errorf("offline after the centre's answer: %+v, want a new 3 min of offline cap", c)
+			}
+			if ds := r.st.Denials(); ds[len(ds)-1].Reason != string(policy.ReasonOfflineCapReached) {
+				t.Errorf("then %+v, want offline_cap_reached (1 min of the centre's balance is left, not of the cap)", ds[len(ds)-1])
+			}
+			// The next day is a new period with a cap of its own.
+			r.fc.SetWall(start.Add(24 * time.Hour))
+			r.play(tap(inmate1), offHook, time.Hour, onHook)
+			if c := r.st.Calls(); len(c) != n+1 || !c[n].Offline || ms(c[n].MaxMs) != 3*time.Minute {
+				t.Errorf("next day: calls %+v, want a new offline call of 3 min", c[n:])
+			}
+		})
+	}
+}
+
+// TestOfflineFromCentreBalance: offline, the booth goes by the centre's last
+// balance less its own usage since, when that is less than its own view
+// (other booths' calls the centre counted), and never more than its own
+// view either.
+func TestOfflineFromCentreBalance(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		centre   time.Duration // the centre's answer at the online tap
+		talk     time.Duration // talked online after it
+		wantMax  time.Duration // the next call, offline (0: denied)
+		wantDeny policy.Reason
+	}{
+		{"other booths used most: the centre's balance bounds", 3 * time.Minute, time.Minute, 2 * time.Minute, ""},
+		{"nothing left at the centre: no minutes offline", time.Minute, time.Minute, 0, policy.ReasonNoMinutes},
+		{"the centre's balance above the own view: the own view bounds", time.Hour, 8 * time.Minute, 2 * time.Minute, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := &fakeAuth{remote: Remote{Remaining: tc.centre}}
+			r := newRig(t, func(c *Config) { c.Rules.OfflineCap = 10 * time.Minute })
+			r.au = auth
+			r.boot()
+			r.play(tap(inmate1), offHook, tc.talk, onHook, 10*sec)
+			auth.err = context.DeadlineExceeded
+			r.play(func(r *rig) { r.b.PowerCut(); r.boot() }, tap(inmate1), offHook, time.Hour, onHook)
+			cs, ds := r.st.Calls(), r.st.Denials()
+			if tc.wantMax == 0 {
+				if len(cs) != 1 || len(ds) != 1 || ds[0].Reason != string(tc.wantDeny) {
+					t.Fatalf("calls %+v denials %+v, want the offline tap denied %s", cs, ds, tc.wantDeny)
+				}
+				return
+			}
+			if len(cs) != 2 || !cs[1].Offline || ms(cs[1].MaxMs) != tc.wantMax || cs[1].EndReason != "quota" {
+				t.Fatalf("calls %+v, want an offline call of %v ending quota", cs, tc.wantMax)
+			}
+		})
+	}
+}
+
 // TestDenialEndsLease: a tap the centre leased but the booth refuses (here,
 // too soon after the last call) carries the lease in its denial record, so
 // the gateway ends it; the inmate is not held to this booth.

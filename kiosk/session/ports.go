@@ -17,8 +17,13 @@ type Store interface {
 	// Card looks a card up in the roster; ok is false for an unknown card.
 	Card(card string) (info record.CardInfo, ok bool, err error)
 	// Usage is the inmate's usage in a period (own calls, officer credits
-	// and what the centre synced).
+	// and what the centre synced), and its offline view: the centre's last
+	// balance less own usage since, and own offline charges since.
 	Usage(inmate, period string) (record.Usage, error)
+	// SetCentreBalance keeps the centre's answer at an online authorise
+	// (Remote.Remaining): the balance the booth decides offline from next,
+	// and from when its offline charges count against the offline cap.
+	SetCentreBalance(inmate, period string, remaining time.Duration) error
 	// OpenCall journals an authorised call durably and returns its id. The
 	// relay may close only after it returned nil.
 	OpenCall(c record.Call) (callID int64, err error)

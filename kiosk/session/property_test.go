@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -36,12 +37,16 @@ type world struct {
 type centre struct {
 	w    *world
 	down bool
+	// answered: inmate and period → records written before its last
+	// answer, all of which it counted.
+	answered map[[2]string]int
 }
 
 func (c *centre) Authorise(ctx context.Context, card, inmate, period string) (Remote, error) {
 	if c.down {
 		return Remote{}, context.DeadlineExceeded
 	}
+	c.answered[[2]string{inmate, period}] = len(c.w.st.Records())
 	u := c.w.st.UsageOf(inmate, period)
 	return Remote{Remaining: c.w.cfg.Rules.Allowance + u.Granted - u.Used}, nil
 }
@@ -51,7 +56,7 @@ func newWorld(t tb, cfg Config, withCentre bool) *world {
 	w.rig = newRig(t, func(c *Config) { *c = cfg })
 	w.b.OnRelay = w.relayChanged
 	if withCentre {
-		w.centre = &centre{w: w}
+		w.centre = &centre{w: w, answered: map[[2]string]int{}}
 		w.au = w.centre
 	}
 	w.boot()
@@ -88,13 +93,13 @@ func (w *world) crash() {
 	w.boot()
 }
 
-var storeOps = []string{"Card", "Usage", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
+var storeOps = []string{"Card", "Usage", "SetCentreBalance", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
 
 // apply performs one random action; op and arg come from rapid or a fuzzer.
 func (w *world) apply(op, arg int) {
 	cards := []string{inmate1, inmate2, officer1, unknown, blocked, revoked}
 	var step any
-	switch op % 21 {
+	switch op % 22 {
 	case 0, 1, 2, 3:
 		step = tap(cards[arg%len(cards)])
 	case 4:
@@ -141,6 +146,12 @@ func (w *world) apply(op, arg int) {
 				w.centre.down = arg%2 == 0
 			}
 		}
+	case 21:
+		// A whole call (tap, lift, talk, hang up), so that one inmate's
+		// calls follow each other often enough to meet the offline cap.
+		step = func(r *rig) {
+			r.play(tap(cards[arg%2]), offHook, time.Duration(arg)*2*time.Second, onHook, time.Second)
+		}
 	}
 	w.log = append(w.log, fmt.Sprintf("%T%+v", step, step))
 	w.play(step)
@@ -167,6 +178,7 @@ func (w *world) check() error {
 	calls := w.st.Calls()
 	seen := map[int64]bool{}
 	billed := map[[2]string]time.Duration{}
+	offline := map[[2]string]time.Duration{} // charged for calls authorised offline
 	for _, c := range calls {
 		if seen[c.CallID] {
 			return fmt.Errorf("call %d has two records", c.CallID)
@@ -196,6 +208,26 @@ func (w *world) check() error {
 			}
 		}
 		billed[[2]string{c.Inmate, c.Period}] += charged
+	}
+	// Offline, the cap bounds what the booth grants an inmate in a period
+	// in total since the centre's last answer, across calls and
+	// crash-restarts.
+	for i, r := range records {
+		if r.Kind != record.KindCall || w.centre == nil {
+			continue
+		}
+		var c record.Call
+		if err := json.Unmarshal(r.Payload, &c); err != nil {
+			return err
+		}
+		if k := [2]string{c.Inmate, c.Period}; c.Offline && i >= w.centre.answered[k] {
+			offline[k] += ms(c.ChargedMs)
+		}
+	}
+	for k, o := range offline {
+		if o > w.cfg.Rules.OfflineCap {
+			return fmt.Errorf("inmate %s charged %v offline in %s, offline cap %v", k[0], o, k[1], w.cfg.Rules.OfflineCap)
+		}
 	}
 	for k, b := range billed {
 		u := w.st.UsageOf(k[0], k[1])
@@ -273,9 +305,12 @@ func TestPropertyInvariants(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		cfg := propConfig(func(n int, label string) int { return rapid.IntRange(0, n-1).Draw(rt, label) })
 		w := newWorld(rt, cfg, rapid.Bool().Draw(rt, "centre"))
+		if w.centre != nil {
+			w.centre.down = rapid.Bool().Draw(rt, "centre down")
+		}
 		steps := rapid.IntRange(1, 120).Draw(rt, "steps")
 		for i := 0; i < steps; i++ {
-			op := rapid.IntRange(0, 20).Draw(rt, "op")
+			op := rapid.IntRange(0, 21).Draw(rt, "op")
 			arg := rapid.IntRange(0, 255).Draw(rt, "arg")
 			w.apply(op, arg)
 			if err := w.check(); err != nil {

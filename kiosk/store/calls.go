@@ -83,7 +83,7 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 			return fmt.Errorf("call %d is not open in the journal (closed already?)", c.CallID)
 		}
 		r, err = s.appendRecord(conn, record.KindCall, c, &usageDelta{
-			inmate: c.Inmate, period: c.Period, usedMs: c.ChargedMs, endNs: s.clock.Now().UnixNano(),
+			inmate: c.Inmate, period: c.Period, usedMs: c.ChargedMs, endNs: s.clock.Now().UnixNano(), offline: c.Offline,
 		})
 		return err
 	})
@@ -126,7 +126,16 @@ func (s *Store) OpenCalls() ([]record.OpenCall, error) {
 // it is the booth's own calls and credits. With them (SetSyncedUsage) it is
 // the centre's figures plus the booth's own records the centre had not yet
 // counted (seq above the figures' through-seq), so nothing is counted twice.
+// Its offline view (OfflineUsed, Centre, CentreRemaining) is offline.go's.
 func (s *Store) Usage(inmate, period string) (record.Usage, error) {
+	u, err := s.usage(inmate, period)
+	if err != nil {
+		return u, err
+	}
+	return u, s.offlineView(&u, inmate, period)
+}
+
+func (s *Store) usage(inmate, period string) (record.Usage, error) {
 	op := fmt.Sprintf("read usage of %s in %s", inmate, period)
 	var u record.Usage
 	var used, granted, lastEnd int64

@@ -101,6 +101,38 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+// TestMigrationOfflineUsage: a store at version 2 did not keep which calls
+// were authorised offline; after migration 3 all its usage counts as
+// offline, so the upgrade never grants more than the cap offline.
+func TestMigrationOfflineUsage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := sql.Open("sqlite", dsn(path, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(db, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO meta(key, value) VALUES ('device', 'd')`,
+		`INSERT INTO usage(inmate, period, used_ms, granted_ms) VALUES ('W-1', 'p', 60000, 30000)`,
+		`INSERT INTO ledger(seq, inmate, period, used_ms, granted_ms) VALUES (1, 'W-1', 'p', 60000, 0), (2, 'W-1', 'p', 0, 30000)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path, Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if u, err := s.Usage("W-1", "p"); err != nil || u.OfflineUsed.Milliseconds() != 60000 || u.Centre {
+		t.Fatalf("usage after migration %+v, %v; want all 60 s of usage offline, no centre balance", u, err)
+	}
+}
+
 // SQLite's own size limit (PRAGMA max_page_count) simulates a full disk:
 // appends fail with an error IsFull knows, nothing committed is lost, and
 // when room returns the store writes again without a reopen. The real full

@@ -32,6 +32,7 @@ type usageDelta struct {
 	inmate, period    string
 	usedMs, grantedMs int64
 	endNs             int64  // wall clock end of a call, 0 if not a call
+	offline           bool   // a call authorised offline: usedMs counts against the offline cap
 	officer           string // who credited grantedMs (an officer record)
 	atNs              int64  // the officer record's wall clock
 }
@@ -72,8 +73,12 @@ ON CONFLICT (inmate, period) DO UPDATE SET
 			d.inmate, d.period, d.usedMs, d.grantedMs, d.endNs); err != nil {
 			return record.Record{}, fmt.Errorf("add usage of %s in %s: %w", d.inmate, d.period, err)
 		}
-		if _, err := c.ExecContext(ctx, `INSERT INTO ledger(seq, inmate, period, used_ms, granted_ms) VALUES (?, ?, ?, ?, ?)`,
-			int64(r.Seq), d.inmate, d.period, d.usedMs, d.grantedMs); err != nil {
+		var offlineMs int64
+		if d.offline {
+			offlineMs = d.usedMs
+		}
+		if _, err := c.ExecContext(ctx, `INSERT INTO ledger(seq, inmate, period, used_ms, granted_ms, offline_ms) VALUES (?, ?, ?, ?, ?, ?)`,
+			int64(r.Seq), d.inmate, d.period, d.usedMs, d.grantedMs, offlineMs); err != nil {
 			return record.Record{}, fmt.Errorf("add ledger entry #%d: %w", r.Seq, err)
 		}
 	}

@@ -94,6 +94,24 @@ CREATE TABLE officer_credits (
 ) STRICT;
 CREATE INDEX officer_credits_by_officer ON officer_credits(officer, at);
 `,
+	// 4: the offline cap (policy.Request.OfflineUsed): what each own record
+	// charged for a call authorised offline, and the centre's balance at the
+	// last online authorise with the seq its count of this booth's records
+	// is known to reach (the acknowledged head). A store from before did not
+	// keep the offline charges: all its usage counts as offline, so an
+	// upgrade never grants more than the cap offline in a period (fail
+	// closed; online calls are unaffected).
+	`
+ALTER TABLE ledger ADD COLUMN offline_ms INTEGER NOT NULL DEFAULT 0;
+UPDATE ledger SET offline_ms = used_ms;
+CREATE TABLE centre_balance (
+	inmate       TEXT NOT NULL,
+	period       TEXT NOT NULL,
+	remaining_ms INTEGER NOT NULL, -- the centre's answer at the last online authorise
+	after_seq    INTEGER NOT NULL, -- own records above this seq may not be in it
+	PRIMARY KEY (inmate, period)
+) STRICT;
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.

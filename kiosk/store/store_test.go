@@ -286,6 +286,69 @@ func TestRecordsAndUsage(t *testing.T) {
 	}
 }
 
+// TestOfflineView: the store keeps, per inmate and period, what it charged
+// for calls authorised offline, and the centre's balance at an online
+// authorise with the acknowledged head as its mark; offline usage and usage
+// since count from that mark, across a reopen (a restart or power cut).
+func TestOfflineView(t *testing.T) {
+	s, path := newStore(t)
+	const p = "2026-11-30"
+	closeCall := func(inmate, period string, charged int64, offline bool) uint64 {
+		t.Helper()
+		c := call(inmate, period)
+		c.Offline = offline
+		id, err := s.OpenCall(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.CallID, c.ChargedMs = id, charged
+		r, err := s.CloseCall(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Seq
+	}
+	check := func(when, inmate, period string, want record.Usage) {
+		t.Helper()
+		u, err := s.Usage(inmate, period)
+		if err != nil || u.OfflineUsed != want.OfflineUsed || u.Centre != want.Centre || u.CentreRemaining != want.CentreRemaining {
+			t.Errorf("%s: Usage(%s, %s) = %+v, %v; want offline %v, centre %v %v", when, inmate, period, u, err,
+				want.OfflineUsed, want.Centre, want.CentreRemaining)
+		}
+	}
+	closeCall("W-1", p, 60000, true)
+	seq2 := closeCall("W-1", p, 120000, false)
+	closeCall("W-1", p, 30000, true) // #3, not yet acknowledged
+	closeCall("W-1", "2026-11-29", 40000, true)
+	closeCall("W-2", p, 50000, true)
+	check("no balance from the centre", "W-1", p, record.Usage{OfflineUsed: 90 * time.Second})
+
+	// The centre confirmed up to #2, then answered 5 min: #3 may not be in
+	// its count, so it counts against both the balance and the cap.
+	if err := s.Ack(seq2); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCentreBalance("W-1", p, 5*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	check("after the centre's answer", "W-1", p, record.Usage{OfflineUsed: 30 * time.Second, Centre: true, CentreRemaining: 4*time.Minute + 30*time.Second})
+	closeCall("W-1", p, 20000, true)
+	if _, err := s.Officer(record.Officer{Officer: "PTG", Action: "grant", Inmate: "W-1", Period: p, CreditMs: 90000}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, path)
+	check("after a reopen", "W-1", p, record.Usage{OfflineUsed: 50 * time.Second, Centre: true, CentreRemaining: 5*time.Minute + 40*time.Second})
+	check("another period", "W-1", "2026-11-29", record.Usage{OfflineUsed: 40 * time.Second})
+	check("another inmate", "W-2", p, record.Usage{OfflineUsed: 50 * time.Second})
+	check("nobody", "W-3", p, record.Usage{})
+	// A newer answer replaces the older.
+	if err := s.SetCentreBalance("W-1", p, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	check("a newer answer", "W-1", p, record.Usage{OfflineUsed: 50 * time.Second, Centre: true, CentreRemaining: time.Minute + 40*time.Second})
+}
+
 func TestSyncedUsage(t *testing.T) {
 	s, _ := newStore(t)
 	const p = "2026-11"

@@ -28,6 +28,7 @@ type Store struct {
 	mu      sync.Mutex
 	roster  map[string]record.CardInfo
 	usage   map[[2]string]record.Usage
+	centre  map[[2]string]centreBalance
 	journal map[int64]record.OpenCall
 	nextID  int64
 	records []record.Record
@@ -37,12 +38,20 @@ type Store struct {
 	version int64   // roster version (SetRosterVersion)
 }
 
+// centreBalance is the centre's answer kept by SetCentreBalance, and the
+// number of records written before it.
+type centreBalance struct {
+	remaining time.Duration
+	after     int
+}
+
 // NewStore returns an empty store for device with the given roster.
 func NewStore(device string, roster ...record.CardInfo) *Store {
 	s := &Store{
 		Device:  device,
 		roster:  map[string]record.CardInfo{},
 		usage:   map[[2]string]record.Usage{},
+		centre:  map[[2]string]centreBalance{},
 		journal: map[int64]record.OpenCall{},
 	}
 	for _, c := range roster {
@@ -60,7 +69,7 @@ func (s *Store) SetBroken(b bool) {
 }
 
 // FailWith installs f, asked before each method by name ("Card", "Usage",
-// "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer",
+// "SetCentreBalance", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer",
 // "Event", "Probe", "RosterVersion", "OfficerCredits"); a non-nil answer fails that call with nothing changed.
 // nil removes it.
 func (s *Store) FailWith(f func(op string) error) {
@@ -92,14 +101,47 @@ func (s *Store) Card(card string) (record.CardInfo, bool, error) {
 	return c, ok, nil
 }
 
-// Usage implements session.Store.
+// Usage implements session.Store. Its offline view counts the records
+// after the last SetCentreBalance: this fake's centre has counted every
+// record written before its answer.
 func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check("Usage"); err != nil {
 		return record.Usage{}, err
 	}
-	return s.usage[[2]string{inmate, period}], nil
+	k := [2]string{inmate, period}
+	u := s.usage[k]
+	b, known := s.centre[k]
+	u.Centre, u.CentreRemaining = known, b.remaining
+	for _, r := range s.records[b.after:] {
+		var p struct {
+			record.Call
+			CreditMs int64 `json:"credit_ms"`
+		}
+		if (r.Kind != record.KindCall && r.Kind != record.KindOfficer) || json.Unmarshal(r.Payload, &p) != nil || p.Inmate != inmate || p.Period != period {
+			continue
+		}
+		u.CentreRemaining += time.Duration(p.CreditMs-p.ChargedMs) * time.Millisecond
+		if r.Kind == record.KindCall && p.Offline {
+			u.OfflineUsed += time.Duration(p.ChargedMs) * time.Millisecond
+		}
+	}
+	if !known {
+		u.CentreRemaining = 0
+	}
+	return u, nil
+}
+
+// SetCentreBalance implements session.Store.
+func (s *Store) SetCentreBalance(inmate, period string, remaining time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("SetCentreBalance"); err != nil {
+		return err
+	}
+	s.centre[[2]string{inmate, period}] = centreBalance{remaining: remaining, after: len(s.records)}
+	return nil
 }
 
 // OpenCall implements session.Store.
