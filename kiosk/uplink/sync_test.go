@@ -167,7 +167,7 @@ func TestHeartbeatClock(t *testing.T) {
 	if err := u.heartbeat(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := booth.Sub(server)
+	want := server.Sub(booth) // gateway minus booth: positive, the booth is behind
 	if s := u.Status(); !s.ClockKnown || s.ClockOffset != want || s.OutboxDepth != 4 {
 		t.Fatalf("status %+v, want offset %v and depth 4", s, want)
 	}

@@ -65,8 +65,9 @@ type CardLister interface {
 
 // BoothState is what the heartbeat reports about the booth.
 type BoothState struct {
-	State        string   // the engine's state, e.g. "idle"
-	Faults       []string // active faults, for the centre's dashboard
+	State        string   // the engine's state, e.g. "ready"
+	OutOfService []string // why new calls are refused (the engine's causes)
+	Faults       []string // active faults of the parts, for the centre's dashboard
 	ClockTrusted bool     // the wall clock has been confirmed since boot
 }
 
@@ -102,11 +103,15 @@ type Options struct {
 	Log            *slog.Logger
 	// Firmware is the version reported in heartbeats.
 	Firmware string
+	// BootID names this start of the daemon in heartbeats (random per
+	// start; see NewBootID), so the gateway can tell a restart from a
+	// copied identity running twice.
+	BootID string
 	// State reports the booth's state for heartbeats (nil: "unknown").
 	State func() BoothState
 	// OnServerTime is called after each heartbeat with the gateway's time
-	// corrected for half the round trip, and the booth clock's offset
-	// from it (positive: the booth is ahead), so firmware can set its
+	// corrected for half the round trip, and the offset gateway minus
+	// booth (positive: the booth is behind), so firmware can set its
 	// clock and mark it trusted.
 	OnServerTime func(server time.Time, offset time.Duration)
 	// OnPolicy receives the facility policy document when a sync carries
@@ -123,7 +128,7 @@ type Status struct {
 	LastSync      time.Time     // booth wall time of the last applied roster sync
 	RosterVersion int64         // roster version after the last sync
 	OutboxDepth   int           // records waiting, as of the last drain
-	ClockOffset   time.Duration // booth clock minus gateway clock at the last heartbeat
+	ClockOffset   time.Duration // gateway clock minus booth clock at the last heartbeat (positive: booth behind)
 	ClockKnown    bool          // ClockOffset has been measured
 	LastError     string        // the last failure, "" after a success
 	Failures      int           // consecutive failures
@@ -465,31 +470,47 @@ func (u *Uplink) sync(ctx context.Context) error {
 	return nil
 }
 
-// heartbeat reports the booth and learns the gateway's time.
+// Beat is what one heartbeat learnt.
+type Beat struct {
+	Server time.Time     // the gateway's time now: its stamp plus half the round trip
+	Offset time.Duration // gateway minus booth (positive: the booth is behind)
+	RTT    time.Duration // on the monotonic clock
+}
+
 func (u *Uplink) heartbeat(ctx context.Context) error {
+	_, err := u.Heartbeat(ctx)
+	return err
+}
+
+// Heartbeat reports the booth once and learns the gateway's time; Run
+// calls it every HeartbeatInterval, and the self-test once. The error
+// wraps the transport's (a TLS alert, a verification error) or an
+// *HTTPError.
+func (u *Uplink) Heartbeat(ctx context.Context) (Beat, error) {
 	st := BoothState{State: "unknown"}
 	if u.opt.State != nil {
 		st = u.opt.State()
 	}
 	depth, _ := u.opt.Store.Depth()
 	ver, _ := u.opt.Store.RosterVersion()
-	faults := st.Faults
-	if faults == nil {
-		faults = []string{}
-	}
+	u.mu.Lock()
+	lastOffset := u.status.ClockOffset
+	u.mu.Unlock()
 	c := u.opt.Clock
 	sent, sentMono := c.Now(), c.Mono()
 	req := protocol.HeartbeatRequest{
 		Firmware: u.opt.Firmware, State: st.State, OutboxDepth: depth,
-		ClockUnixMs: sent.UnixMilli(), ClockTrusted: st.ClockTrusted, Faults: faults, RosterVersion: ver,
+		ClockUnixMs: sent.UnixMilli(), ClockTrusted: st.ClockTrusted, Faults: nonNil(st.Faults), RosterVersion: ver,
+		OutOfService: nonNil(st.OutOfService), ClockOffsetMs: lastOffset.Milliseconds(), BootID: u.opt.BootID,
 	}
 	var resp protocol.HeartbeatResponse
 	if err := u.post(ctx, protocol.PathHeartbeat, req, &resp); err != nil {
-		return fmt.Errorf("uplink: heartbeat: %w", err)
+		return Beat{}, fmt.Errorf("uplink: heartbeat: %w", err)
 	}
 	rtt := c.Mono() - sentMono
 	server := time.UnixMilli(resp.ServerUnixMs).Add(rtt / 2)
-	offset := sent.Add(rtt).Sub(server)
+	// The booth's clock now is sent+rtt; the gateway's is server.
+	offset := server.Sub(sent.Add(rtt))
 	u.mu.Lock()
 	u.status.ClockOffset, u.status.ClockKnown = offset, true
 	u.status.OutboxDepth = depth
@@ -497,7 +518,16 @@ func (u *Uplink) heartbeat(ctx context.Context) error {
 	if u.opt.OnServerTime != nil {
 		u.opt.OnServerTime(server, offset)
 	}
-	return nil
+	return Beat{Server: server, Offset: offset, RTT: rtt}, nil
+}
+
+// nonNil sends an empty list as [], as the protocol document has it,
+// rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // HTTPError is a non-2xx answer from the gateway.
