@@ -134,7 +134,15 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	defer cancel()
 	w := &wiring{in: make(chan session.Input), log: log, ctx: ctx}
 	w.trusted.Store(cfg.Calls.ClockTrustedAtStart)
-	up := newUplink(cfg, st, w, log)
+	// A fresh id per start, so the centre tells a restart from a copy of
+	// this booth's identity running elsewhere (docs/pki.md).
+	bootID := uplink.NewBootID()
+	var eng *session.Engine // set below; the uplink asks only once it runs
+	report := func() uplink.BoothState {
+		bs, bsErr := b.State()
+		return boothReport(eng.Status(), bs, bsErr, reader.Stats().Up)
+	}
+	up := newUplink(cfg, st, w, log, bootID, report)
 
 	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session")}
 	if up != nil {
@@ -142,7 +150,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	}
 	sc := cfg.Session()
 	sc.Rules = keptRules(sc.Rules, st, log)
-	eng, err := session.New(sc, deps)
+	eng, err = session.New(sc, deps)
 	if err != nil {
 		return fmt.Errorf("starting the call engine: %w: check [policy] and [session] in %s", err, cfg.File())
 	}
@@ -171,7 +179,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	if every, ok := watchdogInterval(); ok {
 		start(func() { w.watchdog(ctx, every, sd) })
 	}
-	log.Info("booth ready", "device", cfg.Device, "status_socket", f.statusSocket, "gateway", up != nil)
+	log.Info("booth ready", "device", cfg.Device, "status_socket", f.statusSocket, "gateway", up != nil, "boot_id", bootID)
 
 	select {
 	case s := <-sigs:
@@ -218,7 +226,7 @@ func newReader(cfg *config.Config, backend string, log *slog.Logger) (*rfid.Read
 
 // newUplink returns the gateway link, or nil for a booth that runs
 // standalone: no gateway.url, or a device bundle that does not load.
-func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger) *uplink.Uplink {
+func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger, bootID string, state func() uplink.BoothState) *uplink.Uplink {
 	if cfg.Gateway.URL == "" {
 		log.Info("no gateway configured: the booth runs standalone")
 		return nil
@@ -244,6 +252,8 @@ func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger)
 		Store:        st,
 		Log:          log.With("part", "uplink"),
 		Firmware:     version,
+		BootID:       bootID,
+		State:        state,
 		OnServerTime: w.serverTime,
 		OnPolicy:     w.onPolicy(cfg.Session().Rules, st),
 	})

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -146,6 +147,7 @@ type Uplink struct {
 
 	mu     sync.Mutex
 	status Status
+	sent   *BoothState // what the last answered heartbeat reported
 }
 
 // New checks o and returns an Uplink.
@@ -236,16 +238,26 @@ func (u *Uplink) Kick() {
 // retried after a jittered, growing backoff.
 func (u *Uplink) Run(ctx context.Context) error {
 	var nextSync, nextBeat time.Duration // due at once
+	lastBeat, beatFailed := -u.opt.DrainInterval, false
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		now := u.opt.Clock.Mono()
+		if now < nextBeat && !beatFailed && now >= lastBeat+u.opt.DrainInterval && u.changed() {
+			// The centre sees a tamper or a fault at the next wake
+			// (DrainInterval), not a minute later; never more often, and
+			// a failing heartbeat waits for its interval as before.
+			nextBeat = now
+		}
 		var err error
 		more := true // after a heartbeat or sync, drain at once
 		switch {
 		case now >= nextBeat:
-			if err = u.heartbeat(ctx); err == nil {
+			lastBeat = now
+			err = u.heartbeat(ctx)
+			beatFailed = err != nil
+			if err == nil {
 				nextBeat = now + u.opt.HeartbeatInterval
 			}
 		case now >= nextSync:
@@ -482,6 +494,20 @@ func (u *Uplink) heartbeat(ctx context.Context) error {
 	return err
 }
 
+// changed reports whether the booth's state differs from what the last
+// answered heartbeat reported.
+func (u *Uplink) changed() bool {
+	if u.opt.State == nil {
+		return false
+	}
+	st := u.opt.State()
+	u.mu.Lock()
+	sent := u.sent
+	u.mu.Unlock()
+	return sent == nil || st.State != sent.State || st.ClockTrusted != sent.ClockTrusted ||
+		!slices.Equal(st.Faults, sent.Faults) || !slices.Equal(st.OutOfService, sent.OutOfService)
+}
+
 // Heartbeat reports the booth once and learns the gateway's time; Run
 // calls it every HeartbeatInterval, and the self-test once. The error
 // wraps the transport's (a TLS alert, a verification error) or an
@@ -514,6 +540,7 @@ func (u *Uplink) Heartbeat(ctx context.Context) (Beat, error) {
 	u.mu.Lock()
 	u.status.ClockOffset, u.status.ClockKnown = offset, true
 	u.status.OutboxDepth = depth
+	u.sent = &st
 	u.mu.Unlock()
 	if u.opt.OnServerTime != nil {
 		u.opt.OnServerTime(server, offset)
