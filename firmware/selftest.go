@@ -251,7 +251,9 @@ func (t *selftest) run(cfg *config.Config) error {
 		func(ctx context.Context, cfg *config.Config, _ *booth.Booth) bool {
 			return t.reader(ctx, cfg, reader, up)
 		},
-		func(ctx context.Context, cfg *config.Config, b *booth.Booth) bool { return t.gateway(ctx, cfg, b, reader) },
+		func(ctx context.Context, cfg *config.Config, b *booth.Booth) bool {
+			return t.gateway(ctx, cfg, b, reader)
+		},
 		func(ctx context.Context, _ *config.Config, _ *booth.Booth) bool { return t.clockState(ctx) },
 		func(_ context.Context, cfg *config.Config, _ *booth.Booth) bool { return t.disk(cfg) },
 	}
@@ -581,9 +583,9 @@ func (t *selftest) outbox(cfg *config.Config) (uplink.Store, func()) {
 type noStore struct{}
 
 func (noStore) Pending(int) ([]record.Record, error) { return nil, nil }
-func (noStore) Ack(uint64) error                    { return errors.New("selftest: no store to acknowledge in") }
-func (noStore) Depth() (int, error)                 { return 0, nil }
-func (noStore) RosterVersion() (int64, error)       { return 0, nil }
+func (noStore) Ack(uint64) error                     { return errors.New("selftest: no store to acknowledge in") }
+func (noStore) Depth() (int, error)                  { return 0, nil }
+func (noStore) RosterVersion() (int64, error)        { return 0, nil }
 func (noStore) ApplyRoster(int64, []record.CardInfo, []string) error {
 	return errors.New("selftest: no store to apply a roster to")
 }
