@@ -17,6 +17,7 @@ import (
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
+	"wartelsuspas/kiosk/cardtag"
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/kiosk/store"
@@ -144,9 +145,12 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	}
 	up := newUplink(cfg, st, w, log, bootID, report)
 
-	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session")}
+	// One keyed tagger for every card tag this booth shows (logs, errors,
+	// status), its key in the store (docs/operations.md).
+	tags := st.CardTags()
+	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session"), CardTags: tags}
 	if up != nil {
-		deps.Authoriser = redacting{up}
+		deps.Authoriser = redacting{a: up, tags: tags}
 	}
 	sc := cfg.Session()
 	sc.Rules = keptRules(sc.Rules, st, log)
@@ -394,14 +398,17 @@ func (w *wiring) watchdog(ctx context.Context, every time.Duration, sd notifier)
 }
 
 // redacting is the engine's Authoriser: the uplink, with the card id in its
-// errors shortened to the hash the info-level logs use.
-type redacting struct{ a session.Authoriser }
+// errors replaced by the tag the info-level logs use.
+type redacting struct {
+	a    session.Authoriser
+	tags cardtag.Tagger
+}
 
 // Authorise implements session.Authoriser.
 func (r redacting) Authorise(ctx context.Context, card, inmate, period string) (session.Remote, error) {
 	rem, err := r.a.Authorise(ctx, card, inmate, period)
 	if err != nil && card != "" && strings.Contains(err.Error(), card) {
-		err = &redactedError{msg: strings.ReplaceAll(err.Error(), card, "card#"+cardTag(card)), err: err}
+		err = &redactedError{msg: strings.ReplaceAll(err.Error(), card, "card#"+r.tags.Tag(card)), err: err}
 	}
 	return rem, err
 }

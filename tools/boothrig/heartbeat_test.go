@@ -2,7 +2,11 @@ package boothrig
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -82,4 +86,74 @@ func TestRigTamperReachesCentre(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s`), interval)
+}
+
+// deniedTags are the card tags of the "tap denied" lines in b's log.
+func deniedTags(t *testing.T, b *Booth) []string {
+	t.Helper()
+	log, err := os.ReadFile(filepath.Join(b.Dir, "kiosk.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, m := range regexp.MustCompile(`msg="tap denied"[^\n]* card=(\S+)`).FindAllSubmatch(log, -1) {
+		tags = append(tags, string(m[1]))
+	}
+	return tags
+}
+
+// TestRigCardTags: the real daemons name a card in their info logs by a tag
+// keyed with each booth's secret: the same on one booth across a restart,
+// another at the next booth, and not the unkeyed SHA-256 prefix anyone with
+// the roster could compute (issue 13 item 8).
+func TestRigCardTags(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	deny := func(b *Booth) {
+		t.Helper()
+		before, err := b.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Tap(UnknownCard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.Denials > before.Session.Denials }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b1, b2 := r.Booths[0], r.Booths[1]
+	deny(b1)
+	deny(b2)
+	if err := b1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b1.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "ready" }); err != nil {
+		t.Fatal(err)
+	}
+	deny(b1)
+	if err := r.Close(); err != nil { // the logs complete
+		t.Fatal(err)
+	}
+	t1, t2 := deniedTags(t, b1), deniedTags(t, b2)
+	unkeyed := sha256.Sum256([]byte(UnknownCard))
+	switch {
+	case len(t1) != 2 || len(t2) != 1:
+		log, _ := os.ReadFile(filepath.Join(b1.Dir, "kiosk.log"))
+		t.Fatalf("tags in the logs: b01 %q, b02 %q; want two and one; b01 log:\n%s", t1, t2, log)
+	case t1[0] != t1[1]:
+		t.Errorf("b01 tagged %s as %s, then %s after a restart", UnknownCard, t1[0], t1[1])
+	case t1[0] == t2[0]:
+		t.Errorf("b01 and b02 both tag %s as %s", UnknownCard, t1[0])
+	case t1[0] == hex.EncodeToString(unkeyed[:4]) || t2[0] == hex.EncodeToString(unkeyed[:4]):
+		t.Errorf("tags %s, %s: one is the unkeyed SHA-256 prefix", t1[0], t2[0])
+	}
 }
