@@ -17,6 +17,7 @@ import (
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
+	"wartelsuspas/kiosk/cardtag"
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/kiosk/store"
@@ -134,15 +135,26 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	defer cancel()
 	w := &wiring{in: make(chan session.Input), log: log, ctx: ctx}
 	w.trusted.Store(cfg.Calls.ClockTrustedAtStart)
-	up := newUplink(cfg, st, w, log)
+	// A fresh id per start, so the centre tells a restart from a copy of
+	// this booth's identity running elsewhere (docs/pki.md).
+	bootID := uplink.NewBootID()
+	var eng *session.Engine // set below; the uplink asks only once it runs
+	report := func() uplink.BoothState {
+		bs, bsErr := b.State()
+		return boothReport(eng.Status(), bs, bsErr, reader.Stats().Up)
+	}
+	up := newUplink(cfg, st, w, log, bootID, report)
 
-	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session")}
+	// One keyed tagger for every card tag this booth shows (logs, errors,
+	// status), its key in the store (docs/operations.md).
+	tags := st.CardTags()
+	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session"), CardTags: tags}
 	if up != nil {
-		deps.Authoriser = redacting{up}
+		deps.Authoriser = redacting{a: up, tags: tags}
 	}
 	sc := cfg.Session()
 	sc.Rules = keptRules(sc.Rules, st, log)
-	eng, err := session.New(sc, deps)
+	eng, err = session.New(sc, deps)
 	if err != nil {
 		return fmt.Errorf("starting the call engine: %w: check [policy] and [session] in %s", err, cfg.File())
 	}
@@ -171,7 +183,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	if every, ok := watchdogInterval(); ok {
 		start(func() { w.watchdog(ctx, every, sd) })
 	}
-	log.Info("booth ready", "device", cfg.Device, "status_socket", f.statusSocket, "gateway", up != nil)
+	log.Info("booth ready", "device", cfg.Device, "status_socket", f.statusSocket, "gateway", up != nil, "boot_id", bootID)
 
 	select {
 	case s := <-sigs:
@@ -218,7 +230,7 @@ func newReader(cfg *config.Config, backend string, log *slog.Logger) (*rfid.Read
 
 // newUplink returns the gateway link, or nil for a booth that runs
 // standalone: no gateway.url, or a device bundle that does not load.
-func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger) *uplink.Uplink {
+func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger, bootID string, state func() uplink.BoothState) *uplink.Uplink {
 	if cfg.Gateway.URL == "" {
 		log.Info("no gateway configured: the booth runs standalone")
 		return nil
@@ -244,6 +256,8 @@ func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger)
 		Store:        st,
 		Log:          log.With("part", "uplink"),
 		Firmware:     version,
+		BootID:       bootID,
+		State:        state,
 		OnServerTime: w.serverTime,
 		OnPolicy:     w.onPolicy(cfg.Session().Rules, st),
 	})
@@ -384,14 +398,17 @@ func (w *wiring) watchdog(ctx context.Context, every time.Duration, sd notifier)
 }
 
 // redacting is the engine's Authoriser: the uplink, with the card id in its
-// errors shortened to the hash the info-level logs use.
-type redacting struct{ a session.Authoriser }
+// errors replaced by the tag the info-level logs use.
+type redacting struct {
+	a    session.Authoriser
+	tags cardtag.Tagger
+}
 
 // Authorise implements session.Authoriser.
 func (r redacting) Authorise(ctx context.Context, card, inmate, period string) (session.Remote, error) {
 	rem, err := r.a.Authorise(ctx, card, inmate, period)
 	if err != nil && card != "" && strings.Contains(err.Error(), card) {
-		err = &redactedError{msg: strings.ReplaceAll(err.Error(), card, "card#"+cardTag(card)), err: err}
+		err = &redactedError{msg: strings.ReplaceAll(err.Error(), card, "card#"+r.tags.Tag(card)), err: err}
 	}
 	return rem, err
 }

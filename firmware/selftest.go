@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +23,9 @@ import (
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/firmware/i18n"
-	"wartelsuspas/kiosk/protocol"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/store"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/gateway/ca"
 )
 
@@ -130,6 +130,9 @@ type selftest struct {
 	out   io.Writer
 	log   *slog.Logger
 	rows  []result
+	// failed are the steps failed so far, as the heartbeat's faults
+	// ("selftest_relay").
+	failed []string
 
 	offset    time.Duration // from the gateway; valid when hasOffset
 	hasOffset bool
@@ -139,6 +142,9 @@ type selftest struct {
 // technician sees progress.
 func (t *selftest) row(step string, r result, detail string) {
 	t.rows = append(t.rows, r)
+	if r == fail {
+		t.failed = append(t.failed, "selftest_"+strings.TrimPrefix(step, "selftest.step."))
+	}
 	fmt.Fprintf(t.out, "%-9s %-12s %s\n", t.c.T(string(r)), t.c.T(step), detail)
 }
 
@@ -245,7 +251,9 @@ func (t *selftest) run(cfg *config.Config) error {
 		func(ctx context.Context, cfg *config.Config, _ *booth.Booth) bool {
 			return t.reader(ctx, cfg, reader, up)
 		},
-		func(ctx context.Context, cfg *config.Config, _ *booth.Booth) bool { return t.gateway(ctx, cfg) },
+		func(ctx context.Context, cfg *config.Config, b *booth.Booth) bool {
+			return t.gateway(ctx, cfg, b, reader)
+		},
 		func(ctx context.Context, _ *config.Config, _ *booth.Booth) bool { return t.clockState(ctx) },
 		func(_ context.Context, cfg *config.Config, _ *booth.Booth) bool { return t.disk(cfg) },
 	}
@@ -473,7 +481,7 @@ func (t *selftest) reader(ctx context.Context, cfg *config.Config, r *rfid.Reade
 // gateway loads the device bundle, checks it names this booth, and posts a
 // heartbeat over mutual TLS: the answer proves reachability and identity
 // and carries the server's clock.
-func (t *selftest) gateway(ctx context.Context, cfg *config.Config) bool {
+func (t *selftest) gateway(ctx context.Context, cfg *config.Config, b *booth.Booth, r *rfid.Reader) bool {
 	if t.skips["gateway"] {
 		t.row("selftest.step.gateway", skip, t.c.T("selftest.skipped_by", "gateway"))
 		return true
@@ -482,7 +490,7 @@ func (t *selftest) gateway(ctx context.Context, cfg *config.Config) bool {
 		t.row("selftest.step.gateway", skip, t.c.T("selftest.gateway_down", "-", "gateway.url"))
 		return true
 	}
-	detail, err := t.heartbeat(ctx, cfg)
+	detail, err := t.heartbeat(ctx, cfg, b, r)
 	if ctx.Err() != nil {
 		return false
 	}
@@ -495,8 +503,10 @@ func (t *selftest) gateway(ctx context.Context, cfg *config.Config) bool {
 }
 
 // heartbeat returns the PASS detail, or an error already in the catalogue's
-// words.
-func (t *selftest) heartbeat(ctx context.Context, cfg *config.Config) (string, error) {
+// words. It goes through the daemon's own /v1 client (kiosk/uplink), so
+// the centre sees what the booth is: under self-test, taking no calls, with
+// the faults found so far and the outbox the store holds.
+func (t *selftest) heartbeat(ctx context.Context, cfg *config.Config, b *booth.Booth, r *rfid.Reader) (string, error) {
 	gw := cfg.Gateway.URL
 	bundle, err := ca.ReadBundle(cfg.Gateway.Bundle)
 	if err != nil {
@@ -513,49 +523,71 @@ func (t *selftest) heartbeat(ctx context.Context, cfg *config.Config) (string, e
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.tls_bad", err))
 	}
-	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsc}, Timeout: 10 * time.Second}
+	st, closeStore := t.outbox(cfg)
+	defer closeStore()
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsc}}
 	defer client.CloseIdleConnections()
-	body, err := json.Marshal(protocol.HeartbeatRequest{
-		Firmware:    version,
-		State:       "idle",
-		ClockUnixMs: time.Now().UnixMilli(),
-		Faults:      []string{},
+	up, err := uplink.New(uplink.Options{
+		BaseURL: gw, HTTPClient: client, Store: st, Log: t.log, Firmware: version,
+		RequestTimeout: 10 * time.Second, BootID: uplink.NewBootID(),
+		State: func() uplink.BoothState {
+			bs, bsErr := b.State()
+			return uplink.BoothState{
+				State: stateSelftest, OutOfService: []string{causeSelftest},
+				Faults: append(partFaults(bs, bsErr, r.Stats().Up), t.failed...),
+			}
+		},
 	})
-	if err != nil {
-		return "", err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(gw, "/")+protocol.PathHeartbeat, bytes.NewReader(body))
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.gateway_down", gw, err))
 	}
-	req.Header.Set("Content-Type", "application/json")
-	sent := time.Now()
-	resp, err := client.Do(req)
+	beat, err := up.Heartbeat(ctx)
 	var op *net.OpError // crypto/tls reports a peer's alert as Op "remote error"
 	var verify *tls.CertificateVerificationError
+	var he *uplink.HTTPError
 	switch {
 	case errors.As(err, &op) && op.Op == "remote error": // the gateway refused our certificate
 		return "", errors.New(t.c.T("selftest.tls_refused", gw, op.Err))
 	case errors.As(err, &verify): // we refused the gateway's
 		return "", errors.New(t.c.T("selftest.tls_bad", err))
+	case errors.As(err, &he):
+		msg := fmt.Sprintf("%d %s %s", he.StatusCode, http.StatusText(he.StatusCode), he.Message)
+		return "", errors.New(t.c.T("selftest.gateway_down", gw, t.c.T("selftest.http_status", strings.TrimSpace(msg))))
 	case err != nil:
 		return "", errors.New(t.c.T("selftest.gateway_down", gw, err))
 	}
-	defer resp.Body.Close()
-	rtt := time.Since(sent)
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-		return "", errors.New(t.c.T("selftest.gateway_down", gw, t.c.T("selftest.http_status", resp.Status+" "+strings.TrimSpace(string(msg)))))
-	}
-	var hb protocol.HeartbeatResponse
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&hb); err != nil {
-		return "", errors.New(t.c.T("selftest.gateway_down", gw, err))
-	}
-	// The server stamped its clock about half a round trip before we read it.
-	t.offset = time.UnixMilli(hb.ServerUnixMs).Add(rtt / 2).Sub(time.Now()).Round(time.Millisecond)
+	// Gateway minus booth, as the daemon reports it (docs/uplink.md).
+	t.offset = beat.Offset.Round(time.Millisecond)
 	t.hasOffset = true
-	return t.c.T("selftest.gateway", gw, rtt.Round(time.Millisecond)) + " " +
+	return t.c.T("selftest.gateway", gw, beat.RTT.Round(time.Millisecond)) + " " +
 		t.c.T("selftest.tls", bundle.Device, bundle.NotAfter.Format("2006-01-02")), nil
+}
+
+// outbox opens the booth's store for the heartbeat's outbox depth and
+// roster version, when the daemon has made it: the self-test never
+// creates a store, which would claim the file for the configured device.
+func (t *selftest) outbox(cfg *config.Config) (uplink.Store, func()) {
+	path, so := cfg.StoreOptions()
+	if _, err := os.Stat(path); err != nil {
+		return noStore{}, func() {}
+	}
+	st, err := store.Open(path, so)
+	if err != nil {
+		t.log.Warn("store not readable: the heartbeat reports an empty outbox", "store", path, "err", err)
+		return noStore{}, func() {}
+	}
+	return st, func() { st.Close() }
+}
+
+// noStore is the outbox of a booth whose daemon has not run yet: empty.
+type noStore struct{}
+
+func (noStore) Pending(int) ([]record.Record, error) { return nil, nil }
+func (noStore) Ack(uint64) error                     { return errors.New("selftest: no store to acknowledge in") }
+func (noStore) Depth() (int, error)                  { return 0, nil }
+func (noStore) RosterVersion() (int64, error)        { return 0, nil }
+func (noStore) ApplyRoster(int64, []record.CardInfo, []string) error {
+	return errors.New("selftest: no store to apply a roster to")
 }
 
 // clockState reports the offset from the gateway when the gateway step

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"syscall"
@@ -393,6 +394,17 @@ func TestSelftestGateway(t *testing.T) {
 	// Only the unplugged reader fails.
 	if code != 1 || len(rows["FAIL"]) != 1 || !strings.Contains(rows["FAIL"][0], "Reader") {
 		t.Errorf("exit %d, FAIL rows %q: want 1 and only the reader failing", code, rows["FAIL"])
+	}
+	// The centre sees a booth under test, taking no calls, with the
+	// reader down and its failed step: not a clean idle booth (issue 13
+	// item 1). The heartbeat went through the daemon's client.
+	devs, err := exec.Command(gwBin, "devices", "-state", state, "-facility", "lapas-cipinang").CombinedOutput()
+	if err != nil {
+		t.Fatalf("wartel-gateway devices: %v\n%s", err, devs)
+	}
+	row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(testDevice) + `\s+online\s+selftest\s+selftest\s+reader_down,selftest_reader\s`)
+	if !row.Match(devs) {
+		t.Errorf("wartel-gateway devices:\n%s\nwant %s online, state selftest, out of service for selftest, faults reader_down,selftest_reader", devs, testDevice)
 	}
 
 	// Revoked at the centre: the handshake is refused and the row says so.

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -85,7 +83,7 @@ func snapshot(cfg *config.Config, eng *session.Engine, r *rfid.Reader, up *uplin
 		Reader: r.Stats(),
 	}
 	if s.Card != "" {
-		d.Session.Card = cardTag(s.Card)
+		d.Session.Card = st.CardTags().Tag(s.Card)
 	}
 	if up != nil {
 		u := up.Status()
@@ -225,10 +223,4 @@ func stamp(c *i18n.Catalogue, t time.Time) string {
 		return c.T("status.never")
 	}
 	return t.Format(time.DateTime)
-}
-
-// cardTag shortens a card id as the engine's logs do.
-func cardTag(card string) string {
-	h := sha256.Sum256([]byte(card))
-	return hex.EncodeToString(h[:4])
 }

@@ -190,6 +190,17 @@ type HeartbeatRequest struct {
 	ClockTrusted  bool     `json:"clock_trusted"`
 	Faults        []string `json:"faults"`
 	RosterVersion int64    `json:"roster_version"`
+	// OutOfService lists why the booth refuses new calls (the engine's
+	// causes, e.g. "tamper", "reader"); empty when it takes calls.
+	OutOfService []string `json:"out_of_service"`
+	// ClockOffsetMs is the gateway's clock minus the booth's, as measured
+	// at the previous heartbeat (positive: the booth is behind); 0 before
+	// the first answer. One sign everywhere: docs/uplink.md.
+	ClockOffsetMs int64 `json:"clock_offset_ms"`
+	// BootID is random per start of the booth's daemon (not the kernel's
+	// boot id), so the gateway can tell one running copy of a device's
+	// identity from two (docs/pki.md, "A copied identity").
+	BootID string `json:"boot_id"`
 }
 
 // HeartbeatResponse carries the gateway's wall clock, so a booth without a

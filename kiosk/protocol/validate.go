@@ -3,12 +3,24 @@ package protocol
 import (
 	"encoding/json"
 	"fmt"
+	"unicode"
+	"unicode/utf8"
 
 	"wartelsuspas/kiosk/record"
 )
 
-// MaxFaults bounds the faults one heartbeat reports.
-const MaxFaults = 64
+// Bounds of a heartbeat's text. Booths are in prisons: what one sends is
+// shown to operators, so it is bounded here and made inert where shown.
+const (
+	// MaxFaults bounds the faults one heartbeat reports.
+	MaxFaults = 64
+	// MaxCauses bounds the out-of-service causes one heartbeat reports.
+	MaxCauses = 16
+	// MaxWordLen bounds a state, a cause, a fault and a boot id.
+	MaxWordLen = 64
+	// MaxFirmwareLen bounds the firmware version string.
+	MaxFirmwareLen = 64
+)
 
 // Validate reports the first value of r that no booth would send, as a
 // *DecodeError naming it. Whether the records belong to the sender is the
@@ -76,7 +88,9 @@ func (r ReleaseRequest) Validate() error {
 	return nil
 }
 
-// Validate reports impossible counts.
+// Validate reports impossible counts and text no booth sends: a firmware
+// string over MaxFirmwareLen bytes or with control characters, and a
+// state, cause, fault or boot id that is not a word (see isWord).
 func (r HeartbeatRequest) Validate() error {
 	switch {
 	case r.OutboxDepth < 0:
@@ -85,8 +99,59 @@ func (r HeartbeatRequest) Validate() error {
 		return fieldErr("roster_version", fmt.Sprintf("negative version %d", r.RosterVersion))
 	case len(r.Faults) > MaxFaults:
 		return fieldErr("faults", fmt.Sprintf("%d faults, at most %d", len(r.Faults), MaxFaults))
+	case len(r.OutOfService) > MaxCauses:
+		return fieldErr("out_of_service", fmt.Sprintf("%d causes, at most %d", len(r.OutOfService), MaxCauses))
+	case len(r.Firmware) > MaxFirmwareLen:
+		return fieldErr("firmware", fmt.Sprintf("%d bytes, at most %d", len(r.Firmware), MaxFirmwareLen))
+	case !printable(r.Firmware):
+		return fieldErr("firmware", "want printable UTF-8 text, no control characters")
+	case r.State != "" && !isWord(r.State):
+		return fieldErr("state", wordRule)
+	case r.BootID != "" && !isWord(r.BootID):
+		return fieldErr("boot_id", wordRule)
+	}
+	for _, l := range []struct {
+		field string
+		words []string
+	}{{"faults", r.Faults}, {"out_of_service", r.OutOfService}} {
+		for i, w := range l.words {
+			if !isWord(w) {
+				return fieldErr(fmt.Sprintf("%s[%d]", l.field, i), wordRule)
+			}
+		}
 	}
 	return nil
+}
+
+const wordRule = "want a word of 1 to 64 characters a-z, 0-9, '_', '-', '.' or ':'"
+
+// isWord reports a token of a booth's vocabulary (states, causes,
+// faults, boot ids): nothing in it can break a line or a table.
+func isWord(s string) bool {
+	if len(s) == 0 || len(s) > MaxWordLen {
+		return false
+	}
+	for i := range len(s) {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '-', c == '.', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// printable reports valid UTF-8 without control or format characters.
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' {
+			return false
+		}
+	}
+	return true
 }
 
 func fieldErr(field, msg string) error {

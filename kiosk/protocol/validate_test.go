@@ -83,6 +83,21 @@ func TestValidateOthers(t *testing.T) {
 		{"heartbeat depth", HeartbeatRequest{OutboxDepth: -1}, "outbox_depth", "negative"},
 		{"heartbeat version", HeartbeatRequest{RosterVersion: -2}, "roster_version", "negative"},
 		{"heartbeat faults", HeartbeatRequest{Faults: make([]string, MaxFaults+1)}, "faults", "at most 64"},
+		// Booth text is bounded at ingest, the field named (issue 13 item 7).
+		{"heartbeat full", HeartbeatRequest{Firmware: "1.4.0-rc1 (a1b2c3)", State: "tamper", Faults: []string{"panel_open"},
+			OutOfService: []string{"tamper"}, BootID: "9f86d081884c7d659a2feaa0c55ad015"}, "", ""},
+		{"heartbeat firmware 1 MiB", HeartbeatRequest{Firmware: strings.Repeat("x", 1<<20)}, "firmware", "at most 64"},
+		{"heartbeat firmware newline", HeartbeatRequest{Firmware: "1.0\nlapas/b99  online"}, "firmware", "control characters"},
+		{"heartbeat firmware escape", HeartbeatRequest{Firmware: "1.0\x1b[2J"}, "firmware", "control characters"},
+		{"heartbeat firmware bidi", HeartbeatRequest{Firmware: "1.0\u202e"}, "firmware", "control characters"},
+		{"heartbeat firmware invalid", HeartbeatRequest{Firmware: "1.0\xff"}, "firmware", "UTF-8"},
+		{"heartbeat state newline", HeartbeatRequest{State: "ready\nlapas/b99"}, "state", "want a word"},
+		{"heartbeat state long", HeartbeatRequest{State: strings.Repeat("a", MaxWordLen+1)}, "state", "want a word"},
+		{"heartbeat fault escape", HeartbeatRequest{Faults: []string{"ok", "\x1b]0;pwned\a"}}, "faults[1]", "want a word"},
+		{"heartbeat fault empty", HeartbeatRequest{Faults: []string{""}}, "faults[0]", "want a word"},
+		{"heartbeat causes", HeartbeatRequest{OutOfService: make([]string, MaxCauses+1)}, "out_of_service", "at most 16"},
+		{"heartbeat cause upper", HeartbeatRequest{OutOfService: []string{"Tamper"}}, "out_of_service[0]", "want a word"},
+		{"heartbeat boot id", HeartbeatRequest{BootID: "a b"}, "boot_id", "want a word"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"wartelsuspas/kiosk/cardtag"
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
 )
@@ -61,6 +62,9 @@ type Deps struct {
 	Booth      Booth
 	Authoriser Authoriser // nil: the booth always decides from its own store
 	Log        *slog.Logger
+	// CardTags names cards in info-level logs: the booth's keyed tagger
+	// (kiosk/store CardTags). Zero: a random key of this engine's own.
+	CardTags cardtag.Tagger
 }
 
 // DefaultWarnings are the warnings used when Config.Warnings is nil.

@@ -3,8 +3,6 @@ package session
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"wartelsuspas/kiosk/cardtag"
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
@@ -110,6 +109,7 @@ type Engine struct {
 	booth    Booth
 	auth     Authoriser
 	log      *slog.Logger
+	tags     cardtag.Tagger // names cards in info-level logs
 	ctx      context.Context
 
 	call      *call
@@ -165,11 +165,15 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		booth:       deps.Booth,
 		auth:        deps.Authoriser,
 		log:         log,
+		tags:        deps.CardTags,
 		ctx:         context.Background(),
 		trusted:     cfg.ClockTrustedAtStart,
 		oos:         map[string]bool{},
 		lastEnd:     map[string]time.Duration{},
 		officerTaps: map[string][]time.Duration{},
+	}
+	if e.tags.Zero() {
+		e.tags = cardtag.Random()
 	}
 	slices.SortStableFunc(e.warnings, func(a, b Warning) int { return cmp.Compare(b.Before, a.Before) })
 	if relayErr != nil {
@@ -203,7 +207,7 @@ func (e *Engine) recover() {
 			return
 		}
 		e.calls++
-		e.log.Warn("call left open by a power cut closed", "call", c.CallID, "card", cardTag(c.Card), "talked_ms", c.TalkedMs, "charged_ms", c.ChargedMs)
+		e.log.Warn("call left open by a power cut closed", "call", c.CallID, "card", e.tags.Tag(c.Card), "talked_ms", c.TalkedMs, "charged_ms", c.ChargedMs)
 	}
 	e.recovered = true
 	if len(open) > 0 {
@@ -219,7 +223,7 @@ func (e *Engine) Handle(in Input) {
 		e.tap(in.Card)
 	case CardRemoved:
 		// A call is not ended by removing the card: inmates put it away.
-		e.log.Debug("card removed", "card", cardTag(in.Card))
+		e.log.Debug("card removed", "card", e.tags.Tag(in.Card))
 	case Hook:
 		e.hook(in.OffHook)
 	case Tamper:
@@ -550,7 +554,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		cancel()
 		switch {
 		case err != nil:
-			e.log.Info("centre did not answer in time: deciding offline", "card", cardTag(card), "err", err)
+			e.log.Info("centre did not answer in time: deciding offline", "card", e.tags.Tag(card), "err", err)
 		case r.Busy:
 			e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(ReasonBusy)})
 			return
@@ -621,7 +625,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		e.showIdle()
 		return
 	}
-	e.log.Info("call granted", "call", id, "card", cardTag(card), "inmate", info.Person, "max", dec.Max, "ends_by", endsBy, "offline", offline, "clock_trusted", e.trusted)
+	e.log.Info("call granted", "call", id, "card", e.tags.Tag(card), "inmate", info.Person, "max", dec.Max, "ends_by", endsBy, "offline", offline, "clock_trusted", e.trusted)
 	e.show("card_accepted")
 	if e.offHook {
 		e.startTalking()
@@ -639,11 +643,11 @@ func (e *Engine) tapDuringCall(c *call, card string) {
 	info, known, err := e.store.Card(card)
 	if err != nil {
 		// The call goes on; its checkpoint will notice if the store is gone.
-		e.log.Error("roster lookup failed during a call; tap ignored", "card", cardTag(card), "err", err)
+		e.log.Error("roster lookup failed during a call; tap ignored", "card", e.tags.Tag(card), "err", err)
 		return
 	}
 	if !known || info.Role != record.RoleOfficer || info.Blocked {
-		e.log.Info("tap ignored: a call is in progress", "card", cardTag(card))
+		e.log.Info("tap ignored: a call is in progress", "card", e.tags.Tag(card))
 		return
 	}
 	if !e.officerAllowed(info) {
@@ -856,7 +860,7 @@ func (e *Engine) endCall(reason string) {
 	if c.talking {
 		e.lastEnd[rec.Inmate] = e.clk.Mono()
 	}
-	e.log.Info("call ended", "call", rec.CallID, "card", cardTag(rec.Card), "reason", reason, "talked_ms", rec.TalkedMs, "charged_ms", rec.ChargedMs)
+	e.log.Info("call ended", "call", rec.CallID, "card", e.tags.Tag(rec.Card), "reason", reason, "talked_ms", rec.TalkedMs, "charged_ms", rec.ChargedMs)
 	if _, err := e.store.CloseCall(rec); err != nil {
 		e.pendingCloses = append(e.pendingCloses, rec)
 		e.storeFailed(fmt.Sprintf("closing call %d (kept in memory, retried when the store recovers)", rec.CallID), err)
@@ -977,7 +981,7 @@ func (e *Engine) deny(d record.Denial) {
 	}
 	d.ClockTrusted = e.trusted
 	e.denials++
-	e.log.Info("tap denied", "card", cardTag(d.Card), "inmate", d.Inmate, "reason", d.Reason)
+	e.log.Info("tap denied", "card", e.tags.Tag(d.Card), "inmate", d.Inmate, "reason", d.Reason)
 	if _, err := e.store.Deny(d); err != nil {
 		e.unrecorded++
 		e.storeFailed("recording a denial (counted in memory)", err)
@@ -1054,12 +1058,6 @@ func denialSignal(r policy.Reason) string {
 		return "out_of_service"
 	}
 	return "denied_card"
-}
-
-// cardTag shortens a card id to a hash for info-level logs.
-func cardTag(card string) string {
-	h := sha256.Sum256([]byte(card))
-	return hex.EncodeToString(h[:4])
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/kiosk/cardtag"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session/sessiontest"
@@ -809,12 +810,13 @@ func TestClosedHours(t *testing.T) {
 	}
 }
 
-// TestLogsHideCards: info-level logs name cards by a short hash, never by
-// their id; errors say what to check.
+// TestLogsHideCards: info-level logs name cards by the booth's keyed tag,
+// never by their id; errors say what to check.
 func TestLogsHideCards(t *testing.T) {
 	var buf bytes.Buffer
 	r := newRig(t, nil)
-	e, err := New(r.cfg, Deps{Clock: r.fc, Store: r.st, Booth: r.b, Log: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	tags := cardtag.Random()
+	e, err := New(r.cfg, Deps{Clock: r.fc, Store: r.st, Booth: r.b, CardTags: tags, Log: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -825,7 +827,7 @@ func TestLogsHideCards(t *testing.T) {
 		if strings.Contains(out, card) {
 			t.Errorf("card id %s in the info log:\n%s", card, out)
 		}
-		if !strings.Contains(out, cardTag(card)) {
+		if !strings.Contains(out, tags.Tag(card)) {
 			t.Errorf("card hash of %s missing from the info log", card)
 		}
 	}

@@ -51,6 +51,8 @@ type Store struct {
 
 	mu   sync.Mutex // guards head, held across every record append
 	head head
+
+	tagKey []byte // the card-tag key (tagkey.go)
 }
 
 // head is the last record of the chain: the one the next record follows.
@@ -117,6 +119,9 @@ func (s *Store) init() error {
 		return fmt.Errorf("store %s: %w", s.path, err)
 	}
 	if err := s.claimDevice(); err != nil {
+		return err
+	}
+	if err := s.claimTagKey(); err != nil {
 		return err
 	}
 	h, err := s.readHead(s.db, "head")

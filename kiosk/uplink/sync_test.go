@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,7 +160,10 @@ func TestHeartbeatClock(t *testing.T) {
 	var gotServer time.Time
 	var gotOffset time.Duration
 	o.OnServerTime = func(s time.Time, off time.Duration) { gotServer, gotOffset = s, off }
-	o.State = func() BoothState { return BoothState{State: "idle", Faults: []string{"lamp"}} }
+	o.State = func() BoothState {
+		return BoothState{State: "tamper", Faults: []string{"panel_open"}, OutOfService: []string{"tamper"}}
+	}
+	o.BootID = "b00710"
 	u, err := New(o)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +171,7 @@ func TestHeartbeatClock(t *testing.T) {
 	if err := u.heartbeat(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := booth.Sub(server)
+	want := server.Sub(booth) // gateway minus booth: positive, the booth is behind
 	if s := u.Status(); !s.ClockKnown || s.ClockOffset != want || s.OutboxDepth != 4 {
 		t.Fatalf("status %+v, want offset %v and depth 4", s, want)
 	}
@@ -177,6 +181,18 @@ func TestHeartbeatClock(t *testing.T) {
 	ds, err := g.ledger.Devices(context.Background(), facility)
 	if err != nil || len(ds) != 1 || ds[0].OutboxDepth != 4 {
 		t.Fatalf("gateway devices %+v, %v: want one with depth 4", ds, err)
+	}
+	// The heartbeat carries the booth's state and start; the next one the
+	// offset the first measured, with the same sign (issue 13 item 1).
+	if d := ds[0]; d.State != "tamper" || !slices.Equal(d.Faults, []string{"panel_open"}) || !slices.Equal(d.OutOfService, []string{"tamper"}) ||
+		d.BootID != "b00710" || d.ClockOffset != 0 {
+		t.Fatalf("gateway holds %+v, want the booth's state, causes, faults and boot id, offset not yet known", d)
+	}
+	if _, err := u.Heartbeat(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if ds, err := g.ledger.Devices(context.Background(), facility); err != nil || ds[0].ClockOffset != want {
+		t.Fatalf("gateway holds %+v, %v; want offset %v", ds, err, want)
 	}
 }
 

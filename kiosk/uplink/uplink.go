@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -65,8 +66,9 @@ type CardLister interface {
 
 // BoothState is what the heartbeat reports about the booth.
 type BoothState struct {
-	State        string   // the engine's state, e.g. "idle"
-	Faults       []string // active faults, for the centre's dashboard
+	State        string   // the engine's state, e.g. "ready"
+	OutOfService []string // why new calls are refused (the engine's causes)
+	Faults       []string // active faults of the parts, for the centre's dashboard
 	ClockTrusted bool     // the wall clock has been confirmed since boot
 }
 
@@ -102,11 +104,15 @@ type Options struct {
 	Log            *slog.Logger
 	// Firmware is the version reported in heartbeats.
 	Firmware string
+	// BootID names this start of the daemon in heartbeats (random per
+	// start; see NewBootID), so the gateway can tell a restart from a
+	// copied identity running twice.
+	BootID string
 	// State reports the booth's state for heartbeats (nil: "unknown").
 	State func() BoothState
 	// OnServerTime is called after each heartbeat with the gateway's time
-	// corrected for half the round trip, and the booth clock's offset
-	// from it (positive: the booth is ahead), so firmware can set its
+	// corrected for half the round trip, and the offset gateway minus
+	// booth (positive: the booth is behind), so firmware can set its
 	// clock and mark it trusted.
 	OnServerTime func(server time.Time, offset time.Duration)
 	// OnPolicy receives the facility policy document when a sync carries
@@ -123,7 +129,7 @@ type Status struct {
 	LastSync      time.Time     // booth wall time of the last applied roster sync
 	RosterVersion int64         // roster version after the last sync
 	OutboxDepth   int           // records waiting, as of the last drain
-	ClockOffset   time.Duration // booth clock minus gateway clock at the last heartbeat
+	ClockOffset   time.Duration // gateway clock minus booth clock at the last heartbeat (positive: booth behind)
 	ClockKnown    bool          // ClockOffset has been measured
 	LastError     string        // the last failure, "" after a success
 	Failures      int           // consecutive failures
@@ -141,6 +147,7 @@ type Uplink struct {
 
 	mu     sync.Mutex
 	status Status
+	sent   *BoothState // what the last answered heartbeat reported
 }
 
 // New checks o and returns an Uplink.
@@ -231,16 +238,26 @@ func (u *Uplink) Kick() {
 // retried after a jittered, growing backoff.
 func (u *Uplink) Run(ctx context.Context) error {
 	var nextSync, nextBeat time.Duration // due at once
+	lastBeat, beatFailed := -u.opt.DrainInterval, false
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		now := u.opt.Clock.Mono()
+		if now < nextBeat && !beatFailed && now >= lastBeat+u.opt.DrainInterval && u.changed() {
+			// The centre sees a tamper or a fault at the next wake
+			// (DrainInterval), not a minute later; never more often, and
+			// a failing heartbeat waits for its interval as before.
+			nextBeat = now
+		}
 		var err error
 		more := true // after a heartbeat or sync, drain at once
 		switch {
 		case now >= nextBeat:
-			if err = u.heartbeat(ctx); err == nil {
+			lastBeat = now
+			err = u.heartbeat(ctx)
+			beatFailed = err != nil
+			if err == nil {
 				nextBeat = now + u.opt.HeartbeatInterval
 			}
 		case now >= nextSync:
@@ -465,39 +482,79 @@ func (u *Uplink) sync(ctx context.Context) error {
 	return nil
 }
 
-// heartbeat reports the booth and learns the gateway's time.
+// Beat is what one heartbeat learnt.
+type Beat struct {
+	Server time.Time     // the gateway's time now: its stamp plus half the round trip
+	Offset time.Duration // gateway minus booth (positive: the booth is behind)
+	RTT    time.Duration // on the monotonic clock
+}
+
 func (u *Uplink) heartbeat(ctx context.Context) error {
+	_, err := u.Heartbeat(ctx)
+	return err
+}
+
+// changed reports whether the booth's state differs from what the last
+// answered heartbeat reported.
+func (u *Uplink) changed() bool {
+	if u.opt.State == nil {
+		return false
+	}
+	st := u.opt.State()
+	u.mu.Lock()
+	sent := u.sent
+	u.mu.Unlock()
+	return sent == nil || st.State != sent.State || st.ClockTrusted != sent.ClockTrusted ||
+		!slices.Equal(st.Faults, sent.Faults) || !slices.Equal(st.OutOfService, sent.OutOfService)
+}
+
+// Heartbeat reports the booth once and learns the gateway's time; Run
+// calls it every HeartbeatInterval, and the self-test once. The error
+// wraps the transport's (a TLS alert, a verification error) or an
+// *HTTPError.
+func (u *Uplink) Heartbeat(ctx context.Context) (Beat, error) {
 	st := BoothState{State: "unknown"}
 	if u.opt.State != nil {
 		st = u.opt.State()
 	}
 	depth, _ := u.opt.Store.Depth()
 	ver, _ := u.opt.Store.RosterVersion()
-	faults := st.Faults
-	if faults == nil {
-		faults = []string{}
-	}
+	u.mu.Lock()
+	lastOffset := u.status.ClockOffset
+	u.mu.Unlock()
 	c := u.opt.Clock
 	sent, sentMono := c.Now(), c.Mono()
 	req := protocol.HeartbeatRequest{
 		Firmware: u.opt.Firmware, State: st.State, OutboxDepth: depth,
-		ClockUnixMs: sent.UnixMilli(), ClockTrusted: st.ClockTrusted, Faults: faults, RosterVersion: ver,
+		ClockUnixMs: sent.UnixMilli(), ClockTrusted: st.ClockTrusted, Faults: nonNil(st.Faults), RosterVersion: ver,
+		OutOfService: nonNil(st.OutOfService), ClockOffsetMs: lastOffset.Milliseconds(), BootID: u.opt.BootID,
 	}
 	var resp protocol.HeartbeatResponse
 	if err := u.post(ctx, protocol.PathHeartbeat, req, &resp); err != nil {
-		return fmt.Errorf("uplink: heartbeat: %w", err)
+		return Beat{}, fmt.Errorf("uplink: heartbeat: %w", err)
 	}
 	rtt := c.Mono() - sentMono
 	server := time.UnixMilli(resp.ServerUnixMs).Add(rtt / 2)
-	offset := sent.Add(rtt).Sub(server)
+	// The booth's clock now is sent+rtt; the gateway's is server.
+	offset := server.Sub(sent.Add(rtt))
 	u.mu.Lock()
 	u.status.ClockOffset, u.status.ClockKnown = offset, true
 	u.status.OutboxDepth = depth
+	u.sent = &st
 	u.mu.Unlock()
 	if u.opt.OnServerTime != nil {
 		u.opt.OnServerTime(server, offset)
 	}
-	return nil
+	return Beat{Server: server, Offset: offset, RTT: rtt}, nil
+}
+
+// nonNil sends an empty list as [], as the protocol document has it,
+// rather than null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // HTTPError is a non-2xx answer from the gateway.

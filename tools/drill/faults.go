@@ -261,8 +261,8 @@ func clockJump(ctx context.Context, c *Config) (string, []string, error) {
 			return "", nil, err
 		}
 		// The booth hears the new time at its next heartbeat (one a
-		// minute): its offset is booth minus gateway.
-		want := -skew
+		// minute): its offset is gateway minus booth (docs/uplink.md).
+		want := skew
 		wctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 		s, err := b.WaitStatus(wctx, func(s boothrig.Status) bool {
 			raw, err := parseRaw(s)
@@ -273,7 +273,7 @@ func clockJump(ctx context.Context, c *Config) (string, []string, error) {
 			return "", nil, fmt.Errorf("the booth never reported the %+v offset: %w", want, err)
 		}
 		raw, _ := parseRaw(s)
-		offsets = append(offsets, fmt.Sprintf("%v→%v", -prev, (time.Duration(raw.Gateway.ClockOffsetMs)*time.Millisecond).Round(time.Second)))
+		offsets = append(offsets, fmt.Sprintf("%v→%v", prev, (time.Duration(raw.Gateway.ClockOffsetMs)*time.Millisecond).Round(time.Second)))
 		if s.Session.State != "talking" {
 			lost = append(lost, fmt.Sprintf("jump %d: the call did not survive the jump: %s", i+1, s.Raw))
 		}

@@ -9,6 +9,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"wartelsuspas/kiosk/protocol"
+	"wartelsuspas/tools/gateway/inert"
 	"wartelsuspas/tools/gateway/ledger"
 	"wartelsuspas/tools/gateway/server"
 )
@@ -108,17 +110,17 @@ func cmdDevices(ctx context.Context, g *globals, args []string) error {
 	}
 	now := time.Now()
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "DEVICE\tSTATE\tLAST HEARTBEAT\tOUTBOX\tFIRMWARE\tCHAIN ERRORS\tFAULTS")
+	fmt.Fprintln(w, "DEVICE\tLINK\tSTATE\tOUT-OF-SERVICE\tFAULTS\tCLOCK\tLAST-HEARTBEAT\tOUTBOX\tFIRMWARE\tCHAIN-ERRORS\tALERTS")
 	for _, d := range ds {
-		state, last := "offline", "never"
+		link, last := "offline", "never"
 		if !d.LastSeen.IsZero() {
 			last = d.LastSeen.UTC().Format(time.RFC3339)
 			if now.Sub(d.LastSeen) <= server.DefaultOnlineWindow {
-				state = "online"
+				link = "online"
 			}
 		}
 		if d.Revoked {
-			state = "revoked"
+			link = "revoked"
 		}
 		ces, err := s.ChainErrors(ctx, d.Device)
 		if err != nil {
@@ -130,7 +132,54 @@ func cmdDevices(ctx context.Context, g *globals, args []string) error {
 				open++
 			}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d open / %d\t%s\n", d.Device, state, last, d.OutboxDepth, d.Firmware, open, len(ces), strings.Join(d.Faults, ","))
+		clk := "-"
+		if !d.LastSeen.IsZero() {
+			clk = "untrusted"
+			if d.ClockTrusted {
+				clk = "trusted"
+			}
+			clk += " " + signed(d.ClockOffset)
+		}
+		alerts := "-"
+		if !d.CloneSuspected.IsZero() {
+			alerts = ledger.EventCloneSuspected + " " + d.CloneSuspected.UTC().Format(time.RFC3339)
+		}
+		// Everything but the device id (the CA's, checked at enrolment)
+		// and our own words came from the booth: inert, so a newline
+		// cannot forge a row nor an escape reach the terminal.
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d open / %d\t%s\n", d.Device, link,
+			boothWord(d.State), boothList(d.OutOfService), boothList(d.Faults), clk, last, d.OutboxDepth,
+			orDash(inert.Text(d.Firmware, protocol.MaxFirmwareLen)), open, len(ces), alerts)
 	}
 	return w.Flush()
+}
+
+// boothWord shows one word a booth sent (a state, a cause, a fault).
+func boothWord(s string) string { return orDash(inert.Text(s, protocol.MaxWordLen)) }
+
+// boothList shows a list of words a booth sent, comma-separated.
+func boothList(l []string) string {
+	if len(l) == 0 {
+		return "-"
+	}
+	out := make([]string, len(l))
+	for i, s := range l {
+		out[i] = inert.Text(s, protocol.MaxWordLen)
+	}
+	return strings.Join(out, ",")
+}
+
+// signed shows a clock offset (gateway minus booth) with its sign.
+func signed(d time.Duration) string {
+	if d < 0 {
+		return d.Round(time.Millisecond).String()
+	}
+	return "+" + d.Round(time.Millisecond).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -49,7 +49,7 @@ func (s *sqlStore) RegisterDevice(ctx context.Context, device string, now time.T
 		return s.errf("register", err)
 	}
 	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms) VALUES (?, ?, ?)
-		ON CONFLICT (device) DO UPDATE SET registered_ms = excluded.registered_ms, revoked_ms = NULL`), device, facility, msOf(now)); err != nil {
+		ON CONFLICT (device) DO UPDATE SET registered_ms = excluded.registered_ms, revoked_ms = NULL, clone_ms = NULL`), device, facility, msOf(now)); err != nil {
 		return s.errf("register "+device, err)
 	}
 	return nil
@@ -87,25 +87,59 @@ func (s *sqlStore) DeviceRevoked(ctx context.Context, device string) (bool, erro
 	return revoked.Valid, nil
 }
 
-// RecordHeartbeat implements Store.
-func (s *sqlStore) RecordHeartbeat(ctx context.Context, hb Heartbeat) error {
+// RecordHeartbeat implements Store. The device's row and the check for a
+// second start commit together.
+func (s *sqlStore) RecordHeartbeat(ctx context.Context, hb Heartbeat) (HeartbeatResult, error) {
 	facility, err := facilityOf(hb.Device)
 	if err != nil {
-		return s.errf("heartbeat", err)
+		return HeartbeatResult{}, s.errf("heartbeat", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, last_seen_ms, outbox_depth, firmware, faults)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	var res HeartbeatResult
+	err = s.tx(ctx, nil, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, last_seen_ms, outbox_depth, firmware, faults,
+		  state, out_of_service, clock_trusted, clock_offset_ms, boot_id, source)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (device) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, outbox_depth = excluded.outbox_depth,
-		  firmware = excluded.firmware, faults = excluded.faults`),
-		hb.Device, facility, msOf(hb.At), msOf(hb.At), hb.OutboxDepth, hb.Firmware, strings.Join(hb.Faults, "\n")); err != nil {
-		return s.errf("heartbeat "+hb.Device, err)
+		  firmware = excluded.firmware, faults = excluded.faults, state = excluded.state, out_of_service = excluded.out_of_service,
+		  clock_trusted = excluded.clock_trusted, clock_offset_ms = excluded.clock_offset_ms, boot_id = excluded.boot_id,
+		  source = excluded.source`),
+			hb.Device, facility, msOf(hb.At), msOf(hb.At), hb.OutboxDepth, hb.Firmware, joinList(hb.Faults),
+			hb.State, joinList(hb.OutOfService), boolInt(hb.ClockTrusted), hb.ClockOffset.Milliseconds(), hb.BootID, hb.Source); err != nil {
+			return err
+		}
+		var err error
+		res.NewClonePairs, err = s.watchClones(ctx, tx, hb)
+		return err
+	})
+	if err != nil {
+		return HeartbeatResult{}, s.errf("heartbeat "+hb.Device, err)
 	}
-	return nil
+	return res, nil
+}
+
+// joinList keeps a list of words in one column; the protocol's words
+// (kiosk/protocol isWord) hold no newline.
+func joinList(l []string) string { return strings.Join(l, "\n") }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // Devices implements Store.
 func (s *sqlStore) Devices(ctx context.Context, facility string) ([]DeviceStatus, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device, revoked_ms, last_seen_ms, outbox_depth, firmware, faults FROM devices WHERE facility = ? ORDER BY device`), facility)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device, revoked_ms, last_seen_ms, outbox_depth, firmware, faults,
+	  state, out_of_service, clock_trusted, clock_offset_ms, boot_id, source, clone_ms
+	  FROM devices WHERE facility = ? ORDER BY device`), facility)
 	if err != nil {
 		return nil, s.errf("devices "+facility, err)
 	}
@@ -113,17 +147,19 @@ func (s *sqlStore) Devices(ctx context.Context, facility string) ([]DeviceStatus
 	var out []DeviceStatus
 	for rows.Next() {
 		var (
-			d             DeviceStatus
-			revoked, seen sql.NullInt64
-			faults        string
+			d                    DeviceStatus
+			revoked, seen, clone sql.NullInt64
+			faults, oos          string
+			trusted              int
+			offset               int64
 		)
-		if err := rows.Scan(&d.Device, &revoked, &seen, &d.OutboxDepth, &d.Firmware, &faults); err != nil {
+		if err := rows.Scan(&d.Device, &revoked, &seen, &d.OutboxDepth, &d.Firmware, &faults,
+			&d.State, &oos, &trusted, &offset, &d.BootID, &d.Source, &clone); err != nil {
 			return nil, s.errf("devices "+facility, err)
 		}
-		d.Revoked, d.LastSeen = revoked.Valid, timeOf(seen)
-		if faults != "" {
-			d.Faults = strings.Split(faults, "\n")
-		}
+		d.Revoked, d.LastSeen, d.CloneSuspected = revoked.Valid, timeOf(seen), timeOf(clone)
+		d.Faults, d.OutOfService = splitList(faults), splitList(oos)
+		d.ClockTrusted, d.ClockOffset = trusted != 0, time.Duration(offset)*time.Millisecond
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {

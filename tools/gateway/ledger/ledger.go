@@ -75,8 +75,11 @@ type Store interface {
 	// CertificateRevoked reports whether a client presenting certificate
 	// serial of device is refused: the device or that certificate revoked.
 	CertificateRevoked(ctx context.Context, device, serial string) (bool, error)
-	// RecordHeartbeat keeps a device's latest heartbeat.
-	RecordHeartbeat(ctx context.Context, hb Heartbeat) error
+	// RecordHeartbeat keeps a device's latest heartbeat, and flags the
+	// device clone_suspected when another start of it (boot id or source
+	// address) heartbeats in an overlapping window: it raises
+	// EventCloneSuspected once per pair of starts (docs/ledger.md).
+	RecordHeartbeat(ctx context.Context, hb Heartbeat) (HeartbeatResult, error)
 	// Devices lists the devices of a facility with their latest heartbeat.
 	Devices(ctx context.Context, facility string) ([]DeviceStatus, error)
 
@@ -169,21 +172,49 @@ type RosterDelta struct {
 
 // Heartbeat is a device's periodic report.
 type Heartbeat struct {
-	Device      string
-	At          time.Time // gateway's clock on receipt
-	OutboxDepth int
-	Firmware    string
-	Faults      []string
+	Device       string
+	At           time.Time // gateway's clock on receipt
+	OutboxDepth  int
+	Firmware     string
+	Faults       []string
+	State        string        // the booth's engine state
+	OutOfService []string      // why it refuses new calls
+	ClockTrusted bool          //
+	ClockOffset  time.Duration // gateway minus booth, as the booth measured it
+	BootID       string        // random per start of the booth's daemon
+	Source       string        // the address the heartbeat came from (no port)
+	// Window is how long a start counts as running after its last
+	// heartbeat: two starts of one device seen within it of each other,
+	// their spans overlapping, are a suspected clone (0: no check).
+	Window time.Duration
+}
+
+// HeartbeatResult is what RecordHeartbeat noticed.
+type HeartbeatResult struct {
+	// NewClonePairs counts the pairs of starts running at once that this
+	// heartbeat revealed for the first time; an EventCloneSuspected was
+	// raised for each.
+	NewClonePairs int
 }
 
 // DeviceStatus is a device as the centre sees it.
 type DeviceStatus struct {
-	Device      string
-	Revoked     bool
-	LastSeen    time.Time // zero: no heartbeat yet
-	OutboxDepth int
-	Firmware    string
-	Faults      []string
+	Device       string
+	Revoked      bool
+	LastSeen     time.Time // zero: no heartbeat yet
+	OutboxDepth  int
+	Firmware     string
+	Faults       []string
+	State        string
+	OutOfService []string
+	ClockTrusted bool
+	ClockOffset  time.Duration // gateway minus booth
+	BootID       string
+	Source       string
+	// CloneSuspected is when two starts of this identity were last seen
+	// running at once; zero when never, or since the device was enrolled
+	// again.
+	CloneSuspected time.Time
 }
 
 // ReportRow is one inmate's month in a facility. Inmate is empty for

@@ -241,6 +241,39 @@ CREATE TABLE card_history (facility TEXT NOT NULL, card TEXT NOT NULL, version B
 INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
   SELECT facility, card, version, role, person, blocked, deleted FROM cards;`,
 	},
+	{ // 6: what a heartbeat says about the booth (issue 13 item 1): its
+		// state, out-of-service causes, clock, and the start it comes from
+		sqlite: `
+ALTER TABLE devices ADD COLUMN state TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN out_of_service TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN clock_trusted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN clock_offset_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN source TEXT NOT NULL DEFAULT ''`,
+		postgres: `
+ALTER TABLE devices ADD COLUMN state TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN out_of_service TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN clock_trusted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN clock_offset_ms BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN boot_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN source TEXT NOT NULL DEFAULT ''`,
+	},
+	{ // 7: copied identities (issue 13 item 6): each recent start (boot id
+		// and source address) of a device, the pairs already raised as
+		// clone_suspected, and the flag on the device until re-enrolment
+		sqlite: `
+CREATE TABLE device_boots (device TEXT NOT NULL, boot_id TEXT NOT NULL, source TEXT NOT NULL,
+  first_ms INTEGER NOT NULL, last_ms INTEGER NOT NULL, PRIMARY KEY (device, boot_id, source));
+CREATE TABLE device_clones (device TEXT NOT NULL, one TEXT NOT NULL, other TEXT NOT NULL, at_ms INTEGER NOT NULL,
+  PRIMARY KEY (device, one, other));
+ALTER TABLE devices ADD COLUMN clone_ms INTEGER`,
+		postgres: `
+CREATE TABLE device_boots (device TEXT NOT NULL, boot_id TEXT NOT NULL, source TEXT NOT NULL,
+  first_ms BIGINT NOT NULL, last_ms BIGINT NOT NULL, PRIMARY KEY (device, boot_id, source));
+CREATE TABLE device_clones (device TEXT NOT NULL, one TEXT NOT NULL, other TEXT NOT NULL, at_ms BIGINT NOT NULL,
+  PRIMARY KEY (device, one, other));
+ALTER TABLE devices ADD COLUMN clone_ms BIGINT`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

@@ -257,9 +257,11 @@ func TestDevices(t *testing.T) {
 			if err := s.RegisterDevice(ctx, "nofacility", t0); err == nil {
 				t.Error("device id without a facility accepted")
 			}
-			hb := Heartbeat{Device: "lp/b01", At: t0.Add(2 * time.Hour), OutboxDepth: 17, Firmware: "1.2.3", Faults: []string{"reader down", "tamper"}}
-			if err := s.RecordHeartbeat(ctx, hb); err != nil {
-				t.Fatal(err)
+			hb := Heartbeat{Device: "lp/b01", At: t0.Add(2 * time.Hour), OutboxDepth: 17, Firmware: "1.2.3", Faults: []string{"reader down", "tamper"},
+				State: "tamper", OutOfService: []string{"reader", "tamper"}, ClockTrusted: true, ClockOffset: -1500 * time.Millisecond,
+				BootID: "b007", Source: "10.0.0.3", Window: 2 * time.Minute}
+			if res, err := s.RecordHeartbeat(ctx, hb); err != nil || res.NewClonePairs != 0 {
+				t.Fatal(res, err)
 			}
 			ds, err := s.Devices(ctx, "lp")
 			if err != nil {
@@ -268,6 +270,11 @@ func TestDevices(t *testing.T) {
 			if len(ds) != 1 || ds[0].Device != "lp/b01" || !ds[0].LastSeen.Equal(hb.At) || ds[0].OutboxDepth != 17 || ds[0].Firmware != "1.2.3" ||
 				!slices.Equal(ds[0].Faults, hb.Faults) || ds[0].Revoked {
 				t.Errorf("devices %+v", ds)
+			}
+			// What the heartbeat says about the booth is kept (issue 13 item 1).
+			if d := ds[0]; d.State != "tamper" || !slices.Equal(d.OutOfService, hb.OutOfService) || !d.ClockTrusted ||
+				d.ClockOffset != hb.ClockOffset || d.BootID != "b007" || d.Source != "10.0.0.3" || !d.CloneSuspected.IsZero() {
+				t.Errorf("device %+v, want the heartbeat's state, causes, clock and start", d)
 			}
 		})
 	}

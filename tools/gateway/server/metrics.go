@@ -20,6 +20,7 @@ type metrics struct {
 	chainErrors *prometheus.CounterVec
 	events      *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
+	clones      *prometheus.CounterVec
 	booths      *boothCollector
 }
 
@@ -42,6 +43,10 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 			Help:    "Time to answer a booth's /v1 request, by path and HTTP status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .2, .4, 1, 2.5},
 		}, []string{"path", "code"}),
+		clones: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wartel_clone_suspected_total",
+			Help: "Pairs of starts of one device identity seen heartbeating at once (a copied bundle?), by facility.",
+		}, []string{"facility"}),
 		booths: &boothCollector{
 			store: store, now: now, window: window, facilities: make(map[string]bool),
 			online: prometheus.NewDesc("wartel_booths_online",
@@ -67,7 +72,7 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.ingested, m.chainErrors, m.events, m.latency, m.booths} {
+	for _, c := range []prometheus.Collector{m.ingested, m.chainErrors, m.events, m.latency, m.clones, m.booths} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("server: register metrics: %w", err)
 		}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -436,10 +437,31 @@ func (h *Handler) heartbeat(ctx context.Context, device string, r *http.Request)
 		return nil, err
 	}
 	now := h.opt.Now()
-	hb := ledger.Heartbeat{Device: device, At: now, OutboxDepth: req.OutboxDepth, Firmware: req.Firmware, Faults: req.Faults}
-	if err := h.opt.Ledger.RecordHeartbeat(ctx, hb); err != nil {
+	hb := ledger.Heartbeat{
+		Device: device, At: now, OutboxDepth: req.OutboxDepth, Firmware: req.Firmware, Faults: req.Faults,
+		State: req.State, OutOfService: req.OutOfService, ClockTrusted: req.ClockTrusted,
+		ClockOffset: time.Duration(req.ClockOffsetMs) * time.Millisecond, BootID: req.BootID,
+		Source: sourceOf(r), Window: h.opt.OnlineWindow,
+	}
+	res, err := h.opt.Ledger.RecordHeartbeat(ctx, hb)
+	if err != nil {
 		return nil, fmt.Errorf("heartbeat of %s: %w", device, err)
 	}
 	h.metrics.seen(facilityOf(device))
+	if res.NewClonePairs > 0 {
+		h.metrics.clones.WithLabelValues(facilityOf(device)).Add(float64(res.NewClonePairs))
+		h.opt.Log.Warn("clone suspected: one device identity heartbeats from two starts at once; revoke and re-enrol it (docs/pki.md)",
+			"device", device, "boot_id", req.BootID, "source", hb.Source)
+	}
 	return protocol.HeartbeatResponse{ServerUnixMs: now.UnixMilli()}, nil
+}
+
+// sourceOf is the booth's address without its port: a restarted booth
+// dials from a new port, a copy of it from another address.
+func sourceOf(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

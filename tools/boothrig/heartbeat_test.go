@@ -1,0 +1,159 @@
+package boothrig
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"wartelsuspas/kiosk/uplink"
+)
+
+// devicesRow runs the real `wartel-gateway devices` and returns the
+// booth's row.
+func devicesRow(t *testing.T, ctx context.Context, r *Rig, b *Booth) string {
+	t.Helper()
+	out, err := exec.CommandContext(ctx, gatewayBin, "devices", "-state", r.Gateway.Dir, "-facility", r.Facility()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("wartel-gateway devices: %v\n%s", err, out)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.HasPrefix(l, b.Device+" ") {
+			return l
+		}
+	}
+	t.Fatalf("wartel-gateway devices lists no %s:\n%s", b.Device, out)
+	return ""
+}
+
+// waitDevices polls `wartel-gateway devices` until b's row matches want,
+// for at most within; it returns how long that took.
+func waitDevices(t *testing.T, ctx context.Context, r *Rig, b *Booth, want *regexp.Regexp, within time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		row := devicesRow(t, ctx, r, b)
+		if want.MatchString(row) {
+			return time.Since(start)
+		}
+		if time.Since(start) > within {
+			t.Fatalf("after %v the centre's row is still\n%s\nwant it to match %s", within, row, want)
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal(ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// TestRigTamperReachesCentre: the real daemon's heartbeat says what the
+// booth is. The panel opened, `wartel-gateway devices` shows the tamper
+// state, cause and the open panel within one heartbeat interval; closed
+// and cleared with the officer card, they are gone (issue 13 item 1).
+func TestRigTamperReachesCentre(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r, err := Start(ctx, Options{Dir: t.TempDir(), KioskBin: kioskBin, GatewayBin: gatewayBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b := r.Booths[0]
+	const interval = uplink.DefaultHeartbeatInterval
+	// A ready booth: state, no causes, no faults, its clock trusted.
+	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s+trusted\s`), interval)
+
+	if err := b.Panel(true); err != nil {
+		t.Fatal(err)
+	}
+	took := waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+tamper\s+tamper\s+panel_open\s`), interval)
+	t.Logf("tamper at the centre %v after the panel opened", took)
+
+	// Closed, the panel is no fault any more; the tamper stays until an
+	// officer clears it.
+	if err := b.Panel(false); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+tamper\s+tamper\s+-\s`), interval)
+	if err := b.Tap(card("agus")); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s`), interval)
+}
+
+// deniedTags are the card tags of the "tap denied" lines in b's log.
+func deniedTags(t *testing.T, b *Booth) []string {
+	t.Helper()
+	log, err := os.ReadFile(filepath.Join(b.Dir, "kiosk.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for _, m := range regexp.MustCompile(`msg="tap denied"[^\n]* card=(\S+)`).FindAllSubmatch(log, -1) {
+		tags = append(tags, string(m[1]))
+	}
+	return tags
+}
+
+// TestRigCardTags: the real daemons name a card in their info logs by a tag
+// keyed with each booth's secret: the same on one booth across a restart,
+// another at the next booth, and not the unkeyed SHA-256 prefix anyone with
+// the roster could compute (issue 13 item 8).
+func TestRigCardTags(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	deny := func(b *Booth) {
+		t.Helper()
+		before, err := b.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Tap(UnknownCard); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.Denials > before.Session.Denials }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b1, b2 := r.Booths[0], r.Booths[1]
+	deny(b1)
+	deny(b2)
+	if err := b1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b1.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "ready" }); err != nil {
+		t.Fatal(err)
+	}
+	deny(b1)
+	if err := r.Close(); err != nil { // the logs complete
+		t.Fatal(err)
+	}
+	t1, t2 := deniedTags(t, b1), deniedTags(t, b2)
+	unkeyed := sha256.Sum256([]byte(UnknownCard))
+	switch {
+	case len(t1) != 2 || len(t2) != 1:
+		log, _ := os.ReadFile(filepath.Join(b1.Dir, "kiosk.log"))
+		t.Fatalf("tags in the logs: b01 %q, b02 %q; want two and one; b01 log:\n%s", t1, t2, log)
+	case t1[0] != t1[1]:
+		t.Errorf("b01 tagged %s as %s, then %s after a restart", UnknownCard, t1[0], t1[1])
+	case t1[0] == t2[0]:
+		t.Errorf("b01 and b02 both tag %s as %s", UnknownCard, t1[0])
+	case t1[0] == hex.EncodeToString(unkeyed[:4]) || t2[0] == hex.EncodeToString(unkeyed[:4]):
+		t.Errorf("tags %s, %s: one is the unkeyed SHA-256 prefix", t1[0], t2[0])
+	}
+}
