@@ -82,6 +82,12 @@ CREATE TABLE synced_usage (
 	PRIMARY KEY (inmate, period)
 ) STRICT;
 `,
+	// 3: the chain identity. A store that already wrote records keeps the
+	// legacy chain "", so the centre sees its chain go on unbroken; any
+	// other store gets a fresh identity from claimChain at open.
+	`
+INSERT INTO meta(key, value) SELECT 'chain', '' FROM chain WHERE name = 'head' AND seq > 0;
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.
