@@ -82,17 +82,31 @@ func (s *sqlStore) DeviceRevoked(ctx context.Context, device string) (bool, erro
 	return revoked.Valid, nil
 }
 
-// RecordHeartbeat implements Store.
+// RecordHeartbeat implements Store. The heartbeat and the head it reports
+// are kept in one transaction, so a rewrite flag is never lost.
 func (s *sqlStore) RecordHeartbeat(ctx context.Context, hb Heartbeat) error {
 	facility, err := facilityOf(hb.Device)
 	if err != nil {
 		return s.errf("heartbeat", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, last_seen_ms, outbox_depth, firmware, faults)
+	err = s.tx(ctx, nil, func(tx *sql.Tx) error {
+		if s.dialect == postgres {
+			// Serialised with the device's uploads: the head and the
+			// records it pins are compared in one order.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, hb.Device); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, last_seen_ms, outbox_depth, firmware, faults)
 		VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (device) DO UPDATE SET last_seen_ms = excluded.last_seen_ms, outbox_depth = excluded.outbox_depth,
 		  firmware = excluded.firmware, faults = excluded.faults`),
-		hb.Device, facility, msOf(hb.At), msOf(hb.At), hb.OutboxDepth, hb.Firmware, strings.Join(hb.Faults, "\n")); err != nil {
+			hb.Device, facility, msOf(hb.At), msOf(hb.At), hb.OutboxDepth, hb.Firmware, strings.Join(hb.Faults, "\n")); err != nil {
+			return err
+		}
+		return s.reportHead(ctx, tx, hb, msOf(hb.At))
+	})
+	if err != nil {
 		return s.errf("heartbeat "+hb.Device, err)
 	}
 	return nil
@@ -123,6 +137,19 @@ func (s *sqlStore) Devices(ctx context.Context, facility string) ([]DeviceStatus
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.errf("devices "+facility, err)
+	}
+	rows.Close()
+	for i := range out {
+		chains, err := s.chainsOf(ctx, s.db, out[i].Device)
+		if err != nil {
+			return nil, s.errf("devices "+facility, err)
+		}
+		for _, c := range chains {
+			if c.Replaced {
+				out[i].StoreReplaced++
+				out[i].LostRecords += c.Lost
+			}
+		}
 	}
 	return out, nil
 }
