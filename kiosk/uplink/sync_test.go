@@ -178,6 +178,12 @@ func TestHeartbeatClock(t *testing.T) {
 	if err != nil || len(ds) != 1 || ds[0].OutboxDepth != 4 {
 		t.Fatalf("gateway devices %+v, %v: want one with depth 4", ds, err)
 	}
+	// The heartbeat carries the store's chain head, none of it uploaded yet.
+	chain, seq, hash := st.ChainHead()
+	cs, err := g.ledger.Chains(context.Background(), device)
+	if err != nil || len(cs) != 1 || cs[0].Chain != chain || chain == "" || cs[0].Reported != seq || seq != 4 || cs[0].ReportedHash != hash || cs[0].Stored != 0 {
+		t.Fatalf("gateway chains %+v, %v: want chain %s reported at #4 (%s), nothing stored", cs, err, chain, hash)
+	}
 }
 
 // TestAuthorise: the adapter maps the gateway's answer, a second booth

@@ -54,6 +54,9 @@ type Store interface {
 	RosterVersion() (int64, error)
 	// ApplyRoster applies a delta in one transaction.
 	ApplyRoster(version int64, upserts []record.CardInfo, deletes []string) error
+	// ChainHead is the store's chain identity and its last record's seq
+	// and hash, reported in every heartbeat.
+	ChainHead() (chain string, seq uint64, hash string)
 }
 
 // CardLister is optionally implemented by a Store so that a full resync
@@ -483,6 +486,9 @@ func (u *Uplink) heartbeat(ctx context.Context) error {
 		Firmware: u.opt.Firmware, State: st.State, OutboxDepth: depth,
 		ClockUnixMs: sent.UnixMilli(), ClockTrusted: st.ClockTrusted, Faults: faults, RosterVersion: ver,
 	}
+	// The head pins every record written so far, sent or not: rewriting
+	// them afterwards shows at the gateway within one interval.
+	req.Chain, req.HeadSeq, req.HeadHash = u.opt.Store.ChainHead()
 	var resp protocol.HeartbeatResponse
 	if err := u.post(ctx, protocol.PathHeartbeat, req, &resp); err != nil {
 		return fmt.Errorf("uplink: heartbeat: %w", err)

@@ -108,7 +108,7 @@ func cmdDevices(ctx context.Context, g *globals, args []string) error {
 	}
 	now := time.Now()
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "DEVICE\tSTATE\tLAST HEARTBEAT\tOUTBOX\tFIRMWARE\tCHAIN ERRORS\tFAULTS")
+	fmt.Fprintln(w, "DEVICE\tSTATE\tLAST HEARTBEAT\tOUTBOX\tFIRMWARE\tCHAIN ERRORS\tSTORE\tFAULTS")
 	for _, d := range ds {
 		state, last := "offline", "never"
 		if !d.LastSeen.IsZero() {
@@ -130,7 +130,13 @@ func cmdDevices(ctx context.Context, g *globals, args []string) error {
 				open++
 			}
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d open / %d\t%s\n", d.Device, state, last, d.OutboxDepth, d.Firmware, open, len(ces), strings.Join(d.Faults, ","))
+		// A replaced store is never silent: how often, and the records lost
+		// with the old ones (the store_replaced centre event has the details).
+		st := "ok"
+		if d.StoreReplaced > 0 {
+			st = fmt.Sprintf("REPLACED %dx, %d lost", d.StoreReplaced, d.LostRecords)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d open / %d\t%s\t%s\n", d.Device, state, last, d.OutboxDepth, d.Firmware, open, len(ces), st, strings.Join(d.Faults, ","))
 	}
 	return w.Flush()
 }

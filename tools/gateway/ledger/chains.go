@@ -178,7 +178,7 @@ func (s *sqlStore) chainsOf(ctx context.Context, q queryer, device string) ([]Ch
 	if err == nil {
 		err = each(`SELECT chain, COUNT(*), MAX(seq) FROM records WHERE device = ? GROUP BY chain`, func(rows *sql.Rows) error {
 			var (
-				c        string
+				c       string
 				n, high int64
 			)
 			if err := rows.Scan(&c, &n, &high); err != nil {

@@ -413,7 +413,8 @@ func (h *Handler) heartbeat(ctx context.Context, device string, r *http.Request)
 		return nil, err
 	}
 	now := h.opt.Now()
-	hb := ledger.Heartbeat{Device: device, At: now, OutboxDepth: req.OutboxDepth, Firmware: req.Firmware, Faults: req.Faults}
+	hb := ledger.Heartbeat{Device: device, At: now, OutboxDepth: req.OutboxDepth, Firmware: req.Firmware, Faults: req.Faults,
+		Chain: req.Chain, HeadSeq: req.HeadSeq, HeadHash: req.HeadHash}
 	if err := h.opt.Ledger.RecordHeartbeat(ctx, hb); err != nil {
 		return nil, fmt.Errorf("heartbeat of %s: %w", device, err)
 	}
