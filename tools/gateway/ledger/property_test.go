@@ -90,6 +90,19 @@ func TestIngestAnyInterleaving(t *testing.T) {
 				}
 				// Every record is stored, exactly once: a resend of all of
 				// them finds each a duplicate, and each chain is whole.
+				// One store_replaced per device that had two stores, whichever
+				// chain reached the gateway first.
+				replaced := map[string]int{}
+				for _, st := range stores {
+					replaced[st.device]++
+				}
+				wantEvents := 0
+				for _, n := range replaced {
+					wantEvents += n - 1
+				}
+				if ev, err := s.CentreEvents(ctx, facility, time.Time{}); err != nil || len(ev) != wantEvents {
+					rt.Fatalf("%d centre events (%v), want %d store_replaced: %+v", len(ev), err, wantEvents, ev)
+				}
 				for _, st := range stores {
 					device, mine := st.device, st.recs
 					res, err := s.Ingest(ctx, device, mine)
