@@ -586,6 +586,9 @@ func (noStore) Pending(int) ([]record.Record, error) { return nil, nil }
 func (noStore) Ack(uint64) error                     { return errors.New("selftest: no store to acknowledge in") }
 func (noStore) Depth() (int, error)                  { return 0, nil }
 func (noStore) RosterVersion() (int64, error)        { return 0, nil }
+
+// ChainHead of no store is an empty chain, which the gateway pins nothing to.
+func (noStore) ChainHead() (string, uint64, string) { return "", 0, record.GenesisHash }
 func (noStore) ApplyRoster(int64, []record.CardInfo, []string) error {
 	return errors.New("selftest: no store to apply a roster to")
 }

@@ -45,8 +45,8 @@ const (
 )
 
 // UploadRequest is a batch of records from one booth's outbox, in sequence
-// order. Every record's Device must be the identity in the booth's client
-// certificate. Payload bytes are hashed as they are: the booth must store
+// order, all of one chain. Every record's Device must be the identity in
+// the booth's client certificate. Payload bytes are hashed as they are: the booth must store
 // them compact, as json.Marshal writes them, because encoding the request
 // compacts them again.
 type UploadRequest struct {
@@ -77,8 +77,8 @@ type ItemResult struct {
 // UploadResponse says what the gateway holds after a batch.
 type UploadResponse struct {
 	// StoredUpTo is the highest sequence n such that the gateway holds
-	// every record 1..n of this device. The booth may delete (or mark
-	// sent) its records up to it, and no further.
+	// every record 1..n of this device's chain (the batch's). The booth may
+	// delete (or mark sent) its records up to it, and no further.
 	StoredUpTo uint64       `json:"stored_up_to"`
 	Results    []ItemResult `json:"results"`
 	// ChainErrors describe gaps and broken hash links the gateway found.
@@ -201,6 +201,13 @@ type HeartbeatRequest struct {
 	// boot id), so the gateway can tell one running copy of a device's
 	// identity from two (docs/pki.md, "A copied identity").
 	BootID string `json:"boot_id"`
+	// Chain, HeadSeq and HeadHash are the chain head of the booth's store:
+	// its chain identity and its last record's seq and hash (0 and the
+	// genesis hash for an empty store). The gateway keeps them, so a record
+	// rewritten after it was reported is caught when it arrives.
+	Chain    string `json:"chain"`
+	HeadSeq  uint64 `json:"head_seq"`
+	HeadHash string `json:"head_hash"`
 }
 
 // HeartbeatResponse carries the gateway's wall clock, so a booth without a

@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"unicode"
 	"unicode/utf8"
 
@@ -39,6 +40,10 @@ func (r UploadRequest) Validate() error {
 			return fieldErr(at("device"), "empty device")
 		case i > 0 && rec.Device != r.Records[0].Device:
 			return fieldErr(at("device"), fmt.Sprintf("device %q in a batch of %q: one booth per batch", rec.Device, r.Records[0].Device))
+		case !record.ValidChainID(rec.Chain):
+			return fieldErr(at("chain"), fmt.Sprintf("chain %q: want 32 lower-case hex digits, or empty for the legacy chain", rec.Chain))
+		case i > 0 && rec.Chain != r.Records[0].Chain:
+			return fieldErr(at("chain"), fmt.Sprintf("chain %q in a batch of chain %q: one chain (one store) per batch", rec.Chain, r.Records[0].Chain))
 		case rec.Seq == 0:
 			return fieldErr(at("seq"), "sequence numbers start at 1")
 		case i > 0 && rec.Seq <= r.Records[i-1].Seq:
@@ -109,6 +114,14 @@ func (r HeartbeatRequest) Validate() error {
 		return fieldErr("state", wordRule)
 	case r.BootID != "" && !isWord(r.BootID):
 		return fieldErr("boot_id", wordRule)
+	case !record.ValidChainID(r.Chain):
+		return fieldErr("chain", fmt.Sprintf("chain %q: want 32 lower-case hex digits, or empty for the legacy chain", r.Chain))
+	case r.HeadSeq > math.MaxInt64:
+		return fieldErr("head_seq", fmt.Sprintf("seq %d is out of range (0…2^63-1)", r.HeadSeq))
+	case r.HeadSeq > 0 && !isHash(r.HeadHash):
+		return fieldErr("head_hash", "want 64 lower-case hex digits: the hash of the record at head_seq")
+	case r.HeadSeq == 0 && r.HeadHash != "" && r.HeadHash != record.GenesisHash:
+		return fieldErr("head_hash", "an empty chain (head_seq 0) has no head hash but the genesis hash")
 	}
 	for _, l := range []struct {
 		field string

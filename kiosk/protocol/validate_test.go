@@ -42,6 +42,13 @@ func TestValidateUpload(t *testing.T) {
 		{"too many", MaxBatch + 1, func([]record.Record) {}, "records", "at most 500"},
 		{"no device", 3, func(r []record.Record) { r[1].Device = "" }, "records[1].device", "empty device"},
 		{"two devices", 3, func(r []record.Record) { r[2].Device = "lapas-cipinang/b04" }, "records[2].device", "one booth per batch"},
+		{"chained", 3, func(r []record.Record) {
+			for i := range r {
+				r[i].Chain = "0123456789abcdef0123456789abcdef"
+			}
+		}, "", ""},
+		{"malformed chain", 3, func(r []record.Record) { r[0].Chain = "store-2" }, "records[0].chain", "32 lower-case hex"},
+		{"two chains", 3, func(r []record.Record) { r[2].Chain = "0123456789abcdef0123456789abcdef" }, "records[2].chain", "one chain (one store) per batch"},
 		{"seq zero", 3, func(r []record.Record) { r[0].Seq = 0 }, "records[0].seq", "start at 1"},
 		{"out of order", 3, func(r []record.Record) { r[1].Seq, r[2].Seq = r[2].Seq, r[1].Seq }, "records[2].seq", "increasing order"},
 		{"repeated seq", 3, func(r []record.Record) { r[2].Seq = r[1].Seq }, "records[2].seq", "increasing order"},
@@ -98,6 +105,12 @@ func TestValidateOthers(t *testing.T) {
 		{"heartbeat causes", HeartbeatRequest{OutOfService: make([]string, MaxCauses+1)}, "out_of_service", "at most 16"},
 		{"heartbeat cause upper", HeartbeatRequest{OutOfService: []string{"Tamper"}}, "out_of_service[0]", "want a word"},
 		{"heartbeat boot id", HeartbeatRequest{BootID: "a b"}, "boot_id", "want a word"},
+		{"heartbeat head", HeartbeatRequest{Chain: "0123456789abcdef0123456789abcdef", HeadSeq: 9, HeadHash: strings.Repeat("a", 64)}, "", ""},
+		{"heartbeat empty store", HeartbeatRequest{Chain: "0123456789abcdef0123456789abcdef", HeadHash: record.GenesisHash}, "", ""},
+		{"heartbeat chain", HeartbeatRequest{Chain: "X"}, "chain", "32 lower-case hex"},
+		{"heartbeat head without hash", HeartbeatRequest{HeadSeq: 3}, "head_hash", "64 lower-case hex"},
+		{"heartbeat head seq", HeartbeatRequest{HeadSeq: 1 << 63, HeadHash: strings.Repeat("a", 64)}, "head_seq", "out of range"},
+		{"heartbeat hash of nothing", HeartbeatRequest{HeadHash: strings.Repeat("a", 64)}, "head_hash", "genesis"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,13 +3,15 @@
 // that crosses the store boundary (roster entries, open calls in the
 // journal).
 //
-// Every record carries the booth's sequence number and the hash of the
-// previous record, so the centre can detect a gap or an edit. The hash
+// Every record carries the booth's sequence number, its store's chain
+// identity and the hash of the previous record, so the centre can detect a
+// gap or an edit, and tell a replaced store from a rewritten one. The hash
 // covers the exact payload bytes that are stored and sent: no one ever
 // re-encodes a record to check it.
 package record
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -33,20 +35,58 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // Record is one entry of the booth's hash chain, as stored in the outbox
 // and uploaded.
 type Record struct {
-	Device  string          `json:"device"`  // booth id, e.g. "lapas-cipinang/b03"
-	Seq     uint64          `json:"seq"`     // 1, 2, 3, … per device, no gaps
+	Device string `json:"device"` // booth id, e.g. "lapas-cipinang/b03"
+	// Chain identifies the store that wrote the record: 32 hex digits made
+	// when the store was created, so a wiped or replaced store starts a new
+	// chain at seq 1 instead of claiming the old one's seqs. "" is the
+	// legacy chain of a store that predates chain identities.
+	Chain   string          `json:"chain"`
+	Seq     uint64          `json:"seq"`     // 1, 2, 3, … per chain, no gaps
 	Kind    Kind            `json:"kind"`    //
 	Payload json.RawMessage `json:"payload"` // the body (Call, Denial, …) as canonical JSON
 	Prev    string          `json:"prev"`    // hex SHA-256 of the previous record; GenesisHash for Seq 1
-	Hash    string          `json:"hash"`    // hex SHA-256 over (Device, Seq, Kind, Prev, Payload)
+	Hash    string          `json:"hash"`    // hex SHA-256 over (Device, Seq, Kind, Prev, Chain, Payload)
 }
 
-// ComputeHash returns the chain hash of r from its other fields.
+// ComputeHash returns the chain hash of r from its other fields. The chain
+// is hashed only when it is set, so records of the legacy chain "" keep the
+// hashes they were written with; it follows Prev as one more NUL-ended
+// field, which no legacy input can imitate (a JSON payload holds no NUL).
 func (r Record) ComputeHash() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%d\x00%s\x00%s\x00", r.Device, r.Seq, r.Kind, r.Prev)
+	if r.Chain != "" {
+		fmt.Fprintf(h, "%s\x00", r.Chain)
+	}
 	h.Write(r.Payload)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ChainIDLen is the length of a chain identity: 128 random bits in hex.
+const ChainIDLen = 32
+
+// NewChainID returns a fresh chain identity for a store being created.
+func NewChainID() string {
+	var b [ChainIDLen / 2]byte
+	rand.Read(b[:]) // never fails since Go 1.24
+	return hex.EncodeToString(b[:])
+}
+
+// ValidChainID reports whether s can name a chain: "" (the legacy chain)
+// or ChainIDLen lower-case hex digits.
+func ValidChainID(s string) bool {
+	if s == "" {
+		return true
+	}
+	if len(s) != ChainIDLen {
+		return false
+	}
+	for i := range len(s) {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // Seal fills Prev and Hash, making r the successor of prev (nil for the

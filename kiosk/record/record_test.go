@@ -1,6 +1,8 @@
 package record
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -53,5 +55,47 @@ func TestVerifyChain(t *testing.T) {
 				t.Fatalf("VerifyChain error = %v, want one containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// The chain identity is part of what the hash covers, but only when it is
+// set: a legacy record (chain "") keeps the hash it was written with.
+func TestHashCoversChain(t *testing.T) {
+	legacy := Record{Device: "f/b1", Seq: 1, Kind: KindEvent, Payload: json.RawMessage(`{"event":"x"}`)}
+	legacy.Seal(nil)
+	// The legacy formula, written out: a store that predates chains hashed
+	// exactly this.
+	h := sha256.Sum256([]byte("f/b1\x001\x00event\x00" + GenesisHash + "\x00" + `{"event":"x"}`))
+	if legacy.Hash != hex.EncodeToString(h[:]) {
+		t.Fatalf("legacy hash %s changed", legacy.Hash)
+	}
+	chained := legacy
+	chained.Chain = NewChainID()
+	if chained.ComputeHash() == legacy.Hash {
+		t.Fatal("the hash does not cover the chain")
+	}
+	chained.Seal(nil)
+	moved := chained
+	moved.Chain = NewChainID()
+	if moved.ComputeHash() == chained.Hash {
+		t.Fatal("a record moved to another chain keeps its hash")
+	}
+	if err := VerifyChain(nil, []Record{chained}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestChainID(t *testing.T) {
+	a, b := NewChainID(), NewChainID()
+	if a == b || !ValidChainID(a) || len(a) != ChainIDLen {
+		t.Fatalf("NewChainID: %q, %q", a, b)
+	}
+	for _, tc := range []struct {
+		id string
+		ok bool
+	}{{"", true}, {a, true}, {strings.ToUpper(a), false}, {a[:31], false}, {a + "0", false}, {strings.Repeat("g", 32), false}} {
+		if got := ValidChainID(tc.id); got != tc.ok {
+			t.Errorf("ValidChainID(%q) = %v, want %v", tc.id, got, tc.ok)
+		}
 	}
 }

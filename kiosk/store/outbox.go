@@ -53,7 +53,7 @@ func (s *Store) appendRecord(c *sql.Conn, kind record.Kind, p any, d *usageDelta
 	if err != nil {
 		return record.Record{}, err
 	}
-	r := record.Record{Device: s.device, Seq: h.seq + 1, Kind: kind, Payload: payload, Prev: h.hash}
+	r := record.Record{Device: s.device, Chain: s.chain, Seq: h.seq + 1, Kind: kind, Payload: payload, Prev: h.hash}
 	r.Hash = r.ComputeHash()
 	now := s.clock.Now().UnixNano()
 	if _, err := c.ExecContext(ctx, `INSERT INTO outbox(seq, kind, payload, prev, hash, created) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -151,6 +151,15 @@ func (s *Store) Head() (seq uint64, hash string) {
 	return s.head.seq, s.head.hash
 }
 
+// ChainHead returns the chain identity and the last record's seq and hash:
+// what the booth reports in every heartbeat, so the centre can tell a
+// rewrite of records it has not received yet.
+func (s *Store) ChainHead() (chain string, seq uint64, hash string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.chain, s.head.seq, s.head.hash
+}
+
 // Acked returns the seq and hash of the last record the centre confirmed:
 // the record before Pending's first, to verify the pending chain from.
 func (s *Store) Acked() (seq uint64, hash string, err error) {
@@ -174,7 +183,7 @@ func (s *Store) Pending(limit int) ([]record.Record, error) {
 	defer rows.Close()
 	var rs []record.Record
 	for rows.Next() {
-		r := record.Record{Device: s.device}
+		r := record.Record{Device: s.device, Chain: s.chain}
 		var seq int64
 		var kind string
 		var payload []byte

@@ -112,6 +112,12 @@ CREATE TABLE centre_balance (
 	PRIMARY KEY (inmate, period)
 ) STRICT;
 `,
+	// 5: the chain identity. A store that already wrote records keeps the
+	// legacy chain "", so the centre sees its chain go on unbroken; any
+	// other store gets a fresh identity from claimChain at open.
+	`
+INSERT INTO meta(key, value) SELECT 'chain', '' FROM chain WHERE name = 'head' AND seq > 0;
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.

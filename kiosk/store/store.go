@@ -25,6 +25,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/kiosk/record"
 )
 
 // Options configures a Store.
@@ -46,6 +47,7 @@ type Options struct {
 type Store struct {
 	path   string
 	device string
+	chain  string // chain identity, fixed at creation ("" legacy)
 	clock  clock.Clock
 	db     *sql.DB
 
@@ -124,6 +126,9 @@ func (s *Store) init() error {
 	if err := s.claimTagKey(); err != nil {
 		return err
 	}
+	if err := s.claimChain(); err != nil {
+		return err
+	}
 	h, err := s.readHead(s.db, "head")
 	if err != nil {
 		return s.wrap("read chain head", err)
@@ -150,6 +155,30 @@ func (s *Store) claimDevice() error {
 	}
 	return nil
 }
+
+// claimChain gives a new store its chain identity, or reads the one it has.
+// A store created afresh — a new card, a re-flash, a file truncated to
+// nothing — has no records and gets new random bits, so its seq 1 is never
+// mistaken for the seq 1 of the store it replaces.
+func (s *Store) claimChain() error {
+	err := s.db.QueryRow(`SELECT value FROM meta WHERE key = 'chain'`).Scan(&s.chain)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		s.chain = record.NewChainID()
+		if _, err := s.db.Exec(`INSERT INTO meta(key, value) VALUES('chain', ?)`, s.chain); err != nil {
+			return s.wrap("record chain identity", err)
+		}
+	case err != nil:
+		return s.wrap("read chain identity", err)
+	case !record.ValidChainID(s.chain):
+		return fmt.Errorf("store %s: open: chain identity %q is not 32 hex digits: the file was edited; keep it for a technician", s.path, s.chain)
+	}
+	return nil
+}
+
+// Chain returns the store's chain identity, carried by every record it
+// writes ("" for the legacy chain of a store older than chain identities).
+func (s *Store) Chain() string { return s.chain }
 
 // String returns the store's file and device, for logs.
 func (s *Store) String() string { return fmt.Sprintf("store %s (%s)", s.path, s.device) }

@@ -19,6 +19,7 @@ type memStore struct {
 	recs    []record.Record // pending, by seq
 	version int64
 	cards   map[string]record.CardInfo
+	head    record.Record // the last record written
 }
 
 func newMemStore(n int) *memStore {
@@ -30,7 +31,19 @@ func newMemStore(n int) *memStore {
 		s.recs = append(s.recs, r)
 		prev = &s.recs[len(s.recs)-1]
 	}
+	if prev != nil {
+		s.head = *prev
+	}
 	return s
+}
+
+func (s *memStore) ChainHead() (string, uint64, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.head.Seq == 0 {
+		return "", 0, record.GenesisHash
+	}
+	return s.head.Chain, s.head.Seq, s.head.Hash
 }
 
 func (s *memStore) Pending(limit int) ([]record.Record, error) {

@@ -194,6 +194,12 @@ func TestHeartbeatClock(t *testing.T) {
 	if ds, err := g.ledger.Devices(context.Background(), facility); err != nil || ds[0].ClockOffset != want {
 		t.Fatalf("gateway holds %+v, %v; want offset %v", ds, err, want)
 	}
+	// The heartbeat carries the store's chain head, none of it uploaded yet.
+	chain, seq, hash := st.ChainHead()
+	cs, err := g.ledger.Chains(context.Background(), device)
+	if err != nil || len(cs) != 1 || cs[0].Chain != chain || chain == "" || cs[0].Reported != seq || seq != 4 || cs[0].ReportedHash != hash || cs[0].Stored != 0 {
+		t.Fatalf("gateway chains %+v, %v: want chain %s reported at #4 (%s), nothing stored", cs, err, chain, hash)
+	}
 }
 
 // TestAuthorise: the adapter maps the gateway's answer, a second booth

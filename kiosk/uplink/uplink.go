@@ -55,6 +55,9 @@ type Store interface {
 	RosterVersion() (int64, error)
 	// ApplyRoster applies a delta in one transaction.
 	ApplyRoster(version int64, upserts []record.CardInfo, deletes []string) error
+	// ChainHead is the store's chain identity and its last record's seq
+	// and hash, reported in every heartbeat.
+	ChainHead() (chain string, seq uint64, hash string)
 }
 
 // CardLister is optionally implemented by a Store so that a full resync
@@ -529,6 +532,9 @@ func (u *Uplink) Heartbeat(ctx context.Context) (Beat, error) {
 		ClockUnixMs: sent.UnixMilli(), ClockTrusted: st.ClockTrusted, Faults: nonNil(st.Faults), RosterVersion: ver,
 		OutOfService: nonNil(st.OutOfService), ClockOffsetMs: lastOffset.Milliseconds(), BootID: u.opt.BootID,
 	}
+	// The head pins every record written so far, sent or not: rewriting
+	// them afterwards shows at the gateway within one interval.
+	req.Chain, req.HeadSeq, req.HeadHash = u.opt.Store.ChainHead()
 	var resp protocol.HeartbeatResponse
 	if err := u.post(ctx, protocol.PathHeartbeat, req, &resp); err != nil {
 		return Beat{}, fmt.Errorf("uplink: heartbeat: %w", err)

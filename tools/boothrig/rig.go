@@ -197,6 +197,13 @@ func startGateway(ctx context.Context, o Options) (*Gateway, error) {
 // Run runs a gateway subcommand on the rig's state, e.g. "roster",
 // "block", "-facility", F, "-card", C.
 func (g *Gateway) Run(ctx context.Context, args ...string) error {
+	_, err := g.Output(ctx, args...)
+	return err
+}
+
+// Output runs a gateway subcommand as Run does and returns what it printed
+// (standard output and error), e.g. the table of "devices".
+func (g *Gateway) Output(ctx context.Context, args ...string) (string, error) {
 	// -state goes after the subcommand's words ("roster import").
 	i := 0
 	for i < len(args) && !strings.HasPrefix(args[i], "-") {
@@ -205,9 +212,9 @@ func (g *Gateway) Run(ctx context.Context, args ...string) error {
 	full := append(append(append([]string{}, args[:i]...), "-state", g.Dir), args[i:]...)
 	out, err := exec.CommandContext(ctx, g.bin, full...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("boothrig: wartel-gateway %s: %w\n%s", strings.Join(full, " "), err, out)
+		return string(out), fmt.Errorf("boothrig: wartel-gateway %s: %w\n%s", strings.Join(full, " "), err, out)
 	}
-	return nil
+	return string(out), nil
 }
 
 // Start starts `wartel-gateway serve` on listen ("127.0.0.1:0": any free

@@ -110,7 +110,7 @@ func cmdDevices(ctx context.Context, g *globals, args []string) error {
 	}
 	now := time.Now()
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "DEVICE\tLINK\tSTATE\tOUT-OF-SERVICE\tFAULTS\tCLOCK\tLAST-HEARTBEAT\tOUTBOX\tFIRMWARE\tCHAIN-ERRORS\tALERTS")
+	fmt.Fprintln(w, "DEVICE\tLINK\tSTATE\tOUT-OF-SERVICE\tFAULTS\tCLOCK\tLAST-HEARTBEAT\tOUTBOX\tFIRMWARE\tCHAIN-ERRORS\tSTORE\tALERTS")
 	for _, d := range ds {
 		link, last := "offline", "never"
 		if !d.LastSeen.IsZero() {
@@ -144,12 +144,18 @@ func cmdDevices(ctx context.Context, g *globals, args []string) error {
 		if !d.CloneSuspected.IsZero() {
 			alerts = ledger.EventCloneSuspected + " " + d.CloneSuspected.UTC().Format(time.RFC3339)
 		}
+		// A replaced store is never silent: how often, and the records lost
+		// with the old ones (the store_replaced centre event has the details).
+		st := "ok"
+		if d.StoreReplaced > 0 {
+			st = fmt.Sprintf("REPLACED %dx, %d lost", d.StoreReplaced, d.LostRecords)
+		}
 		// Everything but the device id (the CA's, checked at enrolment)
 		// and our own words came from the booth: inert, so a newline
 		// cannot forge a row nor an escape reach the terminal.
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d open / %d\t%s\n", d.Device, link,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d open / %d\t%s\t%s\n", d.Device, link,
 			boothWord(d.State), boothList(d.OutOfService), boothList(d.Faults), clk, last, d.OutboxDepth,
-			orDash(inert.Text(d.Firmware, protocol.MaxFirmwareLen)), open, len(ces), alerts)
+			orDash(inert.Text(d.Firmware, protocol.MaxFirmwareLen)), open, len(ces), st, alerts)
 	}
 	return w.Flush()
 }

@@ -87,8 +87,9 @@ func (s *sqlStore) DeviceRevoked(ctx context.Context, device string) (bool, erro
 	return revoked.Valid, nil
 }
 
-// RecordHeartbeat implements Store. The device's row and the check for a
-// second start commit together.
+// RecordHeartbeat implements Store. The device's row, the head it reports
+// and the check for a second start commit together, so neither a rewrite
+// flag nor a clone is ever lost.
 func (s *sqlStore) RecordHeartbeat(ctx context.Context, hb Heartbeat) (HeartbeatResult, error) {
 	facility, err := facilityOf(hb.Device)
 	if err != nil {
@@ -96,6 +97,13 @@ func (s *sqlStore) RecordHeartbeat(ctx context.Context, hb Heartbeat) (Heartbeat
 	}
 	var res HeartbeatResult
 	err = s.tx(ctx, nil, func(tx *sql.Tx) error {
+		if s.dialect == postgres {
+			// Serialised with the device's uploads: the head and the
+			// records it pins are compared in one order.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, hb.Device); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms, last_seen_ms, outbox_depth, firmware, faults,
 		  state, out_of_service, clock_trusted, clock_offset_ms, boot_id, source)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -105,6 +113,9 @@ func (s *sqlStore) RecordHeartbeat(ctx context.Context, hb Heartbeat) (Heartbeat
 		  source = excluded.source`),
 			hb.Device, facility, msOf(hb.At), msOf(hb.At), hb.OutboxDepth, hb.Firmware, joinList(hb.Faults),
 			hb.State, joinList(hb.OutOfService), boolInt(hb.ClockTrusted), hb.ClockOffset.Milliseconds(), hb.BootID, hb.Source); err != nil {
+			return err
+		}
+		if err := s.reportHead(ctx, tx, hb, msOf(hb.At)); err != nil {
 			return err
 		}
 		var err error
@@ -164,6 +175,19 @@ func (s *sqlStore) Devices(ctx context.Context, facility string) ([]DeviceStatus
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.errf("devices "+facility, err)
+	}
+	rows.Close()
+	for i := range out {
+		chains, err := s.chainsOf(ctx, s.db, out[i].Device)
+		if err != nil {
+			return nil, s.errf("devices "+facility, err)
+		}
+		for _, c := range chains {
+			if c.Replaced {
+				out[i].StoreReplaced++
+				out[i].LostRecords += c.Lost
+			}
+		}
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -59,6 +60,7 @@ var ctx = context.Background()
 // booth writes a hash chain the way a booth's store does.
 type booth struct {
 	device string
+	chain  string // "" : the legacy chain
 	recs   []record.Record
 }
 
@@ -67,7 +69,7 @@ func (b *booth) add(kind record.Kind, payload any) record.Record {
 	if err != nil {
 		panic(err)
 	}
-	r := record.Record{Device: b.device, Seq: uint64(len(b.recs) + 1), Kind: kind, Payload: p}
+	r := record.Record{Device: b.device, Chain: b.chain, Seq: uint64(len(b.recs) + 1), Kind: kind, Payload: p}
 	var prev *record.Record
 	if len(b.recs) > 0 {
 		prev = &b.recs[len(b.recs)-1]
@@ -121,6 +123,17 @@ func want(recs []record.Record) map[key][2]time.Duration {
 		}
 	}
 	return out
+}
+
+// edit returns r with its payload edited by old → new, hash left as it was:
+// what a hand-edited store uploads.
+func edit(r record.Record, old, new string) record.Record {
+	p := strings.Replace(string(r.Payload), old, new, 1)
+	if p == string(r.Payload) {
+		panic("edit: " + old + " not in " + p)
+	}
+	r.Payload = json.RawMessage(p)
+	return r
 }
 
 // openFlags returns the chain errors of device not cleared, as "kind@seq".

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"wartelsuspas/kiosk/policy"
@@ -19,12 +20,22 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 	if err != nil {
 		return IngestResult{}, s.errf("ingest", err)
 	}
+	chain := ""
+	if len(recs) > 0 {
+		chain = recs[0].Chain
+	}
 	for _, r := range recs {
 		if r.Device != device {
 			return IngestResult{}, s.errf("ingest "+device, fmt.Errorf("batch refused: record #%d names device %q, but the uploader is %q (a booth may upload only its own records)", r.Seq, r.Device, device))
 		}
 		if r.Seq == 0 || r.Seq > math.MaxInt64 {
 			return IngestResult{}, s.errf("ingest "+device, fmt.Errorf("batch refused: record seq %d is out of range (1…2^63-1)", r.Seq))
+		}
+		if !record.ValidChainID(r.Chain) {
+			return IngestResult{}, s.errf("ingest "+device, fmt.Errorf("batch refused: record #%d names chain %q, not 32 lower-case hex digits", r.Seq, r.Chain))
+		}
+		if r.Chain != chain {
+			return IngestResult{}, s.errf("ingest "+device, fmt.Errorf("batch refused: record #%d is of chain %q, #%d of chain %q: a batch holds the records of one chain (one store) only", recs[0].Seq, chain, r.Seq, r.Chain))
 		}
 	}
 	// In seq order, so a batch's own links are checked whatever order it
@@ -41,7 +52,7 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 	})
 	var res IngestResult
 	err = s.tx(ctx, nil, func(tx *sql.Tx) error {
-		res = IngestResult{Records: make([]RecordResult, 0, len(sorted))}
+		res = IngestResult{Chain: chain, Records: make([]RecordResult, 0, len(sorted))}
 		if s.dialect == postgres {
 			// One device's batches are serialised across replicas, so the
 			// chain checks see each other's records.
@@ -49,22 +60,41 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 				return err
 			}
 		}
-		known := map[uint64]link{}
-		if len(sorted) > 0 {
-			if known, err = s.loadRange(ctx, tx, device, sorted[0].Seq, sorted[len(sorted)-1].Seq); err != nil {
-				return err
-			}
+		c := chainKey{device: device, chain: chain}
+		var contiguous int64
+		err := tx.QueryRowContext(ctx, s.q(`SELECT contiguous FROM chain_heads WHERE device = ? AND chain = ?`), device, chain).Scan(&contiguous)
+		newChain := absent(err)
+		if err != nil && !newChain {
+			return err
+		}
+		if len(sorted) == 0 {
+			res.Contiguous = uint64(contiguous)
+			return nil
+		}
+		lo, hi := sorted[0].Seq, sorted[len(sorted)-1].Seq
+		known, err := s.loadRange(ctx, tx, c, lo, hi)
+		if err != nil {
+			return err
+		}
+		reported, err := s.loadReported(ctx, tx, c, lo, hi)
+		if err != nil {
+			return err
 		}
 		now := s.now().UnixMilli()
 		for _, r := range sorted {
-			rr, err := s.ingestOne(ctx, tx, facility, r, known, now)
+			rr, err := s.ingestOne(ctx, tx, facility, r, known, reported, now)
 			if err != nil {
 				return fmt.Errorf("record #%d: %w", r.Seq, err)
 			}
 			res.Records = append(res.Records, rr)
 		}
-		res.Contiguous, err = s.advanceHead(ctx, tx, device)
-		return err
+		if res.Contiguous, err = s.advanceHead(ctx, tx, c, contiguous, newChain, now); err != nil {
+			return err
+		}
+		if newChain {
+			return s.noticeNewChain(ctx, tx, facility, c, sorted[0].Seq, now)
+		}
+		return nil
 	})
 	if err != nil {
 		return IngestResult{}, s.errf("ingest "+device, err)
@@ -72,13 +102,19 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 	return res, nil
 }
 
-// link is what the chain checks need of a stored record.
-type link struct{ hash, prev string }
+// chainKey names one chain of one device.
+type chainKey struct{ device, chain string }
+
+// link is what the chain checks need of a stored record: its claimed hash,
+// its prev, and the hash of its content (sum), which tells an edited record
+// that kept its claimed hash from a true duplicate.
+type link struct{ hash, prev, sum string }
 
 // loadRange reads the stored records from lo-1 to hi+1: everything the
 // chain checks of a batch spanning lo…hi look at, in one query.
-func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, device string, lo, hi uint64) (map[uint64]link, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, hash, prev FROM records WHERE device = ? AND seq BETWEEN ? AND ?`), device, int64(lo)-1, int64(min(hi, math.MaxInt64-1))+1)
+func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi uint64) (map[uint64]link, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, kind, payload, prev, hash FROM records WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`),
+		c.device, c.chain, int64(lo)-1, int64(min(hi, math.MaxInt64-1))+1)
 	if err != nil {
 		return nil, err
 	}
@@ -86,51 +122,83 @@ func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, device string, lo,
 	known := map[uint64]link{}
 	for rows.Next() {
 		var (
-			seq int64
-			l   link
+			seq     int64
+			kind    string
+			payload []byte
+			l       link
 		)
-		if err := rows.Scan(&seq, &l.hash, &l.prev); err != nil {
+		if err := rows.Scan(&seq, &kind, &payload, &l.prev, &l.hash); err != nil {
 			return nil, err
 		}
+		r := record.Record{Device: c.device, Chain: c.chain, Seq: uint64(seq), Kind: record.Kind(kind), Payload: payload, Prev: l.prev}
+		l.sum = r.ComputeHash()
 		known[uint64(seq)] = l
 	}
 	return known, rows.Err()
 }
 
-func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r record.Record, known map[uint64]link, now int64) (RecordResult, error) {
+// flag raises a chain error of kind at seq of chain c (once per kind and
+// seq: a repeat keeps the first detail and time).
+func (s *sqlStore) flag(ctx context.Context, tx *sql.Tx, c chainKey, seq uint64, kind, detail string, now int64) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_errors (device, chain, seq, kind, detail, first_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (device, chain, seq, kind) DO NOTHING`), c.device, c.chain, int64(seq), kind, detail, now)
+	return err
+}
+
+func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r record.Record, known map[uint64]link, reported map[uint64]string, now int64) (RecordResult, error) {
 	rr := RecordResult{Seq: r.Seq}
+	c := chainKey{device: r.Device, chain: r.Chain}
 	flag := func(seq uint64, kind, detail string) error {
 		if seq == r.Seq {
 			rr.Flags = append(rr.Flags, kind)
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_errors (device, seq, kind, detail, first_seen_ms) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (device, seq, kind) DO NOTHING`), r.Device, int64(seq), kind, detail, now)
-		return err
+		return s.flag(ctx, tx, c, seq, kind, detail, now)
 	}
 
+	sum := r.ComputeHash()
 	if l, ok := known[r.Seq]; ok {
 		stored := l.hash
-		if stored == r.Hash {
+		if stored == r.Hash && l.sum == sum {
 			rr.Status = Duplicate
 			return rr, nil
 		}
+		// Another version: another hash, or the same claimed hash over other
+		// content (an edit that kept the hash, or the original of one).
 		rr.Status = Conflict
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO conflicts (device, seq, hash, kind, payload, prev, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (device, seq, hash) DO NOTHING`), r.Device, int64(r.Seq), r.Hash, string(r.Kind), []byte(r.Payload), r.Prev, now); err != nil {
+		ins, err := tx.ExecContext(ctx, s.q(`INSERT INTO conflicts (device, chain, seq, hash, sum, kind, payload, prev, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (device, chain, seq, hash, sum) DO NOTHING`), r.Device, r.Chain, int64(r.Seq), r.Hash, sum, string(r.Kind), []byte(r.Payload), r.Prev, now)
+		if err != nil {
 			return rr, err
 		}
-		return rr, flag(r.Seq, FlagConflict, fmt.Sprintf("stored hash %.12s, uploaded %.12s: two different records with one seq; the booth's store was rolled back or replaced", stored, r.Hash))
+		if err := flag(r.Seq, FlagConflict, fmt.Sprintf("stored hash %.12s (content %.12s), uploaded %.12s (content %.12s): two different records with one seq of one chain; the booth's records were edited or rolled back; a call charges the larger claim, an officer credit is withdrawn", stored, l.sum, r.Hash, sum)); err != nil {
+			return rr, err
+		}
+		if n, err := ins.RowsAffected(); err != nil || n == 0 {
+			return rr, err // a version already counted
+		}
+		// Any doubt withdraws credit, whichever version came first.
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE facts SET credit_ms = 0 WHERE device = ? AND chain = ? AND seq = ?`), r.Device, r.Chain, int64(r.Seq)); err != nil {
+			return rr, err
+		}
+		return rr, s.claim(ctx, tx, facility, r, sum, true, flag)
 	}
 
 	rr.Status = Stored
-	hashOK := r.ComputeHash() == r.Hash
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (device, seq, kind, payload, prev, hash, hash_ok, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.Device, int64(r.Seq), string(r.Kind), []byte(r.Payload), r.Prev, r.Hash, b2i(hashOK), now); err != nil {
+	hashOK := sum == r.Hash
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (device, chain, seq, kind, payload, prev, hash, hash_ok, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		r.Device, r.Chain, int64(r.Seq), string(r.Kind), []byte(r.Payload), r.Prev, r.Hash, b2i(hashOK), now); err != nil {
 		return rr, err
 	}
-	known[r.Seq] = link{hash: r.Hash, prev: r.Prev}
+	known[r.Seq] = link{hash: r.Hash, prev: r.Prev, sum: sum}
 	if !hashOK {
-		if err := flag(r.Seq, FlagHash, "hash does not match the content: edited or corrupt; kept out of the ledger"); err != nil {
+		if err := flag(r.Seq, FlagHash, "hash does not match the content: edited or corrupt; a call charges what it claims (or more, if another version claims more), an officer credit is withdrawn"); err != nil {
+			return rr, err
+		}
+	}
+	rewritten := false
+	if h, ok := reported[r.Seq]; ok && h != r.Hash {
+		rewritten = true
+		if err := flag(r.Seq, FlagRewrite, fmt.Sprintf("a heartbeat reported hash %.12s for #%d, the record uploaded has %.12s: records were rewritten after the booth reported its head; an officer credit is withdrawn", h, r.Seq, r.Hash)); err != nil {
 			return rr, err
 		}
 	}
@@ -163,7 +231,7 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 	switch {
 	case !ok:
 	case hashOK && nextPrev == r.Hash:
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE chain_errors SET cleared = 1 WHERE device = ? AND seq = ? AND kind = ?`), r.Device, int64(r.Seq+1), FlagGap); err != nil {
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE chain_errors SET cleared = 1 WHERE device = ? AND chain = ? AND seq = ? AND kind = ?`), r.Device, r.Chain, int64(r.Seq+1), FlagGap); err != nil {
 			return rr, err
 		}
 	default:
@@ -171,47 +239,58 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 			return rr, err
 		}
 	}
+	return rr, s.claim(ctx, tx, facility, r, sum, !hashOK || rewritten, flag)
+}
 
-	if !hashOK {
-		return rr, nil
-	}
+// claim puts what one version of a record claims into the ledger. Billing
+// fails closed: a doubtful version (its hash does not verify, it conflicts
+// with another version, a heartbeat named another hash) never credits, and
+// when several versions claim one seq the fact is the one charging most
+// (ties: the smallest content hash, sum), so the result is the same in any
+// arrival order
+// and an edit can never lower a charge. A version whose payload is out of
+// bounds or unreadable claims nothing.
+func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r record.Record, sum string, doubtful bool, flag func(uint64, string, string) error) error {
 	f, ok, err := factOf(r)
 	if err != nil {
-		return rr, flag(r.Seq, FlagPayload, err.Error()+"; kept out of the ledger")
+		return flag(r.Seq, FlagPayload, err.Error()+"; kept out of the ledger")
 	}
 	if !ok {
-		return rr, nil
+		return nil
 	}
-	if r.Kind == record.KindOfficer {
+	switch {
+	case doubtful:
+		f.credit = 0
+	case r.Kind == record.KindOfficer:
 		// Only a verified officer credits, and never beyond the caps.
 		kind, detail, err := s.checkOfficer(ctx, tx, facility, &f)
 		if err != nil {
-			return rr, err
+			return err
 		}
 		if kind != "" {
 			if err := flag(r.Seq, kind, detail); err != nil {
-				return rr, err
+				return err
 			}
 		}
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO facts (device, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms, officer, at_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, seq) DO NOTHING`),
-		r.Device, int64(r.Seq), facility, string(r.Kind), f.inmate, f.period, f.month, f.action, f.talked, f.charged, f.credit, f.officer, f.atMs)
-	return rr, err
+	const better = `(excluded.charged_ms > facts.charged_ms OR (excluded.charged_ms = facts.charged_ms AND excluded.hash < facts.hash))`
+	pick := func(col string) string {
+		return col + ` = CASE WHEN ` + better + ` THEN excluded.` + col + ` ELSE facts.` + col + ` END`
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO facts (device, chain, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms, hash, officer, at_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, chain, seq) DO UPDATE SET
+		`+strings.Join([]string{pick("kind"), pick("inmate"), pick("period"), pick("month"), pick("action"), pick("talked_ms"), pick("officer"), pick("at_ms"), pick("hash"), pick("charged_ms")}, ", ")+`, credit_ms = 0`),
+		r.Device, r.Chain, int64(r.Seq), facility, string(r.Kind), f.inmate, f.period, f.month, f.action, f.talked, f.charged, f.credit, sum, f.officer, f.atMs)
+	return err
 }
 
-// advanceHead moves the device's contiguous mark over the seqs now stored,
-// reading them in pages rather than one query per seq.
-func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, device string) (uint64, error) {
-	var head int64
-	err := tx.QueryRowContext(ctx, s.q(`SELECT contiguous FROM chain_heads WHERE device = ?`), device).Scan(&head)
-	known := err == nil
-	if err != nil && !absent(err) {
-		return 0, err
-	}
+// advanceHead moves the chain's contiguous mark, at head before the batch,
+// over the seqs now stored, reading them in pages rather than one query per
+// seq.
+func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head int64, newChain bool, now int64) (uint64, error) {
 	start := head
 	for {
-		next, err := s.walk(ctx, tx, device, head)
+		next, err := s.walk(ctx, tx, c, head)
 		if err != nil {
 			return 0, err
 		}
@@ -220,9 +299,13 @@ func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, device string) (
 		}
 		head = next
 	}
-	if head != start || !known {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_heads (device, contiguous) VALUES (?, ?)
-			ON CONFLICT (device) DO UPDATE SET contiguous = excluded.contiguous`), device, head); err != nil {
+	switch {
+	case newChain:
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_heads (device, chain, contiguous, first_seen_ms) VALUES (?, ?, ?, ?)`), c.device, c.chain, head, now); err != nil {
+			return 0, err
+		}
+	case head != start:
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE chain_heads SET contiguous = ? WHERE device = ? AND chain = ?`), head, c.device, c.chain); err != nil {
 			return 0, err
 		}
 	}
@@ -231,8 +314,8 @@ func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, device string) (
 
 // walk returns how far one page of stored seqs after head runs without a
 // hole.
-func (s *sqlStore) walk(ctx context.Context, tx *sql.Tx, device string, head int64) (int64, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq FROM records WHERE device = ? AND seq > ? ORDER BY seq LIMIT 1000`), device, head)
+func (s *sqlStore) walk(ctx context.Context, tx *sql.Tx, c chainKey, head int64) (int64, error) {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq FROM records WHERE device = ? AND chain = ? AND seq > ? ORDER BY seq LIMIT 1000`), c.device, c.chain, head)
 	if err != nil {
 		return 0, err
 	}
@@ -347,7 +430,7 @@ func b2i(b bool) int {
 
 // ChainErrors implements Store.
 func (s *sqlStore) ChainErrors(ctx context.Context, device string) ([]ChainError, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT seq, kind, detail, first_seen_ms, cleared FROM chain_errors WHERE device = ? ORDER BY seq, kind`), device)
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT chain, seq, kind, detail, first_seen_ms, cleared FROM chain_errors WHERE device = ? ORDER BY chain, seq, kind`), device)
 	if err != nil {
 		return nil, s.errf("chain errors "+device, err)
 	}
@@ -360,7 +443,7 @@ func (s *sqlStore) ChainErrors(ctx context.Context, device string) ([]ChainError
 			seen    sql.NullInt64
 			cleared int
 		)
-		if err := rows.Scan(&seq, &e.Kind, &e.Detail, &seen, &cleared); err != nil {
+		if err := rows.Scan(&e.Chain, &seq, &e.Kind, &e.Detail, &seen, &cleared); err != nil {
 			return nil, s.errf("chain errors "+device, err)
 		}
 		e.Seq, e.FirstSeen, e.Cleared = uint64(seq), timeOf(seen), cleared != 0

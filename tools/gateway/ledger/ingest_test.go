@@ -127,9 +127,10 @@ func TestIngestChain(t *testing.T) {
 	}
 }
 
-// Only verified records reach the ledger: an edited, conflicting or
-// unreadable record is stored and flagged but never moves a balance.
-func TestIngestLedgerOnlyFromVerified(t *testing.T) {
+// Billing fails closed: an edited call charges what it claims, and of two
+// records claiming one seq the larger charge counts (TestTamperedNeverLowersCharge
+// has every case and order).
+func TestIngestLedgerFailsClosed(t *testing.T) {
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
 			s := open1(t, be)
@@ -149,8 +150,8 @@ func TestIngestLedgerOnlyFromVerified(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if used != time.Minute || credit != 0 {
-				t.Errorf("balance used %v credit %v, want 1m0s and 0 (only #1 verifies)", used, credit)
+			if want := time.Hour + time.Millisecond; used != want || credit != 0 {
+				t.Errorf("balance used %v credit %v, want %v and 0 (#1's larger claim, #2 as edited)", used, credit, want)
 			}
 		})
 	}
@@ -202,7 +203,8 @@ func TestBalanceEveryOrdering(t *testing.T) {
 				n++
 				facility := fmt.Sprintf("f%03d", n)
 				staffed(t, s, facility)
-				a, b := &booth{device: facility + "/a"}, &booth{device: facility + "/b"}
+				// a's store has a chain identity, b's is a legacy one.
+				a, b := &booth{device: facility + "/a", chain: record.NewChainID()}, &booth{device: facility + "/b"}
 				a.call("W-1", "2026-11", time.Minute)
 				a.officer("reset", "W-1", "2026-11", time.Minute)
 				a.call("W-1", "2026-11", 30*time.Second)

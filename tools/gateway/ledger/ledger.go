@@ -20,15 +20,22 @@ import (
 // also from several processes sharing one PostgreSQL database.
 type Store interface {
 	// Ingest stores a batch uploaded by device, the identity proven by its
-	// certificate. It rejects the whole batch, storing nothing, if a record
-	// names another device or has sequence 0. Otherwise every record ends
+	// certificate. Records are keyed by (device, chain, seq). It rejects the
+	// whole batch, storing nothing, if a record names another device, has
+	// sequence 0 or a malformed chain, or if the batch mixes chains.
+	// Otherwise every record ends
 	// stored, duplicate or conflict; gaps, broken links, bad hashes and
 	// unreadable payloads are stored and flagged (see ChainErrors), never
 	// mended.
 	Ingest(ctx context.Context, device string, recs []record.Record) (IngestResult, error)
-	// ChainErrors lists the flags raised on device's chain, cleared or not,
-	// by sequence.
+	// ChainErrors lists the flags raised on device's chains, cleared or
+	// not, by chain and sequence.
 	ChainErrors(ctx context.Context, device string) ([]ChainError, error)
+	// Chains lists the chains (stores) the gateway has seen of device, in
+	// the order they were first seen: what it stored of each, the head the
+	// booth last reported, and how many records of a replaced chain are
+	// lost.
+	Chains(ctx context.Context, device string) ([]ChainStatus, error)
 
 	// Balance sums an inmate's ledger in one period over every booth of the
 	// facility: charged usage and officer credits. Remaining minutes are
@@ -75,7 +82,9 @@ type Store interface {
 	// CertificateRevoked reports whether a client presenting certificate
 	// serial of device is refused: the device or that certificate revoked.
 	CertificateRevoked(ctx context.Context, device, serial string) (bool, error)
-	// RecordHeartbeat keeps a device's latest heartbeat, and flags the
+	// RecordHeartbeat keeps a device's latest heartbeat and the chain head
+	// it reports, flagging a head whose hash differs from what the gateway
+	// stored or was told before at that seq (FlagRewrite); and it flags the
 	// device clone_suspected when another start of it (boot id or source
 	// address) heartbeats in an overlapping window: it raises
 	// EventCloneSuspected once per pair of starts (docs/ledger.md).
@@ -122,7 +131,14 @@ const (
 	FlagPayload  = "payload"  // payload unreadable for its kind, or a value out of bounds
 	FlagOfficer  = "officer"  // the officer is not an officer card of that person in the roster: no credit
 	FlagCap      = "cap"      // the credit exceeds a policy cap: the excess is not credited
+	// FlagRewrite: a heartbeat named another hash for this seq than the
+	// record stored (or than an earlier heartbeat): the booth's records were
+	// rewritten after the fact.
+	FlagRewrite = "rewrite"
 )
+
+// AllFlags lists every chain error kind.
+var AllFlags = []string{FlagGap, FlagLink, FlagHash, FlagConflict, FlagPayload, FlagOfficer, FlagCap, FlagRewrite}
 
 // RecordResult is the outcome for one record of a batch.
 type RecordResult struct {
@@ -133,9 +149,12 @@ type RecordResult struct {
 
 // IngestResult is the outcome of a batch, by ascending Seq.
 type IngestResult struct {
+	// Chain is the batch's chain ("" for the legacy chain, or an empty
+	// batch).
+	Chain   string
 	Records []RecordResult
 	// Contiguous is the highest seq such that 1..Contiguous are all stored
-	// for the device: what the booth may delete up to.
+	// for the device's chain: what the booth may delete up to.
 	Contiguous uint64
 }
 
@@ -153,6 +172,7 @@ func (r IngestResult) Count(s Status) int {
 // ChainError is one flag on a device's chain.
 type ChainError struct {
 	Device    string
+	Chain     string
 	Seq       uint64
 	Kind      string
 	Detail    string
@@ -183,6 +203,11 @@ type Heartbeat struct {
 	ClockOffset  time.Duration // gateway minus booth, as the booth measured it
 	BootID       string        // random per start of the booth's daemon
 	Source       string        // the address the heartbeat came from (no port)
+	// Chain, HeadSeq and HeadHash are the booth's chain head: the last
+	// record its store wrote (HeadSeq 0: none yet).
+	Chain    string
+	HeadSeq  uint64
+	HeadHash string
 	// Window is how long a start counts as running after its last
 	// heartbeat: two starts of one device seen within it of each other,
 	// their spans overlapping, are a suspected clone (0: no check).
@@ -195,6 +220,27 @@ type HeartbeatResult struct {
 	// heartbeat revealed for the first time; an EventCloneSuspected was
 	// raised for each.
 	NewClonePairs int
+}
+
+// ChainStatus is one chain (one store) of a device as the centre knows it.
+type ChainStatus struct {
+	Chain      string
+	FirstSeen  time.Time // first record or heartbeat of the chain
+	Contiguous uint64    // stored up to: 1..Contiguous are all stored
+	Highest    uint64    // highest seq stored
+	Stored     uint64    // records stored
+	// Reported is the highest head the booth reported in a heartbeat for
+	// this chain, with its hash and when (0: never reported).
+	Reported     uint64
+	ReportedHash string
+	ReportedAt   time.Time
+	// Replaced: the device has since started another chain (its store
+	// was wiped, re-flashed or replaced).
+	Replaced bool
+	// Lost counts the records of a replaced chain the booth is known to
+	// have written (up to the highest of Reported and Highest) that the
+	// gateway never stored; 0 for the current chain.
+	Lost uint64
 }
 
 // DeviceStatus is a device as the centre sees it.
@@ -215,6 +261,11 @@ type DeviceStatus struct {
 	// running at once; zero when never, or since the device was enrolled
 	// again.
 	CloneSuspected time.Time
+	// StoreReplaced counts the device's replaced chains (stores wiped,
+	// re-flashed or swapped), LostRecords the records lost with them (see
+	// Chains).
+	StoreReplaced int
+	LostRecords   uint64
 }
 
 // ReportRow is one inmate's month in a facility. Inmate is empty for

@@ -274,6 +274,82 @@ CREATE TABLE device_clones (device TEXT NOT NULL, one TEXT NOT NULL, other TEXT 
   PRIMARY KEY (device, one, other));
 ALTER TABLE devices ADD COLUMN clone_ms BIGINT`,
 	},
+	{ // 8: chain identities. Records, conflicts, chain heads, chain flags and
+		// ledger facts are keyed by (device, chain, seq), so a booth whose
+		// store was replaced starts a new chain instead of conflicting with
+		// the old one; rows kept from before are the legacy chain ''. A
+		// version of a record is its claimed hash and the hash of its
+		// content (sum): a conflict is kept per version, and a fact
+		// remembers the content hash of the version it took. The heads
+		// booths report in heartbeats are kept to catch rewrites. SQLite
+		// rebuilds the tables, so it carries over what steps 3 and 5 added
+		// to them (records_events, facts.officer and at_ms, facts_officer).
+		sqlite: `
+CREATE TABLE facts_c (device TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL, facility TEXT NOT NULL,
+  kind TEXT NOT NULL, inmate TEXT NOT NULL, period TEXT NOT NULL, month TEXT NOT NULL, action TEXT NOT NULL,
+  talked_ms INTEGER NOT NULL, charged_ms INTEGER NOT NULL, credit_ms INTEGER NOT NULL, hash TEXT NOT NULL,
+  officer TEXT NOT NULL DEFAULT '', at_ms INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (device, chain, seq));
+INSERT INTO facts_c SELECT f.device, '', f.seq, f.facility, f.kind, f.inmate, f.period, f.month, f.action,
+  f.talked_ms, f.charged_ms, f.credit_ms, COALESCE((SELECT r.hash FROM records r WHERE r.device = f.device AND r.seq = f.seq), ''),
+  f.officer, f.at_ms
+  FROM facts f;
+DROP TABLE facts;
+ALTER TABLE facts_c RENAME TO facts;
+CREATE INDEX facts_balance ON facts (facility, inmate, period);
+CREATE INDEX facts_month ON facts (facility, month);
+CREATE INDEX facts_officer ON facts (facility, officer, at_ms);
+CREATE TABLE chain_heads_c (device TEXT NOT NULL, chain TEXT NOT NULL, contiguous INTEGER NOT NULL,
+  first_seen_ms INTEGER NOT NULL, PRIMARY KEY (device, chain));
+INSERT INTO chain_heads_c SELECT h.device, '', h.contiguous,
+  COALESCE((SELECT MIN(r.received_ms) FROM records r WHERE r.device = h.device), 0) FROM chain_heads h;
+DROP TABLE chain_heads;
+ALTER TABLE chain_heads_c RENAME TO chain_heads;
+CREATE TABLE records_c (device TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+  payload BLOB NOT NULL, prev TEXT NOT NULL, hash TEXT NOT NULL, hash_ok INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  PRIMARY KEY (device, chain, seq));
+INSERT INTO records_c SELECT device, '', seq, kind, payload, prev, hash, hash_ok, received_ms FROM records;
+DROP TABLE records;
+ALTER TABLE records_c RENAME TO records;
+CREATE INDEX records_events ON records (device, received_ms) WHERE kind = 'event';
+CREATE TABLE conflicts_c (device TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL,
+  sum TEXT NOT NULL, kind TEXT NOT NULL, payload BLOB NOT NULL, prev TEXT NOT NULL, received_ms INTEGER NOT NULL,
+  PRIMARY KEY (device, chain, seq, hash, sum));
+INSERT INTO conflicts_c SELECT device, '', seq, hash, '', kind, payload, prev, received_ms FROM conflicts;
+DROP TABLE conflicts;
+ALTER TABLE conflicts_c RENAME TO conflicts;
+CREATE TABLE chain_errors_c (device TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL,
+  detail TEXT NOT NULL, first_seen_ms INTEGER NOT NULL, cleared INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (device, chain, seq, kind));
+INSERT INTO chain_errors_c SELECT device, '', seq, kind, detail, first_seen_ms, cleared FROM chain_errors;
+DROP TABLE chain_errors;
+ALTER TABLE chain_errors_c RENAME TO chain_errors;
+CREATE TABLE heads_reported (device TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL, hash TEXT NOT NULL,
+  at_ms INTEGER NOT NULL, PRIMARY KEY (device, chain, seq));`,
+		postgres: `
+ALTER TABLE facts ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE facts ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+UPDATE facts f SET hash = r.hash FROM records r WHERE r.device = f.device AND r.seq = f.seq;
+ALTER TABLE facts DROP CONSTRAINT facts_pkey;
+ALTER TABLE facts ADD PRIMARY KEY (device, chain, seq);
+ALTER TABLE chain_heads ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE chain_heads ADD COLUMN first_seen_ms BIGINT NOT NULL DEFAULT 0;
+UPDATE chain_heads h SET first_seen_ms = COALESCE((SELECT MIN(r.received_ms) FROM records r WHERE r.device = h.device), 0);
+ALTER TABLE chain_heads DROP CONSTRAINT chain_heads_pkey;
+ALTER TABLE chain_heads ADD PRIMARY KEY (device, chain);
+ALTER TABLE records ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE records DROP CONSTRAINT records_pkey;
+ALTER TABLE records ADD PRIMARY KEY (device, chain, seq);
+ALTER TABLE conflicts ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE conflicts ADD COLUMN sum TEXT NOT NULL DEFAULT '';
+ALTER TABLE conflicts DROP CONSTRAINT conflicts_pkey;
+ALTER TABLE conflicts ADD PRIMARY KEY (device, chain, seq, hash, sum);
+ALTER TABLE chain_errors ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE chain_errors DROP CONSTRAINT chain_errors_pkey;
+ALTER TABLE chain_errors ADD PRIMARY KEY (device, chain, seq, kind);
+CREATE TABLE heads_reported (device TEXT NOT NULL, chain TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
+  at_ms BIGINT NOT NULL, PRIMARY KEY (device, chain, seq));`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

@@ -105,6 +105,7 @@ func newEnv(t *testing.T, store ledger.Store, tweak func(*Options)) *env {
 type booth struct {
 	e      *env
 	device string
+	chain  string // of the store its records come from ("": legacy)
 	client *http.Client
 	recs   []record.Record
 	callID int64
@@ -170,7 +171,7 @@ func (b *booth) next(kind record.Kind, payload any) record.Record {
 	if err != nil {
 		b.e.t.Fatal(err)
 	}
-	r := record.Record{Device: b.device, Seq: uint64(len(b.recs) + 1), Kind: kind, Payload: p}
+	r := record.Record{Device: b.device, Chain: b.chain, Seq: uint64(len(b.recs) + 1), Kind: kind, Payload: p}
 	var prev *record.Record
 	if len(b.recs) > 0 {
 		prev = &b.recs[len(b.recs)-1]

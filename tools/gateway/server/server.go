@@ -441,6 +441,7 @@ func (h *Handler) heartbeat(ctx context.Context, device string, r *http.Request)
 		Device: device, At: now, OutboxDepth: req.OutboxDepth, Firmware: req.Firmware, Faults: req.Faults,
 		State: req.State, OutOfService: req.OutOfService, ClockTrusted: req.ClockTrusted,
 		ClockOffset: time.Duration(req.ClockOffsetMs) * time.Millisecond, BootID: req.BootID,
+		Chain: req.Chain, HeadSeq: req.HeadSeq, HeadHash: req.HeadHash,
 		Source: sourceOf(r), Window: h.opt.OnlineWindow,
 	}
 	res, err := h.opt.Ledger.RecordHeartbeat(ctx, hb)

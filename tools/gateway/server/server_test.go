@@ -429,3 +429,53 @@ func TestStoredRecordEndsLease(t *testing.T) {
 		}
 	})
 }
+
+// TestChainOverTheWire: the gateway takes the chain of records and the head
+// of heartbeats from the wire: stored_up_to is per chain, a store started
+// again is stored and charged with its store_replaced event, a batch mixing
+// chains is refused naming the field, and a heartbeat naming another hash
+// for a stored seq is flagged a rewrite.
+func TestChainOverTheWire(t *testing.T) {
+	eachBackend(t, func(t *testing.T, store ledger.Store) {
+		e := newEnv(t, store, nil)
+		b := e.booth(facility, "b01")
+		b.chain = record.NewChainID()
+		b.callRec("em:0400D8B2A5", "w1", "2026-11-29", time.Minute)
+		b.callRec("em:0400D8B2A5", "w1", "2026-11-29", time.Minute)
+		var got protocol.UploadResponse
+		b.call(protocol.PathUpload, protocol.UploadRequest{Records: b.recs}, &got)
+		if got.StoredUpTo != 2 {
+			t.Fatalf("first chain: %+v", got)
+		}
+		old := b.recs
+		b.call(protocol.PathHeartbeat, protocol.HeartbeatRequest{Faults: []string{}, Chain: b.chain, HeadSeq: 2, HeadHash: old[1].Hash}, &protocol.HeartbeatResponse{})
+
+		// The store is wiped: a new chain from seq 1.
+		b.recs, b.chain = nil, record.NewChainID()
+		b.callRec("em:0400D8B2A5", "w1", "2026-11-29", 3*time.Minute)
+		mixed := []record.Record{b.recs[0], old[1]}
+		if status, body, _, _ := b.post(protocol.PathUpload, protocol.UploadRequest{Records: mixed}); status != http.StatusBadRequest || !strings.Contains(string(body), `"records[1].chain"`) {
+			t.Errorf("mixed chains: %d %s, want 400 naming records[1].chain", status, body)
+		}
+		b.call(protocol.PathUpload, protocol.UploadRequest{Records: b.recs}, &got)
+		if got.StoredUpTo != 1 || got.Results[0].Status != protocol.StatusStored {
+			t.Fatalf("new chain: %+v, want #1 stored, stored_up_to 1", got)
+		}
+		if used, _, err := store.Balance(context.Background(), facility, "w1", "2026-11-29"); err != nil || used != 5*time.Minute {
+			t.Errorf("balance %v (%v), want both chains' 5m0s", used, err)
+		}
+		ev, err := store.CentreEvents(context.Background(), facility, time.Time{})
+		if err != nil || len(ev) != 1 || ev[0].Kind != ledger.EventStoreReplaced {
+			t.Errorf("centre events %+v (%v), want one store_replaced", ev, err)
+		}
+		// A heartbeat of the new chain naming a hash #1 was not stored with.
+		b.call(protocol.PathHeartbeat, protocol.HeartbeatRequest{Faults: []string{}, Chain: b.chain, HeadSeq: 1, HeadHash: old[0].Hash}, &protocol.HeartbeatResponse{})
+		ces, err := store.ChainErrors(context.Background(), b.device)
+		if err != nil || len(ces) != 1 || ces[0].Kind != ledger.FlagRewrite || ces[0].Chain != b.chain || ces[0].Seq != 1 {
+			t.Errorf("chain errors %+v (%v), want rewrite@1 of the new chain", ces, err)
+		}
+		if status, body, _, _ := b.post(protocol.PathHeartbeat, protocol.HeartbeatRequest{Faults: []string{}, HeadSeq: 4}); status != http.StatusBadRequest || !strings.Contains(string(body), "head_hash") {
+			t.Errorf("head without hash: %d %s, want 400 naming head_hash", status, body)
+		}
+	})
+}
