@@ -43,7 +43,7 @@ func TestNoCallLongerThanMaxCall(t *testing.T) {
 		always[d] = []Window{{0, minutesPerDay}}
 	}
 	base := Rules{Location: loc, Period: Month, Allowance: time.Hour, Billing: Billing{Unit: PerSecond},
-		Hours: Hours{Weekly: always}, Untrusted: UntrustedCapOnly, OfflineCap: MaxCall}
+		Hours: Hours{Weekly: always}, Untrusted: UntrustedCapOnly, OfflineCap: MaxCall, UntrustedCap: MaxCall}
 	if err := base.Validate(); err != nil {
 		t.Fatal(err)
 	}

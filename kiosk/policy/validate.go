@@ -89,7 +89,7 @@ func (r Rules) validateBounds() error {
 		name string
 		v    time.Duration
 	}{
-		{"per_call", r.PerCall}, {"offline_cap", r.OfflineCap}, {"officer_grant", r.OfficerGrant},
+		{"per_call", r.PerCall}, {"offline_cap", r.OfflineCap}, {"untrusted_cap", r.UntrustedCap}, {"officer_grant", r.OfficerGrant},
 		{"officer_credit_per_day", r.OfficerCreditPerDay}, {"inmate_credit_per_period", r.InmateCreditPerPeriod},
 	} {
 		switch {

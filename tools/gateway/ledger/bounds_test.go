@@ -101,8 +101,8 @@ func TestSumsSaturate(t *testing.T) {
 			s := open1(t, be)
 			db := s.(*sqlStore)
 			for seq, v := range []int64{math.MaxInt64, math.MaxInt64, 9.3e12} {
-				if _, err := db.db.ExecContext(ctx, db.q(`INSERT INTO facts (device, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms)
-					VALUES (?, ?, 'old', 'call', 'W-1', '2026-11', '2026-11', '', ?, ?, ?)`), "old/b01", seq+1, v, v, v); err != nil {
+				if _, err := db.db.ExecContext(ctx, db.q(`INSERT INTO facts (device, chain, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms, hash)
+					VALUES (?, '', ?, 'old', 'call', 'W-1', '2026-11', '2026-11', '', ?, ?, ?, '')`), "old/b01", seq+1, v, v, v); err != nil {
 					t.Fatal(err)
 				}
 			}

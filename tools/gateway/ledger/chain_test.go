@@ -195,6 +195,7 @@ func TestTamperedNeverLowersCharge(t *testing.T) {
 					n++
 					t.Run(fmt.Sprintf("%s/%v", tc.name, perm), func(t *testing.T) {
 						facility := fmt.Sprintf("tn%03d", n)
+						staffed(t, s, facility)
 						device := facility + "/b01"
 						chain := record.NewChainID()
 						var recs []record.Record
@@ -265,6 +266,7 @@ func TestHeartbeatHeadRewrite(t *testing.T) {
 			for i, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					facility := fmt.Sprintf("hb%d", i)
+					staffed(t, s, facility)
 					device := facility + "/b01"
 					chain := record.NewChainID()
 					orig := &booth{device: device, chain: chain}
