@@ -107,6 +107,13 @@ func (s *sqlStore) SetPolicy(ctx context.Context, facility string, policy []byte
 
 // RosterSince implements Store.
 func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64) (RosterDelta, error) {
+	return s.RosterPage(ctx, facility, since, "", 0)
+}
+
+// RosterPage implements Store. Pages are keyset pages on the primary key
+// (facility, card): "card > after ORDER BY card LIMIT n" costs the page
+// itself, where OFFSET would read every card before it again.
+func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64, after string, limit int) (RosterDelta, error) {
 	var d RosterDelta
 	// One snapshot: the version and the rows it covers agree.
 	var opts *sql.TxOptions
@@ -127,21 +134,34 @@ func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64
 			return err
 		}
 		d.Full = since <= 0 || since < horizon || since > d.Version
-		if d.Full || policyVersion > since {
+		if after == "" && (d.Full || policyVersion > since) {
 			d.Policy = policy
 		}
-		query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards WHERE facility = ? AND deleted = 0 ORDER BY card`
-		args := []any{facility}
+		card := s.byteOrder("card")
+		query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+			WHERE facility = ? AND ` + card + ` > ? AND deleted = 0 ORDER BY ` + card
+		args := []any{facility, after}
 		if !d.Full {
-			query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards WHERE facility = ? AND version > ? ORDER BY card`
+			query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+				WHERE facility = ? AND ` + card + ` > ? AND version > ? ORDER BY ` + card
 			args = append(args, since)
+		}
+		if limit > 0 {
+			// One more than the page tells whether another page follows.
+			query += ` LIMIT ?`
+			args = append(args, limit+1)
 		}
 		rows, err := tx.QueryContext(ctx, s.q(query), args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		n, last := 0, ""
 		for rows.Next() {
+			if limit > 0 && n == limit {
+				d.Next = last
+				break
+			}
 			var (
 				c                recordCard
 				blocked, deleted int
@@ -149,6 +169,7 @@ func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64
 			if err := rows.Scan(&c.Card, &c.Role, &c.Person, &c.Name, &c.Block, &c.allowanceMs, &blocked, &deleted); err != nil {
 				return err
 			}
+			n, last = n+1, c.Card
 			if deleted != 0 {
 				d.Deletes = append(d.Deletes, c.Card)
 				continue
@@ -160,9 +181,19 @@ func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64
 		return rows.Err()
 	})
 	if err != nil {
-		return RosterDelta{}, s.errf(fmt.Sprintf("roster %s since %d", facility, since), err)
+		return RosterDelta{}, s.errf(fmt.Sprintf("roster %s since %d after card %q", facility, since, after), err)
 	}
 	return d, nil
+}
+
+// byteOrder makes column compare and sort by its bytes, as Go strings do,
+// whatever the database's locale (migration 3 indexes cards so on
+// PostgreSQL).
+func (s *sqlStore) byteOrder(column string) string {
+	if s.dialect == postgres {
+		return column + ` COLLATE "C"`
+	}
+	return column
 }
 
 type recordCard struct {

@@ -201,6 +201,14 @@ CREATE TABLE centre_events (id BIGSERIAL PRIMARY KEY, facility TEXT NOT NULL, de
   kind TEXT NOT NULL, detail TEXT NOT NULL, at_ms BIGINT NOT NULL);
 CREATE INDEX centre_events_by_facility ON centre_events (facility, at_ms);`,
 	},
+	{ // 3: roster pages in byte order of the card id on both backends, so a
+		// sync cursor means the same everywhere and keyset pages use an index
+		// (PostgreSQL's default collation may follow the locale; SQLite's
+		// primary key (facility, card) is already in byte order)
+		sqlite: `SELECT 1`,
+		postgres: `
+CREATE INDEX cards_by_card ON cards (facility, card COLLATE "C");`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.
