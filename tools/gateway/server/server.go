@@ -320,19 +320,44 @@ func (h *Handler) sync(ctx context.Context, device string, r *http.Request) (any
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	d, err := h.opt.Ledger.RosterSince(ctx, facilityOf(device), req.RosterVersion)
+	limit := min(req.PageCards, protocol.MaxSyncPage) // 0: a booth from before paging, all in one
+	d, err := h.opt.Ledger.RosterPage(ctx, facilityOf(device), req.RosterVersion, req.Cursor, limit)
 	if err != nil {
-		return nil, fmt.Errorf("roster of %s since %d: %w", facilityOf(device), req.RosterVersion, err)
+		return nil, fmt.Errorf("roster of %s since %d after %q: %w", facilityOf(device), req.RosterVersion, req.Cursor, err)
 	}
-	out := protocol.SyncResponse{Version: d.Version, Full: d.Full, Upserts: make([]protocol.Card, 0, len(d.Upserts)), Deletes: d.Deletes}
-	if out.Deletes == nil {
-		out.Deletes = []string{}
-	}
-	for _, c := range d.Upserts {
-		out.Upserts = append(out.Upserts, protocol.CardFromInfo(c))
-	}
+	out := protocol.SyncResponse{Version: d.Version, Full: d.Full, Upserts: make([]protocol.Card, 0, len(d.Upserts)), Deletes: []string{}, NextCursor: d.Next}
 	if d.Policy != nil {
 		out.Policy = json.RawMessage(d.Policy)
+	}
+	// Entries in card order (the ledger's byte order) until the page
+	// reaches its byte budget: the booth refuses an answer over
+	// MaxBodyBytes, whatever the length of the names.
+	size, last := 0, ""
+	for ui, di := 0, 0; ui < len(d.Upserts) || di < len(d.Deletes); {
+		upsert := di == len(d.Deletes) || ui < len(d.Upserts) && d.Upserts[ui].Card < d.Deletes[di]
+		var c protocol.Card
+		var id string
+		var n int
+		if upsert {
+			c = protocol.CardFromInfo(d.Upserts[ui])
+			b, _ := json.Marshal(c)
+			id, n = c.Card, len(b)+1
+		} else {
+			id = d.Deletes[di]
+			n = len(id) + 3
+		}
+		if limit > 0 && size > 0 && size+n > protocol.SyncPageBytes {
+			out.NextCursor = last
+			break
+		}
+		if upsert {
+			out.Upserts = append(out.Upserts, c)
+			ui++
+		} else {
+			out.Deletes = append(out.Deletes, id)
+			di++
+		}
+		size, last = size+n, id
 	}
 	return out, nil
 }
