@@ -52,8 +52,11 @@ type testGateway struct {
 	ledgerPath string
 	srv        *httptest.Server
 
-	mu     sync.Mutex
-	plan   func(n int, path string) hfault
+	mu   sync.Mutex
+	plan func(n int, path string) hfault
+	// watch, if set, sees every request the handler served and its answer
+	// (before the answer is sent).
+	watch  func(path string, req []byte, code int, resp []byte)
 	stored map[string]map[uint64]int // device → seq → times answered "stored"
 	dups   int
 	n      atomic.Int64
@@ -135,6 +138,12 @@ func (g *testGateway) serve(h http.Handler, w http.ResponseWriter, r *http.Reque
 		r2.Body = io.NopCloser(bytes.NewReader(body))
 		h.ServeHTTP(rec, r2)
 		g.count(r, rec)
+	}
+	g.mu.Lock()
+	watch := g.watch
+	g.mu.Unlock()
+	if watch != nil {
+		watch(r.URL.Path, body, rec.Code, rec.Body.Bytes())
 	}
 	switch f {
 	case hLose:
