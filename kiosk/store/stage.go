@@ -53,23 +53,34 @@ func (s *Store) StageRoster(st record.RosterStage, upserts []record.CardInfo, de
 		if err := heldIs(ctx, c, st.From); err != nil {
 			return err
 		}
-		for _, id := range deletes {
-			if _, err := c.ExecContext(ctx, `
+		// Prepared once: parsing the statement again for every card of a
+		// 1000-card page costs more than the inserts.
+		del, err := c.PrepareContext(ctx, `
 INSERT INTO roster_staged(card, deleted, role, person, name, block, allowance_ms, blocked) VALUES (?, 1, '', '', '', '', 0, 0)
-ON CONFLICT (card) DO UPDATE SET deleted = 1`, id); err != nil {
+ON CONFLICT (card) DO UPDATE SET deleted = 1`)
+		if err != nil {
+			return err
+		}
+		defer del.Close()
+		for _, id := range deletes {
+			if _, err := del.ExecContext(ctx, id); err != nil {
 				return fmt.Errorf("stage delete of card %s: %w", id, err)
 			}
 		}
-		for _, ci := range upserts {
-			if _, err := c.ExecContext(ctx, `
+		up, err := c.PrepareContext(ctx, `
 INSERT INTO roster_staged(card, deleted, role, person, name, block, allowance_ms, blocked) VALUES (?, 0, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (card) DO UPDATE SET deleted = 0, role = excluded.role, person = excluded.person, name = excluded.name,
-	block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked`,
-				ci.Card, string(ci.Role), ci.Person, ci.Name, ci.Block, ci.Allowance.Milliseconds(), b2i(ci.Blocked)); err != nil {
+	block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked`)
+		if err != nil {
+			return err
+		}
+		defer up.Close()
+		for _, ci := range upserts {
+			if _, err := up.ExecContext(ctx, ci.Card, string(ci.Role), ci.Person, ci.Name, ci.Block, ci.Allowance.Milliseconds(), b2i(ci.Blocked)); err != nil {
 				return fmt.Errorf("stage card %s: %w", ci.Card, err)
 			}
 		}
-		_, err := c.ExecContext(ctx, `
+		_, err = c.ExecContext(ctx, `
 INSERT INTO roster_stage(id, stage) VALUES (1, ?)
 ON CONFLICT (id) DO UPDATE SET stage = excluded.stage`, string(doc))
 		return err

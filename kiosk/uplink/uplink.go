@@ -116,7 +116,7 @@ type Options struct {
 	// /v1/sync (0: DefaultSyncPageCards; the gateway caps it at
 	// protocol.MaxSyncPage).
 	SyncPageCards int
-	Log            *slog.Logger
+	Log           *slog.Logger
 	// Firmware is the version reported in heartbeats.
 	Firmware string
 	// State reports the booth's state for heartbeats (nil: "unknown").
@@ -252,7 +252,7 @@ func (u *Uplink) Kick() {
 // retried after a jittered, growing backoff.
 func (u *Uplink) Run(ctx context.Context) error {
 	var nextSync, nextBeat time.Duration // due at once
-	drainTurn := false                  // between two roster pages the outbox gets a turn
+	drainTurn := false                   // between two roster pages the outbox gets a turn
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
