@@ -33,6 +33,9 @@ const (
 	DefaultBurst        = 40
 	DefaultOnlineWindow = 2 * time.Minute
 	DefaultUploads      = 4
+	// DefaultBodyTimeout bounds the read of one upload's body: a full 1 MiB
+	// batch at 64 kbit/s takes about 2 minutes (the listener's ReadTimeout).
+	DefaultBodyTimeout = ReadTimeout
 )
 
 // Options configure New. Ledger is required.
@@ -57,8 +60,12 @@ type Options struct {
 	// Uploads bounds the uploads served at once (0: DefaultUploads). The
 	// others wait before touching the database, so a thousand booths
 	// draining their outboxes after an outage do not queue ahead of a tap
-	// waiting for /v1/authorise.
+	// waiting for /v1/authorise. An upload's body is read before it waits
+	// for a slot (bodies.go), so a slow booth never holds one.
 	Uploads int
+	// BodyTimeout bounds the read of one upload's body
+	// (0: DefaultBodyTimeout); a booth past it gets 408.
+	BodyTimeout time.Duration
 	// OnlineWindow is how recent a heartbeat must be for a booth to count
 	// as online in the metrics (0: DefaultOnlineWindow).
 	OnlineWindow time.Duration
@@ -71,6 +78,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	limit   *limiter
 	uploads chan struct{} // semaphore of Options.Uploads
+	bodies  bodies        // upload bodies being read, one per device
 	metrics *metrics
 	mu      sync.Mutex
 	rosters map[string]*rosterCache // by facility
@@ -101,6 +109,9 @@ func New(opt Options) (*Handler, error) {
 	}
 	if opt.OnlineWindow <= 0 {
 		opt.OnlineWindow = DefaultOnlineWindow
+	}
+	if opt.BodyTimeout <= 0 {
+		opt.BodyTimeout = DefaultBodyTimeout
 	}
 	h := &Handler{
 		opt:     opt,
@@ -152,6 +163,11 @@ func (h *Handler) handle(path string, fn endpoint) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, upload bool, fn endpoint) int {
 	device, err := h.admit(r)
+	if err == nil && upload {
+		// The body first: a slot is for database work, never for
+		// waiting on a booth's link.
+		err = h.readBody(w, r, device)
+	}
 	if err == nil && upload {
 		// Waiting uploads do no database work at all, not even the
 		// revocation check, so taps are not queued behind them.
