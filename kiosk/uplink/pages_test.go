@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
@@ -172,5 +175,60 @@ func TestRosterSyncChangesBetweenPages(t *testing.T) {
 			}
 			t.Logf("%d pages", answers)
 		})
+	}
+}
+
+// TestRunDrainsBetweenPages: while Run fetches a roster of many pages, the
+// outbox still drains: an upload reaches the gateway between the first and
+// the last page of the sync, and the sync completes.
+func TestRunDrainsBetweenPages(t *testing.T) {
+	ctx := context.Background()
+	g := newTestGateway(t, nil)
+	if _, err := g.ledger.UpsertCards(ctx, facility, testCards(200)); err != nil {
+		t.Fatal(err)
+	}
+	st, recs := newBooth(t, device, 30)
+	var (
+		mu    sync.Mutex
+		order []string
+	)
+	g.mu.Lock()
+	g.watch = func(path string, _ []byte, code int, _ []byte) {
+		mu.Lock()
+		order = append(order, path)
+		mu.Unlock()
+	}
+	g.mu.Unlock()
+	o := fastOptions(g, g.addr(), st)
+	o.SyncPageCards, o.BatchSize = 10, 10
+	u, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := runUplink(t, u)
+	waitDrained(t, st, u)
+	deadline := time.Now().Add(60 * time.Second) // bounds a hang only
+	for {
+		if v, _ := st.RosterVersion(); v > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roster not synced; status %+v", u.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	checkRoster(t, g, st)
+	g.checkExactlyOnce(device, recs)
+	mu.Lock()
+	defer mu.Unlock()
+	first, last := slices.Index(order, protocol.PathSync), -1
+	for i, p := range order {
+		if p == protocol.PathSync {
+			last = i
+		}
+	}
+	if first < 0 || !slices.Contains(order[first:last], protocol.PathUpload) {
+		t.Fatalf("requests %v: no upload between the first and the last page of the sync", order)
 	}
 }
