@@ -137,21 +137,8 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 		if after == "" && (d.Full || policyVersion > since) {
 			d.Policy = policy
 		}
-		card := s.byteOrder("card")
-		query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
-			WHERE facility = ? AND ` + card + ` > ? AND deleted = 0 ORDER BY ` + card
-		args := []any{facility, after}
-		if !d.Full {
-			query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
-				WHERE facility = ? AND ` + card + ` > ? AND version > ? ORDER BY ` + card
-			args = append(args, since)
-		}
-		if limit > 0 {
-			// One more than the page tells whether another page follows.
-			query += ` LIMIT ?`
-			args = append(args, limit+1)
-		}
-		rows, err := tx.QueryContext(ctx, s.q(query), args...)
+		query, args := s.pageQuery(facility, since, after, d.Full, limit)
+		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -184,6 +171,25 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 		return RosterDelta{}, s.errf(fmt.Sprintf("roster %s since %d after card %q", facility, since, after), err)
 	}
 	return d, nil
+}
+
+// pageQuery is RosterPage's read: a keyset page on (facility, card) in byte
+// order, one row more than limit (0: all) to tell whether another follows.
+func (s *sqlStore) pageQuery(facility string, since int64, after string, full bool, limit int) (string, []any) {
+	card := s.byteOrder("card")
+	query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+		WHERE facility = ? AND ` + card + ` > ? AND deleted = 0 ORDER BY ` + card
+	args := []any{facility, after}
+	if !full {
+		query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+			WHERE facility = ? AND ` + card + ` > ? AND version > ? ORDER BY ` + card
+		args = append(args, since)
+	}
+	if limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, limit+1)
+	}
+	return s.q(query), args
 }
 
 // byteOrder makes column compare and sort by its bytes, as Go strings do,
