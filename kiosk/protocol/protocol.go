@@ -50,8 +50,8 @@ const (
 	// one), so a page stays near a quarter of MaxBodyBytes however long
 	// the names are.
 	SyncPageBytes = 256 << 10
-	// MaxCursorBytes bounds SyncRequest.Cursor.
-	MaxCursorBytes = 256
+	// MaxCursorBytes bounds SyncRequest.Cursor (a card id, today).
+	MaxCursorBytes = 1024
 )
 
 // UploadRequest is a batch of records from one booth's outbox, in sequence
