@@ -46,7 +46,7 @@ const (
 // ledger in SQLite, served by httptest over loopback mutual TLS, with a
 // wrapper that injects HTTP-level faults and counts what was stored.
 type testGateway struct {
-	t          *testing.T
+	t          testing.TB
 	ca         *ca.CA
 	ledger     ledger.Store
 	ledgerPath string
@@ -62,7 +62,7 @@ type testGateway struct {
 	n      atomic.Int64
 }
 
-func newTestGateway(t *testing.T, now func() time.Time) *testGateway {
+func newTestGateway(t testing.TB, now func() time.Time) *testGateway {
 	t.Helper()
 	dir := t.TempDir()
 	c, err := ca.Init(filepath.Join(dir, "ca"), "test CA")
@@ -265,7 +265,7 @@ func (g *testGateway) checkExactlyOnce(device string, want []record.Record) {
 
 // newBooth opens a booth store holding n event records and returns it
 // with a copy of its records.
-func newBooth(t *testing.T, device string, n int) (*store.Store, []record.Record) {
+func newBooth(t testing.TB, device string, n int) (*store.Store, []record.Record) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "booth.db"), store.Options{Device: device})
 	if err != nil {
