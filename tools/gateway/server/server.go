@@ -356,8 +356,11 @@ func (h *Handler) sync(ctx context.Context, device string, r *http.Request) (any
 		var n int
 		if upsert {
 			c = protocol.CardFromInfo(d.Upserts[ui])
-			b, _ := json.Marshal(c)
-			id, n = c.Card, len(b)+1
+			id = c.Card
+			if limit > 0 {
+				b, _ := json.Marshal(c)
+				n = len(b) + 1
+			}
 		} else {
 			id = d.Deletes[di]
 			n = len(id) + 3
