@@ -587,6 +587,15 @@ func (noStore) Ack(uint64) error                     { return errors.New("selfte
 func (noStore) Depth() (int, error)                  { return 0, nil }
 func (noStore) RosterVersion() (int64, error)        { return 0, nil }
 
+func (noStore) RosterStage() (record.RosterStage, bool, error) {
+	return record.RosterStage{}, false, nil
+}
+func (noStore) StageRoster(record.RosterStage, []record.CardInfo, []string) error {
+	return errors.New("selftest: no store to stage a roster in")
+}
+func (noStore) ApplyStaged(int64) error   { return errors.New("selftest: no store to apply a roster to") }
+func (noStore) DiscardRosterStage() error { return nil }
+
 // ChainHead of no store is an empty chain, which the gateway pins nothing to.
 func (noStore) ChainHead() (string, uint64, string) { return "", 0, record.GenesisHash }
 func (noStore) ApplyRoster(int64, []record.CardInfo, []string) error {

@@ -42,6 +42,16 @@ const (
 	// AuthoriseDeadline is how long a booth waits for /v1/authorise before
 	// it decides offline from its cache (a booth setting may change it).
 	AuthoriseDeadline = 400 * time.Millisecond
+	// MaxSyncPage is the most roster entries (upserts and deletes
+	// together) one page of /v1/sync carries, whatever the booth asks.
+	MaxSyncPage = 2000
+	// SyncPageBytes bounds a page by size too: the gateway ends a page
+	// once its entries reach this many bytes (it always carries at least
+	// one), so a page stays near a quarter of MaxBodyBytes however long
+	// the names are.
+	SyncPageBytes = 256 << 10
+	// MaxCursorBytes bounds SyncRequest.Cursor (a card id, today).
+	MaxCursorBytes = 1024
 )
 
 // UploadRequest is a batch of records from one booth's outbox, in sequence
@@ -87,25 +97,46 @@ type UploadResponse struct {
 	ChainErrors []string `json:"chain_errors,omitempty"`
 }
 
-// SyncRequest asks for the roster and policy changes since RosterVersion,
-// the version the booth holds (0 for none: a full sync).
+// SyncRequest asks for the roster and policy changes since RosterVersion
+// (0 for none: a full sync), one page at a time when PageCards is set.
+//
+// Paging (docs/uplink.md, "Roster sync"): the first page of a pass has no
+// Cursor; each next page sends the previous answer's NextCursor with the
+// same RosterVersion. Entries come in card order, each page read from one
+// snapshot of the roster at the answer's Version. A booth that sends no
+// PageCards (firmware before paging) gets the whole answer in one body.
 type SyncRequest struct {
+	// RosterVersion is the version the answer is a delta from: the
+	// version the booth holds, or, in a catch-up pass, the version the
+	// previous pass was read at.
 	RosterVersion int64 `json:"roster_version"`
+	// Cursor is the NextCursor of the previous page ("": the first page).
+	// It is opaque to the booth.
+	Cursor string `json:"cursor,omitempty"`
+	// PageCards is the most entries the booth wants in one answer (the
+	// gateway caps it at MaxSyncPage and SyncPageBytes); 0: no paging.
+	PageCards int `json:"page_cards,omitempty"`
 }
 
-// SyncResponse is a delta from the booth's version to Version, or the whole
-// roster when Full is set (the booth then deletes every card not in
-// Upserts). A booth applies it in one transaction: all of Version or none.
-// When the booth is up to date, Version equals its version and the lists are
-// empty.
+// SyncResponse is one page of a delta from the request's RosterVersion to
+// Version, or of the whole roster when Full is set (the booth then deletes
+// every card not listed in the pass). When NextCursor is empty this is the
+// pass's last page. A pass whose pages all carry one Version is that
+// version exactly; otherwise the booth runs a catch-up pass from the first
+// page's Version (docs/uplink.md). The booth applies a completed version in
+// one transaction: all of Version or none. When the booth is up to date,
+// Version equals its version and the lists are empty.
 type SyncResponse struct {
 	Version int64    `json:"version"`
 	Full    bool     `json:"full"`
 	Upserts []Card   `json:"upserts"`
 	Deletes []string `json:"deletes"` // canonical card ids
 	// Policy is the facility's rules (allowances, hours, rotation) as the
-	// booth's configuration reads them; absent when unchanged.
+	// booth's configuration reads them; absent when unchanged. Only the
+	// first page of a pass carries it.
 	Policy json.RawMessage `json:"policy,omitempty"`
+	// NextCursor, when set, means more pages follow: send it as Cursor.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // Card is a roster entry on the wire: record.CardInfo with JSON names and

@@ -61,10 +61,18 @@ func (r UploadRequest) Validate() error {
 	return nil
 }
 
-// Validate reports a version no booth holds.
+// Validate reports a version no booth holds and a page request no booth
+// makes.
 func (r SyncRequest) Validate() error {
-	if r.RosterVersion < 0 {
+	switch {
+	case r.RosterVersion < 0:
 		return fieldErr("roster_version", fmt.Sprintf("negative version %d", r.RosterVersion))
+	case r.PageCards < 0:
+		return fieldErr("page_cards", fmt.Sprintf("negative page size %d", r.PageCards))
+	case r.Cursor != "" && r.PageCards == 0:
+		return fieldErr("cursor", "a cursor without page_cards: send the page size with every page")
+	case len(r.Cursor) > MaxCursorBytes:
+		return fieldErr("cursor", fmt.Sprintf("%d bytes, at most %d", len(r.Cursor), MaxCursorBytes))
 	}
 	return nil
 }

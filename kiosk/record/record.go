@@ -238,6 +238,37 @@ type CardInfo struct {
 	Blocked   bool          // card (or person) blocked: never allowed
 }
 
+// RosterStage is where a paged roster sync stands, kept in the store with
+// the pages received so far, so a sync cut off (or a booth restarted)
+// resumes where it stopped. The roster the booth answers taps from changes
+// only when a completed version is applied. See docs/uplink.md.
+type RosterStage struct {
+	// From is the roster version the booth held when the sync began; a
+	// stage is void once the held version is no longer From.
+	From int64
+	// Full: the staged pages replace the whole roster (a card not staged
+	// is deleted); otherwise they are a delta over version From.
+	Full bool
+	// Since is the version the current pass asks from: From for the first
+	// pass, the previous pass's Version for a catch-up pass.
+	Since int64
+	// CatchUp: the current pass catches up with changes made during the
+	// passes before it.
+	CatchUp bool
+	// Pages counts the pages of the current pass received (0: none yet).
+	Pages int
+	// Version is the roster version the current pass's first page was
+	// read at; Mixed, that a later page of the pass was read at another.
+	Version int64
+	Mixed   bool
+	// Cursor is where the next page of the current pass starts ("": at
+	// the beginning, or the pass is complete when Pages > 0).
+	Cursor string
+	// Policy is the facility policy document a page carried, nil if none:
+	// it is handed on when the version is applied.
+	Policy []byte
+}
+
 // OpenCall is a call in the journal that has not been closed: authorised,
 // and possibly talking. After a power cut the booth closes it, billed to
 // TalkedMs, the last checkpoint.

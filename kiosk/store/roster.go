@@ -71,7 +71,8 @@ func (s *Store) RosterVersion() (int64, error) {
 // add cards (so a card in both stays, as upserted), and the roster version
 // becomes version. A delta older than the
 // stored version is refused and changes nothing; the same version again is
-// allowed, since applying a delta twice gives the same roster.
+// allowed, since applying a delta twice gives the same roster. A paged sync
+// in progress is discarded: it began from a version no longer held.
 func (s *Store) ApplyRoster(version int64, upserts []record.CardInfo, deletes []string) error {
 	for _, ci := range upserts {
 		if err := checkCard(ci); err != nil {
@@ -104,6 +105,9 @@ ON CONFLICT (card) DO UPDATE SET role = excluded.role, person = excluded.person,
 				ci.Card, string(ci.Role), ci.Person, ci.Name, ci.Block, ci.Allowance.Milliseconds(), blocked); err != nil {
 				return fmt.Errorf("upsert card %s: %w", ci.Card, err)
 			}
+		}
+		if err := clearStage(ctx, c); err != nil {
+			return err
 		}
 		_, err := c.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'roster_version'`, strconv.FormatInt(version, 10))
 		return err

@@ -118,6 +118,25 @@ CREATE TABLE centre_balance (
 	`
 INSERT INTO meta(key, value) SELECT 'chain', '' FROM chain WHERE name = 'head' AND seq > 0;
 `,
+	// 6: a paged roster sync in progress: the pages received so far and
+	// where the sync stands, apart from the roster taps are answered from
+	// until a whole version is applied (see ApplyStaged).
+	`
+CREATE TABLE roster_staged (
+	card         TEXT PRIMARY KEY,
+	deleted      INTEGER NOT NULL CHECK (deleted IN (0, 1)),
+	role         TEXT NOT NULL, -- '' for a delete
+	person       TEXT NOT NULL,
+	name         TEXT NOT NULL,
+	block        TEXT NOT NULL,
+	allowance_ms INTEGER NOT NULL CHECK (allowance_ms >= 0),
+	blocked      INTEGER NOT NULL CHECK (blocked IN (0, 1))
+) STRICT;
+CREATE TABLE roster_stage (
+	id    INTEGER PRIMARY KEY CHECK (id = 1),
+	stage TEXT NOT NULL -- record.RosterStage as JSON
+) STRICT;
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.

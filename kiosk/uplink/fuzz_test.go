@@ -20,6 +20,8 @@ type memStore struct {
 	version int64
 	cards   map[string]record.CardInfo
 	head    record.Record // the last record written
+	stage   *record.RosterStage
+	staged  map[string]*record.CardInfo // nil value: a staged delete
 }
 
 func newMemStore(n int) *memStore {
@@ -83,6 +85,62 @@ func (s *memStore) ApplyRoster(v int64, up []record.CardInfo, del []string) erro
 		s.cards[c.Card] = c
 	}
 	s.version = v
+	s.stage, s.staged = nil, nil
+	return nil
+}
+
+func (s *memStore) RosterStage() (record.RosterStage, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stage == nil {
+		return record.RosterStage{}, false, nil
+	}
+	return *s.stage, true, nil
+}
+
+func (s *memStore) StageRoster(st record.RosterStage, up []record.CardInfo, del []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.From != s.version {
+		return fmt.Errorf("stage from %d, held %d", st.From, s.version)
+	}
+	if s.staged == nil {
+		s.staged = map[string]*record.CardInfo{}
+	}
+	for _, d := range del {
+		s.staged[d] = nil
+	}
+	for _, c := range up {
+		s.staged[c.Card] = &c
+	}
+	s.stage = &st
+	return nil
+}
+
+func (s *memStore) ApplyStaged(v int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stage == nil || s.stage.From != s.version || v < s.version {
+		return fmt.Errorf("no stage to apply at %d", v)
+	}
+	if s.stage.Full {
+		s.cards = map[string]record.CardInfo{}
+	}
+	for id, c := range s.staged {
+		if c == nil {
+			delete(s.cards, id)
+		} else {
+			s.cards[id] = *c
+		}
+	}
+	s.version, s.stage, s.staged = v, nil, nil
+	return nil
+}
+
+func (s *memStore) DiscardRosterStage() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stage, s.staged = nil, nil
 	return nil
 }
 

@@ -46,20 +46,23 @@ const (
 // ledger in SQLite, served by httptest over loopback mutual TLS, with a
 // wrapper that injects HTTP-level faults and counts what was stored.
 type testGateway struct {
-	t          *testing.T
+	t          testing.TB
 	ca         *ca.CA
 	ledger     ledger.Store
 	ledgerPath string
 	srv        *httptest.Server
 
-	mu     sync.Mutex
-	plan   func(n int, path string) hfault
+	mu   sync.Mutex
+	plan func(n int, path string) hfault
+	// watch, if set, sees every request the handler served and its answer
+	// (before the answer is sent).
+	watch  func(path string, req []byte, code int, resp []byte)
 	stored map[string]map[uint64]int // device → seq → times answered "stored"
 	dups   int
 	n      atomic.Int64
 }
 
-func newTestGateway(t *testing.T, now func() time.Time) *testGateway {
+func newTestGateway(t testing.TB, now func() time.Time) *testGateway {
 	t.Helper()
 	dir := t.TempDir()
 	c, err := ca.Init(filepath.Join(dir, "ca"), "test CA")
@@ -135,6 +138,12 @@ func (g *testGateway) serve(h http.Handler, w http.ResponseWriter, r *http.Reque
 		r2.Body = io.NopCloser(bytes.NewReader(body))
 		h.ServeHTTP(rec, r2)
 		g.count(r, rec)
+	}
+	g.mu.Lock()
+	watch := g.watch
+	g.mu.Unlock()
+	if watch != nil {
+		watch(r.URL.Path, body, rec.Code, rec.Body.Bytes())
 	}
 	switch f {
 	case hLose:
@@ -256,7 +265,7 @@ func (g *testGateway) checkExactlyOnce(device string, want []record.Record) {
 
 // newBooth opens a booth store holding n event records and returns it
 // with a copy of its records.
-func newBooth(t *testing.T, device string, n int) (*store.Store, []record.Record) {
+func newBooth(t testing.TB, device string, n int) (*store.Store, []record.Record) {
 	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "booth.db"), store.Options{Device: device})
 	if err != nil {

@@ -40,6 +40,9 @@ const (
 	DefaultSyncInterval      = 5 * time.Minute
 	DefaultHeartbeatInterval = 1 * time.Minute
 	DefaultRequestTimeout    = 30 * time.Second
+	// DefaultSyncPageCards is the roster page asked for: about 130 KB,
+	// 16 s at 64 kbit/s, so a cut link costs at most that much again.
+	DefaultSyncPageCards = 1000
 )
 
 // Store is what the uplink needs of the booth's store; kiosk/store.Store
@@ -53,11 +56,21 @@ type Store interface {
 	Depth() (int, error)
 	// RosterVersion is the roster version held (0: none).
 	RosterVersion() (int64, error)
-	// ApplyRoster applies a delta in one transaction.
+	// ApplyRoster applies a delta in one transaction (and voids a stage).
 	ApplyRoster(version int64, upserts []record.CardInfo, deletes []string) error
 	// ChainHead is the store's chain identity and its last record's seq
 	// and hash, reported in every heartbeat.
 	ChainHead() (chain string, seq uint64, hash string)
+	// RosterStage returns the paged sync in progress (ok false: none).
+	RosterStage() (st record.RosterStage, ok bool, err error)
+	// StageRoster keeps one page and the progress after it, in one
+	// transaction, apart from the roster taps are answered from.
+	StageRoster(st record.RosterStage, upserts []record.CardInfo, deletes []string) error
+	// ApplyStaged makes the staged pages the roster at version in one
+	// transaction (a full stage replaces it) and clears the stage.
+	ApplyStaged(version int64) error
+	// DiscardRosterStage forgets the stage; the roster held is untouched.
+	DiscardRosterStage() error
 }
 
 // CardLister is optionally implemented by a Store so that a full resync
@@ -104,7 +117,11 @@ type Options struct {
 	HeartbeatInterval time.Duration
 	// RequestTimeout bounds one HTTP exchange (0: DefaultRequestTimeout).
 	RequestTimeout time.Duration
-	Log            *slog.Logger
+	// SyncPageCards is the most roster entries asked for in one page of
+	// /v1/sync (0: DefaultSyncPageCards; the gateway caps it at
+	// protocol.MaxSyncPage).
+	SyncPageCards int
+	Log           *slog.Logger
 	// Firmware is the version reported in heartbeats.
 	Firmware string
 	// BootID names this start of the daemon in heartbeats (random per
@@ -207,6 +224,10 @@ func New(o Options) (*Uplink, error) {
 	if o.RequestTimeout <= 0 {
 		o.RequestTimeout = DefaultRequestTimeout
 	}
+	if o.SyncPageCards <= 0 {
+		o.SyncPageCards = DefaultSyncPageCards
+	}
+	o.SyncPageCards = min(o.SyncPageCards, protocol.MaxSyncPage)
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
@@ -242,6 +263,7 @@ func (u *Uplink) Kick() {
 func (u *Uplink) Run(ctx context.Context) error {
 	var nextSync, nextBeat time.Duration // due at once
 	lastBeat, beatFailed := -u.opt.DrainInterval, false
+	drainTurn := false // between two roster pages the outbox gets a turn
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -263,11 +285,17 @@ func (u *Uplink) Run(ctx context.Context) error {
 			if err == nil {
 				nextBeat = now + u.opt.HeartbeatInterval
 			}
-		case now >= nextSync:
-			if err = u.sync(ctx); err == nil {
-				nextSync = now + u.opt.SyncInterval
+		case now >= nextSync && !drainTurn:
+			var pending bool
+			if pending, err = u.syncPage(ctx); err == nil {
+				if pending {
+					drainTurn = true // the next page is due at once, after a drain
+				} else {
+					nextSync = now + u.opt.SyncInterval
+				}
 			}
 		default:
+			drainTurn = false
 			more, err = u.drain(ctx)
 		}
 		if ctx.Err() != nil {
@@ -426,28 +454,128 @@ func (u *Uplink) setDepth() int {
 	return n
 }
 
-// sync fetches the roster changes since the held version and applies them
-// in one store transaction.
+// sync brings the roster up to date: every page, then the version applied.
 func (u *Uplink) sync(ctx context.Context) error {
-	have, err := u.opt.Store.RosterVersion()
+	for {
+		pending, err := u.syncPage(ctx)
+		if err != nil || !pending {
+			return err
+		}
+	}
+}
+
+// syncPage fetches one page of the roster sync and keeps it: applied at once
+// when it is a whole version by itself (a small delta: one round trip, one
+// transaction), staged in the store otherwise, and the staged version
+// applied when its last page is in. pending reports that more pages are
+// due. Where a sync stands lives in the store (record.RosterStage), so a
+// cut link or a restart resumes at the page after the last one kept. The
+// rules that end every sync at a version the gateway had, never a mix, are
+// in docs/uplink.md.
+func (u *Uplink) syncPage(ctx context.Context) (pending bool, err error) {
+	held, err := u.opt.Store.RosterVersion()
 	if err != nil {
-		return fmt.Errorf("uplink: read roster version: %w", err)
+		return false, fmt.Errorf("uplink: read roster version: %w", err)
 	}
+	st, staged, err := u.opt.Store.RosterStage()
+	if err != nil {
+		return false, fmt.Errorf("uplink: read the roster sync in progress: %w", err)
+	}
+	if staged && st.From != held {
+		u.opt.Log.Warn("uplink: roster sync in progress began from another version; starting again", "began_from", st.From, "held", held)
+		if err := u.opt.Store.DiscardRosterStage(); err != nil {
+			return false, fmt.Errorf("uplink: discard the roster sync begun from version %d: %w", st.From, err)
+		}
+		staged = false
+	}
+	if !staged {
+		st = record.RosterStage{From: held, Since: held}
+	}
+	if staged && st.Pages > 0 && st.Cursor == "" {
+		// Every page is in and consistent; applying failed last time.
+		return false, u.applyStaged(st)
+	}
+	req := protocol.SyncRequest{RosterVersion: st.Since, Cursor: st.Cursor, PageCards: u.opt.SyncPageCards}
 	var resp protocol.SyncResponse
-	if err := u.post(ctx, protocol.PathSync, protocol.SyncRequest{RosterVersion: have}, &resp); err != nil {
-		return fmt.Errorf("uplink: roster sync from version %d: %w", have, err)
+	if err := u.post(ctx, protocol.PathSync, req, &resp); err != nil {
+		return false, fmt.Errorf("uplink: roster sync from version %d (page %d of this pass): %w", st.Since, st.Pages+1, err)
 	}
-	if resp.Version < have {
-		return fmt.Errorf("uplink: roster sync: the gateway offers version %d, older than the %d held; was the gateway's database restored from a backup?", resp.Version, have)
+	if resp.Version < held {
+		return false, fmt.Errorf("uplink: roster sync: the gateway offers version %d, older than the %d held; was the gateway's database restored from a backup?", resp.Version, held)
 	}
+	if resp.NextCursor != "" && (resp.NextCursor == st.Cursor || len(resp.Upserts)+len(resp.Deletes) == 0) {
+		return false, fmt.Errorf("uplink: roster sync: the gateway's page after %q holds %d entries and points to %q: no progress; check the gateway", st.Cursor, len(resp.Upserts)+len(resp.Deletes), resp.NextCursor)
+	}
+	opening := !st.CatchUp && st.Pages == 0 // the first page decides full or delta
+	if opening {
+		st.Full = resp.Full
+	} else if want := st.Full && !st.CatchUp; resp.Full != want {
+		// The gateway can no longer answer this pass as it began (its
+		// deletions were pruned meanwhile, or it was restored): what is
+		// staged cannot be completed to one version. Start again.
+		u.opt.Log.Warn("uplink: the gateway changed a roster sync from delta to full (or back) between pages; discarding the pages staged and starting again",
+			"since", st.Since, "pages", st.Pages, "catch_up", st.CatchUp)
+		if err := u.opt.Store.DiscardRosterStage(); err != nil {
+			return false, fmt.Errorf("uplink: discard the roster sync from version %d: %w", st.Since, err)
+		}
+		return true, nil
+	}
+	if st.Pages == 0 {
+		st.Version = resp.Version
+	} else if resp.Version != st.Version {
+		st.Mixed = true // the roster changed during the pass: catch up at its end
+	}
+	if len(resp.Policy) > 0 {
+		st.Policy = resp.Policy
+	}
+	st.Pages++
+	st.Cursor = resp.NextCursor
 	upserts := make([]record.CardInfo, len(resp.Upserts))
-	keep := make(map[string]bool, len(resp.Upserts))
 	for i, c := range resp.Upserts {
 		upserts[i] = c.Info()
-		keep[c.Card] = true
 	}
+	if !staged && opening && resp.NextCursor == "" {
+		return false, u.applyWhole(resp, held, upserts)
+	}
+	if st.Cursor == "" && st.Mixed {
+		// Pages of this pass were read at different versions. Every card
+		// staged is as it was at some version from st.Version on, so the
+		// changes since st.Version, read again, make one version of it.
+		st = record.RosterStage{From: st.From, Full: st.Full, Since: st.Version, CatchUp: true, Policy: st.Policy}
+	}
+	if err := u.opt.Store.StageRoster(st, upserts, resp.Deletes); err != nil {
+		return false, fmt.Errorf("uplink: keep roster page %d from version %d: %w", st.Pages, st.Since, err)
+	}
+	if st.Pages > 0 && st.Cursor == "" {
+		return false, u.applyStaged(st)
+	}
+	return true, nil
+}
+
+// applyStaged hands on the policy staged, then applies the staged version.
+func (u *Uplink) applyStaged(st record.RosterStage) error {
+	// The policy comes only with the version that changed it: it must be
+	// kept before that version is.
+	if len(st.Policy) > 0 && u.opt.OnPolicy != nil {
+		if err := u.opt.OnPolicy(st.Policy); err != nil {
+			return fmt.Errorf("uplink: policy of roster version %d: %w", st.Version, err)
+		}
+	}
+	if err := u.opt.Store.ApplyStaged(st.Version); err != nil {
+		return fmt.Errorf("uplink: apply staged roster version %d: %w", st.Version, err)
+	}
+	u.synced(st.From, st.Version, st.Full, -1, -1)
+	return nil
+}
+
+// applyWhole applies an answer that is a whole version by itself.
+func (u *Uplink) applyWhole(resp protocol.SyncResponse, have int64, upserts []record.CardInfo) error {
 	deletes := resp.Deletes
 	if resp.Full {
+		keep := make(map[string]bool, len(upserts))
+		for _, c := range upserts {
+			keep[c.Card] = true
+		}
 		if l, ok := u.opt.Store.(CardLister); ok {
 			ids, err := l.CardIDs()
 			if err != nil {
@@ -474,15 +602,19 @@ func (u *Uplink) sync(ctx context.Context) error {
 			return fmt.Errorf("uplink: apply roster version %d: %w", resp.Version, err)
 		}
 	}
+	u.synced(have, resp.Version, resp.Full, len(upserts), len(deletes))
+	return nil
+}
+
+// synced notes a version applied (counts -1: staged, not counted here).
+func (u *Uplink) synced(from, to int64, full bool, upserts, deletes int) {
 	u.mu.Lock()
 	u.status.LastSync = u.opt.Clock.Now()
-	u.status.RosterVersion = resp.Version
+	u.status.RosterVersion = to
 	u.mu.Unlock()
-	if resp.Version != have {
-		u.opt.Log.Info("uplink: roster synced", "from", have, "to", resp.Version, "full", resp.Full,
-			"upserts", len(upserts), "deletes", len(deletes))
+	if to != from {
+		u.opt.Log.Info("uplink: roster synced", "from", from, "to", to, "full", full, "upserts", upserts, "deletes", deletes)
 	}
-	return nil
 }
 
 // Beat is what one heartbeat learnt.

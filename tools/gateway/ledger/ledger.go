@@ -63,6 +63,12 @@ type Store interface {
 	// RosterSince returns what changed after version, or the whole roster
 	// when version is 0 or older than the retained tombstones.
 	RosterSince(ctx context.Context, facility string, version int64) (RosterDelta, error)
+	// RosterPage is RosterSince one page at a time: the entries (upserts
+	// and deletes together) after card id after, in card order, at most
+	// limit of them (0: all), read from one snapshot. The policy comes
+	// only with the first page (after ""). Next is the page's last card
+	// when more entries follow, "" on the last page.
+	RosterPage(ctx context.Context, facility string, version int64, after string, limit int) (RosterDelta, error)
 	// PruneTombstones forgets deletions at or before version upTo; booths
 	// older than that get a full roster from then on.
 	PruneTombstones(ctx context.Context, facility string, upTo int64) error
@@ -188,6 +194,7 @@ type RosterDelta struct {
 	Upserts []record.CardInfo // by card
 	Deletes []string          // card ids; empty when Full
 	Policy  []byte            // the facility rules if changed since (or Full); nil otherwise
+	Next    string            // RosterPage: the last card of this page when more follow
 }
 
 // Heartbeat is a device's periodic report.

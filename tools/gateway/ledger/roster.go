@@ -47,12 +47,18 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility string, cards []rec
 		if v, err = s.bump(ctx, tx, facility); err != nil {
 			return err
 		}
-		for _, c := range cards {
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, deleted, version)
+		// Prepared once: a facility's roster of 50,000 cards is otherwise
+		// parsed 50,000 times.
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, deleted, version)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
 				ON CONFLICT (facility, card) DO UPDATE SET role = excluded.role, person = excluded.person, name = excluded.name,
-				  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, deleted = 0, version = excluded.version`),
-				facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), v); err != nil {
+				  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, deleted = 0, version = excluded.version`))
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, c := range cards {
+			if _, err := stmt.ExecContext(ctx, facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), v); err != nil {
 				return fmt.Errorf("card %s: %w", c.Card, err)
 			}
 			if err := s.recordHistory(ctx, tx, facility, c.Card); err != nil {
@@ -180,6 +186,13 @@ func (s *sqlStore) SetPolicy(ctx context.Context, facility string, policy []byte
 
 // RosterSince implements Store.
 func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64) (RosterDelta, error) {
+	return s.RosterPage(ctx, facility, since, "", 0)
+}
+
+// RosterPage implements Store. Pages are keyset pages on the primary key
+// (facility, card): "card > after ORDER BY card LIMIT n" costs the page
+// itself, where OFFSET would read every card before it again.
+func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64, after string, limit int) (RosterDelta, error) {
 	var d RosterDelta
 	// One snapshot: the version and the rows it covers agree.
 	var opts *sql.TxOptions
@@ -200,21 +213,21 @@ func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64
 			return err
 		}
 		d.Full = since <= 0 || since < horizon || since > d.Version
-		if d.Full || policyVersion > since {
+		if after == "" && (d.Full || policyVersion > since) {
 			d.Policy = policy
 		}
-		query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards WHERE facility = ? AND deleted = 0 ORDER BY card`
-		args := []any{facility}
-		if !d.Full {
-			query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards WHERE facility = ? AND version > ? ORDER BY card`
-			args = append(args, since)
-		}
-		rows, err := tx.QueryContext(ctx, s.q(query), args...)
+		query, args := s.pageQuery(facility, since, after, d.Full, limit)
+		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		n, last := 0, ""
 		for rows.Next() {
+			if limit > 0 && n == limit {
+				d.Next = last
+				break
+			}
 			var (
 				c                recordCard
 				blocked, deleted int
@@ -222,6 +235,7 @@ func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64
 			if err := rows.Scan(&c.Card, &c.Role, &c.Person, &c.Name, &c.Block, &c.allowanceMs, &blocked, &deleted); err != nil {
 				return err
 			}
+			n, last = n+1, c.Card
 			if deleted != 0 {
 				d.Deletes = append(d.Deletes, c.Card)
 				continue
@@ -233,9 +247,38 @@ func (s *sqlStore) RosterSince(ctx context.Context, facility string, since int64
 		return rows.Err()
 	})
 	if err != nil {
-		return RosterDelta{}, s.errf(fmt.Sprintf("roster %s since %d", facility, since), err)
+		return RosterDelta{}, s.errf(fmt.Sprintf("roster %s since %d after card %q", facility, since, after), err)
 	}
 	return d, nil
+}
+
+// pageQuery is RosterPage's read: a keyset page on (facility, card) in byte
+// order, one row more than limit (0: all) to tell whether another follows.
+func (s *sqlStore) pageQuery(facility string, since int64, after string, full bool, limit int) (string, []any) {
+	card := s.byteOrder("card")
+	query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+		WHERE facility = ? AND ` + card + ` > ? AND deleted = 0 ORDER BY ` + card
+	args := []any{facility, after}
+	if !full {
+		query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+			WHERE facility = ? AND ` + card + ` > ? AND version > ? ORDER BY ` + card
+		args = append(args, since)
+	}
+	if limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, limit+1)
+	}
+	return s.q(query), args
+}
+
+// byteOrder makes column compare and sort by its bytes, as Go strings do,
+// whatever the database's locale (migration 3 indexes cards so on
+// PostgreSQL).
+func (s *sqlStore) byteOrder(column string) string {
+	if s.dialect == postgres {
+		return column + ` COLLATE "C"`
+	}
+	return column
 }
 
 type recordCard struct {

@@ -350,6 +350,14 @@ ALTER TABLE chain_errors ADD PRIMARY KEY (device, chain, seq, kind);
 CREATE TABLE heads_reported (device TEXT NOT NULL, chain TEXT NOT NULL, seq BIGINT NOT NULL, hash TEXT NOT NULL,
   at_ms BIGINT NOT NULL, PRIMARY KEY (device, chain, seq));`,
 	},
+	{ // 9: roster pages in byte order of the card id on both backends, so a
+		// sync cursor means the same everywhere and keyset pages use an index
+		// (PostgreSQL's default collation may follow the locale; SQLite's
+		// primary key (facility, card) is already in byte order)
+		sqlite: `SELECT 1`,
+		postgres: `
+CREATE INDEX cards_by_card ON cards (facility, card COLLATE "C");`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

@@ -36,6 +36,9 @@ const (
 	DefaultBurst        = 40
 	DefaultOnlineWindow = 2 * time.Minute
 	DefaultUploads      = 4
+	// DefaultBodyTimeout bounds the read of one upload's body: a full 1 MiB
+	// batch at 64 kbit/s takes about 2 minutes (the listener's ReadTimeout).
+	DefaultBodyTimeout = ReadTimeout
 )
 
 // Options configure New. Ledger is required.
@@ -60,8 +63,12 @@ type Options struct {
 	// Uploads bounds the uploads served at once (0: DefaultUploads). The
 	// others wait before touching the database, so a thousand booths
 	// draining their outboxes after an outage do not queue ahead of a tap
-	// waiting for /v1/authorise.
+	// waiting for /v1/authorise. An upload's body is read before it waits
+	// for a slot (bodies.go), so a slow booth never holds one.
 	Uploads int
+	// BodyTimeout bounds the read of one upload's body
+	// (0: DefaultBodyTimeout); a booth past it gets 408.
+	BodyTimeout time.Duration
 	// OnlineWindow is how recent a heartbeat must be for a booth to count
 	// as online in the metrics (0: DefaultOnlineWindow).
 	OnlineWindow time.Duration
@@ -74,6 +81,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	limit   *limiter
 	uploads chan struct{} // semaphore of Options.Uploads
+	bodies  bodies        // upload bodies being read, one per device
 	metrics *metrics
 	mu      sync.Mutex
 	rosters map[string]*rosterCache // by facility
@@ -104,6 +112,9 @@ func New(opt Options) (*Handler, error) {
 	}
 	if opt.OnlineWindow <= 0 {
 		opt.OnlineWindow = DefaultOnlineWindow
+	}
+	if opt.BodyTimeout <= 0 {
+		opt.BodyTimeout = DefaultBodyTimeout
 	}
 	h := &Handler{
 		opt:     opt,
@@ -155,6 +166,11 @@ func (h *Handler) handle(path string, fn endpoint) {
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, upload bool, fn endpoint) int {
 	device, err := h.admit(r)
+	if err == nil && upload {
+		// The body first: a slot is for database work, never for
+		// waiting on a booth's link.
+		err = h.readBody(w, r, device)
+	}
 	if err == nil && upload {
 		// Waiting uploads do no database work at all, not even the
 		// revocation check, so taps are not queued behind them.
@@ -329,19 +345,47 @@ func (h *Handler) sync(ctx context.Context, device string, r *http.Request) (any
 	if err := decode(r, &req); err != nil {
 		return nil, err
 	}
-	d, err := h.opt.Ledger.RosterSince(ctx, facilityOf(device), req.RosterVersion)
+	limit := min(req.PageCards, protocol.MaxSyncPage) // 0: a booth from before paging, all in one
+	d, err := h.opt.Ledger.RosterPage(ctx, facilityOf(device), req.RosterVersion, req.Cursor, limit)
 	if err != nil {
-		return nil, fmt.Errorf("roster of %s since %d: %w", facilityOf(device), req.RosterVersion, err)
+		return nil, fmt.Errorf("roster of %s since %d after %q: %w", facilityOf(device), req.RosterVersion, req.Cursor, err)
 	}
-	out := protocol.SyncResponse{Version: d.Version, Full: d.Full, Upserts: make([]protocol.Card, 0, len(d.Upserts)), Deletes: d.Deletes}
-	if out.Deletes == nil {
-		out.Deletes = []string{}
-	}
-	for _, c := range d.Upserts {
-		out.Upserts = append(out.Upserts, protocol.CardFromInfo(c))
-	}
+	out := protocol.SyncResponse{Version: d.Version, Full: d.Full, Upserts: make([]protocol.Card, 0, len(d.Upserts)), Deletes: []string{}, NextCursor: d.Next}
 	if d.Policy != nil {
 		out.Policy = json.RawMessage(d.Policy)
+	}
+	// Entries in card order (the ledger's byte order) until the page
+	// reaches its byte budget: the booth refuses an answer over
+	// MaxBodyBytes, whatever the length of the names.
+	size, last := 0, ""
+	for ui, di := 0, 0; ui < len(d.Upserts) || di < len(d.Deletes); {
+		upsert := di == len(d.Deletes) || ui < len(d.Upserts) && d.Upserts[ui].Card < d.Deletes[di]
+		var c protocol.Card
+		var id string
+		var n int
+		if upsert {
+			c = protocol.CardFromInfo(d.Upserts[ui])
+			id = c.Card
+			if limit > 0 {
+				b, _ := json.Marshal(c)
+				n = len(b) + 1
+			}
+		} else {
+			id = d.Deletes[di]
+			n = len(id) + 3
+		}
+		if limit > 0 && size > 0 && size+n > protocol.SyncPageBytes {
+			out.NextCursor = last
+			break
+		}
+		if upsert {
+			out.Upserts = append(out.Upserts, c)
+			ui++
+		} else {
+			out.Deletes = append(out.Deletes, id)
+			di++
+		}
+		size, last = size+n, id
 	}
 	return out, nil
 }

@@ -1,0 +1,7 @@
+//go:build race
+
+package uplink
+
+// raceEnabled: under the race detector modernc's SQLite (C translated to Go)
+// runs many times slower, so the large tests do less.
+const raceEnabled = true
