@@ -292,4 +292,10 @@ type Usage struct {
 	Centre          bool
 	CentreRemaining time.Duration
 	OfflineUsed     time.Duration
+	// Unconfirmed is what this booth charged the inmate in the period in
+	// records the centre has not confirmed storing (after the acknowledged
+	// head): usage an online answer cannot include yet, so the booth takes
+	// it off the centre's balance (docs/ledger.md "Online, the booth's own
+	// records not yet counted").
+	Unconfirmed time.Duration
 }

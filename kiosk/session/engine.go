@@ -564,7 +564,13 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 			if allowance <= 0 {
 				allowance = rules.Allowance
 			}
-			q.Allowance, q.Granted, q.Used = allowance, 0, allowance-r.Remaining
+			// Its balance cannot include this booth's own records that
+			// it has not confirmed storing yet (a call just ended, an
+			// upload queued behind others): they are taken off, so a
+			// second tap at this booth never reuses minutes just talked.
+			// A record stored whose answer was lost counts twice until
+			// the next upload's answer: fewer minutes, never more.
+			q.Allowance, q.Granted, q.Used = allowance, 0, policy.AddSat(allowance-r.Remaining, u.Unconfirmed)
 			offline, lease, centrePeriod = false, r.Lease, r.Period
 			// Kept for the next offline decision, under the period the
 			// centre counted it in; failing to keep it only leaves the

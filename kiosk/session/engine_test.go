@@ -543,7 +543,11 @@ func TestOfflineCapPerPeriod(t *testing.T) {
 			// An answer from the centre is a new authoritative balance:
 			// it decides that tap, uncapped, and offline again the cap
 			// counts from it, against what it left less the talk since.
+			// The link is back: the outbox drains first, so the centre's
+			// answer counts the offline calls (the store holds them as
+			// confirmed).
 			auth.err, auth.remote = nil, Remote{Remaining: 5 * time.Minute}
+			r.st.Ack()
 			r.play(10*sec, tap(inmate1), offHook, time.Minute, onHook, 10*sec)
 			if c := r.st.Calls(); c[len(c)-1].Offline || ms(c[len(c)-1].MaxMs) != 5*time.Minute {
 				t.Errorf("online call %+v, want 5 min from the centre", c[len(c)-1])
@@ -602,6 +606,37 @@ func TestOfflineFromCentreBalance(t *testing.T) {
 				t.Fatalf("calls %+v, want an offline call of %v ending quota", cs, tc.wantMax)
 			}
 		})
+	}
+}
+
+// TestOnlineCountsUnconfirmedCalls: the centre's balance cannot include
+// this booth's own calls it has not confirmed storing (a call just ended,
+// its upload still queued), so a second tap at this booth, answered from
+// the centre's stale balance, must not talk those minutes again; once the
+// centre confirms the records, its answer stands as it is.
+func TestOnlineCountsUnconfirmedCalls(t *testing.T) {
+	auth := &fakeAuth{remote: Remote{Remaining: 5 * time.Minute}} // the centre has seen nothing of this booth
+	r := newRig(t, nil)
+	r.au = auth
+	r.boot()
+	r.play(tap(inmate1), offHook, 2*time.Minute, onHook, 10*sec, tap(inmate1), offHook, time.Hour, onHook, 10*sec)
+	cs := r.st.Calls()
+	if len(cs) != 2 || cs[1].Offline || ms(cs[1].MaxMs) != 3*time.Minute || cs[1].EndReason != "quota" {
+		t.Fatalf("calls %+v, want the second call online and bounded to 5 min less the 2 min not yet counted", cs)
+	}
+	var talked time.Duration
+	for _, c := range cs {
+		talked += ms(c.ChargedMs)
+	}
+	if talked > 5*time.Minute {
+		t.Fatalf("charged %v against a balance of 5 min: the booth reused its own minutes", talked)
+	}
+	// Uploaded and confirmed: the centre's answer (now counting them) stands.
+	r.st.Ack()
+	auth.remote = Remote{Remaining: 4 * time.Minute}
+	r.play(tap(inmate1), offHook, time.Hour, onHook)
+	if c := r.st.Calls()[2]; ms(c.MaxMs) != 4*time.Minute {
+		t.Fatalf("after the centre confirmed: %+v, want its 4 min as they are", c)
 	}
 }
 

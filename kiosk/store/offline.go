@@ -66,6 +66,13 @@ FROM ledger WHERE inmate = ? AND period = ? AND seq > ?`, inmate, period, after)
 		return time.Duration(max(min(v, math.MaxInt64/int64(time.Millisecond)), math.MinInt64/int64(time.Millisecond))) * time.Millisecond
 	}
 	u.OfflineUsed = ms(offline)
+	var unconfirmed int64
+	err = s.db.QueryRow(`SELECT coalesce(sum(used_ms), 0) FROM ledger
+WHERE inmate = ? AND period = ? AND seq > (SELECT seq FROM chain WHERE name = 'acked')`, inmate, period).Scan(&unconfirmed)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	u.Unconfirmed = ms(unconfirmed)
 	if u.Centre {
 		u.CentreRemaining = ms(remaining) + ms(granted) - ms(used)
 	}

@@ -322,12 +322,20 @@ func TestOfflineView(t *testing.T) {
 	closeCall("W-1", "2026-11-29", 40000, true)
 	closeCall("W-2", p, 50000, true)
 	check("no balance from the centre", "W-1", p, record.Usage{OfflineUsed: 90 * time.Second})
+	unconfirmed := func(when string, want time.Duration) {
+		t.Helper()
+		if u, err := s.Usage("W-1", p); err != nil || u.Unconfirmed != want {
+			t.Errorf("%s: Usage(W-1).Unconfirmed = %v (%v), want %v: the booth's own charges the centre has not confirmed", when, u.Unconfirmed, err, want)
+		}
+	}
+	unconfirmed("nothing acknowledged", 210*time.Second)
 
 	// The centre confirmed up to #2, then answered 5 min: #3 may not be in
 	// its count, so it counts against both the balance and the cap.
 	if err := s.Ack(seq2); err != nil {
 		t.Fatal(err)
 	}
+	unconfirmed("acknowledged up to #2", 30*time.Second)
 	if err := s.SetCentreBalance("W-1", p, 5*time.Minute); err != nil {
 		t.Fatal(err)
 	}

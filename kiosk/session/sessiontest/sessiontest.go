@@ -36,6 +36,7 @@ type Store struct {
 	fail    func(op string) error
 	opened  []int64 // every call id OpenCall returned, in order
 	version int64   // roster version (SetRosterVersion)
+	acked   int     // records the centre confirmed storing (Ack)
 }
 
 // centreBalance is the centre's answer kept by SetCentreBalance, and the
@@ -127,10 +128,25 @@ func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 			u.OfflineUsed += time.Duration(p.ChargedMs) * time.Millisecond
 		}
 	}
+	for _, r := range s.records[min(s.acked, len(s.records)):] {
+		var c record.Call
+		if r.Kind == record.KindCall && json.Unmarshal(r.Payload, &c) == nil && c.Inmate == inmate && c.Period == period {
+			u.Unconfirmed += time.Duration(c.ChargedMs) * time.Millisecond
+		}
+	}
 	if !known {
 		u.CentreRemaining = 0
 	}
 	return u, nil
+}
+
+// Ack marks every record written so far as stored by the centre, as the
+// uplink does when the gateway confirms an upload: their usage is no longer
+// Unconfirmed.
+func (s *Store) Ack() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acked = len(s.records)
 }
 
 // SetCentreBalance implements session.Store.
