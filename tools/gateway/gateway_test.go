@@ -317,6 +317,7 @@ func TestCLI(t *testing.T) {
 	b1.must(g, protocol.PathRelease, protocol.ReleaseRequest{Lease: auth.Lease, ChargedMs: 180000}, nil)
 	b2.must(g, protocol.PathUpload, protocol.UploadRequest{Records: []record.Record{b2.call("14a:04A1B2C3", "w2", period, at, 90*time.Second)}}, &res)
 	b2.must(g, protocol.PathAuthorise, protocol.AuthoriseRequest{Card: "em:0400D8B2A5", Inmate: "w1", Period: period}, &auth)
+	skipIfRolledOver(t, period, auth.Period)
 	if auth.RemainingMs != 480000 || auth.Busy {
 		t.Fatalf("authorise at b02 after b01's call and grant: %+v, want 8 min", auth)
 	}
@@ -431,6 +432,7 @@ func TestScaleOut(t *testing.T) {
 			var a protocol.AuthoriseResponse
 			b := bs[r] // booth r talks to replica r
 			b.must(replicas[r], protocol.PathAuthorise, protocol.AuthoriseRequest{Card: "em:0400D8B2A5", Inmate: "w1", Period: period}, &a)
+			skipIfRolledOver(t, answers[winner].Period, a.Period)
 			if want := int64(600000 - 60000*(round+1)); a.RemainingMs != want || a.Busy {
 				t.Fatalf("round %d: replica %d says %+v, want %d ms and no one else talking", round, r, a, want)
 			}
@@ -439,6 +441,17 @@ func TestScaleOut(t *testing.T) {
 	}
 	for _, g := range replicas {
 		g.stop(t)
+	}
+}
+
+// skipIfRolledOver ends a test whose real gateway (its own clock, no fake
+// one can reach a child process) crossed into the facility's next period
+// between two answers: the figures then belong to two periods, and the
+// run says so instead of failing by the calendar.
+func skipIfRolledOver(t *testing.T, before, after string) {
+	t.Helper()
+	if after != before {
+		t.Skipf("the gateway's period rolled over during the test (%s, then %s): run it again", before, after)
 	}
 }
 
