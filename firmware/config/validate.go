@@ -187,42 +187,36 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-// weekdays maps the names the file accepts.
-var weekdays = map[string]time.Weekday{
-	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
-	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
+// tomlKeys name each field of a policy.Document in the booth's file; the
+// credit caps are the centre's alone.
+var tomlKeys = map[policy.Field]string{
+	policy.FieldZone: "policy.time_zone", policy.FieldPeriod: "policy.period", policy.FieldAllowance: "policy.allowance",
+	policy.FieldPerCall: "policy.per_call", policy.FieldMinGap: "policy.min_gap",
+	policy.FieldHours: "policy.hours", policy.FieldRotation: "policy.rotation",
 }
 
-// hari are Indonesian day names, to point a technician at the English key.
-var hari = map[string]string{
-	"senin": "monday", "selasa": "tuesday", "rabu": "wednesday", "kamis": "thursday",
-	"jumat": "friday", "jum'at": "friday", "sabtu": "saturday", "minggu": "sunday", "ahad": "sunday",
-}
-
+// policy checks [policy]: the booth's own keys here, the document's
+// (zone, period, allowance, caps, hours, rotation) by policy.Document.
 func (k *checker) policy() {
 	p := k.c.Policy
 	r := policy.Rules{
-		Period:    policy.PeriodKind(p.Period),
 		Untrusted: policy.UntrustedRule(p.Untrusted),
 		Officer:   policy.OfficerAction(p.Officer),
 		Billing:   policy.Billing{Unit: policy.BillingUnit(p.Billing.Unit)},
 	}
-	loc, err := policy.LoadZone(p.TimeZone)
-	if err != nil {
-		k.bad("policy.time_zone", "%q: use %s (WIB, WITA, WIT)", p.TimeZone, strings.Join(policy.Zones, ", "))
+	doc := policy.Document{Zone: p.TimeZone, Period: p.Period, Hours: (*policy.Schedule)(&p.Hours)}
+	doc.Allowance = k.duration("policy.allowance", p.Allowance, false)
+	if most := periodLength(policy.PeriodKind(p.Period)); doc.Allowance > most {
+		k.bad("policy.allowance", "%s is more than the %s period (%s) could ever use: write at most %q", short(doc.Allowance), p.Period, short(most), short(most))
 	}
-	r.Location = loc
-	switch r.Period {
-	case policy.Day, policy.Week, policy.Month:
-	default:
-		k.bad("policy.period", "%q: use day, week or month", p.Period)
+	perCall, minGap := k.duration("policy.per_call", p.PerCall, true), k.duration("policy.min_gap", p.MinGap, true)
+	doc.PerCall, doc.MinGap = &perCall, &minGap
+	if len(p.Rotation) > 0 {
+		doc.Rotation = make(map[string]policy.Schedule, len(p.Rotation))
+		for b, rot := range p.Rotation {
+			doc.Rotation[b] = policy.Schedule(rot)
+		}
 	}
-	r.Allowance = k.duration("policy.allowance", p.Allowance, false)
-	if most := periodLength(r.Period); r.Allowance > most {
-		k.bad("policy.allowance", "%s is more than the %s period (%s) could ever use: write at most %q", short(r.Allowance), r.Period, short(most), short(most))
-	}
-	r.PerCall = k.duration("policy.per_call", p.PerCall, true)
-	r.MinGap = k.duration("policy.min_gap", p.MinGap, true)
 	r.OfflineCap = k.duration("policy.offline_cap", p.OfflineCap, true)
 	// A file from before untrusted_cap existed bounded cap-only calls by
 	// offline_cap: left out (or ""), it still does.
@@ -251,68 +245,22 @@ func (k *checker) policy() {
 		k.bad("policy.billing.unit", "%q: use second or minute", p.Billing.Unit)
 	}
 	r.Billing.Minimum = k.duration("policy.billing.minimum", p.Billing.Minimum, true)
-	r.Hours = k.hours("policy.hours", p.Hours.Weekly, p.Hours.Exceptions)
-	if len(p.Rotation) > 0 {
-		r.Rotation = policy.Rotation{}
-		for _, b := range sortedKeys(p.Rotation) {
-			if strings.TrimSpace(b) == "" {
-				k.bad("policy.rotation", "a cell block name is empty")
-			}
-			rot := p.Rotation[b]
-			r.Rotation[b] = k.hours("policy.rotation."+b, rot.Weekly, rot.Exceptions)
+	k.c.rules = doc.Rules(r, func(f policy.Field, sub string, err error) {
+		key := tomlKeys[f] + sub
+		if !k.has(key) { // a duration's own check said it first, with the file's bound
+			k.ps = append(k.ps, k.c.Problem(key, err))
 		}
-	}
-	k.c.rules = r
+	})
 }
 
-// hours checks and converts weekly windows and dated exceptions.
-func (k *checker) hours(key string, weekly, exceptions map[string][]string) policy.Hours {
-	h := policy.Hours{Weekly: map[time.Weekday][]policy.Window{}}
-	for _, name := range sortedKeys(weekly) {
-		dk := key + ".weekly." + name
-		wd, ok := weekdays[name]
-		if !ok {
-			if en, ok := hari[strings.ToLower(name)]; ok {
-				k.bad(dk, "write weekdays in English: %s → %s", name, en)
-			} else {
-				k.bad(dk, "%q is not a weekday: use monday, tuesday, wednesday, thursday, friday, saturday or sunday", name)
-			}
-			continue
+// has reports whether key already has a problem.
+func (k *checker) has(key string) bool {
+	for _, p := range k.ps {
+		if p.Key == key {
+			return true
 		}
-		h.Weekly[wd] = k.windows(dk, weekly[name])
 	}
-	if len(exceptions) > 0 {
-		h.Exceptions = map[string][]policy.Window{}
-	}
-	for _, d := range sortedKeys(exceptions) {
-		dk := key + ".exceptions." + d
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			k.bad(dk, "%q is not a date: write it \"YYYY-MM-DD\", e.g. \"2026-12-25\"", d)
-			continue
-		}
-		h.Exceptions[d] = k.windows(dk, exceptions[d])
-	}
-	return h
-}
-
-func (k *checker) windows(key string, ss []string) []policy.Window {
-	ws := make([]policy.Window, 0, len(ss))
-	for i, s := range ss {
-		ek := fmt.Sprintf("%s[%d]", key, i)
-		w, err := policy.ParseWindow(s)
-		if err != nil {
-			k.bad(ek, "%s", strings.TrimPrefix(err.Error(), "policy: "))
-			continue
-		}
-		for _, o := range ws {
-			if w.From < o.To && o.From < w.To {
-				k.bad(ek, "window %s overlaps %s: merge them or fix the times", w, o)
-				break
-			}
-		}
-		ws = append(ws, w)
-	}
-	return ws
+	return false
 }
 
 func (k *checker) session() {
@@ -348,13 +296,4 @@ func (k *checker) storeAndGateway() {
 	if !filepath.IsAbs(c.Gateway.Bundle) {
 		k.bad("gateway.bundle", "%q: give the absolute path of the device bundle directory, e.g. /etc/wartel/bundle", c.Gateway.Bundle)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }

@@ -1,6 +1,9 @@
 package policy
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // MaxCall is the longest call any valid policy lets a booth grant, and so
 // the bound the centre holds every duration of a call record to (talked,
@@ -36,3 +39,18 @@ func AddSat(a, b time.Duration) time.Duration { return addSat(a, b) }
 
 // SubSat returns a-b, saturating as AddSat does.
 func SubSat(a, b time.Duration) time.Duration { return subSat(a, b) }
+
+// Millis converts a count of milliseconds from a document or a database,
+// saturating at the largest and smallest durations instead of wrapping (a
+// Duration holds ±292 years; a millisecond count more): the bounds that
+// follow then refuse the value rather than a wrapped one passing them.
+func Millis(n int64) time.Duration {
+	const lim = math.MaxInt64 / int64(time.Millisecond)
+	switch {
+	case n > lim:
+		return math.MaxInt64
+	case n < -lim:
+		return math.MinInt64
+	}
+	return time.Duration(n) * time.Millisecond
+}

@@ -138,10 +138,8 @@ func validateDay(ws []Window, field string) error {
 		if err := w.check(); err != nil {
 			return fmt.Errorf("%s[%d]: %w", field, i, err)
 		}
-		for j := range i {
-			if o := ws[j]; w.From < o.To && o.From < w.To {
-				return fmt.Errorf("%s[%d]: window %s overlaps window [%d] %s", field, i, w, j, o)
-			}
+		if j := overlapping(ws[:i], w); j >= 0 {
+			return fmt.Errorf("%s[%d]: window %s overlaps window [%d] %s", field, i, w, j, ws[j])
 		}
 	}
 	return nil

@@ -40,11 +40,6 @@ type Schedule struct {
 	Exceptions map[string][]string `json:"exceptions,omitempty"`
 }
 
-var weekdayNames = map[string]time.Weekday{
-	"sunday": time.Sunday, "monday": time.Monday, "tuesday": time.Tuesday, "wednesday": time.Wednesday,
-	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
-}
-
 // UnmarshalJSON reads either form of a Schedule.
 func (s *Schedule) UnmarshalJSON(b []byte) error {
 	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
@@ -52,11 +47,7 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(t, &every); err != nil {
 			return err
 		}
-		s.Weekly = make(map[string][]string, len(weekdayNames))
-		for name := range weekdayNames {
-			s.Weekly[name] = every
-		}
-		s.Exceptions = nil
+		*s = Schedule(policy.EveryDay(every))
 		return nil
 	}
 	type plain Schedule
@@ -137,121 +128,69 @@ func ParsePolicy(doc []byte) (Policy, error) {
 	return p, nil
 }
 
-// maxMinGap bounds min_gap_ms: a gap longer than the longest period locks
-// an inmate out for good, and a larger number would overflow a Duration.
-const maxMinGap = policy.MaxCall
-
 // checkBase is a valid booth policy the centre's rules are checked upon.
 var checkBase = policy.Rules{Billing: policy.Billing{Unit: policy.PerSecond}, Untrusted: policy.UntrustedRefuse, Officer: policy.OfficerReset}
 
 // check validates the values, naming the key at fault.
 func (p Policy) check() error {
-	for _, d := range []struct {
-		key string
-		v   *int64
-	}{{"allowance_ms", &p.AllowanceMs}, {"per_call_ms", p.PerCallMs}, {"min_gap_ms", p.MinGapMs},
-		{"officer_credit_per_day_ms", p.OfficerCreditPerDayMs}, {"inmate_credit_per_period_ms", p.InmateCreditPerPeriodMs}} {
-		switch {
-		case d.v == nil:
-		case *d.v < 0:
-			return fmt.Errorf("policy: key %q: %d is negative", d.key, *d.v)
-		case d.key != "min_gap_ms" && *d.v > policy.MaxCall.Milliseconds():
-			// Also keeps the conversion to a time.Duration from overflowing.
-			return fmt.Errorf("policy: key %q: %d is more than the longest call or credit (%d ms, %v)", d.key, *d.v, policy.MaxCall.Milliseconds(), policy.MaxCall)
+	_, err := p.Apply(checkBase)
+	return err
+}
+
+// jsonKeys name each field of a policy.Document in this encoding.
+var jsonKeys = map[policy.Field]string{
+	policy.FieldZone: "zone", policy.FieldPeriod: "period", policy.FieldAllowance: "allowance_ms",
+	policy.FieldPerCall: "per_call_ms", policy.FieldMinGap: "min_gap_ms",
+	policy.FieldOfficerCreditPerDay: "officer_credit_per_day_ms", policy.FieldInmateCreditPerPeriod: "inmate_credit_per_period_ms",
+	policy.FieldHours: "hours", policy.FieldRotation: "rotation",
+}
+
+// Document is p as the one policy document both encodings read
+// (policy.Document); its checks and conversion are there.
+func (p Policy) Document() policy.Document {
+	d := policy.Document{Zone: p.Zone, Period: p.Period, Allowance: ms(p.AllowanceMs),
+		PerCall: msp(p.PerCallMs), MinGap: msp(p.MinGapMs),
+		OfficerCreditPerDay: msp(p.OfficerCreditPerDayMs), InmateCreditPerPeriod: msp(p.InmateCreditPerPeriodMs)}
+	if p.Hours != nil {
+		h := policy.Schedule(*p.Hours)
+		d.Hours = &h
+	}
+	if p.Rotation != nil {
+		d.Rotation = make(map[string]policy.Schedule, len(p.Rotation))
+		for b, s := range p.Rotation {
+			d.Rotation[b] = policy.Schedule(s)
 		}
 	}
-	if p.MinGapMs != nil && *p.MinGapMs > maxMinGap.Milliseconds() {
-		return fmt.Errorf("policy: key %q: %d is more than a period (%d ms)", "min_gap_ms", *p.MinGapMs, maxMinGap.Milliseconds())
+	return d
+}
+
+// ms converts milliseconds, saturating where a Duration would overflow
+// (the document's bounds then refuse the value).
+func ms(v int64) time.Duration { return policy.Millis(v) }
+
+func msp(v *int64) *time.Duration {
+	if v == nil {
+		return nil
 	}
-	kinds := []string{string(policy.Day), string(policy.Week), string(policy.Month)}
-	if !slices.Contains(kinds, p.Period) {
-		return fmt.Errorf("policy: key %q: %q is not one of %v", "period", p.Period, kinds)
-	}
-	_, err := p.Apply(checkBase) // it loads the zone and checks the windows
-	return err
+	d := ms(*v)
+	return &d
 }
 
 // Apply returns base with the centre's rules in place of its own; the
 // rest of base (billing, officer actions, untrusted clock, offline cap)
-// stays. The result is validated.
+// stays. The result is validated; an error names the first key at fault.
 func (p Policy) Apply(base policy.Rules) (policy.Rules, error) {
-	r := base
-	loc, err := policy.LoadZone(p.Zone)
-	if err != nil {
-		return policy.Rules{}, fmt.Errorf("policy: key %q: %w", "zone", err)
-	}
-	r.Location, r.Period = loc, policy.PeriodKind(p.Period)
-	r.Allowance = time.Duration(p.AllowanceMs) * time.Millisecond
-	if p.PerCallMs != nil {
-		r.PerCall = time.Duration(*p.PerCallMs) * time.Millisecond
-	}
-	if p.MinGapMs != nil {
-		r.MinGap = time.Duration(*p.MinGapMs) * time.Millisecond
-	}
-	if p.OfficerCreditPerDayMs != nil {
-		r.OfficerCreditPerDay = time.Duration(*p.OfficerCreditPerDayMs) * time.Millisecond
-	}
-	if p.InmateCreditPerPeriodMs != nil {
-		r.InmateCreditPerPeriod = time.Duration(*p.InmateCreditPerPeriodMs) * time.Millisecond
-	}
-	if p.Hours != nil {
-		if r.Hours, err = p.Hours.hours("hours"); err != nil {
-			return policy.Rules{}, err
+	var first error
+	r := p.Document().Rules(base, func(f policy.Field, sub string, err error) {
+		if first == nil {
+			first = fmt.Errorf("policy: key %q: %w", jsonKeys[f]+sub, err)
 		}
-	}
-	if p.Rotation != nil {
-		r.Rotation = policy.Rotation{}
-		for b, s := range p.Rotation {
-			if b == "" {
-				return policy.Rules{}, fmt.Errorf("policy: key %q: a block with no name", "rotation")
-			}
-			if r.Rotation[b], err = s.hours("rotation." + b); err != nil {
-				return policy.Rules{}, err
-			}
-		}
+	})
+	if first != nil {
+		return policy.Rules{}, first
 	}
 	if err := r.Validate(); err != nil {
 		return policy.Rules{}, err // it names the field
 	}
 	return r, nil
-}
-
-// hours converts a Schedule; key names it in errors.
-func (s Schedule) hours(key string) (policy.Hours, error) {
-	h := policy.Hours{Weekly: map[time.Weekday][]policy.Window{}}
-	for name, ws := range s.Weekly {
-		wd, ok := weekdayNames[name]
-		if !ok {
-			return policy.Hours{}, fmt.Errorf("policy: key %q: %q is not a weekday (monday … sunday, in English)", key+".weekly", name)
-		}
-		var err error
-		if h.Weekly[wd], err = windows(ws); err != nil {
-			return policy.Hours{}, fmt.Errorf("policy: key %q: %w", key+".weekly."+name, err)
-		}
-	}
-	if len(s.Exceptions) > 0 {
-		h.Exceptions = map[string][]policy.Window{}
-	}
-	for d, ws := range s.Exceptions {
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return policy.Hours{}, fmt.Errorf("policy: key %q: %q is not a date YYYY-MM-DD", key+".exceptions", d)
-		}
-		var err error
-		if h.Exceptions[d], err = windows(ws); err != nil {
-			return policy.Hours{}, fmt.Errorf("policy: key %q: %w", key+".exceptions."+d, err)
-		}
-	}
-	return h, nil
-}
-
-func windows(ss []string) ([]policy.Window, error) {
-	ws := make([]policy.Window, 0, len(ss))
-	for _, s := range ss {
-		w, err := policy.ParseWindow(s)
-		if err != nil {
-			return nil, err
-		}
-		ws = append(ws, w)
-	}
-	return ws, nil
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -13,6 +12,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+
+	"wartelsuspas/kiosk/policy"
 )
 
 // dialect is what differs between the two databases.
@@ -434,17 +435,8 @@ func (s *sqlStore) sumMs(col string) string {
 }
 
 // durMs converts milliseconds to a Duration, saturating instead of
-// wrapping (a Duration holds ±292 years; a millisecond count more).
-func durMs(n int64) time.Duration {
-	const lim = math.MaxInt64 / int64(time.Millisecond)
-	switch {
-	case n > lim:
-		return math.MaxInt64
-	case n < -lim:
-		return math.MinInt64
-	}
-	return time.Duration(n) * time.Millisecond
-}
+// wrapping (policy.Millis).
+func durMs(n int64) time.Duration { return policy.Millis(n) }
 
 func timeOf(ms sql.NullInt64) time.Time {
 	if !ms.Valid {
