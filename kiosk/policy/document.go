@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -128,6 +129,9 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 }
 
 func errTooLong(v time.Duration) error {
+	if v == math.MaxInt64 { // saturated by Millis: the written number is more than a Duration holds
+		return fmt.Errorf("more than the longest call or credit (%s, %d ms)", MaxCall, MaxCall.Milliseconds())
+	}
 	return fmt.Errorf("%s is more than the longest call or credit (%s, %d ms)", v, MaxCall, MaxCall.Milliseconds())
 }
 
