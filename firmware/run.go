@@ -88,6 +88,14 @@ func newLogger(w io.Writer, format string, debug bool) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
 }
 
+// sessionBooth is the booth driver as the engine sees it: the driver,
+// which imports nothing of kiosk, names its patterns by the words of
+// kiosk/signal (a test keeps the two lists equal).
+type sessionBooth struct{ *booth.Booth }
+
+// Show implements session.Booth.
+func (b sessionBooth) Show(s session.Signal) error { return b.Booth.Show(string(s)) }
+
 // runBooth is the daemon: it returns when a signal ended it (nil) or when a
 // part failed to start (the error says which).
 func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
@@ -148,7 +156,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	// One keyed tagger for every card tag this booth shows (logs, errors,
 	// status), its key in the store (docs/operations.md).
 	tags := st.CardTags()
-	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session"), CardTags: tags}
+	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: sessionBooth{b}, Log: log.With("part", "session"), CardTags: tags}
 	if up != nil {
 		deps.Authoriser = redacting{a: up, tags: tags}
 	}

@@ -15,31 +15,7 @@ import (
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
-)
-
-// End reasons the engine adds to the policy's bounds (policy.AllBounds).
-const (
-	EndHangup     = "hangup"
-	EndOfficer    = "officer"
-	EndSecondTap  = "second_tap"
-	EndNoOffHook  = "no_offhook"
-	EndTamper     = "tamper"
-	EndFault      = "fault"
-	EndStoreError = "store_error"
-	EndShutdown   = "shutdown"
-	EndPowerLoss  = "power_loss"
-)
-
-// Denial reasons the engine adds to policy.Reason.
-const (
-	// ReasonBusy: the centre says the card is talking in another booth.
-	ReasonBusy policy.Reason = "busy"
-	// ReasonOfficerRate: an officer tapped more often than
-	// Config.OfficerRateLimit allows.
-	ReasonOfficerRate policy.Reason = "officer_rate_limit"
-	// ReasonOfficerCap: an officer's credit would exceed a cap of the
-	// policy (Rules.OfficerCreditPerDay, Rules.InmateCreditPerPeriod).
-	ReasonOfficerCap policy.Reason = "officer_cap"
+	"wartelsuspas/kiosk/signal"
 )
 
 // State is what the booth is doing, as Status reports it.
@@ -330,7 +306,7 @@ func (e *Engine) Fire() {
 	}
 	if o := e.officer; o != nil && now >= o.until {
 		e.officer = nil
-		e.officerRecord(record.Officer{Officer: o.info.Person, OfficerCard: o.info.Card, Action: "timeout"})
+		e.officerRecord(record.Officer{Officer: o.info.Person, OfficerCard: o.info.Card, Action: record.ActionTimeout})
 		e.log.Info("officer mode timed out", "officer", o.info.Person)
 		e.showIdle()
 	}
@@ -502,9 +478,9 @@ func (e *Engine) tap(card string) {
 			return
 		}
 		e.officer = &officer{info: info, until: e.clk.Mono() + e.cfg.OfficerTimeout}
-		if e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: "enter"}) {
+		if e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: record.ActionEnter}) {
 			e.log.Info("officer mode", "officer", info.Person)
-			e.show("officer_mode")
+			e.show(signal.OfficerMode)
 		} else {
 			e.officer = nil
 		}
@@ -598,7 +574,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason), Lease: lease})
 		return
 	}
-	endsBy := string(dec.EndsBy)
+	endsBy := endReason(dec.EndsBy)
 	billTo := dec.Period.Key
 	if !offline && centrePeriod != "" {
 		// The centre's balance is of its period, by its clock; this
@@ -632,7 +608,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		return
 	}
 	e.log.Info("call granted", "call", id, "card", e.tags.Tag(card), "inmate", info.Person, "max", dec.Max, "ends_by", endsBy, "offline", offline, "clock_trusted", e.trusted)
-	e.show("card_accepted")
+	e.show(signal.CardAccepted)
 	if e.offHook {
 		e.startTalking()
 	}
@@ -661,7 +637,7 @@ func (e *Engine) tapDuringCall(c *call, card string) {
 	}
 	id, inmate, period := c.rec.CallID, c.rec.Inmate, c.rec.Period
 	e.endCall(EndOfficer)
-	e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: "end_call", Inmate: inmate, Period: period, CallID: id})
+	e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: record.ActionEndCall, Inmate: inmate, Period: period, CallID: id})
 	e.showIdle()
 }
 
@@ -716,9 +692,9 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 		e.deny(record.Denial{At: now, Card: o.info.Card, Inmate: inmate.Person, Reason: string(ReasonOfficerCap)})
 		return
 	}
-	action := string(policy.OfficerReset)
+	action := record.ActionReset
 	if rules.Officer == policy.OfficerGrant {
-		action = string(policy.OfficerGrant)
+		action = record.ActionGrant
 	}
 	ok := e.officerRecord(record.Officer{
 		Officer: o.info.Person, OfficerCard: o.info.Card, Action: action,
@@ -730,7 +706,7 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 		return
 	}
 	e.log.Info("officer action", "officer", o.info.Person, "action", action, "inmate", inmate.Person, "before", before, "after", before+credit)
-	e.show("officer_mode")
+	e.show(signal.OfficerMode)
 }
 
 // overCap names the cap a credit would exceed ("" for none): the inmate's
@@ -761,14 +737,14 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	if !e.officerAllowed(info) {
 		return
 	}
-	action := "clear_tamper"
+	action := record.ActionClearTamper
 	if !e.oos[CauseTamper] {
-		action = "clear_fault"
+		action = record.ActionClearFault
 	}
 	if e.oos[CauseTamper] && e.panelOpen {
 		// Clearing with the panel still open would hand out a booth whose
 		// wiring anyone can reach: refuse, and audit the attempt.
-		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: "clear_refused_panel_open"})
+		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: record.ActionClearRefusedPanelOpen})
 		e.log.Warn("officer tried to clear the tamper state with the panel still open: close the panel first", "officer", info.Person)
 		e.showIdle()
 		return
@@ -777,7 +753,7 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	// tamper or a relay fault): they must clear too, or the next call would
 	// end at once as a fault.
 	if err := e.booth.ClearFaults(); err != nil {
-		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: "clear_refused"})
+		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: record.ActionClearRefused})
 		e.log.Warn("the booth driver refused to clear its fault latch: the booth stays out of service", "officer", info.Person, "err", err)
 		e.showIdle()
 		return
@@ -810,7 +786,7 @@ func (e *Engine) startTalking() {
 	c := e.call
 	c.talking = true
 	c.talkStart = e.clk.Mono()
-	if r := c.rec.EndReason; r == string(policy.ReasonClosing) || r == string(policy.ReasonTurnEnd) {
+	if r := c.rec.EndReason; r == record.EndClosing || r == record.EndTurnEnd {
 		// A wall-clock bound is an instant, reached on the monotonic
 		// clock from the tap: waiting for the handset does not extend
 		// the booth's hours.
@@ -823,7 +799,7 @@ func (e *Engine) startTalking() {
 		c.nextWarn++
 	}
 	e.log.Info("talking", "call", c.rec.CallID, "max", c.max)
-	e.show("talking")
+	e.show(signal.Talking)
 }
 
 // talked is the call's talk time so far, never more than its Max.
@@ -849,7 +825,7 @@ func (e *Engine) checkpoint() {
 
 // endCall ends the call in progress, if any: relay off first, then the
 // record. A close the store refuses is kept and retried after a probe.
-func (e *Engine) endCall(reason string) {
+func (e *Engine) endCall(reason record.EndReason) {
 	c := e.call
 	if c == nil {
 		return
@@ -931,7 +907,7 @@ func (e *Engine) storeFailed(what string, err error) {
 	}
 	e.oos[CauseStore] = true
 	if e.call == nil {
-		e.show("out_of_service")
+		e.show(signal.OutOfService)
 	}
 }
 
@@ -992,7 +968,14 @@ func (e *Engine) deny(d record.Denial) {
 		e.unrecorded++
 		e.storeFailed("recording a denial (counted in memory)", err)
 	}
-	e.show(denialSignal(policy.Reason(d.Reason)))
+	sig, ok := denialSignal(policy.Reason(d.Reason))
+	if !ok {
+		// The tap is refused and recorded all the same; the lamps keep
+		// what they show rather than tell the inmate a wrong reason.
+		e.log.Error("session: no lamp signal for a denial reason: add it to denialSignal", "reason", d.Reason)
+		return
+	}
+	e.show(sig)
 }
 
 // officerRecord writes an audit record and reports whether it was written;
@@ -1002,12 +985,12 @@ func (e *Engine) officerRecord(o record.Officer) bool {
 	o.ClockTrusted = e.trusted
 	v, err := e.store.RosterVersion()
 	if err != nil {
-		e.storeFailed("reading the roster version for an officer action "+o.Action, err)
+		e.storeFailed("reading the roster version for an officer action "+string(o.Action), err)
 		return false
 	}
 	o.RosterVersion = v // the centre checks the officer card at this version
 	if _, err := e.store.Officer(o); err != nil {
-		e.storeFailed("recording an officer action "+o.Action, err)
+		e.storeFailed("recording an officer action "+string(o.Action), err)
 		return false
 	}
 	e.officerActs++
@@ -1036,34 +1019,22 @@ func (e *Engine) showIdle() {
 	e.refreshHours()
 	switch {
 	case e.oos[CauseTamper]:
-		e.show("tamper")
+		e.show(signal.Tamper)
 	case e.outOfService():
-		e.show("out_of_service")
+		e.show(signal.OutOfService)
 	case e.officer != nil:
-		e.show("officer_mode")
+		e.show(signal.OfficerMode)
 	case e.closed:
-		e.show("closed")
+		e.show(signal.Closed)
 	default:
-		e.show("ready")
+		e.show(signal.Ready)
 	}
 }
 
-func (e *Engine) show(signal string) {
-	if err := e.booth.Show(signal); err != nil {
-		e.log.Error("lamp signal failed; check the lamp board", "signal", signal, "err", err)
+func (e *Engine) show(sig Signal) {
+	if err := e.booth.Show(sig); err != nil {
+		e.log.Error("lamp signal failed; check the lamp board", "signal", sig, "err", err)
 	}
-}
-
-func denialSignal(r policy.Reason) string {
-	switch r {
-	case policy.ReasonNoMinutes, policy.ReasonTooSoon, policy.ReasonOfflineCapReached, ReasonOfficerCap:
-		return "denied_quota"
-	case policy.ReasonOutsideHours, policy.ReasonNotBlockTurn, policy.ReasonClockUntrusted:
-		return "denied_time"
-	case policy.ReasonOutOfService:
-		return "out_of_service"
-	}
-	return "denied_card"
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }

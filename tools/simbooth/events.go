@@ -99,8 +99,8 @@ func describe(f map[string]string, cat *i18n.Catalogue, name func(person string)
 		ev.Kind, ev.Text = "officer_mode", cat.T("sim.ev.officer_left")
 	case "officer action":
 		action := f["action"]
-		if cat.Has("sim.action." + action) {
-			action = cat.T("sim.action." + action)
+		if cat.Has("action." + action) {
+			action = cat.Action(action)
 		}
 		ev.Kind, ev.Text = "officer", cat.T("sim.ev.officer", name(f["officer"]), action, name(f["inmate"]),
 			clockText(parseDur(f["before"])), clockText(parseDur(f["after"])))
