@@ -43,7 +43,7 @@ func TestEventMetrics(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if n := testutil.ToFloat64(e.h.metrics.events.WithLabelValues("centre", k)); n != float64(i+1) {
+			if n := testutil.ToFloat64(e.h.metrics.events.WithLabelValues("centre", string(k))); n != float64(i+1) {
 				t.Errorf("wartel_events_total{source=centre,kind=%s} = %v, want %d", k, n, i+1)
 			}
 		}

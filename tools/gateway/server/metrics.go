@@ -65,14 +65,14 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 		m.events.WithLabelValues(string(ledger.SourceBooth), string(k))
 	}
 	for _, k := range ledger.AllCentreEventKinds {
-		m.events.WithLabelValues(string(ledger.SourceCentre), k)
+		m.events.WithLabelValues(string(ledger.SourceCentre), string(k))
 	}
 	for _, a := range record.AllOfficerActions {
 		m.officer.WithLabelValues(string(a))
 	}
 	store.ObserveCentreEvents(func(e ledger.CentreEvent) {
-		kind := e.Kind
-		if !slices.Contains(ledger.AllCentreEventKinds, kind) {
+		kind := string(e.Kind)
+		if !slices.Contains(ledger.AllCentreEventKinds, e.Kind) {
 			kind = unknownEvent
 		}
 		m.events.WithLabelValues(string(ledger.SourceCentre), kind).Inc()
