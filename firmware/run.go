@@ -156,7 +156,9 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	// One keyed tagger for every card tag this booth shows (logs, errors,
 	// status), its key in the store (docs/operations.md).
 	tags := st.CardTags()
-	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: sessionBooth{b}, Log: log.With("part", "session"), CardTags: tags}
+	act := &activityRing{}
+	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: sessionBooth{b}, Log: log.With("part", "session"), CardTags: tags,
+		Observe: act.add}
 	if up != nil {
 		deps.Authoriser = redacting{a: up, tags: tags}
 	}
@@ -181,7 +183,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	engineDone := make(chan error, 1)
 	b.Go(func() { engineDone <- eng.Run(ctx, w.in) })
 
-	srv.doc = func() statusDoc { return snapshot(cfg, eng, reader, up, st) }
+	srv.doc = func() statusDoc { return snapshot(cfg, eng, reader, up, st, bootID, act) }
 	b.Go(srv.serve)
 
 	sd := newNotifier()
@@ -192,6 +194,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 		start(func() { w.watchdog(ctx, every, sd) })
 	}
 	log.Info("booth ready", "device", cfg.Device, "status_socket", f.statusSocket, "gateway", up != nil, "boot_id", bootID)
+	act.add(session.Activity{Kind: session.ActivityReady})
 
 	select {
 	case s := <-sigs:
@@ -204,6 +207,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 		return fmt.Errorf("call engine stopped by itself (%v): restarting", err)
 	}
 	sd.Notify("STOPPING=1")
+	act.add(session.Activity{Kind: session.ActivityStopped})
 	cancel()
 	<-engineDone // the call in progress is billed and recorded, relay off
 	parts.Wait()

@@ -67,6 +67,9 @@ type Deps struct {
 	// CardTags names cards in info-level logs: the booth's keyed tagger
 	// (kiosk/store CardTags). Zero: a random key of this engine's own.
 	CardTags cardtag.Tagger
+	// Observe, when set, is called on the engine's goroutine with each
+	// Activity: it must not block (the daemon appends to a ring).
+	Observe func(Activity)
 }
 
 // DefaultWarnings are the warnings used when Config.Warnings is nil.

@@ -86,6 +86,7 @@ type Engine struct {
 	auth     Authoriser
 	log      *slog.Logger
 	tags     cardtag.Tagger // names cards in info-level logs
+	observer func(Activity) // Deps.Observe; nil: none
 	ctx      context.Context
 
 	call      *call
@@ -140,6 +141,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		store:       deps.Store,
 		booth:       deps.Booth,
 		auth:        deps.Authoriser,
+		observer:    deps.Observe,
 		log:         log,
 		tags:        deps.CardTags,
 		ctx:         context.Background(),
@@ -308,6 +310,7 @@ func (e *Engine) Fire() {
 		e.officer = nil
 		e.officerRecord(record.Officer{Officer: o.info.Person, OfficerCard: o.info.Card, Action: record.ActionTimeout})
 		e.log.Info("officer mode timed out", "officer", o.info.Person)
+		e.observe(Activity{Kind: ActivityOfficerLeft, Officer: o.info.Person, Action: record.ActionTimeout})
 		e.showIdle()
 	}
 	if e.oos[CauseStore] && now >= e.probeAt {
@@ -460,6 +463,7 @@ func (e *Engine) tap(card string) {
 			// A second officer tap leaves officer mode.
 			e.officer = nil
 			e.log.Info("officer mode left", "officer", info.Person)
+			e.observe(Activity{Kind: ActivityOfficerLeft, Officer: info.Person})
 			e.showIdle()
 			return
 		}
@@ -480,6 +484,7 @@ func (e *Engine) tap(card string) {
 		e.officer = &officer{info: info, until: e.clk.Mono() + e.cfg.OfficerTimeout}
 		if e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: record.ActionEnter}) {
 			e.log.Info("officer mode", "officer", info.Person)
+			e.observe(Activity{Kind: ActivityOfficerMode, Officer: info.Person})
 			e.show(signal.OfficerMode)
 		} else {
 			e.officer = nil
@@ -608,6 +613,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		return
 	}
 	e.log.Info("call granted", "call", id, "card", e.tags.Tag(card), "inmate", info.Person, "max", dec.Max, "ends_by", endsBy, "offline", offline, "clock_trusted", e.trusted)
+	e.observe(Activity{Kind: ActivityGranted, CallID: id, Card: e.tags.Tag(card), Inmate: info.Person, Max: dec.Max})
 	e.show(signal.CardAccepted)
 	if e.offHook {
 		e.startTalking()
@@ -706,6 +712,7 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 		return
 	}
 	e.log.Info("officer action", "officer", o.info.Person, "action", action, "inmate", inmate.Person, "before", before, "after", before+credit)
+	e.observe(Activity{Kind: ActivityOfficer, Officer: o.info.Person, Action: action, Inmate: inmate.Person, Before: before, After: before + credit})
 	e.show(signal.OfficerMode)
 }
 
@@ -746,6 +753,7 @@ func (e *Engine) clearFault(info record.CardInfo) {
 		// wiring anyone can reach: refuse, and audit the attempt.
 		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: record.ActionClearRefusedPanelOpen})
 		e.log.Warn("officer tried to clear the tamper state with the panel still open: close the panel first", "officer", info.Person)
+		e.observe(Activity{Kind: ActivityFault, Officer: info.Person, Action: record.ActionClearRefusedPanelOpen, Detail: "the panel is still open"})
 		e.showIdle()
 		return
 	}
@@ -755,6 +763,7 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	if err := e.booth.ClearFaults(); err != nil {
 		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: record.ActionClearRefused})
 		e.log.Warn("the booth driver refused to clear its fault latch: the booth stays out of service", "officer", info.Person, "err", err)
+		e.observe(Activity{Kind: ActivityFault, Officer: info.Person, Action: record.ActionClearRefused, Detail: err.Error()})
 		e.showIdle()
 		return
 	}
@@ -764,6 +773,7 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	delete(e.oos, CauseTamper)
 	delete(e.oos, CauseRelay)
 	e.log.Info("fault cleared by an officer", "officer", info.Person, "action", action)
+	e.observe(Activity{Kind: ActivityFaultCleared, Officer: info.Person, Action: action})
 	e.showIdle()
 }
 
@@ -799,6 +809,7 @@ func (e *Engine) startTalking() {
 		c.nextWarn++
 	}
 	e.log.Info("talking", "call", c.rec.CallID, "max", c.max)
+	e.observe(Activity{Kind: ActivityTalking, CallID: c.rec.CallID, Max: c.max})
 	e.show(signal.Talking)
 }
 
@@ -843,6 +854,8 @@ func (e *Engine) endCall(reason record.EndReason) {
 		e.lastEnd[rec.Inmate] = e.clk.Mono()
 	}
 	e.log.Info("call ended", "call", rec.CallID, "card", e.tags.Tag(rec.Card), "reason", reason, "talked_ms", rec.TalkedMs, "charged_ms", rec.ChargedMs)
+	e.observe(Activity{Kind: ActivityEnded, CallID: rec.CallID, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, End: reason,
+		Talked: ms(rec.TalkedMs), Charged: ms(rec.ChargedMs)})
 	if _, err := e.store.CloseCall(rec); err != nil {
 		e.pendingCloses = append(e.pendingCloses, rec)
 		e.storeFailed(fmt.Sprintf("closing call %d (kept in memory, retried when the store recovers)", rec.CallID), err)
@@ -857,6 +870,7 @@ func (e *Engine) tamper(open bool) {
 	e.panelOpen = open
 	if !open {
 		e.log.Info("panel closed; an officer card clears the tamper state")
+		e.observe(Activity{Kind: ActivityPanelClosed})
 		return
 	}
 	e.endCall(EndTamper)
@@ -864,6 +878,7 @@ func (e *Engine) tamper(open bool) {
 	if !e.oos[CauseTamper] {
 		e.oos[CauseTamper] = true
 		e.log.Warn("panel opened: booth out of service until an officer card clears it")
+		e.observe(Activity{Kind: ActivityPanelOpen})
 		e.event(record.EventTamper, "panel opened")
 	}
 	e.showIdle()
@@ -872,6 +887,7 @@ func (e *Engine) tamper(open bool) {
 func (e *Engine) relayFailed(err error) {
 	e.oos[CauseRelay] = true
 	e.log.Error("relay fault: booth out of service until an officer card clears it; check the relay board and its wiring", "err", err)
+	e.observe(Activity{Kind: ActivityFault, Detail: "relay fault: " + err.Error()})
 	e.event(record.EventRelayFault, fmt.Sprint(err))
 }
 
@@ -882,10 +898,12 @@ func (e *Engine) reader(up bool, err error) {
 	if up {
 		delete(e.oos, CauseReader)
 		e.log.Info("card reader back")
+		e.observe(Activity{Kind: ActivityReaderUp})
 		e.event(record.EventReaderUp, "")
 	} else {
 		e.oos[CauseReader] = true
 		e.log.Error("card reader down: no new calls; check the reader's cable", "err", err)
+		e.observe(Activity{Kind: ActivityReaderDown, Detail: fmt.Sprint(err)})
 		e.event(record.EventReaderDown, fmt.Sprint(err))
 	}
 	if e.call == nil {
@@ -897,6 +915,7 @@ func (e *Engine) reader(up bool, err error) {
 func (e *Engine) storeFailed(what string, err error) {
 	if !e.oos[CauseStore] {
 		e.log.Error("store failed: no new calls until it can write again; check free space on the SD card", "during", what, "err", err)
+		e.observe(Activity{Kind: ActivityFault, Detail: "store failed " + what + ": " + err.Error()})
 	} else {
 		e.log.Debug("store still failing", "during", what, "err", err)
 	}
@@ -964,6 +983,7 @@ func (e *Engine) deny(d record.Denial) {
 	d.ClockTrusted = e.trusted
 	e.denials++
 	e.log.Info("tap denied", "card", e.tags.Tag(d.Card), "inmate", d.Inmate, "reason", d.Reason)
+	e.observe(Activity{Kind: ActivityDenied, Card: e.tags.Tag(d.Card), Inmate: d.Inmate, Denial: policy.Reason(d.Reason)})
 	if _, err := e.store.Deny(d); err != nil {
 		e.unrecorded++
 		e.storeFailed("recording a denial (counted in memory)", err)
