@@ -88,6 +88,14 @@ func newLogger(w io.Writer, format string, debug bool) (*slog.Logger, error) {
 	return nil, fmt.Errorf("-log-format %q: want text or json", format)
 }
 
+// sessionBooth is the booth driver as the engine sees it: the driver,
+// which imports nothing of kiosk, names its patterns by the words of
+// kiosk/signal (a test keeps the two lists equal).
+type sessionBooth struct{ *booth.Booth }
+
+// Show implements session.Booth.
+func (b sessionBooth) Show(s session.Signal) error { return b.Booth.Show(string(s)) }
+
 // runBooth is the daemon: it returns when a signal ended it (nil) or when a
 // part failed to start (the error says which).
 func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
@@ -148,7 +156,9 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	// One keyed tagger for every card tag this booth shows (logs, errors,
 	// status), its key in the store (docs/operations.md).
 	tags := st.CardTags()
-	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: b, Log: log.With("part", "session"), CardTags: tags}
+	act := &activityRing{}
+	deps := session.Deps{Clock: clock.NewReal(), Store: st, Booth: sessionBooth{b}, Log: log.With("part", "session"), CardTags: tags,
+		Observe: act.add}
 	if up != nil {
 		deps.Authoriser = redacting{a: up, tags: tags}
 	}
@@ -173,7 +183,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	engineDone := make(chan error, 1)
 	b.Go(func() { engineDone <- eng.Run(ctx, w.in) })
 
-	srv.doc = func() statusDoc { return snapshot(cfg, eng, reader, up, st) }
+	srv.doc = func() statusDoc { return snapshot(cfg, eng, reader, up, st, bootID, act) }
 	b.Go(srv.serve)
 
 	sd := newNotifier()
@@ -184,6 +194,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 		start(func() { w.watchdog(ctx, every, sd) })
 	}
 	log.Info("booth ready", "device", cfg.Device, "status_socket", f.statusSocket, "gateway", up != nil, "boot_id", bootID)
+	act.add(session.Activity{Kind: session.ActivityReady})
 
 	select {
 	case s := <-sigs:
@@ -196,6 +207,7 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 		return fmt.Errorf("call engine stopped by itself (%v): restarting", err)
 	}
 	sd.Notify("STOPPING=1")
+	act.add(session.Activity{Kind: session.ActivityStopped})
 	cancel()
 	<-engineDone // the call in progress is billed and recorded, relay off
 	parts.Wait()

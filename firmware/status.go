@@ -38,6 +38,11 @@ type statusDoc struct {
 	Gateway  gatewayDoc `json:"gateway"`
 	Outbox   int        `json:"outbox_depth"`
 	Taken    time.Time  `json:"taken"`
+	// BootID names this start of the daemon; Activity's seqs count from 1
+	// at each start.
+	BootID string `json:"boot_id"`
+	// Activity is what the booth did lately, oldest first (activityDoc).
+	Activity []activityDoc `json:"activity"`
 }
 
 // sessionDoc is the engine's Status with the card id shortened, as the
@@ -71,10 +76,11 @@ type gatewayDoc struct {
 }
 
 // snapshot gathers the status of every part.
-func snapshot(cfg *config.Config, eng *session.Engine, r *rfid.Reader, up *uplink.Uplink, st *store.Store) statusDoc {
+func snapshot(cfg *config.Config, eng *session.Engine, r *rfid.Reader, up *uplink.Uplink, st *store.Store, bootID string, act *activityRing) statusDoc {
 	s := eng.Status()
 	d := statusDoc{
 		Device: cfg.Device, Firmware: version, Lang: cfg.Lang(), Taken: time.Now(),
+		BootID: bootID, Activity: act.recent(),
 		Session: sessionDoc{
 			State: s.State, Inmate: s.Inmate, CallID: s.CallID, LeftMs: s.Left.Milliseconds(),
 			OutOfService: s.OutOfService, ClockTrusted: s.ClockTrusted, Calls: s.Calls, Denials: s.Denials,

@@ -241,7 +241,7 @@ func DefaultWeekly() map[string][]string {
 func DefaultWarnings() []Warning {
 	var ws []Warning
 	for _, w := range session.DefaultWarnings {
-		ws = append(ws, Warning{Before: Duration(w.Before.String()), Signal: w.Signal})
+		ws = append(ws, Warning{Before: Duration(w.Before.String()), Signal: string(w.Signal)})
 	}
 	return ws
 }

@@ -88,7 +88,7 @@ func (c *Config) Session() session.Config {
 	rules, _ := c.Rules()
 	ws := make([]session.Warning, len(s.Warnings))
 	for i, w := range s.Warnings {
-		ws[i] = session.Warning{Before: w.Before.Value(), Signal: w.Signal}
+		ws[i] = session.Warning{Before: w.Before.Value(), Signal: session.Signal(w.Signal)}
 	}
 	return session.Config{
 		Rules:               rules,

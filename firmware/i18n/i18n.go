@@ -7,8 +7,9 @@
 // environment variable (id_ID.UTF-8 → id); anything else is English.
 //
 // Keys are dotted names grouped by use: selftest.*, status.*, state.*,
-// deny.* (a tap's denial reason, as kiosk/policy and kiosk/session name it)
-// and end.* (a call's end reason, as record.Call.EndReason carries it).
+// deny.* (a tap's denial reason, session.AllDenials), end.* (a call's end
+// reason, record.AllEndReasons) and action.* (an officer's action,
+// record.AllOfficerActions); tests iterate those lists.
 // Messages are fmt formats; both languages take the same arguments (a test
 // checks it), an Indonesian message reorders them with %[n]s if it must.
 package i18n
@@ -115,3 +116,7 @@ func (c *Catalogue) Denial(reason string) string { return c.T("deny." + reason) 
 // End returns why a call ended, for a record.Call end reason ("hangup",
 // "quota", …).
 func (c *Catalogue) End(reason string) string { return c.T("end." + reason) }
+
+// Action returns what an officer did, for a record.Officer action
+// ("reset", "end_call", …).
+func (c *Catalogue) Action(action string) string { return c.T("action." + action) }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"
 )
 
@@ -104,35 +104,59 @@ func TestVerbsParser(t *testing.T) {
 	}
 }
 
-// TestReasonsCovered: every reason the engine can record has a message.
-// The lists are the constants of kiosk/policy, kiosk/session and the end
-// reasons record.Call documents.
+// TestReasonsCovered: every word the engine can record or report has its
+// message in every language. The lists are the exhaustive All lists of the
+// vocabularies (docs/decisions.md "Typed vocabularies"): a word added to
+// one fails here until it has its messages.
 func TestReasonsCovered(t *testing.T) {
-	denials := append(slices.Clone(policy.AllDenials), session.ReasonBusy, session.ReasonOfficerRate, session.ReasonOfficerCap)
-	var ends []string
-	for _, b := range policy.AllBounds {
-		ends = append(ends, string(b))
-	}
-	ends = append(ends,
-		session.EndHangup, session.EndOfficer, session.EndSecondTap, session.EndNoOffHook, session.EndTamper,
-		session.EndFault, session.EndStoreError, session.EndShutdown, session.EndPowerLoss,
-	)
-	states := []string{"ready", "officer", "granted", "talking", "out_of_service", "tamper", "closed"}
 	for _, l := range Languages {
 		c := New(l)
-		for _, r := range denials {
+		for _, r := range session.AllDenials {
 			if !c.Has("deny."+string(r)) || strings.HasPrefix(c.Denial(string(r)), "!") {
 				t.Errorf("%s: no message for denial %q", l, r)
 			}
 		}
-		for _, r := range ends {
-			if !c.Has("end." + r) {
+		for _, r := range record.AllEndReasons {
+			if !c.Has("end." + string(r)) {
 				t.Errorf("%s: no message for end reason %q", l, r)
 			}
 		}
-		for _, s := range states {
-			if !c.Has("state." + s) {
+		for _, s := range session.AllStates {
+			if !c.Has("state." + string(s)) {
 				t.Errorf("%s: no name for state %q", l, s)
+			}
+		}
+		for _, a := range record.AllOfficerActions {
+			if !c.Has("action." + string(a)) {
+				t.Errorf("%s: no message for officer action %q", l, a)
+			}
+		}
+	}
+}
+
+// TestNoStrayWords: a deny.*, end.* or action.* key names a word of its
+// list, so a word removed or renamed does not leave a message behind that
+// hides the gap.
+func TestNoStrayWords(t *testing.T) {
+	known := map[string]bool{}
+	for _, r := range session.AllDenials {
+		known["deny."+string(r)] = true
+	}
+	for _, r := range record.AllEndReasons {
+		known["end."+string(r)] = true
+	}
+	for _, a := range record.AllOfficerActions {
+		known["action."+string(a)] = true
+	}
+	for _, s := range session.AllStates {
+		known["state."+string(s)] = true
+	}
+	for _, k := range New("en").Keys() {
+		group, _, _ := strings.Cut(k, ".")
+		switch group {
+		case "deny", "end", "action", "state":
+			if !known[k] {
+				t.Errorf("%s: no such word in its vocabulary", k)
 			}
 		}
 	}

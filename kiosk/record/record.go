@@ -144,7 +144,7 @@ type Call struct {
 	MaxMs        int64     `json:"max_ms"`     // the talk time granted at the tap
 	TalkedMs     int64     `json:"talked_ms"`  // monotonic talk time (relay on and off-hook)
 	ChargedMs    int64     `json:"charged_ms"` // after the billing rule
-	EndReason    string    `json:"end_reason"` // hangup, quota, per_call_cap, closing, turn_end, offline_cap, untrusted_cap, officer, second_tap, no_offhook, tamper, fault, store_error, shutdown, power_loss
+	EndReason    EndReason `json:"end_reason"` // one of AllEndReasons
 	Offline      bool      `json:"offline"`    // authorised from the local cache
 	ClockTrusted bool      `json:"clock_trusted"`
 	// Lease is the centre's lease on the inmate for this call; the gateway
@@ -170,17 +170,17 @@ type Denial struct {
 // at that moment (an observed reset); a grant's CreditMs is the minutes
 // granted.
 type Officer struct {
-	At           time.Time `json:"at"`
-	Officer      string    `json:"officer"`          // officer id
-	OfficerCard  string    `json:"officer_card"`     // canonical card id
-	Action       string    `json:"action"`           // reset, grant, end_call, clear_tamper, enter, timeout
-	Inmate       string    `json:"inmate,omitempty"` //
-	Period       string    `json:"period,omitempty"` //
-	BeforeMs     int64     `json:"before_ms"`        // remaining before the action
-	AfterMs      int64     `json:"after_ms"`         // remaining after it
-	CreditMs     int64     `json:"credit_ms"`        // credit added to the period (reset, grant)
-	CallID       int64     `json:"call_id,omitempty"`
-	ClockTrusted bool      `json:"clock_trusted"`
+	At           time.Time     `json:"at"`
+	Officer      string        `json:"officer"`          // officer id
+	OfficerCard  string        `json:"officer_card"`     // canonical card id
+	Action       OfficerAction `json:"action"`           // one of AllOfficerActions
+	Inmate       string        `json:"inmate,omitempty"` //
+	Period       string        `json:"period,omitempty"` //
+	BeforeMs     int64         `json:"before_ms"`        // remaining before the action
+	AfterMs      int64         `json:"after_ms"`         // remaining after it
+	CreditMs     int64         `json:"credit_ms"`        // credit added to the period (reset, grant)
+	CallID       int64         `json:"call_id,omitempty"`
+	ClockTrusted bool          `json:"clock_trusted"`
 	// RosterVersion is the roster version the booth held at the action:
 	// the centre checks OfficerCard against its roster at that version or
 	// after (0: a booth from before this field; any version counts).

@@ -4,17 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"wartelsuspas/kiosk/cardtag"
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/signal"
 )
 
 // Warning is a signal shown a fixed time before a call's cut-off.
 type Warning struct {
 	Before time.Duration // how long before the cut-off
-	Signal string        // Booth.Show signal, e.g. "warning_minute"
+	Signal Signal        // Booth.Show signal, e.g. signal.WarningMinute
 }
 
 // Config is the engine's configuration. Zero durations take the defaults
@@ -65,12 +67,15 @@ type Deps struct {
 	// CardTags names cards in info-level logs: the booth's keyed tagger
 	// (kiosk/store CardTags). Zero: a random key of this engine's own.
 	CardTags cardtag.Tagger
+	// Observe, when set, is called on the engine's goroutine with each
+	// Activity: it must not block (the daemon appends to a ring).
+	Observe func(Activity)
 }
 
 // DefaultWarnings are the warnings used when Config.Warnings is nil.
 var DefaultWarnings = []Warning{
-	{Before: 60 * time.Second, Signal: "warning_minute"},
-	{Before: 10 * time.Second, Signal: "final_seconds"},
+	{Before: 60 * time.Second, Signal: signal.WarningMinute},
+	{Before: 10 * time.Second, Signal: signal.FinalSeconds},
 }
 
 // withDefaults returns c with the zero fields set to their defaults, or the
@@ -109,8 +114,8 @@ func (c Config) withDefaults() (Config, error) {
 		c.Warnings = DefaultWarnings
 	}
 	for i, w := range c.Warnings {
-		if w.Before <= 0 || w.Signal == "" {
-			return c, fmt.Errorf("session: warnings[%d]: before %v, signal %q: a warning needs a positive time before the cut-off and a signal", i, w.Before, w.Signal)
+		if w.Before <= 0 || !slices.Contains(signal.All, w.Signal) {
+			return c, fmt.Errorf("session: warnings[%d]: before %v, signal %q: a warning needs a positive time before the cut-off and a signal of signal.All", i, w.Before, w.Signal)
 		}
 	}
 	return c, nil

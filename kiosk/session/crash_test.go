@@ -209,9 +209,9 @@ func (s printingStore) OpenCall(c record.Call) (int64, error) {
 
 type quietBooth struct{}
 
-func (quietBooth) SetRelay(bool) error { return nil }
-func (quietBooth) Show(string) error   { return nil }
-func (quietBooth) ClearFaults() error  { return nil }
+func (quietBooth) SetRelay(bool) error       { return nil }
+func (quietBooth) Show(session.Signal) error { return nil }
+func (quietBooth) ClearFaults() error        { return nil }
 
 // crashChild runs the engine until it is killed.
 func crashChild(path string) {

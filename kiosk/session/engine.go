@@ -15,31 +15,7 @@ import (
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
-)
-
-// End reasons the engine adds to the policy's bounds (policy.AllBounds).
-const (
-	EndHangup     = "hangup"
-	EndOfficer    = "officer"
-	EndSecondTap  = "second_tap"
-	EndNoOffHook  = "no_offhook"
-	EndTamper     = "tamper"
-	EndFault      = "fault"
-	EndStoreError = "store_error"
-	EndShutdown   = "shutdown"
-	EndPowerLoss  = "power_loss"
-)
-
-// Denial reasons the engine adds to policy.Reason.
-const (
-	// ReasonBusy: the centre says the card is talking in another booth.
-	ReasonBusy policy.Reason = "busy"
-	// ReasonOfficerRate: an officer tapped more often than
-	// Config.OfficerRateLimit allows.
-	ReasonOfficerRate policy.Reason = "officer_rate_limit"
-	// ReasonOfficerCap: an officer's credit would exceed a cap of the
-	// policy (Rules.OfficerCreditPerDay, Rules.InmateCreditPerPeriod).
-	ReasonOfficerCap policy.Reason = "officer_cap"
+	"wartelsuspas/kiosk/signal"
 )
 
 // State is what the booth is doing, as Status reports it.
@@ -110,6 +86,7 @@ type Engine struct {
 	auth     Authoriser
 	log      *slog.Logger
 	tags     cardtag.Tagger // names cards in info-level logs
+	observer func(Activity) // Deps.Observe; nil: none
 	ctx      context.Context
 
 	call      *call
@@ -164,6 +141,7 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		store:       deps.Store,
 		booth:       deps.Booth,
 		auth:        deps.Authoriser,
+		observer:    deps.Observe,
 		log:         log,
 		tags:        deps.CardTags,
 		ctx:         context.Background(),
@@ -330,8 +308,9 @@ func (e *Engine) Fire() {
 	}
 	if o := e.officer; o != nil && now >= o.until {
 		e.officer = nil
-		e.officerRecord(record.Officer{Officer: o.info.Person, OfficerCard: o.info.Card, Action: "timeout"})
+		e.officerRecord(record.Officer{Officer: o.info.Person, OfficerCard: o.info.Card, Action: record.ActionTimeout})
 		e.log.Info("officer mode timed out", "officer", o.info.Person)
+		e.observe(Activity{Kind: ActivityOfficerLeft, Officer: o.info.Person, Action: record.ActionTimeout})
 		e.showIdle()
 	}
 	if e.oos[CauseStore] && now >= e.probeAt {
@@ -484,6 +463,7 @@ func (e *Engine) tap(card string) {
 			// A second officer tap leaves officer mode.
 			e.officer = nil
 			e.log.Info("officer mode left", "officer", info.Person)
+			e.observe(Activity{Kind: ActivityOfficerLeft, Officer: info.Person})
 			e.showIdle()
 			return
 		}
@@ -502,9 +482,10 @@ func (e *Engine) tap(card string) {
 			return
 		}
 		e.officer = &officer{info: info, until: e.clk.Mono() + e.cfg.OfficerTimeout}
-		if e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: "enter"}) {
+		if e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: record.ActionEnter}) {
 			e.log.Info("officer mode", "officer", info.Person)
-			e.show("officer_mode")
+			e.observe(Activity{Kind: ActivityOfficerMode, Officer: info.Person})
+			e.show(signal.OfficerMode)
 		} else {
 			e.officer = nil
 		}
@@ -598,7 +579,7 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason), Lease: lease})
 		return
 	}
-	endsBy := string(dec.EndsBy)
+	endsBy := endReason(dec.EndsBy)
 	billTo := dec.Period.Key
 	if !offline && centrePeriod != "" {
 		// The centre's balance is of its period, by its clock; this
@@ -632,7 +613,8 @@ func (e *Engine) authorise(card string, info record.CardInfo, known bool) {
 		return
 	}
 	e.log.Info("call granted", "call", id, "card", e.tags.Tag(card), "inmate", info.Person, "max", dec.Max, "ends_by", endsBy, "offline", offline, "clock_trusted", e.trusted)
-	e.show("card_accepted")
+	e.observe(Activity{Kind: ActivityGranted, CallID: id, Card: e.tags.Tag(card), Inmate: info.Person, Max: dec.Max})
+	e.show(signal.CardAccepted)
 	if e.offHook {
 		e.startTalking()
 	}
@@ -661,7 +643,7 @@ func (e *Engine) tapDuringCall(c *call, card string) {
 	}
 	id, inmate, period := c.rec.CallID, c.rec.Inmate, c.rec.Period
 	e.endCall(EndOfficer)
-	e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: "end_call", Inmate: inmate, Period: period, CallID: id})
+	e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: card, Action: record.ActionEndCall, Inmate: inmate, Period: period, CallID: id})
 	e.showIdle()
 }
 
@@ -716,9 +698,9 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 		e.deny(record.Denial{At: now, Card: o.info.Card, Inmate: inmate.Person, Reason: string(ReasonOfficerCap)})
 		return
 	}
-	action := string(policy.OfficerReset)
+	action := record.ActionReset
 	if rules.Officer == policy.OfficerGrant {
-		action = string(policy.OfficerGrant)
+		action = record.ActionGrant
 	}
 	ok := e.officerRecord(record.Officer{
 		Officer: o.info.Person, OfficerCard: o.info.Card, Action: action,
@@ -730,7 +712,8 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 		return
 	}
 	e.log.Info("officer action", "officer", o.info.Person, "action", action, "inmate", inmate.Person, "before", before, "after", before+credit)
-	e.show("officer_mode")
+	e.observe(Activity{Kind: ActivityOfficer, Officer: o.info.Person, Action: action, Inmate: inmate.Person, Before: before, After: before + credit})
+	e.show(signal.OfficerMode)
 }
 
 // overCap names the cap a credit would exceed ("" for none): the inmate's
@@ -761,15 +744,16 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	if !e.officerAllowed(info) {
 		return
 	}
-	action := "clear_tamper"
+	action := record.ActionClearTamper
 	if !e.oos[CauseTamper] {
-		action = "clear_fault"
+		action = record.ActionClearFault
 	}
 	if e.oos[CauseTamper] && e.panelOpen {
 		// Clearing with the panel still open would hand out a booth whose
 		// wiring anyone can reach: refuse, and audit the attempt.
-		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: "clear_refused_panel_open"})
+		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: record.ActionClearRefusedPanelOpen})
 		e.log.Warn("officer tried to clear the tamper state with the panel still open: close the panel first", "officer", info.Person)
+		e.observe(Activity{Kind: ActivityFault, Officer: info.Person, Action: record.ActionClearRefusedPanelOpen, Detail: "the panel is still open"})
 		e.showIdle()
 		return
 	}
@@ -777,8 +761,9 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	// tamper or a relay fault): they must clear too, or the next call would
 	// end at once as a fault.
 	if err := e.booth.ClearFaults(); err != nil {
-		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: "clear_refused"})
+		e.officerRecord(record.Officer{Officer: info.Person, OfficerCard: info.Card, Action: record.ActionClearRefused})
 		e.log.Warn("the booth driver refused to clear its fault latch: the booth stays out of service", "officer", info.Person, "err", err)
+		e.observe(Activity{Kind: ActivityFault, Officer: info.Person, Action: record.ActionClearRefused, Detail: err.Error()})
 		e.showIdle()
 		return
 	}
@@ -788,6 +773,7 @@ func (e *Engine) clearFault(info record.CardInfo) {
 	delete(e.oos, CauseTamper)
 	delete(e.oos, CauseRelay)
 	e.log.Info("fault cleared by an officer", "officer", info.Person, "action", action)
+	e.observe(Activity{Kind: ActivityFaultCleared, Officer: info.Person, Action: action})
 	e.showIdle()
 }
 
@@ -810,7 +796,7 @@ func (e *Engine) startTalking() {
 	c := e.call
 	c.talking = true
 	c.talkStart = e.clk.Mono()
-	if r := c.rec.EndReason; r == string(policy.ReasonClosing) || r == string(policy.ReasonTurnEnd) {
+	if r := c.rec.EndReason; r == record.EndClosing || r == record.EndTurnEnd {
 		// A wall-clock bound is an instant, reached on the monotonic
 		// clock from the tap: waiting for the handset does not extend
 		// the booth's hours.
@@ -823,7 +809,8 @@ func (e *Engine) startTalking() {
 		c.nextWarn++
 	}
 	e.log.Info("talking", "call", c.rec.CallID, "max", c.max)
-	e.show("talking")
+	e.observe(Activity{Kind: ActivityTalking, CallID: c.rec.CallID, Max: c.max})
+	e.show(signal.Talking)
 }
 
 // talked is the call's talk time so far, never more than its Max.
@@ -849,7 +836,7 @@ func (e *Engine) checkpoint() {
 
 // endCall ends the call in progress, if any: relay off first, then the
 // record. A close the store refuses is kept and retried after a probe.
-func (e *Engine) endCall(reason string) {
+func (e *Engine) endCall(reason record.EndReason) {
 	c := e.call
 	if c == nil {
 		return
@@ -867,6 +854,8 @@ func (e *Engine) endCall(reason string) {
 		e.lastEnd[rec.Inmate] = e.clk.Mono()
 	}
 	e.log.Info("call ended", "call", rec.CallID, "card", e.tags.Tag(rec.Card), "reason", reason, "talked_ms", rec.TalkedMs, "charged_ms", rec.ChargedMs)
+	e.observe(Activity{Kind: ActivityEnded, CallID: rec.CallID, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, End: reason,
+		Talked: ms(rec.TalkedMs), Charged: ms(rec.ChargedMs)})
 	if _, err := e.store.CloseCall(rec); err != nil {
 		e.pendingCloses = append(e.pendingCloses, rec)
 		e.storeFailed(fmt.Sprintf("closing call %d (kept in memory, retried when the store recovers)", rec.CallID), err)
@@ -881,6 +870,7 @@ func (e *Engine) tamper(open bool) {
 	e.panelOpen = open
 	if !open {
 		e.log.Info("panel closed; an officer card clears the tamper state")
+		e.observe(Activity{Kind: ActivityPanelClosed})
 		return
 	}
 	e.endCall(EndTamper)
@@ -888,6 +878,7 @@ func (e *Engine) tamper(open bool) {
 	if !e.oos[CauseTamper] {
 		e.oos[CauseTamper] = true
 		e.log.Warn("panel opened: booth out of service until an officer card clears it")
+		e.observe(Activity{Kind: ActivityPanelOpen})
 		e.event(record.EventTamper, "panel opened")
 	}
 	e.showIdle()
@@ -896,6 +887,7 @@ func (e *Engine) tamper(open bool) {
 func (e *Engine) relayFailed(err error) {
 	e.oos[CauseRelay] = true
 	e.log.Error("relay fault: booth out of service until an officer card clears it; check the relay board and its wiring", "err", err)
+	e.observe(Activity{Kind: ActivityFault, Detail: "relay fault: " + err.Error()})
 	e.event(record.EventRelayFault, fmt.Sprint(err))
 }
 
@@ -906,10 +898,12 @@ func (e *Engine) reader(up bool, err error) {
 	if up {
 		delete(e.oos, CauseReader)
 		e.log.Info("card reader back")
+		e.observe(Activity{Kind: ActivityReaderUp})
 		e.event(record.EventReaderUp, "")
 	} else {
 		e.oos[CauseReader] = true
 		e.log.Error("card reader down: no new calls; check the reader's cable", "err", err)
+		e.observe(Activity{Kind: ActivityReaderDown, Detail: fmt.Sprint(err)})
 		e.event(record.EventReaderDown, fmt.Sprint(err))
 	}
 	if e.call == nil {
@@ -921,6 +915,7 @@ func (e *Engine) reader(up bool, err error) {
 func (e *Engine) storeFailed(what string, err error) {
 	if !e.oos[CauseStore] {
 		e.log.Error("store failed: no new calls until it can write again; check free space on the SD card", "during", what, "err", err)
+		e.observe(Activity{Kind: ActivityFault, Detail: "store failed " + what + ": " + err.Error()})
 	} else {
 		e.log.Debug("store still failing", "during", what, "err", err)
 	}
@@ -931,7 +926,7 @@ func (e *Engine) storeFailed(what string, err error) {
 	}
 	e.oos[CauseStore] = true
 	if e.call == nil {
-		e.show("out_of_service")
+		e.show(signal.OutOfService)
 	}
 }
 
@@ -988,11 +983,19 @@ func (e *Engine) deny(d record.Denial) {
 	d.ClockTrusted = e.trusted
 	e.denials++
 	e.log.Info("tap denied", "card", e.tags.Tag(d.Card), "inmate", d.Inmate, "reason", d.Reason)
+	e.observe(Activity{Kind: ActivityDenied, Card: e.tags.Tag(d.Card), Inmate: d.Inmate, Denial: policy.Reason(d.Reason)})
 	if _, err := e.store.Deny(d); err != nil {
 		e.unrecorded++
 		e.storeFailed("recording a denial (counted in memory)", err)
 	}
-	e.show(denialSignal(policy.Reason(d.Reason)))
+	sig, ok := denialSignal(policy.Reason(d.Reason))
+	if !ok {
+		// The tap is refused and recorded all the same; the lamps keep
+		// what they show rather than tell the inmate a wrong reason.
+		e.log.Error("session: no lamp signal for a denial reason: add it to denialSignal", "reason", d.Reason)
+		return
+	}
+	e.show(sig)
 }
 
 // officerRecord writes an audit record and reports whether it was written;
@@ -1002,12 +1005,12 @@ func (e *Engine) officerRecord(o record.Officer) bool {
 	o.ClockTrusted = e.trusted
 	v, err := e.store.RosterVersion()
 	if err != nil {
-		e.storeFailed("reading the roster version for an officer action "+o.Action, err)
+		e.storeFailed("reading the roster version for an officer action "+string(o.Action), err)
 		return false
 	}
 	o.RosterVersion = v // the centre checks the officer card at this version
 	if _, err := e.store.Officer(o); err != nil {
-		e.storeFailed("recording an officer action "+o.Action, err)
+		e.storeFailed("recording an officer action "+string(o.Action), err)
 		return false
 	}
 	e.officerActs++
@@ -1036,34 +1039,22 @@ func (e *Engine) showIdle() {
 	e.refreshHours()
 	switch {
 	case e.oos[CauseTamper]:
-		e.show("tamper")
+		e.show(signal.Tamper)
 	case e.outOfService():
-		e.show("out_of_service")
+		e.show(signal.OutOfService)
 	case e.officer != nil:
-		e.show("officer_mode")
+		e.show(signal.OfficerMode)
 	case e.closed:
-		e.show("closed")
+		e.show(signal.Closed)
 	default:
-		e.show("ready")
+		e.show(signal.Ready)
 	}
 }
 
-func (e *Engine) show(signal string) {
-	if err := e.booth.Show(signal); err != nil {
-		e.log.Error("lamp signal failed; check the lamp board", "signal", signal, "err", err)
+func (e *Engine) show(sig Signal) {
+	if err := e.booth.Show(sig); err != nil {
+		e.log.Error("lamp signal failed; check the lamp board", "signal", sig, "err", err)
 	}
-}
-
-func denialSignal(r policy.Reason) string {
-	switch r {
-	case policy.ReasonNoMinutes, policy.ReasonTooSoon, policy.ReasonOfflineCapReached, ReasonOfficerCap:
-		return "denied_quota"
-	case policy.ReasonOutsideHours, policy.ReasonNotBlockTurn, policy.ReasonClockUntrusted:
-		return "denied_time"
-	case policy.ReasonOutOfService:
-		return "out_of_service"
-	}
-	return "denied_card"
 }
 
 func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }

@@ -30,7 +30,7 @@ func TestCallEnds(t *testing.T) {
 		name    string
 		mod     func(*Config)
 		script  []any
-		reason  string
+		reason  record.EndReason
 		talked  time.Duration
 		charged time.Duration
 		offAt   time.Duration // mono instant the relay opened
@@ -115,7 +115,7 @@ func TestDenials(t *testing.T) {
 		setup  []any
 		card   string
 		reason policy.Reason
-		signal string
+		signal Signal
 	}{
 		{name: "unknown card", card: unknown, reason: policy.ReasonUnknownCard, signal: "denied_card"},
 		{name: "blocked inmate", card: blocked, reason: policy.ReasonBlockedCard, signal: "denied_card"},
@@ -457,7 +457,7 @@ func TestAuthoriser(t *testing.T) {
 		auth    *fakeAuth
 		max     time.Duration
 		offline bool
-		endsBy  string
+		endsBy  record.EndReason
 		lease   string
 	}{
 		{name: "centre answers", auth: &fakeAuth{remote: Remote{Remaining: 90 * sec, Lease: "L1"}}, max: 90 * sec, endsBy: "quota", lease: "L1"},
@@ -492,20 +492,20 @@ func TestOfflineCapPerPeriod(t *testing.T) {
 		script []any
 		// max and end reason of each call, then the reason of the denial
 		maxes []time.Duration
-		ends  []string
+		ends  []record.EndReason
 	}{
 		{"three calls, a restart between",
 			[]any{tap(inmate1), offHook, 2 * time.Minute, onHook, 10 * sec, restart,
 				tap(inmate1), offHook, time.Hour, onHook, 10 * sec, restart, tap(inmate1)},
-			[]time.Duration{3 * time.Minute, time.Minute}, []string{EndHangup, "offline_cap"}},
+			[]time.Duration{3 * time.Minute, time.Minute}, []record.EndReason{EndHangup, "offline_cap"}},
 		{"power cut mid-call: billed to the checkpoint, and that counts",
 			[]any{tap(inmate1), offHook, 2 * time.Minute, onHook, 10 * sec,
 				tap(inmate1), offHook, 32 * sec, restart, onHook, 10 * sec,
 				tap(inmate1), offHook, time.Hour, onHook, 10 * sec, tap(inmate1)},
-			[]time.Duration{3 * time.Minute, time.Minute, 30 * sec}, []string{EndHangup, EndPowerLoss, "offline_cap"}},
+			[]time.Duration{3 * time.Minute, time.Minute, 30 * sec}, []record.EndReason{EndHangup, EndPowerLoss, "offline_cap"}},
 		{"the cap spent at once",
 			[]any{tap(inmate1), offHook, time.Hour, onHook, 10 * sec, restart, tap(inmate1), 10 * sec, tap(inmate1)},
-			[]time.Duration{3 * time.Minute}, []string{"offline_cap"}},
+			[]time.Duration{3 * time.Minute}, []record.EndReason{"offline_cap"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			auth := &fakeAuth{err: context.DeadlineExceeded}

@@ -57,11 +57,9 @@ type Store interface {
 type Booth interface {
 	// SetRelay closes (true) or opens the handset relay.
 	SetRelay(on bool) error
-	// Show sets the lamp and buzzer pattern for a signal: "ready",
-	// "card_accepted", "talking", "warning_minute", "final_seconds",
-	// "denied_card", "denied_quota", "denied_time", "officer_mode",
-	// "out_of_service", "tamper", "closed".
-	Show(signal string) error
+	// Show sets the lamp and buzzer pattern for a signal, one of
+	// signal.All.
+	Show(signal Signal) error
 	// ClearFaults releases the driver's own tamper and relay-fault latches
 	// when an officer clears them. It fails while the panel is still open;
 	// then the booth stays out of service.

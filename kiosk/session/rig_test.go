@@ -147,7 +147,7 @@ func (r *rig) lastRelayOff() time.Duration {
 	return off
 }
 
-func (r *rig) signalAt(signal string) []time.Duration {
+func (r *rig) signalAt(signal Signal) []time.Duration {
 	var at []time.Duration
 	for _, ev := range r.b.Events() {
 		if ev.Relay == nil && ev.Signal == signal {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -18,6 +17,7 @@ import (
 
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session"
 	"wartelsuspas/tools/boothrig"
 )
 
@@ -321,7 +321,6 @@ func benchE2ECutoff(r *Report) error {
 					return err
 				}
 				defer w.Close()
-				logPath := filepath.Join(b.Dir, "kiosk.log")
 				for i := range *e2eCalls {
 					w.drain()
 					if err := b.Tap(e2eCard(bi, i%e2eCardsPerBooth)); err != nil {
@@ -330,7 +329,7 @@ func benchE2ECutoff(r *Report) error {
 					if _, err := w.wait(true, e2eTimeout); err != nil {
 						return fmt.Errorf("%s call %d: %w", b.Name, i, err)
 					}
-					fi, err := os.Stat(logPath)
+					before, err := b.Status(context.Background())
 					if err != nil {
 						return err
 					}
@@ -348,7 +347,7 @@ func benchE2ECutoff(r *Report) error {
 					if err := waitState(b, "ready"); err != nil {
 						return fmt.Errorf("%s call %d: %w", b.Name, i, err)
 					}
-					talk, err := talkStartSince(logPath, fi.Size())
+					talk, err := talkStart(b, before.LastSeq())
 					if err != nil {
 						return fmt.Errorf("%s call %d: %w", b.Name, i, err)
 					}
@@ -372,7 +371,7 @@ func benchE2ECutoff(r *Report) error {
 		len(precision), e2eCap, len(rig.Booths), *e2eCalls, e2eCap)
 	for _, q := range []float64{0.50, 0.99} {
 		r.Add(Figure{Name: fmt.Sprintf("cut-off |relay off − (talk start + cap)| p%.0f", q*100), Value: Ms(Percentile(precision, q)), Unit: "ms",
-			Limit: Ms(relayOperate), LimitNote: "relay operate time", Note: note + "; talk start from the daemon's log line (1 ms resolution)"})
+			Limit: Ms(relayOperate), LimitNote: "relay operate time", Note: note + "; talk start from the daemon's talking activity on its status socket"})
 	}
 	r.Add(Figure{Name: "cut-off from hook write: relay off − (lift + cap) p99", Value: Ms(Percentile(fromHook, 0.99)), Unit: "ms",
 		Limit: Ms(hookInputDelay), LimitNote: "hook debounce 30 ms + sim input poll 20 ms",
@@ -380,48 +379,16 @@ func benchE2ECutoff(r *Report) error {
 	return nil
 }
 
-// talkStartSince finds the daemon's "talking" log line written after
-// offset in its log and returns the line's time.
-func talkStartSince(path string, offset int64) (time.Time, error) {
-	f, err := os.Open(path)
+// talkStart is the instant the daemon says talk started: its talking
+// activity (on the status socket) after seq.
+func talkStart(b *boothrig.Booth, seq uint64) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+	defer cancel()
+	a, err := b.WaitActivity(ctx, seq, func(a boothrig.Activity) bool { return a.Kind == session.ActivityTalking })
 	if err != nil {
-		return time.Time{}, err
+		return time.Time{}, fmt.Errorf("no talking activity after seq %d: %w", seq, err)
 	}
-	defer f.Close()
-	if _, err := f.Seek(offset, 0); err != nil {
-		return time.Time{}, err
-	}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if t, ok := logLineTime(sc.Text(), "talking"); ok {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("no \"talking\" line in %s after byte %d", path, offset)
-}
-
-// logLineTime parses a log/slog text line: when its msg is msg, it returns
-// its time.
-func logLineTime(line, msg string) (time.Time, bool) {
-	var at time.Time
-	found := false
-	for _, f := range strings.Fields(line) {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "time":
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return time.Time{}, false
-			}
-			at = t
-		case "msg":
-			found = v == msg || v == fmt.Sprintf("%q", msg)
-		}
-	}
-	return at, found && !at.IsZero()
+	return a.At, nil
 }
 
 // hookInputDelay is the longest a hook change takes to be believed on the

@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 )
@@ -60,20 +59,3 @@ func TestWatchRelay(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
-
-// FuzzLogLineTime: whatever the line, a line taken as "talking" has that
-// msg field and a time.
-func FuzzLogLineTime(f *testing.F) {
-	f.Add("time=2026-11-29T07:50:12.345Z level=INFO msg=talking call=3 max=2s")
-	f.Add(`time=2026-11-29T07:50:12.345Z level=INFO msg="call ended" call=3`)
-	f.Add("msg=talking time=")
-	f.Fuzz(func(t *testing.T, line string) {
-		at, ok := logLineTime(line, "talking")
-		if !ok {
-			return
-		}
-		if at.IsZero() || !strings.Contains(line, "msg=talking") && !strings.Contains(line, `msg="talking"`) {
-			t.Fatalf("logLineTime(%q) = %v, true", line, at)
-		}
-	})
-}

@@ -1,9 +1,6 @@
 package main
 
-import (
-	"testing"
-	"time"
-)
+import "testing"
 
 func TestParseCPUInfo(t *testing.T) {
 	for _, tc := range []struct {
@@ -73,26 +70,6 @@ func TestDescribeCommit(t *testing.T) {
 	} {
 		if got := DescribeCommit(tc.head, tc.status, tc.ok); got != tc.want {
 			t.Errorf("DescribeCommit(%q, %q, %v) = %q, want %q", tc.head, tc.status, tc.ok, got, tc.want)
-		}
-	}
-}
-
-func TestLogLineTime(t *testing.T) {
-	want := time.Date(2026, 11, 29, 7, 50, 12, 345e6, time.UTC)
-	for _, tc := range []struct {
-		line string
-		ok   bool
-	}{
-		{"time=2026-11-29T07:50:12.345Z level=INFO msg=talking call=3 max=2s", true},
-		{"time=2026-11-29T14:50:12.345+07:00 level=INFO msg=talking call=3", true},
-		{`time=2026-11-29T07:50:12.345Z level=INFO msg="call ended" call=3`, false},
-		{"time=2026-11-29T07:50:12.345Z level=INFO msg=talkingX", false},
-		{"level=INFO msg=talking", false},
-		{"time=yesterday msg=talking", false},
-	} {
-		got, ok := logLineTime(tc.line, "talking")
-		if ok != tc.ok || ok && !got.Equal(want) {
-			t.Errorf("logLineTime(%q) = %v, %v; want %v, %v", tc.line, got, ok, want, tc.ok)
 		}
 	}
 }

@@ -129,7 +129,7 @@ func (b *cutBooth) SetRelay(on bool) error {
 
 func (b *cutBooth) ClearFaults() error { return nil }
 
-func (b *cutBooth) Show(signal string) error {
+func (b *cutBooth) Show(signal session.Signal) error {
 	if signal == "talking" {
 		now := b.clk.Mono()
 		b.mu.Lock()
@@ -194,9 +194,9 @@ func cutoffErrors(engines, calls int) ([]time.Duration, error) {
 // nopBooth is a booth with no outputs.
 type nopBooth struct{}
 
-func (nopBooth) SetRelay(bool) error { return nil }
-func (nopBooth) Show(string) error   { return nil }
-func (nopBooth) ClearFaults() error  { return nil }
+func (nopBooth) SetRelay(bool) error       { return nil }
+func (nopBooth) Show(session.Signal) error { return nil }
+func (nopBooth) ClearFaults() error        { return nil }
 
 // callRate runs n calls through the synchronous core on a fake clock and
 // returns calls per second of real time: the engine and store's own cost.

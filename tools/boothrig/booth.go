@@ -16,6 +16,7 @@ import (
 
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/drivers/rfid/rfidtest"
+	"wartelsuspas/kiosk/session"
 )
 
 // Booth is one `wartel-kiosk run` daemon with its emulated reader and
@@ -320,8 +321,68 @@ type Status struct {
 		LastError  string    `json:"last_error"`
 		Uploaded   uint64    `json:"uploaded"`
 	} `json:"gateway"`
-	Outbox int             `json:"outbox_depth"`
-	Raw    json.RawMessage `json:"-"`
+	Outbox int `json:"outbox_depth"`
+	// BootID names the daemon's start; Activity is what it did lately,
+	// oldest first, each with a seq that counts from 1 at each start.
+	BootID   string          `json:"boot_id"`
+	Activity []Activity      `json:"activity"`
+	Raw      json.RawMessage `json:"-"`
+}
+
+// Activity is one typed event of the daemon's status socket (the
+// firmware's activityDoc): programs follow these, never the log text.
+type Activity struct {
+	Seq       uint64               `json:"seq"`
+	Kind      session.ActivityKind `json:"kind"`
+	At        time.Time            `json:"at"`
+	CallID    int64                `json:"call_id"`
+	Card      string               `json:"card"`
+	Inmate    string               `json:"inmate"`
+	Officer   string               `json:"officer"`
+	Denial    string               `json:"denial"`
+	End       string               `json:"end"`
+	Action    string               `json:"action"`
+	MaxMs     int64                `json:"max_ms"`
+	TalkedMs  int64                `json:"talked_ms"`
+	ChargedMs int64                `json:"charged_ms"`
+	BeforeMs  int64                `json:"before_ms"`
+	AfterMs   int64                `json:"after_ms"`
+	Detail    string               `json:"detail"`
+}
+
+// After returns the activities of s newer than seq, oldest first.
+func (s Status) After(seq uint64) []Activity {
+	var out []Activity
+	for _, a := range s.Activity {
+		if a.Seq > seq {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// LastSeq is the seq of the newest activity of s (0: none yet).
+func (s Status) LastSeq() uint64 {
+	if n := len(s.Activity); n > 0 {
+		return s.Activity[n-1].Seq
+	}
+	return 0
+}
+
+// WaitActivity polls the status until an activity newer than seq (of the
+// same start of the daemon) satisfies ok, and returns it.
+func (b *Booth) WaitActivity(ctx context.Context, seq uint64, ok func(Activity) bool) (Activity, error) {
+	var found Activity
+	_, err := b.WaitStatus(ctx, func(s Status) bool {
+		for _, a := range s.After(seq) {
+			if ok(a) {
+				found = a
+				return true
+			}
+		}
+		return false
+	})
+	return found, err
 }
 
 // Status asks the daemon over its status socket.

@@ -21,6 +21,7 @@ import (
 
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session"
 	"wartelsuspas/tools/boothrig"
 )
 
@@ -170,7 +171,8 @@ func call(ctx context.Context, b *boothrig.Booth, card rfid.CardID, talk time.Du
 }
 
 // tapGranted taps card and waits for the relay to close; a denial ends
-// the wait at once.
+// the wait at once. The booth's typed activity (its status socket) tells
+// which came.
 func tapGranted(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error {
 	wctx, cancel := context.WithTimeout(ctx, hang)
 	defer cancel()
@@ -181,14 +183,14 @@ func tapGranted(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error 
 	if err := b.Tap(card); err != nil {
 		return err
 	}
-	s, err := b.WaitStatus(wctx, func(s boothrig.Status) bool {
-		return s.Session.Denials > before.Session.Denials || s.Session.State != "ready" && s.Session.Inmate != ""
+	a, err := b.WaitActivity(wctx, before.LastSeq(), func(a boothrig.Activity) bool {
+		return a.Kind == session.ActivityGranted || a.Kind == session.ActivityDenied
 	})
 	if err != nil {
 		return fmt.Errorf("tap of %s: %w", card, err)
 	}
-	if s.Session.Denials > before.Session.Denials {
-		return fmt.Errorf("tap of %s denied (status %s); see %s/kiosk.log", card, s.Raw, b.Dir)
+	if a.Kind == session.ActivityDenied {
+		return fmt.Errorf("tap of %s denied: %s (inmate %q); see %s/kiosk.log", card, a.Denial, a.Inmate, b.Dir)
 	}
 	if err := b.WaitRelay(wctx, true); err != nil {
 		s, _ := b.Status(wctx)
@@ -197,7 +199,7 @@ func tapGranted(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error 
 	return nil
 }
 
-// tapDenied taps card and waits until the booth counted one more denial.
+// tapDenied taps card and waits for the booth's denied activity.
 func tapDenied(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error {
 	wctx, cancel := context.WithTimeout(ctx, hang)
 	defer cancel()
@@ -208,7 +210,12 @@ func tapDenied(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error {
 	if err := b.Tap(card); err != nil {
 		return err
 	}
-	_, err = b.WaitStatus(wctx, func(s boothrig.Status) bool { return s.Session.Denials > before.Session.Denials })
+	a, err := b.WaitActivity(wctx, before.LastSeq(), func(a boothrig.Activity) bool {
+		return a.Kind == session.ActivityDenied || a.Kind == session.ActivityGranted
+	})
+	if err == nil && a.Kind == session.ActivityGranted {
+		return fmt.Errorf("tap of %s: call %d granted, want a denial", card, a.CallID)
+	}
 	return err
 }
 

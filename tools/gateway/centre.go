@@ -142,7 +142,7 @@ func cmdDevices(ctx context.Context, g *globals, args []string) error {
 		}
 		alerts := "-"
 		if !d.CloneSuspected.IsZero() {
-			alerts = ledger.EventCloneSuspected + " " + d.CloneSuspected.UTC().Format(time.RFC3339)
+			alerts = string(ledger.EventCloneSuspected) + " " + d.CloneSuspected.UTC().Format(time.RFC3339)
 		}
 		// A replaced store is never silent: how often, and the records lost
 		// with the old ones (the store_replaced centre event has the details).

@@ -78,8 +78,8 @@ func TestEventsCLI(t *testing.T) {
 		t.Errorf("forged event listed as %q, want it escaped and marked unknown", l)
 	}
 	for _, k := range ledger.AllCentreEventKinds {
-		label, _ := ledger.EventLabel(ledger.SourceCentre, k)
-		if !regexp.MustCompile(`centre\s+lapas-uji/b02\s+-\s+-\s+` + k + `\s+` + regexp.QuoteMeta(label) + `\s+seen by the gateway`).MatchString(out) {
+		label, _ := ledger.EventLabel(ledger.SourceCentre, string(k))
+		if !regexp.MustCompile(`centre\s+lapas-uji/b02\s+-\s+-\s+` + string(k) + `\s+` + regexp.QuoteMeta(label) + `\s+seen by the gateway`).MatchString(out) {
 			t.Errorf("centre event %s not listed:\n%s", k, out)
 		}
 	}

@@ -1,63 +1,18 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/kiosk/session"
+	"wartelsuspas/tools/boothrig"
 )
 
-// parseLogLine splits one line of log/slog's text handler
-// (`time=… level=INFO msg="call ended" call=3 reason=quota`) into its
-// fields. Values quoted by the handler are unquoted. It reports false for a
-// line that is not key=value pairs (a panic trace, a truncated write).
-func parseLogLine(line string) (map[string]string, bool) {
-	f := map[string]string{}
-	s := strings.TrimRight(line, "\r\n")
-	for {
-		s = strings.TrimLeft(s, " ")
-		if s == "" {
-			break
-		}
-		eq := strings.IndexByte(s, '=')
-		if eq <= 0 || strings.ContainsAny(s[:eq], " \"") {
-			return nil, false
-		}
-		key := s[:eq]
-		s = s[eq+1:]
-		var val string
-		if strings.HasPrefix(s, `"`) {
-			q, err := strconv.QuotedPrefix(s)
-			if err != nil {
-				return nil, false
-			}
-			val, _ = strconv.Unquote(q) // QuotedPrefix vouched for it
-			s = s[len(q):]
-		} else {
-			end := strings.IndexByte(s, ' ')
-			if end < 0 {
-				end = len(s)
-			}
-			val = s[:end]
-			s = s[end:]
-		}
-		if s != "" && s[0] != ' ' {
-			return nil, false
-		}
-		f[key] = val
-	}
-	if f["msg"] == "" {
-		return nil, false
-	}
-	return f, true
-}
+// The page's event feed is the daemon's typed activity, read from its
+// status socket with the rest of its status (boothrig.Status.Activity):
+// never its log text, which is for people and may be reworded.
 
 // event is one line of a booth's recent events on the page.
 type event struct {
@@ -66,74 +21,77 @@ type event struct {
 	Text string `json:"text"` // in the page's language
 }
 
-// describe turns a daemon log line into an event for people, or reports
-// false for lines the page leaves out (heartbeats, debug detail).
-func describe(f map[string]string, cat *i18n.Catalogue, name func(person string) string) (event, bool) {
+// Page kinds: the data-kind of an event's line, which the page styles.
+const (
+	pageReady       = "ready"
+	pageStopped     = "stopped"
+	pageGranted     = "granted"
+	pageTalking     = "talking"
+	pageDenied      = "denied"
+	pageEnded       = "ended"
+	pageOfficerMode = "officer_mode"
+	pageOfficer     = "officer"
+	pageFault       = "fault"
+	pageUnknown     = "unknown"
+)
+
+// describe turns a daemon activity into an event for people. A kind this
+// page does not know (a newer daemon's) is shown as unknown with its word,
+// never as a plausible known one; TestDescribeEveryKind keeps every kind
+// of session.AllActivities known.
+func describe(a boothrig.Activity, cat *i18n.Catalogue, name func(person string) string) event {
 	ev := event{}
-	if t, err := time.Parse(time.RFC3339Nano, f["time"]); err == nil {
-		ev.At = t.Format("15:04:05")
+	if !a.At.IsZero() {
+		ev.At = a.At.Local().Format("15:04:05")
 	}
-	call := func() int64 { n, _ := strconv.ParseInt(f["call"], 10, 64); return n }
-	switch f["msg"] {
-	case "booth ready":
-		ev.Kind, ev.Text = "ready", cat.T("sim.ev.ready")
-	case "booth stopped":
-		ev.Kind, ev.Text = "stopped", cat.T("sim.ev.stopped")
-	case "call granted":
-		ev.Kind, ev.Text = "granted", cat.T("sim.ev.granted", call(), name(f["inmate"]), clockText(parseDur(f["max"])))
-	case "talking":
-		ev.Kind, ev.Text = "talking", cat.T("sim.ev.talking", call())
-	case "tap denied":
+	switch a.Kind {
+	case session.ActivityReady:
+		ev.Kind, ev.Text = pageReady, cat.T("sim.ev.ready")
+	case session.ActivityStopped:
+		ev.Kind, ev.Text = pageStopped, cat.T("sim.ev.stopped")
+	case session.ActivityGranted:
+		ev.Kind, ev.Text = pageGranted, cat.T("sim.ev.granted", a.CallID, name(a.Inmate), clockText(ms(a.MaxMs)))
+	case session.ActivityTalking:
+		ev.Kind, ev.Text = pageTalking, cat.T("sim.ev.talking", a.CallID)
+	case session.ActivityDenied:
 		who := cat.T("sim.unknown_card")
-		if f["inmate"] != "" {
-			who = name(f["inmate"])
+		if a.Inmate != "" {
+			who = name(a.Inmate)
 		}
-		ev.Kind, ev.Text = "denied", cat.T("sim.ev.denied", who, cat.Denial(f["reason"]))
-	case "call ended":
-		ev.Kind, ev.Text = "ended", cat.T("sim.ev.ended", call(), cat.End(f["reason"]), clockText(parseMs(f["talked_ms"])), clockText(parseMs(f["charged_ms"])))
-	case "handset not lifted in time: call cancelled, not charged":
-		ev.Kind, ev.Text = "ended", cat.T("sim.ev.no_offhook", call())
-	case "officer mode":
-		ev.Kind, ev.Text = "officer_mode", cat.T("sim.ev.officer_mode", name(f["officer"]))
-	case "officer mode left", "officer mode timed out":
-		ev.Kind, ev.Text = "officer_mode", cat.T("sim.ev.officer_left")
-	case "officer action":
-		action := f["action"]
-		if cat.Has("sim.action." + action) {
-			action = cat.T("sim.action." + action)
+		ev.Kind, ev.Text = pageDenied, cat.T("sim.ev.denied", who, cat.Denial(a.Denial))
+	case session.ActivityEnded:
+		ev.Kind = pageEnded
+		if a.End == string(session.EndNoOffHook) {
+			ev.Text = cat.T("sim.ev.no_offhook", a.CallID)
+		} else {
+			ev.Text = cat.T("sim.ev.ended", a.CallID, cat.End(a.End), clockText(ms(a.TalkedMs)), clockText(ms(a.ChargedMs)))
 		}
-		ev.Kind, ev.Text = "officer", cat.T("sim.ev.officer", name(f["officer"]), action, name(f["inmate"]),
-			clockText(parseDur(f["before"])), clockText(parseDur(f["after"])))
-	case "fault cleared by an officer":
-		ev.Kind, ev.Text = "officer", cat.T("sim.ev.fault_cleared", name(f["officer"]))
-	case "panel opened: booth out of service until an officer card clears it":
-		ev.Kind, ev.Text = "fault", cat.T("sim.ev.panel_open")
-	case "panel closed; an officer card clears the tamper state":
-		ev.Kind, ev.Text = "fault", cat.T("sim.ev.panel_closed")
-	case "card reader down: no new calls; check the reader's cable":
-		ev.Kind, ev.Text = "fault", cat.T("sim.ev.reader_down")
-	case "card reader back":
-		ev.Kind, ev.Text = "fault", cat.T("sim.ev.reader_up")
+	case session.ActivityOfficerMode:
+		ev.Kind, ev.Text = pageOfficerMode, cat.T("sim.ev.officer_mode", name(a.Officer))
+	case session.ActivityOfficerLeft:
+		ev.Kind, ev.Text = pageOfficerMode, cat.T("sim.ev.officer_left")
+	case session.ActivityOfficer:
+		ev.Kind, ev.Text = pageOfficer, cat.T("sim.ev.officer", name(a.Officer), cat.Action(a.Action), name(a.Inmate),
+			clockText(ms(a.BeforeMs)), clockText(ms(a.AfterMs)))
+	case session.ActivityFaultCleared:
+		ev.Kind, ev.Text = pageOfficer, cat.T("sim.ev.fault_cleared", name(a.Officer))
+	case session.ActivityPanelOpen:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.panel_open")
+	case session.ActivityPanelClosed:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.panel_closed")
+	case session.ActivityReaderDown:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.reader_down")
+	case session.ActivityReaderUp:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.reader_up")
+	case session.ActivityFault:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.fault", a.Detail)
 	default:
-		// Warnings and errors are for people even when the page has no
-		// words of its own for them: show the daemon's (English) message.
-		if f["level"] != "WARN" && f["level"] != "ERROR" {
-			return event{}, false
-		}
-		ev.Kind, ev.Text = "fault", f["msg"]
+		ev.Kind, ev.Text = pageUnknown, cat.T("sim.ev.unknown", string(a.Kind))
 	}
-	return ev, true
+	return ev
 }
 
-func parseDur(s string) time.Duration {
-	d, _ := time.ParseDuration(s)
-	return d
-}
-
-func parseMs(s string) time.Duration {
-	n, _ := strconv.ParseInt(s, 10, 64)
-	return time.Duration(n) * time.Millisecond
-}
+func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
 
 // clockText shows a duration as m:ss, as the page's time left does.
 func clockText(d time.Duration) string {
@@ -147,87 +105,61 @@ func clockText(d time.Duration) string {
 // maxEvents is how many recent events a booth's panel keeps.
 const maxEvents = 12
 
-// logTail follows a daemon's log file from an offset and keeps its recent
-// events. The file only grows (the rig appends); a shorter file means it
-// was replaced, and the tail starts over.
-type logTail struct {
-	path string
+// feed keeps a booth's recent events from the activity of its status
+// polls. Each start of the daemon (a boot id) numbers its activities
+// from 1: a new boot id is a restarted daemon, whose activities are all
+// new. A daemon that stops answering after it answered shows as stopped
+// (its own "stopped" may come after the last poll).
+type feed struct {
 	cat  *i18n.Catalogue
 	name func(string) string
 
-	mu      sync.Mutex
-	off     int64
-	partial []byte
-	events  []event
+	mu       sync.Mutex
+	boot     string
+	seq      uint64
+	answered bool
+	events   []event
 }
 
-// newLogTail follows path from its current end: events of earlier runs
-// are not this run's.
-func newLogTail(path string, cat *i18n.Catalogue, name func(string) string) *logTail {
-	t := &logTail{path: path, cat: cat, name: name}
-	if fi, err := os.Stat(path); err == nil {
-		t.off = fi.Size()
+func newFeed(cat *i18n.Catalogue, name func(string) string) *feed {
+	return &feed{cat: cat, name: name}
+}
+
+// update takes one status poll, or its error, at now.
+func (f *feed) update(s boothrig.Status, err error, now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err != nil {
+		if f.answered && (len(f.events) == 0 || f.events[len(f.events)-1].Kind != pageStopped) {
+			f.add(describe(boothrig.Activity{Kind: session.ActivityStopped, At: now}, f.cat, f.name))
+		}
+		f.answered = false
+		return
 	}
-	return t
-}
-
-// Events reads what was appended since the last call and returns the
-// recent events, newest first.
-func (t *logTail) Events() ([]event, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if err := t.read(); err != nil {
-		return t.recent(), err
+	f.answered = true
+	if s.BootID != f.boot {
+		f.boot, f.seq = s.BootID, 0
 	}
-	return t.recent(), nil
+	for _, a := range s.After(f.seq) {
+		f.add(describe(a, f.cat, f.name))
+		f.seq = a.Seq
+	}
 }
 
-func (t *logTail) recent() []event {
-	out := make([]event, len(t.events))
-	for i, e := range t.events {
-		out[len(t.events)-1-i] = e
+func (f *feed) add(ev event) {
+	f.events = append(f.events, ev)
+	if n := len(f.events); n > maxEvents {
+		f.events = append([]event(nil), f.events[n-maxEvents:]...)
+	}
+}
+
+// recent returns the recent events, newest first.
+func (f *feed) recent() []event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]event, len(f.events))
+	for i, e := range f.events {
+		out[len(f.events)-1-i] = e
 	}
 	return out
-}
-
-func (t *logTail) read() error {
-	f, err := os.Open(t.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("booth log: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("booth log: %w", err)
-	}
-	if fi.Size() < t.off {
-		t.off, t.partial = 0, nil
-	}
-	if fi.Size() == t.off {
-		return nil
-	}
-	b, err := io.ReadAll(io.NewSectionReader(f, t.off, fi.Size()-t.off))
-	if err != nil {
-		return fmt.Errorf("booth log %s: %w", t.path, err)
-	}
-	t.off += int64(len(b))
-	b = append(t.partial, b...)
-	last := bytes.LastIndexByte(b, '\n')
-	t.partial = append([]byte(nil), b[last+1:]...) // an unfinished line waits
-	for line := range strings.SplitSeq(string(b[:last+1]), "\n") {
-		fields, ok := parseLogLine(line)
-		if !ok {
-			continue
-		}
-		if ev, ok := describe(fields, t.cat, t.name); ok {
-			t.events = append(t.events, ev)
-		}
-	}
-	if n := len(t.events); n > maxEvents {
-		t.events = append([]event(nil), t.events[n-maxEvents:]...)
-	}
-	return nil
 }

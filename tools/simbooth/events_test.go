@@ -1,142 +1,60 @@
 package main
 
 import (
-	"bytes"
-	"log/slog"
-	"os"
-	"path/filepath"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	"pgregory.net/rapid"
-
 	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session"
 	"wartelsuspas/tools/boothrig"
 )
-
-func TestParseLogLine(t *testing.T) {
-	tests := []struct {
-		line string
-		want map[string]string // nil: not a log line
-	}{
-		{`time=2026-11-29T07:43:39.598Z level=INFO msg="call ended" part=session call=1 reason=shutdown talked_ms=4859`,
-			map[string]string{"time": "2026-11-29T07:43:39.598Z", "level": "INFO", "msg": "call ended", "part": "session", "call": "1", "reason": "shutdown", "talked_ms": "4859"}},
-		{`level=INFO msg=talking call=2 max=12s` + "\n", map[string]string{"level": "INFO", "msg": "talking", "call": "2", "max": "12s"}},
-		{`msg="say \"hi\"=x" err=""`, map[string]string{"msg": `say "hi"=x`, "err": ""}},
-		{`level=INFO msg=`, nil}, // no message
-		{`panic: runtime error`, nil},
-		{`goroutine 1 [running]:`, nil},
-		{`msg="unterminated`, nil},
-		{`msg="a"b=c`, nil},
-		{`=x msg=y`, nil},
-		{``, nil},
-	}
-	for _, tt := range tests {
-		got, ok := parseLogLine(tt.line)
-		if ok != (tt.want != nil) {
-			t.Errorf("parseLogLine(%q) ok = %v, want %v (%v)", tt.line, ok, tt.want != nil, got)
-			continue
-		}
-		for k, v := range tt.want {
-			if got[k] != v {
-				t.Errorf("parseLogLine(%q)[%s] = %q, want %q", tt.line, k, got[k], v)
-			}
-		}
-		if ok && len(got) != len(tt.want) {
-			t.Errorf("parseLogLine(%q) = %v, want %v", tt.line, got, tt.want)
-		}
-	}
-}
-
-// TestParseLogLineRoundTrip checks the parser against what log/slog's text
-// handler really writes, for any message and string attributes.
-func TestParseLogLineRoundTrip(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		msg := rapid.StringN(1, 40, -1).Draw(t, "msg")
-		keys := rapid.SliceOfDistinct(rapid.StringMatching(`[a-z_]{1,8}`), func(s string) string { return s }).Draw(t, "keys")
-		want := map[string]string{"msg": msg, "level": "INFO"}
-		var args []any
-		for _, k := range keys {
-			if k == "msg" || k == "level" || k == "time" {
-				continue
-			}
-			v := rapid.String().Draw(t, "v")
-			want[k] = v
-			args = append(args, k, v)
-		}
-		var buf bytes.Buffer
-		h := slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(g []string, a slog.Attr) slog.Attr {
-			if a.Key == slog.TimeKey && len(g) == 0 {
-				return slog.Attr{}
-			}
-			return a
-		}})
-		slog.New(h).Info(msg, args...)
-		got, ok := parseLogLine(buf.String())
-		if !ok {
-			t.Fatalf("parseLogLine(%q) refused slog's own line", buf.String())
-		}
-		for k, v := range want {
-			if got[k] != v {
-				t.Fatalf("parseLogLine(%q)[%q] = %q, want %q", buf.String(), k, got[k], v)
-			}
-		}
-		if len(got) != len(want) {
-			t.Fatalf("parseLogLine(%q) = %v, want %v", buf.String(), got, want)
-		}
-	})
-}
-
-func FuzzParseLogLine(f *testing.F) {
-	f.Add(`time=2026-11-29T07:43:39.598Z level=INFO msg="call ended" call=1 reason=quota talked_ms=4859 charged_ms=4000`)
-	f.Add(`level=INFO msg="tap denied" card=ab inmate="" reason=unknown_card`)
-	f.Add(`msg="officer action" officer=PTG-0001 action=reset inmate=WBP-0001 before=28s after=40s`)
-	f.Add(`msg="\u00e9\"x" k=`)
-	cat := i18n.New("id")
-	f.Fuzz(func(t *testing.T, line string) {
-		fields, ok := parseLogLine(line)
-		if !ok {
-			return
-		}
-		if fields["msg"] == "" {
-			t.Fatalf("parseLogLine(%q) accepted a line without a message", line)
-		}
-		// Whatever a line holds, describing it must not panic or leave a
-		// catalogue key unresolved.
-		if ev, ok := describe(fields, cat, func(s string) string { return s }); ok && strings.HasPrefix(ev.Text, "!sim.") {
-			t.Fatalf("describe(%v) = %q: a missing catalogue key", fields, ev.Text)
-		}
-	})
-}
 
 func TestDescribe(t *testing.T) {
 	name := personNamer(boothrig.DemoRoster)
 	tests := []struct {
-		lang   string
-		line   string
-		kind   string
-		text   string // "": not shown
-		notAny []string
+		lang string
+		a    boothrig.Activity
+		kind string
+		text string
 	}{
-		{"en", `time=2026-11-29T07:43:33.1Z level=INFO msg="call granted" call=1 card=bf inmate=WBP-0001 max=1m30s`, "granted", "Call 1 granted to Budi Santoso, up to 1:30", nil},
-		{"id", `level=INFO msg="call granted" call=7 inmate=WBP-0002 max=12s`, "granted", "Panggilan 7 diizinkan untuk Siti Rahayu, paling lama 0:12", nil},
-		{"en", `level=INFO msg="tap denied" card=ab inmate="" reason=unknown_card`, "denied", "Denied Unknown card: Card not registered", nil},
-		{"id", `level=INFO msg="tap denied" card=ab inmate=WBP-0004 reason=blocked_card`, "denied", "Ditolak Joko Susilo: Kartu diblokir", nil},
-		{"en", `level=INFO msg="call ended" call=3 reason=quota talked_ms=12040 charged_ms=12000`, "ended", "Call 3 ended: Minutes used up; talked 0:12, billed 0:12", nil},
-		{"en", `level=INFO msg="officer action" officer=PTG-0001 action=reset inmate=WBP-0001 before=28s after=40s`, "officer", "Officer Pak Agus (petugas): quota reset for Budi Santoso (remaining 0:28 → 0:40)", nil},
-		{"en", `level=INFO msg="officer mode" officer=PTG-0001`, "officer_mode", "Officer Pak Agus (petugas) at the booth", nil},
-		{"en", `level=WARN msg="something odd" x=1`, "fault", "something odd", nil},
-		{"en", `level=INFO msg="gateway time" offset=1ms`, "", "", nil},
+		{"en", boothrig.Activity{Kind: session.ActivityGranted, CallID: 1, Card: "bf", Inmate: "WBP-0001", MaxMs: 90000}, "granted", "Call 1 granted to Budi Santoso, up to 1:30"},
+		{"id", boothrig.Activity{Kind: session.ActivityGranted, CallID: 7, Inmate: "WBP-0002", MaxMs: 12000}, "granted", "Panggilan 7 diizinkan untuk Siti Rahayu, paling lama 0:12"},
+		{"en", boothrig.Activity{Kind: session.ActivityDenied, Card: "ab", Denial: string(policy.ReasonUnknownCard)}, "denied", "Denied Unknown card: Card not registered"},
+		{"id", boothrig.Activity{Kind: session.ActivityDenied, Card: "ab", Inmate: "WBP-0004", Denial: string(policy.ReasonBlockedCard)}, "denied", "Ditolak Joko Susilo: Kartu diblokir"},
+		{"en", boothrig.Activity{Kind: session.ActivityEnded, CallID: 3, End: string(record.EndQuota), TalkedMs: 12040, ChargedMs: 12000}, "ended", "Call 3 ended: Minutes used up; talked 0:12, billed 0:12"},
+		{"en", boothrig.Activity{Kind: session.ActivityEnded, CallID: 4, End: string(record.EndNoOffHook)}, "ended", "Call 4 cancelled: handset not lifted, not billed"},
+		{"en", boothrig.Activity{Kind: session.ActivityOfficer, Officer: "PTG-0001", Action: string(record.ActionReset), Inmate: "WBP-0001", BeforeMs: 28000, AfterMs: 40000}, "officer", "Officer Pak Agus (petugas): quota reset for Budi Santoso (remaining 0:28 → 0:40)"},
+		{"en", boothrig.Activity{Kind: session.ActivityOfficerMode, Officer: "PTG-0001"}, "officer_mode", "Officer Pak Agus (petugas) at the booth"},
+		{"en", boothrig.Activity{Kind: session.ActivityFault, Detail: "relay fault: stuck"}, "fault", "Fault: relay fault: stuck"},
+		{"en", boothrig.Activity{Kind: "made_up"}, "unknown", `Event "made_up": not known to this page`},
 	}
 	for _, tt := range tests {
-		f, ok := parseLogLine(tt.line)
-		if !ok {
-			t.Fatalf("parseLogLine(%q) refused", tt.line)
+		ev := describe(tt.a, i18n.New(tt.lang), name)
+		if ev.Kind != tt.kind || ev.Text != tt.text {
+			t.Errorf("describe(%s, %+v) = %+v; want kind %q text %q", tt.lang, tt.a, ev, tt.kind, tt.text)
 		}
-		ev, shown := describe(f, i18n.New(tt.lang), name)
-		if shown != (tt.text != "") || ev.Kind != tt.kind || ev.Text != tt.text {
-			t.Errorf("describe(%s, %q) = %+v, %v; want kind %q text %q", tt.lang, tt.line, ev, shown, tt.kind, tt.text)
+	}
+}
+
+// TestDescribeEveryKind: every activity the daemon publishes has its words
+// on the page in both languages: none falls to "unknown", none leaves a
+// catalogue key unresolved. A kind added to session.AllActivities fails
+// here until the page knows it.
+func TestDescribeEveryKind(t *testing.T) {
+	name := personNamer(boothrig.DemoRoster)
+	for _, l := range i18n.Languages {
+		cat := i18n.New(l)
+		for _, k := range session.AllActivities {
+			a := boothrig.Activity{Kind: k, CallID: 1, Inmate: "WBP-0001", Officer: "PTG-0001", Denial: string(policy.ReasonNoMinutes),
+				End: string(record.EndHangup), Action: string(record.ActionGrant), Detail: "x"}
+			ev := describe(a, cat, name)
+			if ev.Kind == pageUnknown || strings.Contains(ev.Text, "!") {
+				t.Errorf("%s: activity %q shows as %+v", l, k, ev)
+			}
 		}
 	}
 }
@@ -156,65 +74,54 @@ func TestClockText(t *testing.T) {
 	}
 }
 
-// TestLogTail follows a log written in pieces, as a daemon appends it: an
-// unfinished line waits for its end, earlier runs' lines are skipped, and
-// only the last maxEvents are kept, newest first.
-func TestLogTail(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "kiosk.log")
-	appendLog := func(s string) {
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			t.Fatal(err)
+// TestFeed follows a daemon's activity across polls: each poll adds only
+// what is newer than the last seq seen, only the last maxEvents are kept,
+// newest first, a restarted daemon (a new boot id, seqs from 1 again)
+// starts over, and a daemon that stops answering shows as stopped once.
+func TestFeed(t *testing.T) {
+	f := newFeed(i18n.New("en"), personNamer(boothrig.DemoRoster))
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	var acts []boothrig.Activity
+	poll := func(boot string, kinds ...session.ActivityKind) {
+		for _, k := range kinds {
+			acts = append(acts, boothrig.Activity{Seq: uint64(len(acts) + 1), Kind: k, CallID: 1, At: now})
 		}
-		defer f.Close()
-		if _, err := f.WriteString(s); err != nil {
-			t.Fatal(err)
-		}
+		f.update(boothrig.Status{BootID: boot, Activity: acts}, nil, now)
 	}
-	appendLog("level=INFO msg=\"booth ready\"\n") // an earlier run
-	tail := newLogTail(path, i18n.New("en"), personNamer(boothrig.DemoRoster))
-	if ev, err := tail.Events(); err != nil || len(ev) != 0 {
-		t.Fatalf("Events() before anything new = %v, %v; want none", ev, err)
+	poll("boot-1", session.ActivityReady, session.ActivityTalking)
+	if ev := f.recent(); len(ev) != 2 || ev[0].Kind != "talking" || ev[1].Kind != "ready" {
+		t.Fatalf("recent() = %v; want talking then ready", ev)
 	}
-	appendLog("level=INFO msg=talking call=1\nlevel=INFO msg=\"call en")
-	ev, err := tail.Events()
-	if err != nil || len(ev) != 1 || ev[0].Kind != "talking" {
-		t.Fatalf("Events() = %v, %v; want the talking line only", ev, err)
+	poll("boot-1") // nothing new
+	poll("boot-1", session.ActivityEnded)
+	if ev := f.recent(); len(ev) != 3 || ev[0].Kind != "ended" {
+		t.Fatalf("recent() = %v; want ended on top of three", ev)
 	}
-	appendLog("ded\" call=1 reason=hangup talked_ms=1000 charged_ms=1000\n")
-	ev, _ = tail.Events()
-	if len(ev) != 2 || ev[0].Kind != "ended" || ev[1].Kind != "talking" {
-		t.Fatalf("Events() = %v; want ended then talking", ev)
+	for range maxEvents + 5 {
+		poll("boot-1", session.ActivityTalking)
 	}
-	for i := range maxEvents + 5 {
-		appendLog("level=INFO msg=talking call=" + string(rune('0'+i%10)) + "\n")
-	}
-	ev, _ = tail.Events()
-	if len(ev) != maxEvents {
+	if ev := f.recent(); len(ev) != maxEvents {
 		t.Fatalf("kept %d events, want %d", len(ev), maxEvents)
 	}
-	// A replaced (shorter) log starts over.
-	if err := os.WriteFile(path, []byte("level=INFO msg=\"booth stopped\"\n"), 0o644); err != nil {
-		t.Fatal(err)
+	f.update(boothrig.Status{}, errors.New("no daemon"), now)
+	f.update(boothrig.Status{}, errors.New("no daemon"), now)
+	if ev := f.recent(); ev[0].Kind != "stopped" || ev[1].Kind == "stopped" {
+		t.Fatalf("after the daemon went away: %v; want one stopped on top", ev[:2])
 	}
-	ev, _ = tail.Events()
-	if ev[0].Kind != "stopped" {
-		t.Fatalf("after the log was replaced, newest event = %+v, want stopped", ev[0])
+	acts = nil
+	poll("boot-2", session.ActivityReady)
+	if ev := f.recent(); ev[0].Kind != "ready" || ev[1].Kind != "stopped" {
+		t.Fatalf("after a restart (seq 1 again): %v; want ready on top of stopped", ev[:2])
 	}
 }
 
-// BenchmarkParseLogLine is the cost of reading one daemon log line: the
-// page reads each booth's new lines four times a second.
-func BenchmarkParseLogLine(b *testing.B) {
-	line := `time=2026-11-29T07:43:39.598Z level=INFO msg="call ended" part=session call=1 card=bf498602 reason=shutdown talked_ms=4859 charged_ms=4000`
+// BenchmarkDescribe is the cost of one activity on the page: the page
+// reads each booth's status four times a second.
+func BenchmarkDescribe(b *testing.B) {
+	a := boothrig.Activity{Kind: session.ActivityEnded, CallID: 1, Card: "bf498602", End: string(record.EndShutdown), TalkedMs: 4859, ChargedMs: 4000}
 	cat := i18n.New("id")
 	name := personNamer(boothrig.DemoRoster)
-	b.SetBytes(int64(len(line)))
 	for b.Loop() {
-		f, ok := parseLogLine(line)
-		if !ok {
-			b.Fatal("refused")
-		}
-		describe(f, cat, name)
+		describe(a, cat, name)
 	}
 }

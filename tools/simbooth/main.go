@@ -119,15 +119,6 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	defer ln.Close()
 
-	// The page follows each booth's log from its end as it is now: the
-	// events of earlier runs are not this run's.
-	names := make([]string, o.booths)
-	tails := make([]*logTail, o.booths)
-	for i := range names {
-		names[i] = fmt.Sprintf("b%02d", i+1)
-		tails[i] = newLogTail(filepath.Join(rigDir, "booths", names[i], "kiosk.log"), cat, personNamer(boothrig.DemoRoster))
-	}
-
 	fmt.Fprintln(stdout, cat.T("sim.starting", o.booths))
 	r, err := boothrig.Start(ctx, boothrig.Options{Dir: rigDir, Booths: o.booths, KioskBin: kiosk, GatewayBin: gateway, Rules: rules})
 	if err != nil {
@@ -138,9 +129,11 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("opening the gateway's ledger: %w", err)
 	}
+	// The page follows each booth's typed activity on its status socket
+	// (events.go), from the daemon's start.
 	sites := make([]*site, len(r.Booths))
 	for i, b := range r.Booths {
-		sites[i] = &site{name: b.Name, device: b.Device, b: b, log: tails[i]}
+		sites[i] = &site{name: b.Name, device: b.Device, b: b, feed: newFeed(cat, personNamer(boothrig.DemoRoster))}
 	}
 	errLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv, err := newServer(cat, sites, led, r.Facility(), boothrig.DemoRoster, rules.Allowance, errLog)

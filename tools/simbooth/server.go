@@ -49,7 +49,7 @@ type centre interface {
 type site struct {
 	name, device string
 	b            booth
-	log          *logTail
+	feed         *feed
 }
 
 // server is the page and its JSON API.
@@ -237,9 +237,6 @@ func (s *server) snapshot(ctx context.Context) pageState {
 
 func (s *server) boothState(ctx context.Context, st *site) boothState {
 	bs := boothState{Name: st.name, Device: st.device, Pins: map[string]bool{}, Events: []event{}}
-	if ev, err := st.log.Events(); err == nil {
-		bs.Events = ev
-	}
 	if pins, err := st.b.Pins(); err == nil {
 		// Levels as the example kiosk.toml wires them: outputs active
 		// high, the hook switch active low, the panel switch high when open.
@@ -249,6 +246,8 @@ func (s *server) boothState(ctx context.Context, st *site) boothState {
 		bs.Pins["hook"] = pins["hook"] == "0"
 	}
 	s2, err := st.b.Status(ctx)
+	st.feed.update(s2, err, s.now())
+	bs.Events = st.feed.recent()
 	if err != nil {
 		bs.Error = s.cat.T("sim.not_running", err)
 		bs.State, bs.StateText = "down", s.cat.T("sim.down")

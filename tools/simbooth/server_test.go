@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -92,8 +91,7 @@ func (c *fakeCentre) Balance(ctx context.Context, facility, inmate, period strin
 func newTestServer(t *testing.T, lang string, b *fakeBooth, c centre) *server {
 	t.Helper()
 	cat := i18n.New(lang)
-	sites := []*site{{name: "b01", device: "lapas-demo/b01", b: b,
-		log: newLogTail(filepath.Join(t.TempDir(), "kiosk.log"), cat, personNamer(boothrig.DemoRoster))}}
+	sites := []*site{{name: "b01", device: "lapas-demo/b01", b: b, feed: newFeed(cat, personNamer(boothrig.DemoRoster))}}
 	s, err := newServer(cat, sites, c, "lapas-demo", boothrig.DemoRoster, 40*time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +358,7 @@ func BenchmarkSnapshot(b *testing.B) {
 		status: `{"session":{"state":"talking","inmate":"WBP-0001","left_ms":9000},"reader":{"Up":true},"gateway":{"online":true}}`}
 	c := &fakeCentre{report: []ledger.ReportRow{{Inmate: "WBP-0001", Calls: 2}}, used: map[string]time.Duration{}, credit: map[string]time.Duration{}}
 	cat := i18n.New("en")
-	sites := []*site{{name: "b01", b: fb, log: newLogTail(filepath.Join(b.TempDir(), "kiosk.log"), cat, personNamer(boothrig.DemoRoster))}}
+	sites := []*site{{name: "b01", b: fb, feed: newFeed(cat, personNamer(boothrig.DemoRoster))}}
 	s, err := newServer(cat, sites, c, "lapas-demo", boothrig.DemoRoster, 40*time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)

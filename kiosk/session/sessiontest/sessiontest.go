@@ -14,6 +14,7 @@ import (
 
 	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/signal"
 )
 
 // ErrBroken is the error a Store returns while broken (SetBroken(true)).
@@ -408,7 +409,7 @@ func decode[T any](s *Store, kind record.Kind) []T {
 type BoothEvent struct {
 	Mono   time.Duration // the clock's monotonic reading
 	Relay  *bool         // set for SetRelay
-	Signal string        // set for Show
+	Signal signal.Signal // set for Show
 }
 
 // Booth is a session.Booth that records relay changes and signals with the
@@ -457,10 +458,10 @@ func (b *Booth) FailRelay(err error) {
 }
 
 // Show implements session.Booth.
-func (b *Booth) Show(signal string) error {
+func (b *Booth) Show(sig signal.Signal) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.events = append(b.events, BoothEvent{Mono: b.clk.Mono(), Signal: signal})
+	b.events = append(b.events, BoothEvent{Mono: b.clk.Mono(), Signal: sig})
 	return nil
 }
 
@@ -511,8 +512,8 @@ func (b *Booth) Events() []BoothEvent {
 }
 
 // Signals returns the signals shown, in order.
-func (b *Booth) Signals() []string {
-	var out []string
+func (b *Booth) Signals() []signal.Signal {
+	var out []signal.Signal
 	for _, e := range b.Events() {
 		if e.Relay == nil {
 			out = append(out, e.Signal)
@@ -522,7 +523,7 @@ func (b *Booth) Signals() []string {
 }
 
 // LastSignal returns the last signal shown, or "".
-func (b *Booth) LastSignal() string {
+func (b *Booth) LastSignal() signal.Signal {
 	s := b.Signals()
 	if len(s) == 0 {
 		return ""

@@ -177,7 +177,7 @@ var (
 		record.EventPolicyApplied:      "centre policy in force",
 		record.EventDenialsUnrecorded:  "denials counted while the store failed",
 	}
-	centreEventLabels = map[string]string{
+	centreEventLabels = map[CentreEventKind]string{
 		EventStoreReplaced:  "store replaced: records of the old store may be lost",
 		EventCloneSuspected: "identity used from two machines: revoke and re-enrol",
 	}
@@ -192,7 +192,7 @@ func EventLabel(source EventSource, kind string) (string, bool) {
 	case SourceBooth:
 		l, ok = boothEventLabels[record.EventName(kind)]
 	case SourceCentre:
-		l, ok = centreEventLabels[kind]
+		l, ok = centreEventLabels[CentreEventKind(kind)]
 	}
 	return l, ok
 }

@@ -66,7 +66,7 @@ func TestEvents(t *testing.T) {
 			want := []row{
 				{SourceBooth, "lp/b01", 2, "tamper", 0},
 				{SourceBooth, "lp/b02", 1, "relay_fault", time.Minute},
-				{SourceCentre, "lp/b02", 0, EventStoreReplaced, 2 * time.Minute},
+				{SourceCentre, "lp/b02", 0, string(EventStoreReplaced), 2 * time.Minute},
 				{SourceBooth, "lp/b01", 3, "reader_up", 3 * time.Minute},
 			}
 			if !slices.Equal(rows, want) {
@@ -86,7 +86,7 @@ func TestEvents(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(got) != 2 || got[0].Kind != "relay_fault" || got[1].Kind != EventStoreReplaced {
+			if len(got) != 2 || got[0].Kind != "relay_fault" || got[1].Kind != string(EventStoreReplaced) {
 				t.Errorf("events of lp/b02 since t0+1m: %+v, want relay_fault and store_replaced", got)
 			}
 			got, err = s.Events(ctx, EventQuery{Facility: "lp", Since: t0.Add(150 * time.Second)})
@@ -112,7 +112,7 @@ func TestEventLabels(t *testing.T) {
 		}
 	}
 	for _, k := range AllCentreEventKinds {
-		if l, ok := EventLabel(SourceCentre, k); !ok || l == "" {
+		if l, ok := EventLabel(SourceCentre, string(k)); !ok || l == "" {
 			t.Errorf("centre event %q has no label", k)
 		}
 	}
@@ -131,7 +131,7 @@ func TestObserveCentreEvents(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			s := open1(t, be)
 			var heard []string
-			s.ObserveCentreEvents(func(e CentreEvent) { heard = append(heard, e.Kind+" "+e.Device) })
+			s.ObserveCentreEvents(func(e CentreEvent) { heard = append(heard, string(e.Kind)+" "+e.Device) })
 			if err := s.RaiseEvent(ctx, CentreEvent{Device: "lp/b01", Kind: EventCloneSuspected, At: t0}); err != nil {
 				t.Fatal(err)
 			}

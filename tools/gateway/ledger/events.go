@@ -15,20 +15,23 @@ import (
 type CentreEvent struct {
 	Facility string
 	Device   string
-	Kind     string // one of AllCentreEventKinds
-	Detail   string // for the operator: what was seen and what to do
+	Kind     CentreEventKind // one of AllCentreEventKinds
+	Detail   string          // for the operator: what was seen and what to do
 	At       time.Time
 }
 
+// CentreEventKind is what a CentreEvent says the gateway noticed.
+type CentreEventKind string
+
 // Kinds of CentreEvent.
 const (
-	EventStoreReplaced  = "store_replaced"  // a known device uploads from a new chain
-	EventCloneSuspected = "clone_suspected" // one identity seen from two boots at once
+	EventStoreReplaced  CentreEventKind = "store_replaced"  // a known device uploads from a new chain
+	EventCloneSuspected CentreEventKind = "clone_suspected" // one identity seen from two boots at once
 )
 
 // AllCentreEventKinds lists every CentreEvent kind, for tests that give each
-// its place (a metric label, a console row).
-var AllCentreEventKinds = []string{EventStoreReplaced, EventCloneSuspected}
+// its place (a label, a metric label, a console row).
+var AllCentreEventKinds = []CentreEventKind{EventStoreReplaced, EventCloneSuspected}
 
 // execer is what both *sql.DB and *sql.Tx offer for writes, so an event can
 // be raised inside the transaction that noticed it.
@@ -108,7 +111,7 @@ func (r *raisedEvents) tell(e CentreEvent) {
 // RaiseEvent implements Store.
 func (s *sqlStore) RaiseEvent(ctx context.Context, e CentreEvent) error {
 	if err := s.raiseEvent(ctx, s.db, e); err != nil {
-		return s.errf("raise "+e.Kind+" event for "+e.Device, err)
+		return s.errf("raise "+string(e.Kind)+" event for "+e.Device, err)
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func (b *booth) call(inmate, period string, charged time.Duration) record.Record
 }
 
 func (b *booth) officer(action, inmate, period string, credit time.Duration) record.Record {
-	return b.add(record.KindOfficer, record.Officer{At: t0, Officer: "P-1", OfficerCard: "em:P1", Action: action, Inmate: inmate, Period: period, CreditMs: credit.Milliseconds()})
+	return b.add(record.KindOfficer, record.Officer{At: t0, Officer: "P-1", OfficerCard: "em:P1", Action: record.OfficerAction(action), Inmate: inmate, Period: period, CreditMs: credit.Milliseconds()})
 }
 
 func (b *booth) deny(inmate, reason string) record.Record {

@@ -401,9 +401,9 @@ func factOf(r record.Record) (f fact, ok bool, err error) {
 		if o.RosterVersion < 0 {
 			return f, false, fmt.Errorf("officer payload: negative roster_version %d", o.RosterVersion)
 		}
-		f = fact{inmate: o.Inmate, period: o.Period, month: monthOf(o.Period, o.At), action: o.Action,
+		f = fact{inmate: o.Inmate, period: o.Period, month: monthOf(o.Period, o.At), action: string(o.Action),
 			officer: o.Officer, atMs: msOf(o.At), officerCard: o.OfficerCard, rosterVersion: o.RosterVersion}
-		if o.Action == "reset" || o.Action == "grant" {
+		if o.Action.Credits() {
 			f.credit = o.CreditMs
 		}
 		return f, true, nil

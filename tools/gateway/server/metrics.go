@@ -19,6 +19,7 @@ type metrics struct {
 	ingested    *prometheus.CounterVec
 	chainErrors *prometheus.CounterVec
 	events      *prometheus.CounterVec
+	officer     *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	clones      *prometheus.CounterVec
 	booths      *boothCollector
@@ -38,6 +39,10 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 			Name: "wartel_events_total",
 			Help: "Events by source and kind: booth event records stored at upload (kind as the booth names it, unknown for a word this gateway does not know), centre events as raised.",
 		}, []string{"source", "kind"}),
+		officer: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wartel_officer_actions_total",
+			Help: "Officer action records stored at upload, by action (as the booth names it, unknown for a word this gateway does not know).",
+		}, []string{"action"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "wartel_request_duration_seconds",
 			Help:    "Time to answer a booth's /v1 request, by path and HTTP status.",
@@ -60,11 +65,14 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 		m.events.WithLabelValues(string(ledger.SourceBooth), string(k))
 	}
 	for _, k := range ledger.AllCentreEventKinds {
-		m.events.WithLabelValues(string(ledger.SourceCentre), k)
+		m.events.WithLabelValues(string(ledger.SourceCentre), string(k))
+	}
+	for _, a := range record.AllOfficerActions {
+		m.officer.WithLabelValues(string(a))
 	}
 	store.ObserveCentreEvents(func(e ledger.CentreEvent) {
-		kind := e.Kind
-		if !slices.Contains(ledger.AllCentreEventKinds, kind) {
+		kind := string(e.Kind)
+		if !slices.Contains(ledger.AllCentreEventKinds, e.Kind) {
 			kind = unknownEvent
 		}
 		m.events.WithLabelValues(string(ledger.SourceCentre), kind).Inc()
@@ -72,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.ingested, m.chainErrors, m.events, m.latency, m.clones, m.booths} {
+	for _, c := range []prometheus.Collector{m.ingested, m.chainErrors, m.events, m.officer, m.latency, m.clones, m.booths} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("server: register metrics: %w", err)
 		}
@@ -84,17 +92,22 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 // know: a booth's word is its own text, and must not mint label values.
 const unknownEvent = "unknown"
 
-// countEvents counts the event records of an upload that were newly stored.
-func (m *metrics) countEvents(recs []record.Record, res ledger.IngestResult) {
+// countStored counts the event and officer records of an upload that were
+// newly stored.
+func (m *metrics) countStored(recs []record.Record, res ledger.IngestResult) {
 	stored := make(map[uint64]bool, len(res.Records))
 	for _, rr := range res.Records {
 		stored[rr.Seq] = rr.Status == ledger.Stored
 	}
 	for _, rec := range recs {
-		if rec.Kind != record.KindEvent || !stored[rec.Seq] {
+		if (rec.Kind != record.KindEvent && rec.Kind != record.KindOfficer) || !stored[rec.Seq] {
 			continue
 		}
 		stored[rec.Seq] = false // a twin in the same batch is a duplicate
+		if rec.Kind == record.KindOfficer {
+			m.officer.WithLabelValues(officerActionLabel(rec.Payload)).Inc()
+			continue
+		}
 		kind := unknownEvent
 		var ev record.Event
 		if json.Unmarshal(rec.Payload, &ev) == nil && slices.Contains(record.AllEvents, ev.Event) {
@@ -102,6 +115,17 @@ func (m *metrics) countEvents(recs []record.Record, res ledger.IngestResult) {
 		}
 		m.events.WithLabelValues(string(ledger.SourceBooth), kind).Inc()
 	}
+}
+
+// officerActionLabel is the metric label of an officer record's action:
+// its word when this gateway knows it, else unknown (the record is still
+// stored and counted; a booth's word must not mint label values).
+func officerActionLabel(payload []byte) string {
+	var o record.Officer
+	if json.Unmarshal(payload, &o) == nil && slices.Contains(record.AllOfficerActions, o.Action) {
+		return string(o.Action)
+	}
+	return unknownEvent
 }
 
 func (m *metrics) seen(facility string) {

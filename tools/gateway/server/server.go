@@ -305,7 +305,7 @@ func (h *Handler) upload(ctx context.Context, device string, r *http.Request) (a
 			h.opt.Log.Warn("chain error stored and flagged, not mended; inspect with wartel-gateway devices", "device", device, "seq", rr.Seq, "kind", f)
 		}
 	}
-	h.metrics.countEvents(req.Records, res)
+	h.metrics.countStored(req.Records, res)
 	h.endLeases(ctx, device, req.Records, res)
 	return out, nil
 }
