@@ -14,11 +14,11 @@ import (
 
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/kiosk/cardtag"
-	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/kiosk/store"
 	"wartelsuspas/kiosk/uplink"

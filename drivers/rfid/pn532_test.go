@@ -16,9 +16,9 @@ import (
 	"go.bug.st/serial"
 	"pgregory.net/rapid"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/drivers/rfid/rfidtest"
-	"wartelsuspas/kiosk/clock"
 )
 
 func pn532Hexb(t *testing.T, s string) []byte {

@@ -6,8 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/cardtag"
-	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
 )
 

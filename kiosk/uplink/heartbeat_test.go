@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 )
 
 // TestHeartbeatOnChange: a change of the booth's state reaches the gateway

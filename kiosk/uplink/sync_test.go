@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
 	"wartelsuspas/tools/faultproxy"

@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 )
