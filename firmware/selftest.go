@@ -23,10 +23,10 @@ import (
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
 	"wartelsuspas/kiosk/uplink"
-	"wartelsuspas/tools/gateway/ca"
 )
 
 func init() {
@@ -508,18 +508,18 @@ func (t *selftest) gateway(ctx context.Context, cfg *config.Config, b *booth.Boo
 // the faults found so far and the outbox the store holds.
 func (t *selftest) heartbeat(ctx context.Context, cfg *config.Config, b *booth.Booth, r *rfid.Reader) (string, error) {
 	gw := cfg.Gateway.URL
-	bundle, err := ca.ReadBundle(cfg.Gateway.Bundle)
+	bnd, err := bundle.Read(cfg.Gateway.Bundle)
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.tls_bad", err))
 	}
-	if bundle.Device != cfg.Device {
-		return "", errors.New(t.c.T("selftest.tls_bad", t.c.T("selftest.identity_mismatch", bundle.Device, cfg.Device)))
+	if bnd.Device != cfg.Device {
+		return "", errors.New(t.c.T("selftest.tls_bad", t.c.T("selftest.identity_mismatch", bnd.Device, cfg.Device)))
 	}
 	u, err := url.Parse(gw)
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.gateway_down", gw, err))
 	}
-	tlsc, err := ca.ClientTLSConfig(bundle, ca.ClientOpts{ServerName: u.Hostname()})
+	tlsc, err := bundle.ClientTLSConfig(bnd, bundle.ClientOpts{ServerName: u.Hostname()})
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.tls_bad", err))
 	}
@@ -560,7 +560,7 @@ func (t *selftest) heartbeat(ctx context.Context, cfg *config.Config, b *booth.B
 	t.offset = beat.Offset.Round(time.Millisecond)
 	t.hasOffset = true
 	return t.c.T("selftest.gateway", gw, beat.RTT.Round(time.Millisecond)) + " " +
-		t.c.T("selftest.tls", bundle.Device, bundle.NotAfter.Format("2006-01-02")), nil
+		t.c.T("selftest.tls", bnd.Device, bnd.NotAfter.Format("2006-01-02")), nil
 }
 
 // outbox opens the booth's store for the heartbeat's outbox depth and

@@ -20,6 +20,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
@@ -209,7 +210,7 @@ func (g *testGateway) clientTLS(facility, booth string) *tls.Config {
 	if err := g.ledger.RegisterDevice(context.Background(), b.Device, time.Now()); err != nil {
 		g.t.Fatal(err)
 	}
-	c, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+	c, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		g.t.Fatal(err)
 	}

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/faultproxy"
-	"wartelsuspas/tools/gateway/ca"
 )
 
 // TestRealGateway runs the wartel-gateway binary (built here) over
@@ -85,11 +85,11 @@ func TestRealGateway(t *testing.T) {
 		t.Fatal("wartel-gateway serve did not announce its address within 30 s")
 	}
 
-	b, err := ca.ReadBundle(filepath.Join(dir, "b01"))
+	b, err := bundle.Read(filepath.Join(dir, "b01"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+	conf, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

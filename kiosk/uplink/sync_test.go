@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"wartelsuspas/clock"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
 	"wartelsuspas/tools/faultproxy"
@@ -282,7 +283,7 @@ func TestIdentityRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withCert := func(b ca.Bundle) Options {
+	withCert := func(b bundle.Bundle) Options {
 		t.Helper()
 		pair, err := tls.X509KeyPair(b.CertPEM, b.KeyPEM)
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/store"
@@ -222,11 +223,11 @@ func newUploadBlocker(t *testing.T, g *Gateway, bundleDir string) *uploadBlocker
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := ca.ReadBundle(bundleDir)
+	bnd, err := bundle.Read(bundleDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsc, err := ca.ClientTLSConfig(bundle, ca.ClientOpts{ServerName: "127.0.0.1"})
+	tlsc, err := bundle.ClientTLSConfig(bnd, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,7 +212,7 @@ func cmdEnroll(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.WriteDir(*out); err != nil {
+	if err := ca.WriteBundle(*out, b); err != nil {
 		return fmt.Errorf("write the bundle of %s: %w", b.Device, err)
 	}
 	if err := s.RegisterDevice(ctx, b.Device, time.Now()); err != nil {
