@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
@@ -221,7 +222,7 @@ func (t *selftest) run(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	cards := make(chan rfid.CardID, 16)
+	cards := make(chan cardid.ID, 16)
 	up := make(chan struct{})
 	readerDone := make(chan struct{})
 	go func() { defer close(readerDone); reader.Run(ctx) }()
@@ -420,7 +421,7 @@ func (t *selftest) hook(ctx context.Context, b *booth.Booth, hooks <-chan booth.
 	return true
 }
 
-func (t *selftest) card(ctx context.Context, cfg *config.Config, cards <-chan rfid.CardID) bool {
+func (t *selftest) card(ctx context.Context, cfg *config.Config, cards <-chan cardid.ID) bool {
 	if t.skips["interactive"] {
 		t.row("selftest.step.card", skip, t.c.T("selftest.skipped_by", "interactive"))
 		return true

@@ -10,6 +10,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/clock"
 )
 
@@ -326,7 +327,7 @@ func (r *pn532Run) poll(ctx context.Context) error {
 		case reason != "":
 			r.s.BadFrame(reason)
 		case ok:
-			r.s.Seen(ISO14443ACard(uid))
+			r.s.Seen(cardid.ISO14443ACard(uid))
 		default:
 			r.s.Absent()
 		}

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/protocol"
@@ -27,7 +27,7 @@ import (
 
 // callAndHang makes a call at b that talks long enough to be charged (the
 // booth's own countdown says so) and waits for the relay to open.
-func callAndHang(t *testing.T, ctx context.Context, b *Booth, c rfid.CardID) {
+func callAndHang(t *testing.T, ctx context.Context, b *Booth, c cardid.ID) {
 	t.Helper()
 	s := talk(t, ctx, b, c)
 	if _, err := b.WaitStatus(ctx, func(n Status) bool { return n.Session.LeftMs <= s.Session.LeftMs-1500 }); err != nil {
