@@ -70,9 +70,7 @@ var rules = []rule{
 
 // exceptions are arrows that exist today and are being removed, keyed "rule name|package". Each must
 // still be needed: a stale entry fails the test, so the list only shrinks.
-var exceptions = map[string]bool{
-	"kiosk knows no gateway or test bed|wartelsuspas/kiosk/uplink": true,
-}
+var exceptions = map[string]bool{}
 
 // pkg is what this test reads of `go list -json`.
 type pkg struct {

@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"bytes"
@@ -24,6 +24,7 @@ import (
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/ledger"
 	"wartelsuspas/tools/gateway/server"
@@ -287,7 +288,7 @@ func newBooth(t testing.TB, device string, n int) (*store.Store, []record.Record
 }
 
 // waitDrained waits (bounded, not timed) until the store's outbox is empty.
-func waitDrained(t *testing.T, st *store.Store, u *Uplink) {
+func waitDrained(t *testing.T, st *store.Store, u *uplink.Uplink) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 
 	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/faultproxy"
 )
 
@@ -105,7 +106,7 @@ func TestRealGateway(t *testing.T) {
 	defer p.Close()
 	// A new connection per request, so the proxy's faults hit every stage.
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: conf, DisableKeepAlives: true}}
-	u, err := New(Options{BaseURL: "https://" + p.Addr(), HTTPClient: client, Store: st, BatchSize: 100,
+	u, err := uplink.New(uplink.Options{BaseURL: "https://" + p.Addr(), HTTPClient: client, Store: st, BatchSize: 100,
 		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, DrainInterval: 5 * time.Millisecond,
 		Rand: rand.New(rand.NewPCG(1, 1)), Log: quietLog(), Firmware: "test"})
 	if err != nil {
