@@ -361,6 +361,7 @@ func pn532Generous() rfid.PN532Options {
 		PollInterval:    2 * time.Millisecond,
 		AckTimeout:      5 * time.Second,
 		ResponseTimeout: 5 * time.Second,
+		PassiveRetries:  rfid.DefaultPN532Options.PassiveRetries,
 	}
 }
 
@@ -628,6 +629,7 @@ func pn532NewFakeRig(t pn532TB, withPin bool, setup func(*rfidtest.PN532)) *pn53
 		PollInterval:    100 * time.Millisecond,
 		AckTimeout:      50 * time.Millisecond,
 		ResponseTimeout: 200 * time.Millisecond,
+		PassiveRetries:  rfid.DefaultPN532Options.PassiveRetries,
 		ResetPulse:      10 * time.Millisecond,
 		ResetStartup:    30 * time.Millisecond,
 	}

@@ -109,6 +109,7 @@ func pn532PollCycle(uid []byte, span time.Duration) (time.Duration, int64, error
 		PollInterval:    time.Nanosecond,
 		AckTimeout:      time.Second,
 		ResponseTimeout: time.Second,
+		PassiveRetries:  rfid.DefaultPN532Options.PassiveRetries,
 	})
 	done := make(chan error, 1)
 	go func() { done <- proto.Run(ctx, port, sink) }()

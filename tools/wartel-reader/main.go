@@ -35,7 +35,7 @@ Usage:
   wartel-reader sniff [-port P] [-for 10s]  tell which reader protocol speaks on port P;
                                             tap a card while it listens
 
-Stop the booth service first (systemctl stop wartel-booth): a serial port can
+Stop the booth service first (systemctl stop wartel-kiosk): a serial port can
 be opened by one program at a time.
 `
 
@@ -261,7 +261,7 @@ func pollPN532(ctx context.Context, path string, d time.Duration) (string, error
 	defer cancel()
 	s := pnSink{cards: make(chan cardid.ID, 1), absent: make(chan struct{}, 1)}
 	done := make(chan error, 1)
-	go func() { done <- rfid.NewPN532(rfid.PN532Options{PortName: path}).Run(ctx, port, s) }()
+	go func() { done <- rfid.NewPN532(pn532Opts(path)).Run(ctx, port, s) }()
 	answered := false
 	for {
 		select {
@@ -278,4 +278,11 @@ func pollPN532(ctx context.Context, path string, d time.Duration) (string, error
 			return "", nil
 		}
 	}
+}
+
+// pn532Opts are the driver's defaults on path.
+func pn532Opts(path string) rfid.PN532Options {
+	o := rfid.DefaultPN532Options
+	o.PortName = path
+	return o
 }
