@@ -13,7 +13,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"wartelsuspas/firmware/config"
-	"wartelsuspas/tools/gateway/ca"
+	"wartelsuspas/kiosk/bundle"
 )
 
 func init() {
@@ -67,7 +67,7 @@ func configCmd(args []string, stdout, stderr io.Writer) error {
 // their manifest, the key matches the certificate, the certificate chains
 // to the CA and names this booth.
 func checkBundle(c *config.Config, stdout io.Writer) error {
-	b, err := ca.ReadBundle(c.Gateway.Bundle)
+	b, err := bundle.Read(c.Gateway.Bundle)
 	if err != nil {
 		if _, serr := os.Stat(c.Gateway.Bundle); serr != nil {
 			return nil // CheckFiles reports the missing directory

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/tools/gateway/ca"
 )
 
@@ -34,34 +35,34 @@ func enrol(t *testing.T, dir, facility, booth string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle := filepath.Join(dir, "bundle")
-	if err := b.WriteDir(bundle); err != nil {
+	dir2 := filepath.Join(dir, "bundle")
+	if err := ca.WriteBundle(dir2, b); err != nil {
 		t.Fatal(err)
 	}
-	return bundle
+	return dir2
 }
 
 func TestConfigCheck(t *testing.T) {
 	dir := t.TempDir()
-	bundle := enrol(t, dir, "lapas-x", "b01")
+	bdir := enrol(t, dir, "lapas-x", "b01")
 	state := filepath.Join(dir, "state")
 	if err := os.Mkdir(state, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	files := "[store]\npath = \"" + filepath.Join(state, "booth.db") + "\"\n[gateway]\nurl = \"https://gw:8443\"\nbundle = \"" + bundle + "\"\n"
+	files := "[store]\npath = \"" + filepath.Join(state, "booth.db") + "\"\n[gateway]\nurl = \"https://gw:8443\"\nbundle = \"" + bdir + "\"\n"
 	good := "device = \"lapas-x/b01\"\n" + files
 	otherBooth := "device = \"lapas-x/b02\"\n" + files
 	badPin := "device = \"lapas-x/b01\"\n[gpio]\nrelay = \"GPIO99\"\nhook = \"GPIO0\"\n" + files
-	noBundle := "device = \"lapas-x/b01\"\n" + strings.Replace(files, bundle, filepath.Join(dir, "none"), 1)
+	noBundle := "device = \"lapas-x/b01\"\n" + strings.Replace(files, bdir, filepath.Join(dir, "none"), 1)
 
 	corrupt := filepath.Join(dir, "corrupt")
-	if err := os.CopyFS(corrupt, os.DirFS(bundle)); err != nil {
+	if err := os.CopyFS(corrupt, os.DirFS(bdir)); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(corrupt, ca.BundleCA), []byte("not a certificate\n"), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(corrupt, bundle.CAFile), []byte("not a certificate\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	badBundle := "device = \"lapas-x/b01\"\n" + strings.Replace(files, bundle, corrupt, 1)
+	badBundle := "device = \"lapas-x/b01\"\n" + strings.Replace(files, bdir, corrupt, 1)
 
 	tests := []struct {
 		name  string
@@ -72,7 +73,7 @@ func TestConfigCheck(t *testing.T) {
 	}{
 		{"good", good, nil, 0, []string{"config OK: device lapas-x/b01, relay GPIO17, reader rdm6300 on /dev/ttyUSB0"}},
 		{"bad pins", badPin, nil, 1, []string{":3: gpio.relay: unknown pin \"GPIO99\"", ":4: gpio.hook: pin GPIO0 is reserved", "2 problem(s) in "}},
-		{"bundle of another booth", otherBooth, nil, 1, []string{":1: device: \"lapas-x/b02\", but the bundle in " + bundle + " is for \"lapas-x/b01\""}},
+		{"bundle of another booth", otherBooth, nil, 1, []string{":1: device: \"lapas-x/b02\", but the bundle in " + bdir + " is for \"lapas-x/b01\""}},
 		{"no bundle", noBundle, nil, 1, []string{":6: gateway.bundle: stat ", "1 problem(s)"}},
 		{"no bundle, file only", noBundle, []string{"-no-files"}, 0, []string{"config OK"}},
 		{"corrupt bundle", badBundle, nil, 1, []string{":6: gateway.bundle: ", "ca.crt"}},

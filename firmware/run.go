@@ -14,15 +14,15 @@ import (
 
 	"periph.io/x/conn/v3/gpio/gpioreg"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/cardtag"
-	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/kiosk/store"
 	"wartelsuspas/kiosk/uplink"
-	"wartelsuspas/tools/gateway/ca"
 )
 
 func init() {
@@ -252,12 +252,12 @@ func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger,
 		log.Error("gateway.url unreadable: the booth runs standalone", "url", cfg.Gateway.URL, "err", err)
 		return nil
 	}
-	bundle, err := ca.ReadBundle(cfg.Gateway.Bundle)
+	bnd, err := bundle.Read(cfg.Gateway.Bundle)
 	if err != nil {
 		log.Error("device bundle unreadable: the booth runs standalone until it is fixed and the service restarted (docs/pki.md)", "bundle", cfg.Gateway.Bundle, "err", err)
 		return nil
 	}
-	tlsc, err := ca.ClientTLSConfig(bundle, ca.ClientOpts{ServerName: u.Hostname(), ClockTrusted: w.trusted.Load})
+	tlsc, err := bundle.ClientTLSConfig(bnd, bundle.ClientOpts{ServerName: u.Hostname(), ClockTrusted: w.trusted.Load})
 	if err != nil {
 		log.Error("device bundle unusable for TLS: the booth runs standalone", "bundle", cfg.Gateway.Bundle, "err", err)
 		return nil

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"
@@ -142,7 +142,7 @@ func TestRunDaemon(t *testing.T) {
 	// The file wants a device path; the pty's own is one (no replug here).
 	cfgPath := daemonConfig(t, dir, emu.PtyPath(), enrol(t, dir, "lapas-cipinang", "b03"))
 
-	card := rfid.EMCard([5]byte{0x04, 0x00, 0xD8, 0xB2, 0xA5})
+	card := cardid.EMCard([5]byte{0x04, 0x00, 0xD8, 0xB2, 0xA5})
 	st, err := store.Open(filepath.Join(dir, "booth.db"), store.Options{Device: testDevice})
 	if err != nil {
 		t.Fatal(err)

@@ -19,14 +19,15 @@ import (
 	"syscall"
 	"time"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
 	"wartelsuspas/kiosk/uplink"
-	"wartelsuspas/tools/gateway/ca"
 )
 
 func init() {
@@ -221,7 +222,7 @@ func (t *selftest) run(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	cards := make(chan rfid.CardID, 16)
+	cards := make(chan cardid.ID, 16)
 	up := make(chan struct{})
 	readerDone := make(chan struct{})
 	go func() { defer close(readerDone); reader.Run(ctx) }()
@@ -420,7 +421,7 @@ func (t *selftest) hook(ctx context.Context, b *booth.Booth, hooks <-chan booth.
 	return true
 }
 
-func (t *selftest) card(ctx context.Context, cfg *config.Config, cards <-chan rfid.CardID) bool {
+func (t *selftest) card(ctx context.Context, cfg *config.Config, cards <-chan cardid.ID) bool {
 	if t.skips["interactive"] {
 		t.row("selftest.step.card", skip, t.c.T("selftest.skipped_by", "interactive"))
 		return true
@@ -508,18 +509,18 @@ func (t *selftest) gateway(ctx context.Context, cfg *config.Config, b *booth.Boo
 // the faults found so far and the outbox the store holds.
 func (t *selftest) heartbeat(ctx context.Context, cfg *config.Config, b *booth.Booth, r *rfid.Reader) (string, error) {
 	gw := cfg.Gateway.URL
-	bundle, err := ca.ReadBundle(cfg.Gateway.Bundle)
+	bnd, err := bundle.Read(cfg.Gateway.Bundle)
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.tls_bad", err))
 	}
-	if bundle.Device != cfg.Device {
-		return "", errors.New(t.c.T("selftest.tls_bad", t.c.T("selftest.identity_mismatch", bundle.Device, cfg.Device)))
+	if bnd.Device != cfg.Device {
+		return "", errors.New(t.c.T("selftest.tls_bad", t.c.T("selftest.identity_mismatch", bnd.Device, cfg.Device)))
 	}
 	u, err := url.Parse(gw)
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.gateway_down", gw, err))
 	}
-	tlsc, err := ca.ClientTLSConfig(bundle, ca.ClientOpts{ServerName: u.Hostname()})
+	tlsc, err := bundle.ClientTLSConfig(bnd, bundle.ClientOpts{ServerName: u.Hostname()})
 	if err != nil {
 		return "", errors.New(t.c.T("selftest.tls_bad", err))
 	}
@@ -560,7 +561,7 @@ func (t *selftest) heartbeat(ctx context.Context, cfg *config.Config, b *booth.B
 	t.offset = beat.Offset.Round(time.Millisecond)
 	t.hasOffset = true
 	return t.c.T("selftest.gateway", gw, beat.RTT.Round(time.Millisecond)) + " " +
-		t.c.T("selftest.tls", bundle.Device, bundle.NotAfter.Format("2006-01-02")), nil
+		t.c.T("selftest.tls", bnd.Device, bnd.NotAfter.Format("2006-01-02")), nil
 }
 
 // outbox opens the booth's store for the heartbeat's outbox depth and

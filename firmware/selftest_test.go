@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 )
 
@@ -134,7 +134,7 @@ func TestSelftestInteractive(t *testing.T) {
 	}
 	defer emu.Close()
 	cfg := daemonConfig(t, dir, emu.PtyPath(), enrol(t, dir, "lapas-cipinang", "b03"))
-	card := rfid.EMCard([5]byte{0x04, 0x00, 0xD8, 0xB2, 0xA5})
+	card := cardid.EMCard([5]byte{0x04, 0x00, 0xD8, 0xB2, 0xA5})
 
 	r := startSelftest(t, bin, "-config", cfg, "-gpio-backend", "sim", "-sim-dir", sim, "-lang", "en",
 		"-skip", "gateway", "-status-socket", filepath.Join(dir, "none.sock"))

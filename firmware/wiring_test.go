@@ -17,10 +17,10 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/firmware/i18n"
 	"wartelsuspas/kiosk/cardtag"
-	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/session"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 )
 
 // Errors callers tell apart.

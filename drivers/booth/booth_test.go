@@ -13,7 +13,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 )
 
 // pinBooth is a Booth on periph's gpiotest pins under a fake clock.

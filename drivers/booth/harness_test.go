@@ -8,7 +8,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 )
 
 // hang bounds waits on real goroutines; it only catches a hang.

@@ -11,7 +11,7 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 )
 
 // SimOptions configures NewSim.

@@ -3,6 +3,7 @@ package rfid
 import (
 	"fmt"
 	"strconv"
+	"wartelsuspas/cardid"
 )
 
 // ASCIIOptions says how a plain ASCII-line reader prints a card.
@@ -10,7 +11,7 @@ type ASCIIOptions struct {
 	// Format is "hex" (default) or "decimal".
 	Format string
 	// Tech is the technology the reader reads: "em", "14a" or "raw"
-	// (default): it decides the CardID prefix, see ASCIILineParser.
+	// (default): it decides the cardid.ID prefix, see ASCIILineParser.
 	Tech string
 	// EMVersion is the EM4100 version (customer) byte of the facility's
 	// cards as two hex digits, e.g. "0F". Decimal desk readers drop it, so
@@ -24,7 +25,7 @@ const asciiMaxLine = 40
 // ASCIILineParser decodes readers that print each card as one line of
 // text ending in CR, LF or both (USB CDC desk readers). Control bytes
 // other than CR and LF (some readers wrap lines in STX/ETX) and spaces,
-// ':' and '-' separators are ignored. The mapping to a CardID is:
+// ':' and '-' separators are ignored. The mapping to a cardid.ID is:
 //
 //   - hex, tech em: exactly 10 digits → em:<digits>. tech 14a: 8, 14 or 20
 //     digits (a 4-, 7- or 10-byte UID) → 14a:<digits>. Upper-cased.
@@ -48,7 +49,7 @@ type ASCIILineParser struct {
 	buf      [asciiMaxLine]byte
 	lastN    int
 	last     [asciiMaxLine]byte
-	lastID   CardID
+	lastID   cardid.ID
 }
 
 // NewASCIILineParser returns a parser for o, or an error naming the bad
@@ -64,10 +65,10 @@ func NewASCIILineParser(o ASCIIOptions) (*ASCIILineParser, error) {
 	}
 	switch o.Tech {
 	case "":
-		p.tech = TechRaw
-	case TechEM, TechISO14443A, TechRaw:
+		p.tech = cardid.TechRaw
+	case cardid.TechEM, cardid.TechISO14443A, cardid.TechRaw:
 	default:
-		return nil, fmt.Errorf("ascii reader: tech %q: want %q, %q or %q", o.Tech, TechEM, TechISO14443A, TechRaw)
+		return nil, fmt.Errorf("ascii reader: tech %q: want %q, %q or %q", o.Tech, cardid.TechEM, cardid.TechISO14443A, cardid.TechRaw)
 	}
 	if o.EMVersion != "" {
 		if len(o.EMVersion) != 2 || hexVal(o.EMVersion[0]) < 0 || hexVal(o.EMVersion[1]) < 0 {
@@ -82,7 +83,7 @@ func NewASCIILineParser(o ASCIIOptions) (*ASCIILineParser, error) {
 func (p *ASCIILineParser) Reset() { p.n, p.overflow = 0, false }
 
 // Feed takes one byte from the line; results are as for EMParser.Feed.
-func (p *ASCIILineParser) Feed(c byte) (id CardID, bad string) {
+func (p *ASCIILineParser) Feed(c byte) (id cardid.ID, bad string) {
 	switch {
 	case c == '\r' || c == '\n':
 		n, over := p.n, p.overflow
@@ -106,7 +107,7 @@ func (p *ASCIILineParser) Feed(c byte) (id CardID, bad string) {
 }
 
 // line maps one line with separators removed.
-func (p *ASCIILineParser) line(b []byte) (CardID, string) {
+func (p *ASCIILineParser) line(b []byte) (cardid.ID, string) {
 	if p.lastID != "" && p.lastN == len(b) && string(p.last[:p.lastN]) == string(b) {
 		return p.lastID, ""
 	}
@@ -122,7 +123,7 @@ func (p *ASCIILineParser) line(b []byte) (CardID, string) {
 	return id, ""
 }
 
-func (p *ASCIILineParser) mapLine(b []byte) (CardID, bool) {
+func (p *ASCIILineParser) mapLine(b []byte) (cardid.ID, bool) {
 	if !p.decimal {
 		if len(b)%2 != 0 || len(b) > 20 {
 			return "", false
@@ -136,12 +137,12 @@ func (p *ASCIILineParser) mapLine(b []byte) (CardID, bool) {
 			up[i] = hexDigits[v]
 		}
 		switch {
-		case p.tech == TechEM && len(up) == 10:
-			return CardID(TechEM + ":" + string(up)), true
-		case p.tech == TechISO14443A && (len(up) == 8 || len(up) == 14 || len(up) == 20):
-			return CardID(TechISO14443A + ":" + string(up)), true
+		case p.tech == cardid.TechEM && len(up) == 10:
+			return cardid.ID(cardid.TechEM + ":" + string(up)), true
+		case p.tech == cardid.TechISO14443A && (len(up) == 8 || len(up) == 14 || len(up) == 20):
+			return cardid.ID(cardid.TechISO14443A + ":" + string(up)), true
 		}
-		return CardID(TechRaw + ":" + string(up)), true
+		return cardid.ID(cardid.TechRaw + ":" + string(up)), true
 	}
 	if len(b) > 20 {
 		return "", false
@@ -153,24 +154,24 @@ func (p *ASCIILineParser) mapLine(b []byte) (CardID, bool) {
 	}
 	v, err := strconv.ParseUint(string(b), 10, 64)
 	switch {
-	case err == nil && v <= 0xFFFFFFFF && p.tech == TechEM && p.version != "":
-		return CardID(fmt.Sprintf("%s:%s%08X", TechEM, p.version, v)), true
-	case err == nil && v <= 0xFFFFFFFF && p.tech == TechISO14443A:
-		return CardID(fmt.Sprintf("%s:%08X", TechISO14443A, v)), true
+	case err == nil && v <= 0xFFFFFFFF && p.tech == cardid.TechEM && p.version != "":
+		return cardid.ID(fmt.Sprintf("%s:%s%08X", cardid.TechEM, p.version, v)), true
+	case err == nil && v <= 0xFFFFFFFF && p.tech == cardid.TechISO14443A:
+		return cardid.ID(fmt.Sprintf("%s:%08X", cardid.TechISO14443A, v)), true
 	}
 	i := 0
 	for i < len(b)-1 && b[i] == '0' {
 		i++
 	}
-	return CardID(TechRaw + ":" + string(b[i:])), true
+	return cardid.ID(cardid.TechRaw + ":" + string(b[i:])), true
 }
 
 // EncodeASCIILine appends the line a reader configured with o prints for
 // id (hex: the UID; decimal: the number the mapping above reads back as
 // id, when there is one), ending in CR LF. Emulators and tests use it.
-func EncodeASCIILine(dst []byte, id CardID, o ASCIIOptions) ([]byte, error) {
+func EncodeASCIILine(dst []byte, id cardid.ID, o ASCIIOptions) ([]byte, error) {
 	u := id.UID()
-	if o.Format != "decimal" || id.Tech() == TechRaw {
+	if o.Format != "decimal" || id.Tech() == cardid.TechRaw {
 		return append(append(dst, u...), '\r', '\n'), nil
 	}
 	last8 := u
@@ -178,7 +179,7 @@ func EncodeASCIILine(dst []byte, id CardID, o ASCIIOptions) ([]byte, error) {
 		last8 = u[len(u)-8:]
 	}
 	v, err := strconv.ParseUint(last8, 16, 32)
-	if err != nil || (id.Tech() == TechISO14443A && len(u) != 8) {
+	if err != nil || (id.Tech() == cardid.TechISO14443A && len(u) != 8) {
 		return dst, fmt.Errorf("card %s has no decimal form on an ascii reader", id)
 	}
 	return append(fmt.Appendf(dst, "%010d", v), '\r', '\n'), nil

@@ -1,5 +1,7 @@
 package rfid
 
+import "wartelsuspas/cardid"
+
 // Frame bytes of the 125 kHz ASCII modules.
 const (
 	stx = 0x02
@@ -30,14 +32,14 @@ const (
 // fails, or whose number is all zeros or all F, never yields a card.
 //
 // Feeding the frame of the card last decoded allocates nothing: a held
-// card repeats its frame and the parser hands back the same CardID.
+// card repeats its frame and the parser hands back the same cardid.ID.
 type EMParser struct {
 	trailer string // bytes after the checksum, ending with ETX
 	state   uint8
 	n       int      // hex characters collected, or trailer bytes matched
 	buf     [12]byte // 10 data + 2 checksum hex characters
 	last    [5]byte
-	lastID  CardID
+	lastID  cardid.ID
 }
 
 const (
@@ -59,7 +61,7 @@ func (p *EMParser) Reset() { p.state, p.n = emHunt, 0 }
 // Feed takes one byte from the line. It returns a card id when c completed
 // a valid frame, a reason when c completed (or broke) a frame that must be
 // dropped, and neither when more bytes are needed.
-func (p *EMParser) Feed(c byte) (id CardID, bad string) {
+func (p *EMParser) Feed(c byte) (id cardid.ID, bad string) {
 	switch p.state {
 	case emHunt:
 		if c == stx {
@@ -100,7 +102,7 @@ func (p *EMParser) Feed(c byte) (id CardID, bad string) {
 }
 
 // decode checks the collected hex characters (all known to be hex digits).
-func (p *EMParser) decode() (CardID, string) {
+func (p *EMParser) decode() (cardid.ID, string) {
 	var data [5]byte
 	var sum byte
 	for i := range data {
@@ -114,7 +116,7 @@ func (p *EMParser) decode() (CardID, string) {
 		return "", reasonBlank
 	}
 	if p.lastID == "" || data != p.last {
-		p.last, p.lastID = data, EMCard(data)
+		p.last, p.lastID = data, cardid.EMCard(data)
 	}
 	return p.lastID, ""
 }
@@ -152,9 +154,9 @@ func EncodeEMFrame(dst []byte, data [5]byte, id12 bool) []byte {
 }
 
 // EMData returns the 5 data bytes of an em: card id, and whether id is one.
-func EMData(id CardID) (data [5]byte, ok bool) {
+func EMData(id cardid.ID) (data [5]byte, ok bool) {
 	u := id.UID()
-	if id.Tech() != TechEM || len(u) != 10 {
+	if id.Tech() != cardid.TechEM || len(u) != 10 {
 		return data, false
 	}
 	for i := range data {

@@ -9,11 +9,12 @@ import (
 
 	"pgregory.net/rapid"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 )
 
 type result struct {
-	id  rfid.CardID
+	id  cardid.ID
 	bad string
 }
 
@@ -28,8 +29,8 @@ func feed(p rfid.ByteParser, in []byte) []result {
 	return out
 }
 
-func cards(rs []result) []rfid.CardID {
-	var ids []rfid.CardID
+func cards(rs []result) []cardid.ID {
+	var ids []cardid.ID
 	for _, r := range rs {
 		if r.id != "" {
 			ids = append(ids, r.id)
@@ -43,7 +44,7 @@ func TestEMKnownAnswers(t *testing.T) {
 		name string
 		p    rfid.ByteParser
 		in   string
-		want rfid.CardID
+		want cardid.ID
 	}{
 		{"RDM6300 datasheet", rfid.NewRDM6300Parser(), "\x020400D8B2A5CB\x03", "em:0400D8B2A5"},
 		{"ID-12LA datasheet", rfid.NewID12Parser(), "\x020C000621A58E\r\n\x03", "em:0C000621A5"},
@@ -79,17 +80,17 @@ func TestEMParserResync(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		in       string
-		want     []rfid.CardID
+		want     []cardid.ID
 		wantBads int
 	}{
-		{"garbage before", "\x00\xffhello\x03" + good, []rfid.CardID{"em:0400D8B2A5"}, 0},
-		{"partial then frame", "\x020400D8" + good, []rfid.CardID{"em:0400D8B2A5"}, 1},
-		{"bad checksum dropped", "\x020400D8B2A5CC\x03" + good, []rfid.CardID{"em:0400D8B2A5"}, 1},
-		{"non-hex inside", "\x020400Z8B2A5CB\x03" + good, []rfid.CardID{"em:0400D8B2A5"}, 1},
-		{"missing end", "\x020400D8B2A5CB" + good, []rfid.CardID{"em:0400D8B2A5"}, 1},
+		{"garbage before", "\x00\xffhello\x03" + good, []cardid.ID{"em:0400D8B2A5"}, 0},
+		{"partial then frame", "\x020400D8" + good, []cardid.ID{"em:0400D8B2A5"}, 1},
+		{"bad checksum dropped", "\x020400D8B2A5CC\x03" + good, []cardid.ID{"em:0400D8B2A5"}, 1},
+		{"non-hex inside", "\x020400Z8B2A5CB\x03" + good, []cardid.ID{"em:0400D8B2A5"}, 1},
+		{"missing end", "\x020400D8B2A5CB" + good, []cardid.ID{"em:0400D8B2A5"}, 1},
 		{"all zeros never a card", "\x02000000000000\x03", nil, 1},
 		{"all F never a card", "\x02FFFFFFFFFFFF\x03", nil, 1},
-		{"held card repeats", good + good + good, []rfid.CardID{"em:0400D8B2A5", "em:0400D8B2A5", "em:0400D8B2A5"}, 0},
+		{"held card repeats", good + good + good, []cardid.ID{"em:0400D8B2A5", "em:0400D8B2A5", "em:0400D8B2A5"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := feed(rfid.NewRDM6300Parser(), []byte(tc.in))
@@ -104,7 +105,7 @@ func TestEMParserResync(t *testing.T) {
 	}
 }
 
-func toStrings(ids []rfid.CardID) []string {
+func toStrings(ids []cardid.ID) []string {
 	s := make([]string, len(ids))
 	for i, id := range ids {
 		s[i] = string(id)
@@ -117,7 +118,7 @@ func TestASCIILineMapping(t *testing.T) {
 		name string
 		o    rfid.ASCIIOptions
 		line string
-		want rfid.CardID // "" means a bad frame
+		want cardid.ID // "" means a bad frame
 	}{
 		{"hex em", rfid.ASCIIOptions{Format: "hex", Tech: "em"}, "0f00275624\r\n", "em:0F00275624"},
 		{"hex 14a 7-byte", rfid.ASCIIOptions{Tech: "14a"}, "04a1b2c3d4e5f6\n", "14a:04A1B2C3D4E5F6"},
@@ -161,7 +162,7 @@ func TestASCIIOptionsRejected(t *testing.T) {
 func TestASCIIEncodeRoundTrip(t *testing.T) {
 	for _, tc := range []struct {
 		o  rfid.ASCIIOptions
-		id rfid.CardID
+		id cardid.ID
 	}{
 		{rfid.ASCIIOptions{Tech: "em"}, "em:0400D8B2A5"},
 		{rfid.ASCIIOptions{Tech: "14a"}, "14a:04A1B2C3D4E5F6"},
@@ -182,7 +183,7 @@ func TestASCIIEncodeRoundTrip(t *testing.T) {
 // validEMFrameEndingAt is the oracle of the fuzz tests, independent of the
 // parser's state machine: in[:end+1] must end with a complete frame whose
 // checksum holds and whose data is the card.
-func validEMFrameEndingAt(in []byte, end int, trailer string, id rfid.CardID) bool {
+func validEMFrameEndingAt(in []byte, end int, trailer string, id cardid.ID) bool {
 	start := end + 1 - (1 + 12 + len(trailer))
 	if start < 0 || in[start] != 0x02 || string(in[start+13:end+1]) != trailer {
 		return false
@@ -194,7 +195,7 @@ func validEMFrameEndingAt(in []byte, end int, trailer string, id rfid.CardID) bo
 	if b[0]^b[1]^b[2]^b[3]^b[4] != b[5] {
 		return false
 	}
-	return id == rfid.CardID("em:"+strings.ToUpper(hex.EncodeToString(b[:5]))) && id.Valid()
+	return id == cardid.ID("em:"+strings.ToUpper(hex.EncodeToString(b[:5]))) && id.Valid()
 }
 
 func fuzzEM(f *testing.F, newParser func() rfid.ByteParser, trailer string, seeds ...string) {
@@ -346,7 +347,7 @@ func TestEMRoundTrip(t *testing.T) {
 		frame := rfid.EncodeEMFrame(nil, data, id12)
 		got := cards(feed(newParser(), frame))
 		blankData := data == [5]byte{} || data == [5]byte{0xff, 0xff, 0xff, 0xff, 0xff}
-		if blankData && len(got) != 0 || !blankData && (len(got) != 1 || got[0] != rfid.EMCard(data)) {
+		if blankData && len(got) != 0 || !blankData && (len(got) != 1 || got[0] != cardid.EMCard(data)) {
 			t.Fatalf("%q read as %v", frame, got)
 		}
 		// Any other checksum value is dropped.

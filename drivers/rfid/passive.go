@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"wartelsuspas/cardid"
 )
 
 // ByteParser is a frame parser fed one byte at a time: EMParser and
 // ASCIILineParser. Feed returns a card id for a valid frame, a reason for a
 // dropped one, and neither while a frame is incomplete.
 type ByteParser interface {
-	Feed(c byte) (id CardID, bad string)
+	Feed(c byte) (id cardid.ID, bad string)
 	Reset()
 }
 

@@ -10,7 +10,8 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/cardid"
+	"wartelsuspas/clock"
 )
 
 // PN532 commands used here (PN532 User Manual UM0701-02, §7).
@@ -22,8 +23,11 @@ const (
 	pn532CmdInRelease           = 0x52
 )
 
-// PN532Options configures the PN532 protocol. The zero value is usable:
-// every zero field takes the default its comment names.
+// PN532Options configures the PN532 protocol. Start from
+// DefaultPN532Options and change what you mean to: every field can then be
+// chosen, PassiveRetries 0 included. A zero duration or MaxReinits still takes
+// the default (no wait of zero is ever meant), so a zero value is usable
+// except that it asks for no passive retries.
 type PN532Options struct {
 	// PortName names the port in errors and logs, e.g. "/dev/ttyAMA0".
 	PortName string
@@ -38,7 +42,8 @@ type PN532Options struct {
 	ResponseTimeout time.Duration
 	// PassiveRetries is MxRtyPassiveActivation: how many extra times the
 	// PN532 tries to activate a card before it answers "no target".
-	// Default 2 (0xFF would make it wait for a card forever).
+	// Taken as given: 0 is a real choice (answer after one try). Default 2
+	// (0xFF would make it wait for a card forever).
 	PassiveRetries byte
 	// MaxReinits is how many re-initialisations in a row may fail before
 	// Run gives up and returns an error (the Reader then reports Down and
@@ -65,31 +70,42 @@ type PN532 struct {
 	reinits atomic.Uint64
 }
 
-// NewPN532 returns the PN532 protocol with o's zero fields set to defaults.
+// DefaultPN532Options are the values NewPN532 gives zero fields, and the
+// PassiveRetries a caller should start from: read them, change a copy.
+var DefaultPN532Options = PN532Options{
+	PollInterval:    100 * time.Millisecond,
+	AckTimeout:      50 * time.Millisecond,
+	ResponseTimeout: 200 * time.Millisecond,
+	PassiveRetries:  2,
+	MaxReinits:      3,
+	ResetPulse:      20 * time.Millisecond,
+	ResetStartup:    50 * time.Millisecond,
+}
+
+// NewPN532 returns the PN532 protocol with o's zero durations and
+// MaxReinits set from DefaultPN532Options; PassiveRetries is kept as given.
 func NewPN532(o PN532Options) *PN532 {
+	d := DefaultPN532Options
 	if o.PortName == "" {
 		o.PortName = "PN532 port"
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = 100 * time.Millisecond
+		o.PollInterval = d.PollInterval
 	}
 	if o.AckTimeout <= 0 {
-		o.AckTimeout = 50 * time.Millisecond
+		o.AckTimeout = d.AckTimeout
 	}
 	if o.ResponseTimeout <= 0 {
-		o.ResponseTimeout = 200 * time.Millisecond
-	}
-	if o.PassiveRetries == 0 {
-		o.PassiveRetries = 2
+		o.ResponseTimeout = d.ResponseTimeout
 	}
 	if o.MaxReinits <= 0 {
-		o.MaxReinits = 3
+		o.MaxReinits = d.MaxReinits
 	}
-	if o.ResetPulse < 10*time.Millisecond {
-		o.ResetPulse = 20 * time.Millisecond
+	if o.ResetPulse < 10*time.Millisecond { // the datasheet's minimum
+		o.ResetPulse = d.ResetPulse
 	}
 	if o.ResetStartup <= 0 {
-		o.ResetStartup = 50 * time.Millisecond
+		o.ResetStartup = d.ResetStartup
 	}
 	if o.Clock == nil {
 		o.Clock = clock.NewReal()
@@ -326,7 +342,7 @@ func (r *pn532Run) poll(ctx context.Context) error {
 		case reason != "":
 			r.s.BadFrame(reason)
 		case ok:
-			r.s.Seen(ISO14443ACard(uid))
+			r.s.Seen(cardid.ISO14443ACard(uid))
 		default:
 			r.s.Absent()
 		}

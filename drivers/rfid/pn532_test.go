@@ -16,9 +16,10 @@ import (
 	"go.bug.st/serial"
 	"pgregory.net/rapid"
 
+	"wartelsuspas/cardid"
+	"wartelsuspas/clock"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/drivers/rfid/rfidtest"
-	"wartelsuspas/kiosk/clock"
 )
 
 func pn532Hexb(t *testing.T, s string) []byte {
@@ -257,7 +258,7 @@ func (s *pn532RecSink) add(e string) {
 	}
 }
 
-func (s *pn532RecSink) Seen(id rfid.CardID)    { s.add("seen:" + string(id)) }
+func (s *pn532RecSink) Seen(id cardid.ID)      { s.add("seen:" + string(id)) }
 func (s *pn532RecSink) Absent()                { s.add("absent") }
 func (s *pn532RecSink) BadFrame(reason string) { s.add("bad:" + reason) }
 
@@ -360,6 +361,7 @@ func pn532Generous() rfid.PN532Options {
 		PollInterval:    2 * time.Millisecond,
 		AckTimeout:      5 * time.Second,
 		ResponseTimeout: 5 * time.Second,
+		PassiveRetries:  rfid.DefaultPN532Options.PassiveRetries,
 	}
 }
 
@@ -393,7 +395,7 @@ func TestPN532CardThroughPTY(t *testing.T) {
 			o.PortName = "pty"
 			proto := rfid.NewPN532(o)
 			cancel, done := pn532RunProto(proto, rig.port, sink)
-			id := "seen:" + string(rfid.ISO14443ACard(tc.uid))
+			id := "seen:" + string(cardid.ISO14443ACard(tc.uid))
 
 			sink.waitFor(t, "absent before a card", func() bool { return sink.count("absent") >= 1 })
 			emu.PlaceCard(tc.uid)
@@ -463,7 +465,7 @@ func TestPN532NoiseAndSplitWrites(t *testing.T) {
 	emu.PlaceCard(uid)
 	cancel, done := pn532RunProto(proto, rig.port, sink)
 	defer func() { cancel(); pn532WaitRun(t, done) }()
-	id := "seen:" + string(rfid.ISO14443ACard(uid))
+	id := "seen:" + string(cardid.ISO14443ACard(uid))
 	sink.waitFor(t, "first sighting", func() bool { return sink.count(id) >= 1 })
 	for i := range 5 {
 		// Garbage, a false start code with a bad LCS, a lone preamble.
@@ -509,7 +511,7 @@ func TestPN532CorruptAnswer(t *testing.T) {
 			emu.PlaceCard(uid)
 			cancel, done := pn532RunProto(proto, rig.port, sink)
 			defer func() { cancel(); pn532WaitRun(t, done) }()
-			id := "seen:" + string(rfid.ISO14443ACard(uid))
+			id := "seen:" + string(cardid.ISO14443ACard(uid))
 			sink.waitFor(t, "first sighting", func() bool { return sink.count(id) >= 1 })
 			emu.Corrupt(tc.c, 0x4A, tc.spoil)
 			sink.waitFor(t, "bad frames and two more sightings", func() bool {
@@ -627,6 +629,7 @@ func pn532NewFakeRig(t pn532TB, withPin bool, setup func(*rfidtest.PN532)) *pn53
 		PollInterval:    100 * time.Millisecond,
 		AckTimeout:      50 * time.Millisecond,
 		ResponseTimeout: 200 * time.Millisecond,
+		PassiveRetries:  rfid.DefaultPN532Options.PassiveRetries,
 		ResetPulse:      10 * time.Millisecond,
 		ResetStartup:    30 * time.Millisecond,
 	}
@@ -691,7 +694,7 @@ func TestPN532HangRecovers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			uid := []byte{0x04, 0xA1, 0xB2, 0xC3}
 			r := pn532NewFakeRig(t, tc.withPin, func(e *rfidtest.PN532) { e.PlaceCard(uid) })
-			id := "seen:" + string(rfid.ISO14443ACard(uid))
+			id := "seen:" + string(cardid.ISO14443ACard(uid))
 			r.sink.waitFor(t, "first sighting", func() bool { return r.sink.count(id) >= 2 })
 			before := r.sink.count(id)
 			if tc.withPin {
@@ -793,7 +796,7 @@ func TestPN532StateMachineProperty(t *testing.T) {
 				size := rapid.SampledFrom([]int{4, 7, 10}).Draw(t, "uid size")
 				uid := rapid.SliceOfN(pn532UIDByte(), size, size).Draw(t, "uid")
 				r.emu.PlaceCard(uid)
-				current = "seen:" + string(rfid.ISO14443ACard(uid))
+				current = "seen:" + string(cardid.ISO14443ACard(uid))
 				placed[current] = true
 				r.sink.waitFor(t, "the placed card", func() bool {
 					ev := r.sink.snapshot()

@@ -14,7 +14,8 @@ import (
 	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/cardid"
+	"wartelsuspas/clock"
 )
 
 // Options configures a Reader. Zero fields take the defaults their comments
@@ -325,7 +326,7 @@ func describePorts(ports []*enumerator.PortDetails) string {
 // confirmation window measures the line, not the scheduling of Run.
 type sighting struct {
 	kind   uint8
-	id     CardID
+	id     cardid.ID
 	reason string
 	at     time.Duration
 }
@@ -350,7 +351,7 @@ func (s readerSink) send(x sighting) {
 	}
 }
 
-func (s readerSink) Seen(id CardID)         { s.send(sighting{kind: sawCard, id: id}) }
+func (s readerSink) Seen(id cardid.ID)      { s.send(sighting{kind: sawCard, id: id}) }
 func (s readerSink) Absent()                { s.send(sighting{kind: sawAbsent}) }
 func (s readerSink) BadFrame(reason string) { s.send(sighting{kind: sawBad, reason: reason}) }
 

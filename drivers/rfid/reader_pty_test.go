@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 )
@@ -54,7 +55,7 @@ func next(t *testing.T, r *rfid.Reader) rfid.Event {
 	return rfid.Event{}
 }
 
-func expect(t *testing.T, r *rfid.Reader, kind rfid.EventKind, card rfid.CardID) rfid.Event {
+func expect(t *testing.T, r *rfid.Reader, kind rfid.EventKind, card cardid.ID) rfid.Event {
 	t.Helper()
 	e := next(t, r)
 	if e.Kind != kind || e.Card != card {
@@ -97,7 +98,7 @@ func TestReaderPtyTaps(t *testing.T) {
 			must(t, err)
 			r := startReader(t, rfid.Options{Path: emu.Path(), Protocol: p})
 			expect(t, r, rfid.Up, "")
-			for _, card := range []rfid.CardID{cardA, cardB, cardA} {
+			for _, card := range []cardid.ID{cardA, cardB, cardA} {
 				must(t, emu.Tap(card, tc.frames))
 				if e := expect(t, r, rfid.Present, card); e.At.IsZero() {
 					t.Error("event without a time")

@@ -12,8 +12,8 @@ import (
 
 	"go.bug.st/serial/enumerator"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/drivers/rfid"
-	"wartelsuspas/kiosk/clock"
 )
 
 // fakePort is a Port fed by the test; Read blocks until data or Close.

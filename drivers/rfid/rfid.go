@@ -11,74 +11,10 @@ package rfid
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"strings"
 	"time"
+	"wartelsuspas/cardid"
 )
-
-// CardID is a card's canonical identity: the technology, a colon, and the
-// UID in upper-case hex, e.g. "em:0F00275624" or "14a:04A1B2C3D4E5F6". It is
-// the same whichever reader of that technology read the card.
-type CardID string
-
-// Technology prefixes of CardID.
-const (
-	TechEM        = "em"  // 125 kHz EM4100/EM4102: 5 bytes (version/customer + 32-bit id)
-	TechISO14443A = "14a" // 13.56 MHz ISO 14443A: 4-, 7- or 10-byte UID
-	TechRaw       = "raw" // an ASCII-line reader whose output cannot be mapped to a technology
-)
-
-// EMCard returns the canonical id of a 125 kHz EM4100 card.
-func EMCard(data [5]byte) CardID {
-	var b [len(TechEM) + 1 + 10]byte
-	n := copy(b[:], TechEM+":")
-	hexUpper(b[n:], data[:])
-	return CardID(b[:])
-}
-
-// ISO14443ACard returns the canonical id of an ISO 14443A card from its UID.
-func ISO14443ACard(uid []byte) CardID {
-	return CardID(TechISO14443A + ":" + strings.ToUpper(hex.EncodeToString(uid)))
-}
-
-// Tech returns the technology prefix of id.
-func (id CardID) Tech() string {
-	t, _, _ := strings.Cut(string(id), ":")
-	return t
-}
-
-// UID returns the hex UID part of id.
-func (id CardID) UID() string {
-	_, u, _ := strings.Cut(string(id), ":")
-	return u
-}
-
-// Valid reports whether id is a plausible card: a known prefix, a non-empty
-// even-length hex UID, and not all zeros or all ones (line noise and
-// unprogrammed tags produce those; they are never a card).
-func (id CardID) Valid() bool {
-	t, u, ok := strings.Cut(string(id), ":")
-	if !ok || u == "" || (t != TechEM && t != TechISO14443A && t != TechRaw) {
-		return false
-	}
-	if t != TechRaw && len(u)%2 != 0 {
-		return false
-	}
-	allZero, allF := true, true
-	for i := 0; i < len(u); i++ {
-		c := u[i]
-		if t != TechRaw && !(c >= '0' && c <= '9' || c >= 'A' && c <= 'F') {
-			return false
-		}
-		allZero = allZero && c == '0'
-		allF = allF && c == 'F'
-	}
-	return !allZero && !allF
-}
-
-// String returns the canonical form.
-func (id CardID) String() string { return string(id) }
 
 const hexDigits = "0123456789ABCDEF"
 
@@ -121,7 +57,7 @@ func (k EventKind) String() string {
 // Event is what a Reader delivers.
 type Event struct {
 	Kind EventKind
-	Card CardID    // Present and Removed
+	Card cardid.ID // Present and Removed
 	At   time.Time // wall clock when the event was decided
 	Err  error     // Down: what failed and what to do
 }
@@ -140,7 +76,7 @@ type Port interface {
 // protocol's Run goroutine, one at a time.
 type Sink interface {
 	// Seen reports one valid frame (or one successful poll) carrying id.
-	Seen(id CardID)
+	Seen(id cardid.ID)
 	// Absent reports that an active reader polled and found no card.
 	// Passive protocols never call it; silence means absence for them.
 	Absent()

@@ -1,6 +1,9 @@
 package rfid
 
-import "time"
+import (
+	"time"
+	"wartelsuspas/cardid"
+)
 
 // TrackerOptions sets how sightings become taps.
 type TrackerOptions struct {
@@ -24,14 +27,14 @@ type TrackerOptions struct {
 // is driven synchronously by the Reader and by tests. Events it returns
 // have no At; the caller stamps them.
 //
-// Invariants: only a valid CardID is ever Present; Present and Removed
+// Invariants: only a valid cardid.ID is ever Present; Present and Removed
 // alternate, each Removed naming the card of the Present before it.
 type Tracker struct {
 	o        TrackerOptions
-	present  CardID
+	present  cardid.ID
 	lastSeen time.Duration // of present
 	absent   int           // empty polls in a row while present
-	cand     CardID        // candidate for confirmation
+	cand     cardid.ID     // candidate for confirmation
 	candN    int
 	candAt   time.Duration // first frame of the candidate run
 }
@@ -45,11 +48,11 @@ func NewTracker(o TrackerOptions) *Tracker {
 }
 
 // Present returns the card currently present, or "".
-func (t *Tracker) Present() CardID { return t.present }
+func (t *Tracker) Present() cardid.ID { return t.present }
 
 // Seen records a valid frame (or successful poll) for id at now, appending
 // any events to dst. An invalid id is ignored.
-func (t *Tracker) Seen(dst []Event, now time.Duration, id CardID) []Event {
+func (t *Tracker) Seen(dst []Event, now time.Duration, id cardid.ID) []Event {
 	if !id.Valid() {
 		return dst
 	}

@@ -8,13 +8,14 @@ import (
 
 	"pgregory.net/rapid"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 )
 
 const (
-	cardA rfid.CardID = "em:0400D8B2A5"
-	cardB rfid.CardID = "em:0C000621A5"
-	blank rfid.CardID = "em:0000000000"
+	cardA cardid.ID = "em:0400D8B2A5"
+	cardB cardid.ID = "em:0C000621A5"
+	blank cardid.ID = "em:0000000000"
 )
 
 var (
@@ -26,7 +27,7 @@ var (
 type step struct {
 	ms   int
 	op   byte // 's' Seen, 'a' Absent, 't' Tick, 'f' Flush
-	card rfid.CardID
+	card cardid.ID
 }
 
 func run(tr *rfid.Tracker, steps []step) []rfid.Event {
@@ -124,10 +125,10 @@ func TestTrackerProperties(t *testing.T) {
 			AbsentPolls:   rapid.IntRange(0, 3).Draw(t, "absentPolls"),
 		}
 		tr := rfid.NewTracker(o)
-		ids := []rfid.CardID{cardA, cardB, blank, "em:FFFFFFFFFF", "14a:04A1B2C3"}
+		ids := []cardid.ID{cardA, cardB, blank, "em:FFFFFFFFFF", "14a:04A1B2C3"}
 		var now time.Duration
 		var seen []step // valid sightings since the last absent poll, for the confirmation check
-		var present rfid.CardID
+		var present cardid.ID
 		n := rapid.IntRange(1, 200).Draw(t, "n")
 		for i := range n {
 			now += time.Duration(rapid.IntRange(0, 700).Draw(t, "gap")) * time.Millisecond
@@ -203,7 +204,7 @@ func TestTrackerHeldCardOneTap(t *testing.T) {
 			// Noise that passes the checksum breaks a confirmation run (the
 			// rule), so it only comes once the card is present; invalid ids
 			// may come at any time.
-			if noise := rapid.SampledFrom([]rfid.CardID{"", "", "", blank, cardB}).Draw(t, "noise"); noise == blank || noise == cardB && tr.Present() == cardA {
+			if noise := rapid.SampledFrom([]cardid.ID{"", "", "", blank, cardB}).Draw(t, "noise"); noise == blank || noise == cardB && tr.Present() == cardA {
 				evs = tr.Seen(evs, now, noise)
 			}
 			evs = tr.Tick(evs, now)

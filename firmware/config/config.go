@@ -29,6 +29,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"wartelsuspas/drivers/booth"
+	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/session"
 )
@@ -206,7 +207,7 @@ func Default() Config {
 			ASCII: ASCIIReader{Format: "hex", Tech: "raw", Baud: 9600},
 			PN532: PN532Reader{
 				PollInterval: "100ms", AckTimeout: "50ms", ResponseTimeout: "200ms",
-				PassiveRetries: 2, MaxReinits: 3, ResetPulse: "20ms", ResetStartup: "50ms",
+				PassiveRetries: int(rfid.DefaultPN532Options.PassiveRetries), MaxReinits: 3, ResetPulse: "20ms", ResetStartup: "50ms",
 			},
 		},
 		Policy: Policy{

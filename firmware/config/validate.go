@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/kiosk/policy"
@@ -137,7 +138,7 @@ func (k *checker) reader() {
 	if a.Format != "hex" && a.Format != "decimal" {
 		k.bad("reader.ascii.format", "%q: use hex or decimal, as the reader prints the card", a.Format)
 	}
-	if a.Tech != rfid.TechEM && a.Tech != rfid.TechISO14443A && a.Tech != rfid.TechRaw {
+	if a.Tech != cardid.TechEM && a.Tech != cardid.TechISO14443A && a.Tech != cardid.TechRaw {
 		k.bad("reader.ascii.tech", "%q: use em (125 kHz), 14a (13.56 MHz) or raw", a.Tech)
 	}
 	if a.EMVersion != "" {

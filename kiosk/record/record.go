@@ -15,6 +15,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -89,15 +90,49 @@ func ValidChainID(s string) bool {
 	return true
 }
 
+// Link makes r the successor of the record whose hash is prevHash
+// (GenesisHash when r opens its chain): it sets Prev and Hash. It is the one
+// way a record is sealed: the store appends with it, Seal is it for a
+// caller holding the previous record.
+func (r *Record) Link(prevHash string) {
+	r.Prev = prevHash
+	r.Hash = r.ComputeHash()
+}
+
 // Seal fills Prev and Hash, making r the successor of prev (nil for the
 // first record).
 func (r *Record) Seal(prev *Record) {
 	if prev == nil {
-		r.Prev = GenesisHash
-	} else {
-		r.Prev = prev.Hash
+		r.Link(GenesisHash)
+		return
 	}
-	r.Hash = r.ComputeHash()
+	r.Link(prev.Hash)
+}
+
+// The ways a record can fail its chain: VerifyChain returns them wrapped,
+// the gateway's ledger flags them (FlagGap, FlagLink) with what it knows.
+var (
+	// ErrGap: the record's Seq does not follow its predecessor's.
+	ErrGap = errors.New("gap in the chain")
+	// ErrLink: the record's Prev is not its predecessor's Hash, or a first
+	// record does not start from the genesis hash.
+	ErrLink = errors.New("broken link")
+)
+
+// Follows checks r's link back to prev, the record before it (nil: r must
+// open its chain, seq 1 after the genesis hash). It checks the link only,
+// not r's own hash (compare ComputeHash with Hash for that). The error wraps
+// ErrGap or ErrLink and names both records.
+func (r Record) Follows(prev *Record) error {
+	switch {
+	case prev == nil && (r.Seq != 1 || r.Prev != GenesisHash):
+		return fmt.Errorf("record %s#%d: chain does not start at seq 1 with the genesis hash: %w", r.Device, r.Seq, ErrLink)
+	case prev != nil && r.Seq != prev.Seq+1:
+		return fmt.Errorf("record %s#%d: gap after #%d: %w", r.Device, r.Seq, prev.Seq, ErrGap)
+	case prev != nil && r.Prev != prev.Hash:
+		return fmt.Errorf("record %s#%d: prev hash %s is not the hash of #%d (%s): %w", r.Device, r.Seq, short(r.Prev), prev.Seq, short(prev.Hash), ErrLink)
+	}
+	return nil
 }
 
 // VerifyChain checks that rs, in order, are consecutive links: each hash
@@ -110,13 +145,8 @@ func VerifyChain(prev *Record, rs []Record) error {
 		if got := r.ComputeHash(); got != r.Hash {
 			return fmt.Errorf("record %s#%d: hash %s does not match its content (%s): edited or corrupt", r.Device, r.Seq, short(r.Hash), short(got))
 		}
-		switch {
-		case prev == nil && (r.Seq != 1 || r.Prev != GenesisHash):
-			return fmt.Errorf("record %s#%d: chain does not start at seq 1 with the genesis hash", r.Device, r.Seq)
-		case prev != nil && r.Seq != prev.Seq+1:
-			return fmt.Errorf("record %s#%d: gap after #%d", r.Device, r.Seq, prev.Seq)
-		case prev != nil && r.Prev != prev.Hash:
-			return fmt.Errorf("record %s#%d: prev hash %s is not the hash of #%d (%s)", r.Device, r.Seq, short(r.Prev), prev.Seq, short(prev.Hash))
+		if err := r.Follows(prev); err != nil {
+			return err
 		}
 		prev = r
 	}

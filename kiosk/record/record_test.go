@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -97,5 +98,42 @@ func TestChainID(t *testing.T) {
 		if got := ValidChainID(tc.id); got != tc.ok {
 			t.Errorf("ValidChainID(%q) = %v, want %v", tc.id, got, tc.ok)
 		}
+	}
+}
+
+// TestFollows: the link rules VerifyChain and the gateway's ledger share, and Link as the one
+// sealing: a record linked on a chain has a hash over that chain identity.
+func TestFollows(t *testing.T) {
+	chain := NewChainID()
+	first := Record{Device: "lapas-x/b01", Chain: chain, Seq: 1, Kind: KindEvent, Payload: []byte(`{}`)}
+	first.Link(GenesisHash)
+	second := Record{Device: "lapas-x/b01", Chain: chain, Seq: 2, Kind: KindEvent, Payload: []byte(`{}`)}
+	second.Seal(&first)
+	third := second
+	third.Seq = 3
+	third.Link(second.Hash)
+	for _, tc := range []struct {
+		name string
+		r    Record
+		prev *Record
+		want error
+	}{
+		{"first", first, nil, nil},
+		{"second", second, &first, nil},
+		{"first not from genesis", second, nil, ErrLink},
+		{"gap", third, &first, ErrGap},
+		{"prev is not the predecessor's hash", Record{Seq: 2, Prev: "ab"}, &first, ErrLink},
+	} {
+		if err := tc.r.Follows(tc.prev); !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+			t.Errorf("%s: Follows = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if err := VerifyChain(nil, []Record{first, second, third}); err != nil {
+		t.Errorf("VerifyChain of a linked chain: %v", err)
+	}
+	moved := second
+	moved.Chain = NewChainID()
+	if moved.ComputeHash() == second.Hash {
+		t.Error("a record moved to another chain keeps its hash: the chain identity is not covered")
 	}
 }

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/cardtag"
-	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/signal"
 )

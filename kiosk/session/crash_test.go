@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/cardtag"
-	"wartelsuspas/kiosk/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/signal"

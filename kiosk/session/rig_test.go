@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session/sessiontest"

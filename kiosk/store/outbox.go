@@ -53,8 +53,8 @@ func (s *Store) appendRecord(c *sql.Conn, kind record.Kind, p any, d *usageDelta
 	if err != nil {
 		return record.Record{}, err
 	}
-	r := record.Record{Device: s.device, Chain: s.chain, Seq: h.seq + 1, Kind: kind, Payload: payload, Prev: h.hash}
-	r.Hash = r.ComputeHash()
+	r := record.Record{Device: s.device, Chain: s.chain, Seq: h.seq + 1, Kind: kind, Payload: payload}
+	r.Link(h.hash)
 	now := s.clock.Now().UnixNano()
 	if _, err := c.ExecContext(ctx, `INSERT INTO outbox(seq, kind, payload, prev, hash, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		int64(r.Seq), string(r.Kind), []byte(r.Payload), r.Prev, r.Hash, now); err != nil {

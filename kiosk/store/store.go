@@ -24,7 +24,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/record"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/kiosk/store"

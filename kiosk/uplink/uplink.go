@@ -26,7 +26,7 @@ import (
 	"sync"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 )
@@ -623,6 +623,16 @@ type Beat struct {
 	Offset time.Duration // gateway minus booth (positive: the booth is behind)
 	RTT    time.Duration // on the monotonic clock
 }
+
+// Drain uploads one batch of the outbox now, as Run does at each wake, and
+// says whether more records wait. For a caller that steps the uplink itself
+// instead of running it: the unit tests and the whole-system tests
+// (tools/systest) check exactly once between two rounds.
+func (u *Uplink) Drain(ctx context.Context) (more bool, err error) { return u.drain(ctx) }
+
+// Sync brings the roster up to date, every page of it, as Run does every
+// SyncInterval; for a caller that steps the uplink.
+func (u *Uplink) Sync(ctx context.Context) error { return u.sync(ctx) }
 
 func (u *Uplink) heartbeat(ctx context.Context) error {
 	_, err := u.Heartbeat(ctx)

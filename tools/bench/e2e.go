@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/tools/boothrig"
@@ -50,8 +50,8 @@ const e2eBooths = 2
 const e2eCardsPerBooth = 8
 
 // e2eCard is the i-th card of booth b (0-based).
-func e2eCard(b, i int) rfid.CardID {
-	return rfid.CardID(fmt.Sprintf("em:05%04X%04X", b, i))
+func e2eCard(b, i int) cardid.ID {
+	return cardid.ID(fmt.Sprintf("em:05%04X%04X", b, i))
 }
 
 // e2e is the rig the end-to-end suites share: started at their first use,

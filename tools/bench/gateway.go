@@ -21,6 +21,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/gateway/ca"
@@ -128,7 +129,7 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 	}
 
 	t0 := time.Now()
-	bundles := make([]ca.Bundle, *gatewayBooths)
+	bundles := make([]bundle.Bundle, *gatewayBooths)
 	for i := range bundles {
 		fac := fmt.Sprintf("lapas-%02d", i%facilities)
 		if bundles[i], err = authority.Enroll(fac, fmt.Sprintf("b%04d", i), 24*time.Hour); err != nil {
@@ -148,7 +149,7 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 
 	clients := make([]*http.Client, len(bundles))
 	for i, b := range bundles {
-		conf, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+		conf, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 		if err != nil {
 			return err
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/creack/pty"
 	"go.bug.st/serial"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 )
@@ -77,11 +78,11 @@ func benchPN532(r *Report) error {
 // pn532Counter counts sightings.
 type pn532Counter struct{ seen atomic.Int64 }
 
-func (c *pn532Counter) Seen(rfid.CardID) { c.seen.Add(1) }
-func (c *pn532Counter) Absent()          {}
-func (c *pn532Counter) BadFrame(string)  {}
-func (c *pn532Counter) count() int64     { return c.seen.Load() }
-func (c *pn532Counter) reset()           { c.seen.Store(0) }
+func (c *pn532Counter) Seen(cardid.ID)  { c.seen.Add(1) }
+func (c *pn532Counter) Absent()         {}
+func (c *pn532Counter) BadFrame(string) {}
+func (c *pn532Counter) count() int64    { return c.seen.Load() }
+func (c *pn532Counter) reset()          { c.seen.Store(0) }
 
 // pn532PollCycle runs the real driver against the emulator through a pty
 // with no pause between polls and returns the mean poll cycle.
@@ -108,6 +109,7 @@ func pn532PollCycle(uid []byte, span time.Duration) (time.Duration, int64, error
 		PollInterval:    time.Nanosecond,
 		AckTimeout:      time.Second,
 		ResponseTimeout: time.Second,
+		PassiveRetries:  rfid.DefaultPN532Options.PassiveRetries,
 	})
 	done := make(chan error, 1)
 	go func() { done <- proto.Run(ctx, port, sink) }()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 )
@@ -60,7 +61,7 @@ func rfidTapLatency(r *Report, n int) error {
 	if _, err := wait(rfid.Up); err != nil {
 		return err
 	}
-	cards := []rfid.CardID{"em:0400D8B2A5", "em:0C000621A5"}
+	cards := []cardid.ID{"em:0400D8B2A5", "em:0C000621A5"}
 	var frames [2][]byte
 	for i, c := range cards {
 		f, err := emu.Frame(c)

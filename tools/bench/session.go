@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
 	"wartelsuspas/kiosk/uplink"
@@ -54,7 +55,7 @@ func benchUplink(r *Report) error {
 	if err := led.RegisterDevice(context.Background(), b.Device, time.Now()); err != nil {
 		return err
 	}
-	conf, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+	conf, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 	"wartelsuspas/kiosk/session"
 )
@@ -212,7 +212,7 @@ func (b *Booth) Running() bool {
 func (b *Booth) Emulator() *rfidtest.Emulator { return b.emu }
 
 // Tap presents a card to the reader, as a card held briefly does.
-func (b *Booth) Tap(card rfid.CardID) error {
+func (b *Booth) Tap(card cardid.ID) error {
 	frames := 3
 	if b.rig.o.Protocol == "id12" || b.rig.o.Protocol == "ascii" {
 		frames = 1

@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/store"
@@ -26,7 +27,7 @@ import (
 
 // callAndHang makes a call at b that talks long enough to be charged (the
 // booth's own countdown says so) and waits for the relay to open.
-func callAndHang(t *testing.T, ctx context.Context, b *Booth, c rfid.CardID) {
+func callAndHang(t *testing.T, ctx context.Context, b *Booth, c cardid.ID) {
 	t.Helper()
 	s := talk(t, ctx, b, c)
 	if _, err := b.WaitStatus(ctx, func(n Status) bool { return n.Session.LeftMs <= s.Session.LeftMs-1500 }); err != nil {
@@ -222,11 +223,11 @@ func newUploadBlocker(t *testing.T, g *Gateway, bundleDir string) *uploadBlocker
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := ca.ReadBundle(bundleDir)
+	bnd, err := bundle.Read(bundleDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsc, err := ca.ClientTLSConfig(bundle, ca.ClientOpts{ServerName: "127.0.0.1"})
+	tlsc, err := bundle.ClientTLSConfig(bnd, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/tools/gateway/ledger"
 )
@@ -78,7 +78,7 @@ func TestRigOfflineOverspend(t *testing.T) {
 	// granted call to its cut-off.
 	granted := map[string]int{}
 	// tap taps a card and waits for the booth's decision.
-	tap := func(b *Booth, c rfid.CardID) Status {
+	tap := func(b *Booth, c cardid.ID) Status {
 		t.Helper()
 		before, err := b.Status(ctx)
 		if err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/tools/gateway/ledger"
 )
@@ -35,10 +35,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func card(p string) rfid.CardID {
+func card(p string) cardid.ID {
 	for _, d := range DemoRoster {
 		if d.Short == p {
-			return rfid.CardID(d.Info.Card)
+			return cardid.ID(d.Info.Card)
 		}
 	}
 	panic("no demo card " + p)
@@ -81,7 +81,7 @@ func waitCentre(t *testing.T, ctx context.Context, r *Rig, ok func(map[string]le
 
 // talk taps card at b, waits for the relay, lifts the handset and returns
 // the status once the call is talking.
-func talk(t *testing.T, ctx context.Context, b *Booth, card rfid.CardID) Status {
+func talk(t *testing.T, ctx context.Context, b *Booth, card cardid.ID) Status {
 	t.Helper()
 	if err := b.Tap(card); err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestRigCall(t *testing.T) {
 	}
 
 	// Unknown and blocked cards at the other booth: denied, relay never on.
-	for _, c := range []rfid.CardID{UnknownCard, card("joko")} {
+	for _, c := range []cardid.ID{UnknownCard, card("joko")} {
 		before, err := b2.Status(wctx)
 		if err != nil {
 			t.Fatal(err)

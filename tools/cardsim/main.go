@@ -28,7 +28,7 @@ import (
 	"strings"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 )
 
@@ -102,11 +102,11 @@ func serve(in io.Reader, out io.Writer, emu *rfidtest.Emulator) error {
 
 // command runs one command and says what it did.
 func command(emu *rfidtest.Emulator, f []string) (string, error) {
-	card := func() (rfid.CardID, error) {
+	card := func() (cardid.ID, error) {
 		if len(f) < 2 {
 			return "", fmt.Errorf("%s needs a card, e.g. %s em:0400D8B2A5", f[0], f[0])
 		}
-		id := rfid.CardID(f[1])
+		id := cardid.ID(f[1])
 		if !id.Valid() {
 			return "", fmt.Errorf("%q is not a card id: want e.g. em:0400D8B2A5", f[1])
 		}

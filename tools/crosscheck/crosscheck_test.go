@@ -182,7 +182,7 @@ func boothConfig(t *testing.T, dir, reader string) string {
 		t.Fatal(err)
 	}
 	bundle := filepath.Join(dir, "bundle")
-	if err := b.WriteDir(bundle); err != nil {
+	if err := ca.WriteBundle(bundle, b); err != nil {
 		t.Fatal(err)
 	}
 	doc := string(packaging.KioskTOML)

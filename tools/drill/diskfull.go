@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/boothrig"
 )
@@ -49,7 +49,7 @@ func diskFull(ctx context.Context, c *Config) (string, []string, error) {
 	}
 	defer r.Close()
 	b := r.Booths[0]
-	card := func(i int) rfid.CardID { return rfid.CardID(inmates[i%len(inmates)].Card) }
+	card := func(i int) cardid.ID { return cardid.ID(inmates[i%len(inmates)].Card) }
 
 	// Records kept only on the booth: the gateway is away.
 	if err := r.Gateway.Stop(); err != nil {
@@ -175,7 +175,7 @@ func fill(path string) (int64, error) {
 // tryCall taps card on a booth that may refuse: a grant is made into a
 // short call (true); a denial or out of service leaves the relay off
 // (false). A relay that closes without a grant is an error.
-func tryCall(ctx context.Context, b *boothrig.Booth, card rfid.CardID) (bool, error) {
+func tryCall(ctx context.Context, b *boothrig.Booth, card cardid.ID) (bool, error) {
 	wctx, cancel := context.WithTimeout(ctx, hang)
 	defer cancel()
 	before, err := b.Status(wctx)

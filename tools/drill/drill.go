@@ -19,7 +19,7 @@ import (
 
 	_ "modernc.org/sqlite" // database/sql driver "sqlite", to read the gateway's records
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/tools/boothrig"
@@ -122,7 +122,7 @@ func drillRoster(n int) (cards []record.CardInfo, inmates []record.CardInfo) {
 
 // unknownCard is the i-th card in no roster: each tap a new card, so the
 // reader never takes it for the previous one still held.
-func unknownCard(i int) rfid.CardID { return rfid.CardID(fmt.Sprintf("em:00%08X", 0xDE000000+i)) }
+func unknownCard(i int) cardid.ID { return cardid.ID(fmt.Sprintf("em:00%08X", 0xDE000000+i)) }
 
 // rng is the drill's random source: one stream per drill, from the seed.
 func rng(c *Config, stream uint64) *rand.Rand { return rand.New(rand.NewPCG(c.Seed, stream)) }
@@ -156,7 +156,7 @@ func setKeys(doc string, kv ...string) (string, error) {
 
 // call makes one whole call: tap, relay on, lift, talk for talk, hang up,
 // relay off. It returns the talk time it measured (lift → hang).
-func call(ctx context.Context, b *boothrig.Booth, card rfid.CardID, talk time.Duration) (time.Duration, error) {
+func call(ctx context.Context, b *boothrig.Booth, card cardid.ID, talk time.Duration) (time.Duration, error) {
 	measured, err := callNoWait(ctx, b, card, talk)
 	if err != nil {
 		return measured, err
@@ -173,7 +173,7 @@ func call(ctx context.Context, b *boothrig.Booth, card rfid.CardID, talk time.Du
 // tapGranted taps card and waits for the relay to close; a denial ends
 // the wait at once. The booth's typed activity (its status socket) tells
 // which came.
-func tapGranted(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error {
+func tapGranted(ctx context.Context, b *boothrig.Booth, card cardid.ID) error {
 	wctx, cancel := context.WithTimeout(ctx, hang)
 	defer cancel()
 	before, err := b.WaitStatus(wctx, func(s boothrig.Status) bool { return s.Session.State == "ready" })
@@ -200,7 +200,7 @@ func tapGranted(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error 
 }
 
 // tapDenied taps card and waits for the booth's denied activity.
-func tapDenied(ctx context.Context, b *boothrig.Booth, card rfid.CardID) error {
+func tapDenied(ctx context.Context, b *boothrig.Booth, card cardid.ID) error {
 	wctx, cancel := context.WithTimeout(ctx, hang)
 	defer cancel()
 	before, err := b.WaitStatus(wctx, func(s boothrig.Status) bool { return s.Session.State == "ready" })

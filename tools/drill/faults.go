@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/boothrig"
 )
@@ -39,7 +39,7 @@ func readerUnplug(ctx context.Context, c *Config) (string, []string, error) {
 	var measured []time.Duration
 	relayHeld := 0
 	for i := range times {
-		if err := tapGranted(ctx, b, rfid.CardID(inmates[i%len(inmates)].Card)); err != nil {
+		if err := tapGranted(ctx, b, cardid.ID(inmates[i%len(inmates)].Card)); err != nil {
 			return "", nil, err
 		}
 		if err := b.Lift(); err != nil {
@@ -247,7 +247,7 @@ func clockJump(ctx context.Context, c *Config) (string, []string, error) {
 	var offsets []string
 	prev := time.Duration(0)
 	for i, skew := range skews {
-		if err := tapGranted(ctx, b, rfid.CardID(inmates[i].Card)); err != nil {
+		if err := tapGranted(ctx, b, cardid.ID(inmates[i].Card)); err != nil {
 			return "", nil, err
 		}
 		if err := b.Lift(); err != nil {

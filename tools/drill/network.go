@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/boothrig"
 	"wartelsuspas/tools/faultproxy"
@@ -68,7 +68,7 @@ var gatewayURL = regexp.MustCompile(`(?m)^url = "https://([^"]+)"`)
 // records at the gateway in order.
 type tapped struct {
 	kind record.Kind
-	card rfid.CardID
+	card cardid.ID
 }
 
 // network queues c.Records records at booths that cannot reach the
@@ -239,7 +239,7 @@ func queue(ctx context.Context, b *boothrig.Booth, booth, n int, inmates []recor
 		var t tapped
 		switch {
 		case j%25 == 12:
-			t = tapped{record.KindCall, rfid.CardID(inmates[(booth+j)%len(inmates)].Card)}
+			t = tapped{record.KindCall, cardid.ID(inmates[(booth+j)%len(inmates)].Card)}
 			if _, err := call(ctx, b, t.card, 300*time.Millisecond); err != nil {
 				return out, fmt.Errorf("%s: call %d: %w", b.Name, j, err)
 			}
@@ -272,7 +272,7 @@ func tapsOf(recs []gwRecord) ([]tapped, error) {
 		if err := json.Unmarshal(r.Payload, &p); err != nil {
 			return nil, fmt.Errorf("%s record %s seq %d: %w", r.Kind, r.Device, r.Seq, err)
 		}
-		out = append(out, tapped{r.Kind, rfid.CardID(p.Card)})
+		out = append(out, tapped{r.Kind, cardid.ID(p.Card)})
 	}
 	return out, nil
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/tools/boothrig"
 )
 
@@ -77,7 +77,7 @@ func powerCut(ctx context.Context, c *Config) (string, []string, error) {
 	}
 	for i := range c.Calls {
 		in := inmates[i%len(inmates)]
-		card := rfid.CardID(in.Card)
+		card := cardid.ID(in.Card)
 		phase := phases[rnd.IntN(len(phases))]
 		perPhase[phase]++
 		talk := 200*time.Millisecond + time.Duration(rnd.Int64N(int64(2*time.Second)))
@@ -200,7 +200,7 @@ func powerCut(ctx context.Context, c *Config) (string, []string, error) {
 
 // callNoWait is call without waiting for the booth to notice the hang-up:
 // the power-cut drill kills it right after.
-func callNoWait(ctx context.Context, b *boothrig.Booth, card rfid.CardID, talk time.Duration) (time.Duration, error) {
+func callNoWait(ctx context.Context, b *boothrig.Booth, card cardid.ID, talk time.Duration) (time.Duration, error) {
 	if err := tapGranted(ctx, b, card); err != nil {
 		return 0, err
 	}

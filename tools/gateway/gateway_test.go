@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
-	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/pgtest"
 )
 
@@ -175,11 +175,11 @@ type boothClient struct {
 
 func newBooth(t *testing.T, bundleDir string) *boothClient {
 	t.Helper()
-	b, err := ca.ReadBundle(bundleDir)
+	b, err := bundle.Read(bundleDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+	conf, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"strings"
 	"time"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/ledger"
 )
@@ -212,7 +213,7 @@ func cmdEnroll(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.WriteDir(*out); err != nil {
+	if err := ca.WriteBundle(*out, b); err != nil {
 		return fmt.Errorf("write the bundle of %s: %w", b.Device, err)
 	}
 	if err := s.RegisterDevice(ctx, b.Device, time.Now()); err != nil {
@@ -306,7 +307,7 @@ func rosterBlock(ctx context.Context, g *globals, args []string) error {
 	if _, err := parse(fs, args, 0, "facility", "card"); err != nil {
 		return err
 	}
-	id, err := canonicalCard(*card)
+	id, err := cardid.Parse(*card)
 	if err != nil {
 		return fmt.Errorf("-card: %w", err)
 	}
@@ -315,7 +316,7 @@ func rosterBlock(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	version, err := s.BlockCard(ctx, *facility, id, !*unblock)
+	version, err := s.BlockCard(ctx, *facility, string(id), !*unblock)
 	if err != nil {
 		return fmt.Errorf("block %s in %s: %w", id, *facility, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/ledger"
 )
@@ -56,7 +57,7 @@ func cmdRevoke(ctx context.Context, g *globals, args []string) error {
 // CA directory lacks this revoked.json.
 func revokeDevice(ctx context.Context, g *globals, c *ca.CA, s ledger.Store, device string) error {
 	f, b, _ := strings.Cut(device, "/")
-	if _, err := ca.DeviceID(f, b); err != nil {
+	if _, err := bundle.DeviceID(f, b); err != nil {
 		return fmt.Errorf("%q is not a booth id FACILITY/BOOTH, e.g. lapas-cipinang/b03: %w", device, err)
 	}
 	serials, err := c.Issued(device)

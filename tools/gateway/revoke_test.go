@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/tools/gateway/ca"
 )
@@ -36,7 +37,7 @@ func TestRevokeRotation(t *testing.T) {
 	fresh.must(g, protocol.PathHeartbeat, hb, &protocol.HeartbeatResponse{})
 	old.must(g, protocol.PathHeartbeat, hb, &protocol.HeartbeatResponse{}) // both valid until the old is revoked
 
-	oldBundle, err := ca.ReadBundle(oldDir)
+	oldBundle, err := bundle.Read(oldDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 )
@@ -145,11 +145,11 @@ func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
 	if ci.Person == "" {
 		bad("person", "is empty; give the inmate's or officer's id")
 	}
-	card, err := canonicalCard(f[4])
+	card, err := cardid.Parse(f[4])
 	if err != nil {
 		bad("card", "%v", err)
 	}
-	ci.Card = card
+	ci.Card = string(card)
 	if f[5] != "" {
 		n, err := strconv.ParseInt(f[5], 10, 64)
 		switch {
@@ -174,31 +174,6 @@ func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
 		bad("blocked", "%q is not yes or no", f[6])
 	}
 	return ci, errs
-}
-
-// canonicalCard writes a card id as the booth's readers do (rfid.CardID):
-// the technology in lower case, a colon, the UID in upper-case hex. It
-// forgives case and the spaces, dashes and colons people type between
-// bytes.
-func canonicalCard(s string) (string, error) {
-	tech, uid, ok := strings.Cut(strings.TrimSpace(s), ":")
-	if !ok {
-		return "", fmt.Errorf("%q has no technology prefix; write em:… for a 125 kHz card or 14a:… for a 13.56 MHz card", s)
-	}
-	tech = strings.ToLower(strings.TrimSpace(tech))
-	uid = strings.ToUpper(strings.NewReplacer(" ", "", "-", "", ":", "").Replace(uid))
-	id := rfid.CardID(tech + ":" + uid)
-	switch {
-	case tech != rfid.TechEM && tech != rfid.TechISO14443A:
-		return "", fmt.Errorf("%q: technology %q is not em or 14a", s, tech)
-	case !id.Valid():
-		return "", fmt.Errorf("%q is not a card UID (hex digits, whole bytes, not all zeros or all F)", s)
-	case tech == rfid.TechEM && len(uid) != 10:
-		return "", fmt.Errorf("%q: an em card has 5 bytes (10 hex digits), this has %d digits", s, len(uid))
-	case tech == rfid.TechISO14443A && len(uid) != 8 && len(uid) != 14 && len(uid) != 20:
-		return "", fmt.Errorf("%q: a 14a UID has 4, 7 or 10 bytes, this has %d hex digits", s, len(uid))
-	}
-	return string(id), nil
 }
 
 // checkRoles refuses cards (read on lines) whose person already holds a

@@ -6,33 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/kiosk/record"
 )
-
-func TestCanonicalCard(t *testing.T) {
-	tests := []struct {
-		in, want, errPart string
-	}{
-		{"em:0400d8b2a5", "em:0400D8B2A5", ""},
-		{" EM:04-00-D8-B2-A5 ", "em:0400D8B2A5", ""},
-		{"14a:04 a1 b2 c3", "14a:04A1B2C3", ""},
-		{"14a:04:A1:B2:C3:D4:E5:F6", "14a:04A1B2C3D4E5F6", ""},
-		{"0400D8B2A5", "", "no technology prefix"},
-		{"mf:0400D8B2A5", "", "not em or 14a"},
-		{"em:0400D8B2", "", "5 bytes"},
-		{"14a:04A1B2", "", "4, 7 or 10 bytes"},
-		{"em:0000000000", "", "not a card"},
-		{"em:04ZZD8B2A5", "", "not a card"},
-		{"raw:1234", "", "not em or 14a"},
-	}
-	for _, tt := range tests {
-		got, err := canonicalCard(tt.in)
-		if got != tt.want || (err == nil) != (tt.errPart == "") || err != nil && !strings.Contains(err.Error(), tt.errPart) {
-			t.Errorf("canonicalCard(%q) = %q, %v; want %q, error with %q", tt.in, got, err, tt.want, tt.errPart)
-		}
-	}
-}
 
 func TestParseRoster(t *testing.T) {
 	const head = "role,person,name,block,card,allowance_min,blocked\n"
@@ -119,10 +95,10 @@ func FuzzParseRoster(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, c := range cards {
-			if !rfid.CardID(c.Card).Valid() || seen[c.Card] || c.Person == "" || c.Allowance < 0 {
+			if !cardid.ID(c.Card).Valid() || seen[c.Card] || c.Person == "" || c.Allowance < 0 {
 				t.Fatalf("bad card accepted: %+v", c)
 			}
-			if again, err := canonicalCard(c.Card); err != nil || again != c.Card {
+			if again, err := cardid.Parse(c.Card); err != nil || string(again) != c.Card {
 				t.Fatalf("card %q is not canonical: %q %v", c.Card, again, err)
 			}
 			seen[c.Card] = true

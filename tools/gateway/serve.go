@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/server"
 )
@@ -78,7 +79,7 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 		}
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		r, err := store.CertificateRevoked(rctx, device, ca.Serial(cert))
+		r, err := store.CertificateRevoked(rctx, device, bundle.Serial(cert))
 		if err != nil {
 			log.Error("revocation check failed; refusing the booth until the database answers", "device", device, "err", err)
 			return true // fail closed
@@ -111,7 +112,7 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 }
 
 func deviceOf(cert *x509.Certificate) (string, error) {
-	f, b, err := ca.DeviceFromCert(cert)
+	f, b, err := bundle.DeviceFromCert(cert)
 	if err != nil {
 		return "", err
 	}

@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/firmware/i18n"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
@@ -29,7 +29,7 @@ var webFiles embed.FS
 // booth is what the page reads and drives of one booth; *boothrig.Booth is
 // one, a fake in the tests is another.
 type booth interface {
-	Tap(card rfid.CardID) error
+	Tap(card cardid.ID) error
 	Lift() error
 	Hang() error
 	Panel(open bool) error
@@ -405,18 +405,18 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 var exampleBody = map[string]string{"tap": `{"card":"budi"}`, "panel": `{"open":true}`}
 
 // card resolves a demo name, "unknown", or an EM card id.
-func (s *server) card(key string) (rfid.CardID, bool) {
+func (s *server) card(key string) (cardid.ID, bool) {
 	if key == "unknown" {
 		return boothrig.UnknownCard, true
 	}
 	for _, p := range s.roster {
 		if p.Short == key {
-			return rfid.CardID(p.Info.Card), true
+			return cardid.ID(p.Info.Card), true
 		}
 	}
 	// The emulated readers speak EM4100: five bytes, ten hex digits.
-	c := rfid.CardID(key)
-	return c, c.Tech() == rfid.TechEM && len(c.UID()) == 10 && c.Valid()
+	c := cardid.ID(key)
+	return c, c.Tech() == cardid.TechEM && len(c.UID()) == 10 && c.Valid()
 }
 
 func (s *server) boothNames() string {

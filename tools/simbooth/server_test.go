@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/drivers/rfid"
+	"wartelsuspas/cardid"
 	"wartelsuspas/firmware/i18n"
 	"wartelsuspas/tools/boothrig"
 	"wartelsuspas/tools/gateway/ledger"
@@ -37,9 +37,9 @@ func (f *fakeBooth) do(s string) error {
 	return f.err
 }
 
-func (f *fakeBooth) Tap(c rfid.CardID) error { return f.do("tap " + string(c)) }
-func (f *fakeBooth) Lift() error             { return f.do("lift") }
-func (f *fakeBooth) Hang() error             { return f.do("hang") }
+func (f *fakeBooth) Tap(c cardid.ID) error { return f.do("tap " + string(c)) }
+func (f *fakeBooth) Lift() error           { return f.do("lift") }
+func (f *fakeBooth) Hang() error           { return f.do("hang") }
 func (f *fakeBooth) Panel(open bool) error {
 	if open {
 		return f.do("panel open")

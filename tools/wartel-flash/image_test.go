@@ -96,7 +96,7 @@ func enrol(t testing.TB, dir, facility, booth string, validity time.Duration) st
 		t.Fatal(err)
 	}
 	bundle := filepath.Join(dir, "bundle")
-	if err := b.WriteDir(bundle); err != nil {
+	if err := ca.WriteBundle(bundle, b); err != nil {
 		t.Fatal(err)
 	}
 	return bundle

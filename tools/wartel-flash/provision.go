@@ -23,7 +23,7 @@ import (
 
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/firmware/packaging"
-	"wartelsuspas/tools/gateway/ca"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/tools/wartel-flash/bootfs"
 	"wartelsuspas/tools/wartel-flash/firstboot"
 )
@@ -87,28 +87,28 @@ func checkDeb(p string) ([]byte, string, error) {
 
 // checkBundle reads and checks the bundle directory: its files match its
 // manifest, it is for the expected booth, and its certificate is valid now.
-func checkBundle(dir, expect string, now time.Time) (ca.Bundle, error) {
-	b, err := ca.ReadBundle(dir)
+func checkBundle(dir, expect string, now time.Time) (bundle.Bundle, error) {
+	b, err := bundle.Read(dir)
 	if err != nil {
-		return ca.Bundle{}, fmt.Errorf("bundle %s: %w", dir, err)
+		return bundle.Bundle{}, fmt.Errorf("bundle %s: %w", dir, err)
 	}
 	if expect != "" && expect != b.Device {
-		return ca.Bundle{}, fmt.Errorf("bundle %s is for booth %s, not %s: take the bundle of %s (wartel-gateway enroll -facility %s -booth %s -out DIR)", dir, b.Device, expect, expect, path.Dir(expect), path.Base(expect))
+		return bundle.Bundle{}, fmt.Errorf("bundle %s is for booth %s, not %s: take the bundle of %s (wartel-gateway enroll -facility %s -booth %s -out DIR)", dir, b.Device, expect, expect, path.Dir(expect), path.Base(expect))
 	}
 	blk, _ := pem.Decode(b.CertPEM)
 	if blk == nil {
-		return ca.Bundle{}, fmt.Errorf("bundle %s: %s holds no PEM certificate", dir, ca.BundleCert)
+		return bundle.Bundle{}, fmt.Errorf("bundle %s: %s holds no PEM certificate", dir, bundle.CertFile)
 	}
 	cert, err := x509.ParseCertificate(blk.Bytes)
 	if err != nil {
-		return ca.Bundle{}, fmt.Errorf("bundle %s: %s: %w", dir, ca.BundleCert, err)
+		return bundle.Bundle{}, fmt.Errorf("bundle %s: %s: %w", dir, bundle.CertFile, err)
 	}
 	f, bo, _ := strings.Cut(b.Device, "/")
 	switch {
 	case now.Before(cert.NotBefore):
-		return ca.Bundle{}, fmt.Errorf("bundle %s: the certificate of %s is not valid until %s (now %s): check this laptop's clock and the CA's, or enrol again", dir, b.Device, cert.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		return bundle.Bundle{}, fmt.Errorf("bundle %s: the certificate of %s is not valid until %s (now %s): check this laptop's clock and the CA's, or enrol again", dir, b.Device, cert.NotBefore.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	case now.After(cert.NotAfter):
-		return ca.Bundle{}, fmt.Errorf("bundle %s: the certificate of %s expired on %s: enrol the booth again (wartel-gateway enroll -facility %s -booth %s -out DIR)", dir, b.Device, cert.NotAfter.UTC().Format(time.RFC3339), f, bo)
+		return bundle.Bundle{}, fmt.Errorf("bundle %s: the certificate of %s expired on %s: enrol the booth again (wartel-gateway enroll -facility %s -booth %s -out DIR)", dir, b.Device, cert.NotAfter.UTC().Format(time.RFC3339), f, bo)
 	}
 	return b, nil
 }
@@ -208,7 +208,7 @@ func makePlan(o provisionOpts, p *bootfs.Partition) (plan, error) {
 	if err != nil {
 		return plan{}, err
 	}
-	manifestJSON, err := os.ReadFile(filepath.Join(o.Bundle, ca.BundleManifest))
+	manifestJSON, err := os.ReadFile(filepath.Join(o.Bundle, bundle.ManifestFile))
 	if err != nil {
 		return plan{}, fmt.Errorf("bundle: %w", err)
 	}
@@ -216,10 +216,10 @@ func makePlan(o provisionOpts, p *bootfs.Partition) (plan, error) {
 	files := []file{
 		{wartelDir + "/" + debName, deb},
 		{wartelDir + "/kiosk.toml", conf},
-		{wartelDir + "/bundle/" + ca.BundleKey, b.KeyPEM},
-		{wartelDir + "/bundle/" + ca.BundleCert, b.CertPEM},
-		{wartelDir + "/bundle/" + ca.BundleCA, b.CAPEM},
-		{wartelDir + "/bundle/" + ca.BundleManifest, manifestJSON},
+		{wartelDir + "/bundle/" + bundle.KeyFile, b.KeyPEM},
+		{wartelDir + "/bundle/" + bundle.CertFile, b.CertPEM},
+		{wartelDir + "/bundle/" + bundle.CAFile, b.CAPEM},
+		{wartelDir + "/bundle/" + bundle.ManifestFile, manifestJSON},
 		{wartelDir + "/" + firstboot.Script, []byte(firstboot.InstallScript(debName))},
 	}
 
@@ -428,7 +428,7 @@ func verify(image string) (verifyResult, error) {
 		return verifyResult{}, fmt.Errorf("verify: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	for _, n := range []string{ca.BundleKey, ca.BundleCert, ca.BundleCA, ca.BundleManifest} {
+	for _, n := range []string{bundle.KeyFile, bundle.CertFile, bundle.CAFile, bundle.ManifestFile} {
 		b, ok := data[wartelDir+"/bundle/"+n]
 		if !ok {
 			return verifyResult{}, fmt.Errorf("image %s: %s lists no bundle file %s", image, manifestPath, n)
@@ -437,7 +437,7 @@ func verify(image string) (verifyResult, error) {
 			return verifyResult{}, fmt.Errorf("verify: %w", err)
 		}
 	}
-	b, err := ca.ReadBundle(tmp)
+	b, err := bundle.Read(tmp)
 	if err != nil {
 		return verifyResult{}, fmt.Errorf("image %s: the bundle on the image: %w", image, err)
 	}

@@ -20,7 +20,7 @@ import (
 
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/firmware/packaging"
-	"wartelsuspas/tools/gateway/ca"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/tools/wartel-flash/bootfs"
 	"wartelsuspas/tools/wartel-flash/firstboot"
 )
@@ -114,10 +114,10 @@ func TestProvision(t *testing.T) {
 			// The package and the bundle, byte for byte.
 			for img, src := range map[string]string{
 				w + "/wartel-kiosk_1.2.3_armhf.deb": s.deb,
-				w + "/bundle/booth.key":             filepath.Join(s.bundle, ca.BundleKey),
-				w + "/bundle/booth.crt":             filepath.Join(s.bundle, ca.BundleCert),
-				w + "/bundle/ca.crt":                filepath.Join(s.bundle, ca.BundleCA),
-				w + "/bundle/bundle.json":           filepath.Join(s.bundle, ca.BundleManifest),
+				w + "/bundle/booth.key":             filepath.Join(s.bundle, bundle.KeyFile),
+				w + "/bundle/booth.crt":             filepath.Join(s.bundle, bundle.CertFile),
+				w + "/bundle/ca.crt":                filepath.Join(s.bundle, bundle.CAFile),
+				w + "/bundle/bundle.json":           filepath.Join(s.bundle, bundle.ManifestFile),
 			} {
 				want, err := os.ReadFile(src)
 				if err != nil {
@@ -305,7 +305,7 @@ func TestProvisionRefusals(t *testing.T) {
 		{"no cmdline.txt", fat32Spec(map[string]string{"config.txt": testConfig}), nil, "no cmdline.txt"},
 		{"no config.txt", fat32Spec(map[string]string{"cmdline.txt": testCmdline}), nil, "no config.txt"},
 		{"bundle altered", fat32Spec(piFiles()), func(t *testing.T, s *setup) {
-			if err := os.WriteFile(filepath.Join(s.bundle, ca.BundleCA), []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(s.bundle, bundle.CAFile), []byte("-----BEGIN CERTIFICATE-----\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}, "does not match bundle.json"},

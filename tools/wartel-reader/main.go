@@ -24,6 +24,7 @@ import (
 	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 )
 
@@ -34,7 +35,7 @@ Usage:
   wartel-reader sniff [-port P] [-for 10s]  tell which reader protocol speaks on port P;
                                             tap a card while it listens
 
-Stop the booth service first (systemctl stop wartel-booth): a serial port can
+Stop the booth service first (systemctl stop wartel-kiosk): a serial port can
 be opened by one program at a time.
 `
 
@@ -191,7 +192,7 @@ func listenPassive(ctx context.Context, path string, until time.Time) (found, st
 	for i := range passive {
 		parsers[i] = passive[i].p()
 	}
-	cards := make([]rfid.CardID, len(passive))
+	cards := make([]cardid.ID, len(passive))
 	bad := make([]int, len(passive))
 	total := 0
 	buf := make([]byte, 256)
@@ -226,11 +227,11 @@ func listenPassive(ctx context.Context, path string, until time.Time) (found, st
 
 // pnSink records what a PN532 poll found.
 type pnSink struct {
-	cards  chan rfid.CardID
+	cards  chan cardid.ID
 	absent chan struct{}
 }
 
-func (s pnSink) Seen(id rfid.CardID) {
+func (s pnSink) Seen(id cardid.ID) {
 	select {
 	case s.cards <- id:
 	default:
@@ -258,9 +259,9 @@ func pollPN532(ctx context.Context, path string, d time.Duration) (string, error
 	defer port.Close()
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	s := pnSink{cards: make(chan rfid.CardID, 1), absent: make(chan struct{}, 1)}
+	s := pnSink{cards: make(chan cardid.ID, 1), absent: make(chan struct{}, 1)}
 	done := make(chan error, 1)
-	go func() { done <- rfid.NewPN532(rfid.PN532Options{PortName: path}).Run(ctx, port, s) }()
+	go func() { done <- rfid.NewPN532(pn532Opts(path)).Run(ctx, port, s) }()
 	answered := false
 	for {
 		select {
@@ -277,4 +278,11 @@ func pollPN532(ctx context.Context, path string, d time.Duration) (string, error
 			return "", nil
 		}
 	}
+}
+
+// pn532Opts are the driver's defaults on path.
+func pn532Opts(path string) rfid.PN532Options {
+	o := rfid.DefaultPN532Options
+	o.PortName = path
+	return o
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/drivers/rfid/rfidtest"
 )
@@ -15,7 +16,7 @@ import (
 func TestSniffRecognisesEachPassiveProtocol(t *testing.T) {
 	for _, tc := range []struct {
 		proto string
-		card  rfid.CardID
+		card  cardid.ID
 		want  string
 	}{
 		{"rdm6300", "em:0F00275624", "RDM6300 on %s: card em:0F00275624"},

@@ -11,6 +11,7 @@ import (
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
+	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/rfid"
 )
 
@@ -155,7 +156,7 @@ func (e *Emulator) Write(b []byte) error {
 }
 
 // Frame returns what the module sends once for id.
-func (e *Emulator) Frame(id rfid.CardID) ([]byte, error) {
+func (e *Emulator) Frame(id cardid.ID) ([]byte, error) {
 	if e.o.Protocol == "ascii" {
 		return rfid.EncodeASCIILine(nil, id, e.o.ASCII)
 	}
@@ -168,7 +169,7 @@ func (e *Emulator) Frame(id rfid.CardID) ([]byte, error) {
 
 // Tap sends frames copies of id's frame back to back in one write: a card
 // held for frames repeats (an ASCII reader prints once per tap: use 1).
-func (e *Emulator) Tap(id rfid.CardID, frames int) error {
+func (e *Emulator) Tap(id cardid.ID, frames int) error {
 	f, err := e.Frame(id)
 	if err != nil {
 		return err
@@ -182,7 +183,7 @@ func (e *Emulator) Tap(id rfid.CardID, frames int) error {
 
 // Hold sends id's frame every Interval for d (at least once), as a module
 // does while a card lies on it, or until ctx ends.
-func (e *Emulator) Hold(ctx context.Context, id rfid.CardID, d time.Duration) error {
+func (e *Emulator) Hold(ctx context.Context, id cardid.ID, d time.Duration) error {
 	f, err := e.Frame(id)
 	if err != nil {
 		return err
@@ -206,7 +207,7 @@ func (e *Emulator) Hold(ctx context.Context, id rfid.CardID, d time.Duration) er
 }
 
 // BadChecksum sends id's frame with its checksum spoiled (EM protocols).
-func (e *Emulator) BadChecksum(id rfid.CardID) error {
+func (e *Emulator) BadChecksum(id cardid.ID) error {
 	f, err := e.Frame(id)
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/signal"
 )

@@ -29,6 +29,7 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+	"wartelsuspas/kiosk/bundle"
 )
 
 // File names in the CA directory.
@@ -140,7 +141,7 @@ func Load(dir string) (*CA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ca: load: %w", err)
 	}
-	cert, err := parseCert(certPEM)
+	cert, err := bundle.ParseCert(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("ca: load %s: %w", certPath, err)
 	}
@@ -207,19 +208,8 @@ func newSerial() (*big.Int, error) {
 	return n.Add(n, big.NewInt(1)), nil // never zero
 }
 
-// Serial returns cert's serial number as the CA writes it: lower-case hex.
-func Serial(cert *x509.Certificate) string { return cert.SerialNumber.Text(16) }
-
 func pemBlock(typ string, der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der})
-}
-
-func parseCert(b []byte) (*x509.Certificate, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "CERTIFICATE" {
-		return nil, errors.New("no PEM CERTIFICATE block")
-	}
-	return x509.ParseCertificate(blk.Bytes)
 }
 
 func parseKey(b []byte) (*ecdsa.PrivateKey, error) {

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"wartelsuspas/kiosk/bundle"
 
 	"pgregory.net/rapid"
 )
@@ -33,7 +34,7 @@ func newCA(t *testing.T) *CA {
 	return c
 }
 
-func enroll(t *testing.T, c *CA, facility, booth string) Bundle {
+func enroll(t *testing.T, c *CA, facility, booth string) bundle.Bundle {
 	t.Helper()
 	b, err := c.Enroll(facility, booth, 365*day)
 	if err != nil {
@@ -74,9 +75,9 @@ func startGateway(t *testing.T, c *CA, revoked func(*x509.Certificate) bool) *ga
 
 // call makes one request as the booth of b and returns the device the
 // gateway saw, or the error.
-func (g *gateway) call(t *testing.T, b Bundle) (string, error) {
+func (g *gateway) call(t *testing.T, b bundle.Bundle) (string, error) {
 	t.Helper()
-	cfg, err := ClientTLSConfig(b, ClientOpts{ServerName: "127.0.0.1"})
+	cfg, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,15 +298,15 @@ func TestDeviceFromCert(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tc := signed(t, c, &x509.Certificate{Subject: pkix.Name{CommonName: tt.cn}, URIs: tt.uris,
 				ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-			f, b, err := DeviceFromCert(tc.Leaf)
+			f, b, err := bundle.DeviceFromCert(tc.Leaf)
 			if tt.want == "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errPart) {
-					t.Fatalf("DeviceFromCert = %s/%s, %v; want an error containing %q", f, b, err, tt.errPart)
+					t.Fatalf("bundle.DeviceFromCert = %s/%s, %v; want an error containing %q", f, b, err, tt.errPart)
 				}
 				return
 			}
 			if err != nil || f+"/"+b != tt.want {
-				t.Fatalf("DeviceFromCert = %s/%s, %v; want %s", f, b, err, tt.want)
+				t.Fatalf("bundle.DeviceFromCert = %s/%s, %v; want %s", f, b, err, tt.want)
 			}
 		})
 	}
@@ -336,8 +337,8 @@ func TestEnrollChecksNames(t *testing.T) {
 	if len(cert.ExtKeyUsage) != 1 || cert.ExtKeyUsage[0] != x509.ExtKeyUsageClientAuth {
 		t.Errorf("ExtKeyUsage = %v, want client auth only", cert.ExtKeyUsage)
 	}
-	if cert.SerialNumber.BitLen() < 64 || Serial(cert) != b.Serial {
-		t.Errorf("serial %s (%d bits), bundle says %s", Serial(cert), cert.SerialNumber.BitLen(), b.Serial)
+	if cert.SerialNumber.BitLen() < 64 || bundle.Serial(cert) != b.Serial {
+		t.Errorf("serial %s (%d bits), bundle says %s", bundle.Serial(cert), cert.SerialNumber.BitLen(), b.Serial)
 	}
 }
 
@@ -385,7 +386,7 @@ func TestInitAndLoad(t *testing.T) {
 	}
 	// A booth of the loaded CA verifies against the original.
 	b := enroll(t, l, "lapas-cipinang", "b01")
-	if _, err := checkBundle(Bundle{KeyPEM: b.KeyPEM, CertPEM: b.CertPEM, CAPEM: c.CertPEM()}); err != nil {
+	if _, err := bundle.Check(bundle.Bundle{KeyPEM: b.KeyPEM, CertPEM: b.CertPEM, CAPEM: c.CertPEM()}); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod(filepath.Join(dir, KeyFile), 0o644); err != nil {
@@ -400,14 +401,14 @@ func TestBundleRoundTrip(t *testing.T) {
 	c := newCA(t)
 	b := enroll(t, c, "lapas-cipinang", "b03")
 	dir := filepath.Join(t.TempDir(), "bundle")
-	if err := b.WriteDir(dir); err != nil {
+	if err := WriteBundle(dir, b); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(filepath.Join(dir, BundleKey))
+	fi, err := os.Stat(filepath.Join(dir, bundle.KeyFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("booth.key mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
-	got, err := ReadBundle(dir)
+	got, err := bundle.Read(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,10 +418,10 @@ func TestBundleRoundTrip(t *testing.T) {
 	}
 	// Writing over an existing bundle (re-enrolment) replaces it.
 	b2 := enroll(t, c, "lapas-cipinang", "b03")
-	if err := b2.WriteDir(dir); err != nil {
+	if err := WriteBundle(dir, b2); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := ReadBundle(dir); err != nil || got.Serial != b2.Serial {
+	if got, err := bundle.Read(dir); err != nil || got.Serial != b2.Serial {
 		t.Fatalf("after re-enrolment: %v, %v", got.Serial, err)
 	}
 }
@@ -430,34 +431,34 @@ func TestReadBundleRefusesTampering(t *testing.T) {
 	other := enroll(t, c, "lapas-cipinang", "b04")
 	tests := []struct {
 		name    string
-		tamper  func(dir string, b Bundle) error
+		tamper  func(dir string, b bundle.Bundle) error
 		errPart string
 	}{
-		{"certificate edited", appendTo(BundleCert, "\n"), BundleCert},
-		{"key swapped", writeTo(BundleKey, other.KeyPEM), BundleKey},
-		{"ca replaced", writeTo(BundleCA, newCA(t).CertPEM()), BundleCA},
-		{"manifest missing", func(dir string, _ Bundle) error { return os.Remove(filepath.Join(dir, BundleManifest)) }, BundleManifest},
-		{"file missing", func(dir string, _ Bundle) error { return os.Remove(filepath.Join(dir, BundleCA)) }, BundleCA},
+		{"certificate edited", appendTo(bundle.CertFile, "\n"), bundle.CertFile},
+		{"key swapped", writeTo(bundle.KeyFile, other.KeyPEM), bundle.KeyFile},
+		{"ca replaced", writeTo(bundle.CAFile, newCA(t).CertPEM()), bundle.CAFile},
+		{"manifest missing", func(dir string, _ bundle.Bundle) error { return os.Remove(filepath.Join(dir, bundle.ManifestFile)) }, bundle.ManifestFile},
+		{"file missing", func(dir string, _ bundle.Bundle) error { return os.Remove(filepath.Join(dir, bundle.CAFile)) }, bundle.CAFile},
 		{"manifest names another booth", editManifest(`"booth": "b03"`, `"booth": "b09"`), "says lapas-cipinang/b09"},
 		{"manifest unknown field", editManifest(`"facility"`, `"extra": 1, "facility"`), "unknown field"},
-		{"certificate of another booth, digest updated", func(dir string, b Bundle) error {
-			if err := os.WriteFile(filepath.Join(dir, BundleCert), other.CertPEM, 0o644); err != nil {
+		{"certificate of another booth, digest updated", func(dir string, b bundle.Bundle) error {
+			if err := os.WriteFile(filepath.Join(dir, bundle.CertFile), other.CertPEM, 0o644); err != nil {
 				return err
 			}
-			return editManifest(digest(b.CertPEM), digest(other.CertPEM))(dir, b)
+			return editManifest(bundle.Digest(b.CertPEM), bundle.Digest(other.CertPEM))(dir, b)
 		}, "private key does not match"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := enroll(t, c, "lapas-cipinang", "b03")
 			dir := t.TempDir()
-			if err := b.WriteDir(dir); err != nil {
+			if err := WriteBundle(dir, b); err != nil {
 				t.Fatal(err)
 			}
 			if err := tt.tamper(dir, b); err != nil {
 				t.Fatal(err)
 			}
-			_, err := ReadBundle(dir)
+			_, err := bundle.Read(dir)
 			if err == nil || !strings.Contains(err.Error(), tt.errPart) {
 				t.Fatalf("ReadBundle = %v, want an error naming %q", err, tt.errPart)
 			}
@@ -467,8 +468,8 @@ func TestReadBundleRefusesTampering(t *testing.T) {
 
 // Tampering steps of TestReadBundleRefusesTampering.
 
-func appendTo(name, s string) func(string, Bundle) error {
-	return func(dir string, _ Bundle) error {
+func appendTo(name, s string) func(string, bundle.Bundle) error {
+	return func(dir string, _ bundle.Bundle) error {
 		f, err := os.OpenFile(filepath.Join(dir, name), os.O_APPEND|os.O_WRONLY, 0)
 		if err != nil {
 			return err
@@ -481,13 +482,13 @@ func appendTo(name, s string) func(string, Bundle) error {
 	}
 }
 
-func writeTo(name string, data []byte) func(string, Bundle) error {
-	return func(dir string, _ Bundle) error { return os.WriteFile(filepath.Join(dir, name), data, 0o600) }
+func writeTo(name string, data []byte) func(string, bundle.Bundle) error {
+	return func(dir string, _ bundle.Bundle) error { return os.WriteFile(filepath.Join(dir, name), data, 0o600) }
 }
 
-func editManifest(old, new string) func(string, Bundle) error {
-	return func(dir string, _ Bundle) error {
-		p := filepath.Join(dir, BundleManifest)
+func editManifest(old, new string) func(string, bundle.Bundle) error {
+	return func(dir string, _ bundle.Bundle) error {
+		p := filepath.Join(dir, bundle.ManifestFile)
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
@@ -521,7 +522,7 @@ func signed(t *testing.T, c *CA, tmpl *x509.Certificate) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{cert.Raw}, PrivateKey: key, Leaf: cert}
 }
 
-func pair(t *testing.T, b Bundle) tls.Certificate {
+func pair(t *testing.T, b bundle.Bundle) tls.Certificate {
 	t.Helper()
 	p, err := tls.X509KeyPair(b.CertPEM, b.KeyPEM)
 	if err != nil {
@@ -530,9 +531,9 @@ func pair(t *testing.T, b Bundle) tls.Certificate {
 	return p
 }
 
-func leaf(t *testing.T, b Bundle) *x509.Certificate {
+func leaf(t *testing.T, b bundle.Bundle) *x509.Certificate {
 	t.Helper()
-	cert, err := parseCert(b.CertPEM)
+	cert, err := bundle.ParseCert(b.CertPEM)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,7 +570,7 @@ func TestClientWithUntrustedClock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := ClientTLSConfig(b, ClientOpts{ServerName: tt.serverName, ClockTrusted: tt.clock})
+			cfg, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: tt.serverName, ClockTrusted: tt.clock})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -592,8 +593,8 @@ func TestClientWithUntrustedClock(t *testing.T) {
 			}
 		})
 	}
-	if _, err := ClientTLSConfig(b, ClientOpts{}); err == nil {
-		t.Error("ClientTLSConfig without a server name succeeded")
+	if _, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{}); err == nil {
+		t.Error("bundle.ClientTLSConfig without a server name succeeded")
 	}
 }
 
@@ -608,13 +609,13 @@ func TestEnrollIdentityProperty(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Enroll(%q, %q): %v", facility, booth, err)
 		}
-		cert, err := parseCert(b.CertPEM)
+		cert, err := bundle.ParseCert(b.CertPEM)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f, bo, err := DeviceFromCert(cert)
+		f, bo, err := bundle.DeviceFromCert(cert)
 		if err != nil || f != facility || bo != booth || b.Device != facility+"/"+booth {
-			t.Fatalf("DeviceFromCert = %q, %q, %v; bundle %q; want %q/%q", f, bo, err, b.Device, facility, booth)
+			t.Fatalf("bundle.DeviceFromCert = %q, %q, %v; bundle %q; want %q/%q", f, bo, err, b.Device, facility, booth)
 		}
 	})
 }

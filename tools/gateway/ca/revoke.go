@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"wartelsuspas/kiosk/bundle"
 )
 
 // issued is one line of issued.json.
@@ -164,7 +165,7 @@ func (c *CA) Revoked(cert *x509.Certificate) bool {
 	if err != nil {
 		return true
 	}
-	return set[Serial(cert)]
+	return set[bundle.Serial(cert)]
 }
 
 // RevocationErr returns why the revocation list cannot be read, or nil.

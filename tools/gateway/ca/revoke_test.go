@@ -3,6 +3,7 @@ package ca
 import (
 	"strings"
 	"testing"
+	"wartelsuspas/kiosk/bundle"
 )
 
 // TestSerialLookup: a serial as bundle.json, openssl (colons, upper case,
@@ -28,7 +29,7 @@ func TestSerialLookup(t *testing.T) {
 	if err := c.Revoke(strings.ToUpper(b.Serial)); err != nil {
 		t.Fatalf("revoke by an upper-case serial: %v", err)
 	}
-	cert, err := parseCert(b.CertPEM)
+	cert, err := bundle.ParseCert(b.CertPEM)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"time"
+	"wartelsuspas/kiosk/bundle"
 )
 
 // serverValidity is the life of a gateway certificate. The gateway issues
@@ -74,11 +75,11 @@ func ServerTLSConfig(caCert *x509.Certificate, serverCert tls.Certificate, revok
 				return errors.New("ca: no client certificate")
 			}
 			cert := cs.PeerCertificates[0]
-			if _, _, err := DeviceFromCert(cert); err != nil {
+			if _, _, err := bundle.DeviceFromCert(cert); err != nil {
 				return fmt.Errorf("ca: refused client: %w", err)
 			}
 			if revoked != nil && revoked(cert) {
-				return fmt.Errorf("ca: refused client %s: certificate %s is revoked", cert.Subject.CommonName, Serial(cert))
+				return fmt.Errorf("ca: refused client %s: certificate %s is revoked", cert.Subject.CommonName, bundle.Serial(cert))
 			}
 			return nil
 		},
@@ -92,7 +93,7 @@ func DeviceFromState(cs *tls.ConnectionState) (string, error) {
 	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 {
 		return "", errors.New("ca: connection has no verified client certificate")
 	}
-	facility, booth, err := DeviceFromCert(cs.VerifiedChains[0][0])
+	facility, booth, err := bundle.DeviceFromCert(cs.VerifiedChains[0][0])
 	if err != nil {
 		return "", err
 	}

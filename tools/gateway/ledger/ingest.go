@@ -203,9 +203,10 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 		}
 	}
 
-	// The link back to the predecessor.
+	// The link back to the predecessor, by record's rules (Follows); the
+	// ledger flags what the booth's VerifyChain would refuse.
 	if r.Seq == 1 {
-		if r.Prev != record.GenesisHash {
+		if r.Follows(nil) != nil {
 			if err := flag(1, FlagLink, "first record does not start from the genesis hash"); err != nil {
 				return rr, err
 			}
@@ -218,7 +219,7 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 			if err := flag(r.Seq, FlagGap, fmt.Sprintf("#%d arrived before #%d", r.Seq, r.Seq-1)); err != nil {
 				return rr, err
 			}
-		case prevHash != r.Prev:
+		case r.Follows(&record.Record{Seq: r.Seq - 1, Hash: prevHash}) != nil:
 			if err := flag(r.Seq, FlagLink, fmt.Sprintf("prev %.12s is not the hash of #%d (%.12s)", r.Prev, r.Seq-1, prevHash)); err != nil {
 				return rr, err
 			}
@@ -230,7 +231,7 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 	nextPrev := next.prev
 	switch {
 	case !ok:
-	case hashOK && nextPrev == r.Hash:
+	case hashOK && (record.Record{Seq: r.Seq + 1, Prev: nextPrev}).Follows(&r) == nil:
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE chain_errors SET cleared = 1 WHERE device = ? AND chain = ? AND seq = ? AND kind = ?`), r.Device, r.Chain, int64(r.Seq+1), FlagGap); err != nil {
 			return rr, err
 		}

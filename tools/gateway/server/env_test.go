@@ -15,7 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/ledger"
@@ -120,7 +121,7 @@ func (e *env) booth(facility, name string) *booth {
 	if err := e.store.RegisterDevice(context.Background(), b.Device, e.clk.Now()); err != nil {
 		e.t.Fatal(err)
 	}
-	conf, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+	conf, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
@@ -234,7 +235,7 @@ func (h *Handler) checkRevoked(ctx context.Context, device string, cs *tls.Conne
 	if cs == nil || len(cs.VerifiedChains) == 0 || len(cs.VerifiedChains[0]) == 0 { // admit refuses these first
 		return refuse(http.StatusUnauthorized, "", "no verified device certificate on this connection")
 	}
-	serial := ca.Serial(cs.VerifiedChains[0][0])
+	serial := bundle.Serial(cs.VerifiedChains[0][0])
 	revoked, err := h.opt.Ledger.CertificateRevoked(ctx, device, serial)
 	if err != nil {
 		return fmt.Errorf("revocation check of %s: %w", device, err)

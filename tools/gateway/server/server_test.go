@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/gateway/ca"
@@ -148,7 +149,7 @@ func TestRefusedCertificates(t *testing.T) {
 			t.Fatal(err)
 		}
 		// rawPost skips ClientTLSConfig, which would refuse an expired bundle itself.
-		rawPost := func(b ca.Bundle) (int, error) {
+		rawPost := func(b bundle.Bundle) (int, error) {
 			pair, err := tls.X509KeyPair(b.CertPEM, b.KeyPEM)
 			if err != nil {
 				t.Fatal(err)

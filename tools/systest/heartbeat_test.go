@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"context"
@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
+	"wartelsuspas/kiosk/uplink"
 )
 
 // TestHeartbeatOnChange: a change of the booth's state reaches the gateway
@@ -21,9 +22,9 @@ func TestHeartbeatOnChange(t *testing.T) {
 	o.Clock = fc
 	o.DrainInterval, o.HeartbeatInterval, o.SyncInterval = 5*time.Second, time.Hour, time.Hour
 	var mu sync.Mutex
-	state := BoothState{State: "ready", OutOfService: []string{}}
-	o.State = func() BoothState { mu.Lock(); defer mu.Unlock(); return state }
-	u, err := New(o)
+	state := uplink.BoothState{State: "ready", OutOfService: []string{}}
+	o.State = func() uplink.BoothState { mu.Lock(); defer mu.Unlock(); return state }
+	u, err := uplink.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +49,7 @@ func TestHeartbeatOnChange(t *testing.T) {
 		t.Errorf("an unchanged booth heartbeat again at %v", seen)
 	}
 	mu.Lock()
-	state = BoothState{State: "tamper", OutOfService: []string{"tamper"}, Faults: []string{"panel_open"}}
+	state = uplink.BoothState{State: "tamper", OutOfService: []string{"tamper"}, Faults: []string{"panel_open"}}
 	mu.Unlock()
 	fc.Advance(5 * time.Second)
 	deadline := time.Now().Add(30 * time.Second) // bounds a hang only

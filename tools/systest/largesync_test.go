@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/faultproxy"
 )
 
@@ -183,11 +184,11 @@ func TestLargeRosterSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	newUplink := func(s *store.Store) *Uplink {
+	newUplink := func(s *store.Store) *uplink.Uplink {
 		o := fastOptions(g, p.Addr(), s)
 		// A new connection per request, so the proxy's faults hit every page.
 		o.HTTPClient = &http.Client{Transport: &http.Transport{TLSClientConfig: o.TLS, DisableKeepAlives: true}}
-		u, err := New(o)
+		u, err := uplink.New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +197,7 @@ func TestLargeRosterSync(t *testing.T) {
 	u := newUplink(st)
 	failures, restarted := 0, false
 	for {
-		err := u.sync(ctx)
+		err := u.Sync(ctx)
 		if err == nil {
 			break
 		}
@@ -269,12 +270,12 @@ func BenchmarkLargeRosterSync(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		st, _ := newBooth(b, device, 0)
-		u, err := New(fastOptions(g, g.addr(), st))
+		u, err := uplink.New(fastOptions(g, g.addr(), st))
 		if err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := u.sync(ctx); err != nil {
+		if err := u.Sync(ctx); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()

@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"bytes"
@@ -20,9 +20,11 @@ import (
 
 	_ "modernc.org/sqlite"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/gateway/ca"
 	"wartelsuspas/tools/gateway/ledger"
 	"wartelsuspas/tools/gateway/server"
@@ -209,7 +211,7 @@ func (g *testGateway) clientTLS(facility, booth string) *tls.Config {
 	if err := g.ledger.RegisterDevice(context.Background(), b.Device, time.Now()); err != nil {
 		g.t.Fatal(err)
 	}
-	c, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+	c, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		g.t.Fatal(err)
 	}
@@ -286,7 +288,7 @@ func newBooth(t testing.TB, device string, n int) (*store.Store, []record.Record
 }
 
 // waitDrained waits (bounded, not timed) until the store's outbox is empty.
-func waitDrained(t *testing.T, st *store.Store, u *Uplink) {
+func waitDrained(t *testing.T, st *store.Store, u *uplink.Uplink) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {

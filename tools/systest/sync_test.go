@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"context"
@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"wartelsuspas/kiosk/clock"
+	"wartelsuspas/clock"
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/faultproxy"
 	"wartelsuspas/tools/gateway/ca"
 )
@@ -90,11 +92,11 @@ func TestRosterSync(t *testing.T) {
 	}
 	defer p.Close()
 	o := fastOptions(g, p.Addr(), ls)
-	u, err := New(o)
+	u, err := uplink.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := u.sync(ctx); err == nil {
+	if err := u.Sync(ctx); err == nil {
 		t.Fatal("sync succeeded over a truncated answer")
 	}
 	if v, _ := st.RosterVersion(); v != 0 {
@@ -107,7 +109,7 @@ func TestRosterSync(t *testing.T) {
 		t.Fatal("a truncated sync deleted a card")
 	}
 
-	if err := u.sync(ctx); err != nil {
+	if err := u.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
 	v1, _ := st.RosterVersion()
@@ -130,7 +132,7 @@ func TestRosterSync(t *testing.T) {
 	if _, err := g.ledger.BlockCard(ctx, facility, cards[2].Card, true); err != nil {
 		t.Fatal(err)
 	}
-	if err := u.sync(ctx); err != nil {
+	if err := u.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if v2, _ := st.RosterVersion(); v2 <= v1 {
@@ -160,15 +162,15 @@ func TestHeartbeatClock(t *testing.T) {
 	var gotServer time.Time
 	var gotOffset time.Duration
 	o.OnServerTime = func(s time.Time, off time.Duration) { gotServer, gotOffset = s, off }
-	o.State = func() BoothState {
-		return BoothState{State: "tamper", Faults: []string{"panel_open"}, OutOfService: []string{"tamper"}}
+	o.State = func() uplink.BoothState {
+		return uplink.BoothState{State: "tamper", Faults: []string{"panel_open"}, OutOfService: []string{"tamper"}}
 	}
 	o.BootID = "b00710"
-	u, err := New(o)
+	u, err := uplink.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := u.heartbeat(context.Background()); err != nil {
+	if _, err := u.Heartbeat(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	want := server.Sub(booth) // gateway minus booth: positive, the booth is behind
@@ -217,13 +219,13 @@ func TestAuthorise(t *testing.T) {
 		t.Fatal(err)
 	}
 	st1, _ := newBooth(t, device, 0)
-	u1, err := New(fastOptions(g, g.addr(), st1))
+	u1, err := uplink.New(fastOptions(g, g.addr(), st1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	o2 := fastOptions(g, g.addr(), st1)
 	o2.TLS = g.clientTLS(facility, "b02")
-	u2, err := New(o2)
+	u2, err := uplink.New(o2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +257,7 @@ func TestAuthorise(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer slow.Close()
-	u3, err := New(fastOptions(g, slow.Addr(), st1))
+	u3, err := uplink.New(fastOptions(g, slow.Addr(), st1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +284,7 @@ func TestIdentityRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	withCert := func(b ca.Bundle) Options {
+	withCert := func(b bundle.Bundle) uplink.Options {
 		t.Helper()
 		pair, err := tls.X509KeyPair(b.CertPEM, b.KeyPEM)
 		if err != nil {
@@ -313,14 +315,14 @@ func TestIdentityRefused(t *testing.T) {
 		handshake refusal = iota
 		forbidden
 	)
-	check := func(t *testing.T, o Options, want refusal) {
+	check := func(t *testing.T, o uplink.Options, want refusal) {
 		t.Helper()
-		u, err := New(o)
+		u, err := uplink.New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = u.drain(ctx)
-		var he *HTTPError
+		_, err = u.Drain(ctx)
+		var he *uplink.HTTPError
 		switch {
 		case err == nil:
 			t.Fatal("upload accepted")
@@ -375,21 +377,21 @@ func TestPolicySync(t *testing.T) {
 		}
 		return nil
 	}
-	u, err := New(o)
+	u, err := uplink.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := u.sync(ctx); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if err := u.Sync(ctx); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Fatalf("sync with the policy refused: %v, want the refusal", err)
 	}
 	if v, _ := st.RosterVersion(); v != 0 {
 		t.Fatalf("roster version %d stored though its policy was not kept", v)
 	}
 	fail = false
-	if err := u.sync(ctx); err != nil {
+	if err := u.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := u.sync(ctx); err != nil { // unchanged: no document
+	if err := u.Sync(ctx); err != nil { // unchanged: no document
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0] != doc || got[1] != doc {

@@ -1,5 +1,5 @@
 //go:build !race
 
-package uplink
+package systest
 
 const raceEnabled = false

@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"bufio"
@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/faultproxy"
-	"wartelsuspas/tools/gateway/ca"
 )
 
 // TestRealGateway runs the wartel-gateway binary (built here) over
@@ -85,11 +86,11 @@ func TestRealGateway(t *testing.T) {
 		t.Fatal("wartel-gateway serve did not announce its address within 30 s")
 	}
 
-	b, err := ca.ReadBundle(filepath.Join(dir, "b01"))
+	b, err := bundle.Read(filepath.Join(dir, "b01"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := ca.ClientTLSConfig(b, ca.ClientOpts{ServerName: "127.0.0.1"})
+	conf, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +106,7 @@ func TestRealGateway(t *testing.T) {
 	defer p.Close()
 	// A new connection per request, so the proxy's faults hit every stage.
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: conf, DisableKeepAlives: true}}
-	u, err := New(Options{BaseURL: "https://" + p.Addr(), HTTPClient: client, Store: st, BatchSize: 100,
+	u, err := uplink.New(uplink.Options{BaseURL: "https://" + p.Addr(), HTTPClient: client, Store: st, BatchSize: 100,
 		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, DrainInterval: 5 * time.Millisecond,
 		Rand: rand.New(rand.NewPCG(1, 1)), Log: quietLog(), Firmware: "test"})
 	if err != nil {

@@ -1,4 +1,4 @@
-package uplink
+package systest
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/gateway/ledger"
 )
 
@@ -113,7 +114,7 @@ func TestRosterSyncChangesBetweenPages(t *testing.T) {
 			o.SyncPageCards = 10
 			var policies []string
 			o.OnPolicy = func(p json.RawMessage) error { policies = append(policies, string(p)); return nil }
-			u, err := New(o)
+			u, err := uplink.New(o)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +122,7 @@ func TestRosterSyncChangesBetweenPages(t *testing.T) {
 				if _, err := g.ledger.UpsertCards(ctx, facility, cards[:tc.held]); err != nil {
 					t.Fatal(err)
 				}
-				if err := u.sync(ctx); err != nil {
+				if err := u.Sync(ctx); err != nil {
 					t.Fatal(err)
 				}
 				if _, err := g.ledger.UpsertCards(ctx, facility, renamed(0, 30)); err != nil { // a delta of 60 entries
@@ -153,7 +154,7 @@ func TestRosterSyncChangesBetweenPages(t *testing.T) {
 				}
 			}
 			g.mu.Unlock()
-			if err := u.sync(ctx); err != nil {
+			if err := u.Sync(ctx); err != nil {
 				t.Fatal(err)
 			}
 			g.mu.Lock()
@@ -201,7 +202,7 @@ func TestRunDrainsBetweenPages(t *testing.T) {
 	g.mu.Unlock()
 	o := fastOptions(g, g.addr(), st)
 	o.SyncPageCards, o.BatchSize = 10, 10
-	u, err := New(o)
+	u, err := uplink.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
