@@ -160,10 +160,7 @@ func TestRigStoreReplaced(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
 			defer cancel()
-			r, err := Start(ctx, Options{Dir: t.TempDir(), KioskBin: kioskBin, GatewayBin: gatewayBin})
-			if err != nil {
-				t.Fatal(err)
-			}
+			r := startRig(ctx, t, Options{})
 			defer r.Close()
 			b := r.Booths[0]
 			callAndHang(t, ctx, b, card("budi"))
@@ -257,18 +254,14 @@ func TestRigUnsentTail(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
 	defer cancel()
 	var link *uploadBlocker
-	r, err := Start(ctx, Options{Dir: t.TempDir(), KioskBin: kioskBin, GatewayBin: gatewayBin,
-		Configure: func(b *Booth, doc string) (string, error) {
-			link = newUploadBlocker(t, b.rig.Gateway, filepath.Join(b.Dir, "bundle"))
-			out, ok := SetKey(doc, "gateway", "url", strconv.Quote(link.srv.URL))
-			if !ok {
-				return "", fmt.Errorf("no gateway.url")
-			}
-			return out, nil
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startRig(ctx, t, Options{Configure: func(b *Booth, doc string) (string, error) {
+		link = newUploadBlocker(t, b.rig.Gateway, filepath.Join(b.Dir, "bundle"))
+		out, ok := SetKey(doc, "gateway", "url", strconv.Quote(link.srv.URL))
+		if !ok {
+			return "", fmt.Errorf("no gateway.url")
+		}
+		return out, nil
+	}})
 	defer r.Close()
 	b := r.Booths[0]
 	l, err := r.Ledger()

@@ -60,10 +60,7 @@ func waitDevices(t *testing.T, ctx context.Context, r *Rig, b *Booth, want *rege
 func TestRigTamperReachesCentre(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
 	defer cancel()
-	r, err := Start(ctx, Options{Dir: t.TempDir(), KioskBin: kioskBin, GatewayBin: gatewayBin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startRig(ctx, t, Options{})
 	defer r.Close()
 	b := r.Booths[0]
 	const interval = uplink.DefaultHeartbeatInterval
@@ -109,10 +106,7 @@ func deniedTags(t *testing.T, b *Booth) []string {
 func TestRigCardTags(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
 	defer cancel()
-	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startRig(ctx, t, Options{Booths: 2})
 	defer r.Close()
 	deny := func(b *Booth) {
 		t.Helper()

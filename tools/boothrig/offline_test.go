@@ -27,7 +27,7 @@ func TestRigOfflineOverspend(t *testing.T) {
 	rules := Rules{Allowance: 12 * time.Second, PerCall: perCall, Checkpoint: time.Second}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*hang)
 	defer cancel()
-	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin, Rules: rules,
+	r := startRig(ctx, t, Options{Booths: 2, Rules: rules,
 		Configure: func(b *Booth, doc string) (string, error) {
 			doc, ok := SetKey(doc, "policy", "offline_cap", `"`+offlineCap.String()+`"`)
 			if !ok {
@@ -35,9 +35,6 @@ func TestRigOfflineOverspend(t *testing.T) {
 			}
 			return doc, nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer r.Close()
 	l, err := r.Ledger()
 	if err != nil {

@@ -18,6 +18,18 @@ const hang = 60 * time.Second
 
 var kioskBin, gatewayBin string
 
+// startRig starts a rig of the binaries built for this test run in a fresh
+// folder of t's, filling in what o leaves out; the caller closes it.
+func startRig(ctx context.Context, t *testing.T, o Options) *Rig {
+	t.Helper()
+	o.Dir, o.KioskBin, o.GatewayBin = t.TempDir(), kioskBin, gatewayBin
+	r, err := Start(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "boothrig-bin-")
 	if err != nil {
@@ -105,10 +117,7 @@ func talk(t *testing.T, ctx context.Context, b *Booth, card cardid.ID) Status {
 func TestRigCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
 	defer cancel()
-	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startRig(ctx, t, Options{Booths: 2})
 	defer r.Close()
 	b1, b2 := r.Booths[0], r.Booths[1]
 
@@ -207,10 +216,7 @@ func TestSetKey(t *testing.T) {
 func TestRigCentralPolicy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
 	defer cancel()
-	r, err := Start(ctx, Options{Dir: t.TempDir(), KioskBin: kioskBin, GatewayBin: gatewayBin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startRig(ctx, t, Options{})
 	defer r.Close()
 	b := r.Booths[0]
 	if s, err := b.Status(ctx); err != nil || s.Session.State != "ready" {
@@ -256,10 +262,7 @@ func TestRigCentralPolicy(t *testing.T) {
 func TestRigNextBooth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
 	defer cancel()
-	r, err := Start(ctx, Options{Dir: t.TempDir(), Booths: 2, KioskBin: kioskBin, GatewayBin: gatewayBin})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := startRig(ctx, t, Options{Booths: 2})
 	defer r.Close()
 	b1, b2 := r.Booths[0], r.Booths[1]
 	budi := card("budi")
