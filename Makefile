@@ -16,12 +16,12 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wartel-kiosk ./firmware
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wartel-gateway ./tools/gateway
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/cardsim ./tools/wartel-reader ./tools/simbooth ./tools/bench ./tools/wartel-flash
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/wartel-gateway ./tools/centre/wartel-gateway
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ ./tools/field/cardsim ./tools/field/wartel-reader ./tools/testbed/simbooth ./tools/testbed/bench ./tools/field/wartel-flash
 
 ## deps: what the tests need from Debian (PostgreSQL), installed only when missing
 deps:
-	sh tools/ci/deps.sh
+	sh tools/release/ci/deps.sh
 
 ## test: vet, gofmt check and the whole suite under the race detector
 test: deps vet fmt-check unit
@@ -48,12 +48,12 @@ fuzz:
 ## bench: one table of figures against their physical limits (Go benchmarks, the real
 ## binaries end to end, the gateway on SQLite and PostgreSQL), also written to docs/benchmarks.md
 bench: deps
-	$(GO) run ./tools/bench -out docs/benchmarks.md
+	$(GO) run ./tools/testbed/bench -out docs/benchmarks.md
 
 ## drill: the fault drills in full (power cut over 200 calls, network, disk full, reader,
 ## gateway restart, clock jump) with the real binaries; a short form runs in make test
 drill: deps
-	$(GO) run ./tools/drill $(DRILL_ARGS)
+	$(GO) run ./tools/testbed/drill $(DRILL_ARGS)
 
 ## cross: the firmware for the Raspberry Pi (armv6, armv7, arm64)
 cross:
@@ -69,7 +69,7 @@ DEBVERSION ?= $(shell echo '$(VERSION)' | sed -e 's/^v//' -e '/^[0-9][0-9]*\./!s
 deb: cross
 	@mkdir -p $(BIN)/deb
 	@set -e; for t in armhf:armv6 arm64:arm64; do \
-	  deb=$$($(GO) run ./tools/mkdeb -arch $${t%%:*} -binary $(BIN)/cross/wartel-kiosk-linux-$${t##*:} -version '$(DEBVERSION)' -out $(BIN)/deb); \
+	  deb=$$($(GO) run ./tools/release/mkdeb -arch $${t%%:*} -binary $(BIN)/cross/wartel-kiosk-linux-$${t##*:} -version '$(DEBVERSION)' -out $(BIN)/deb); \
 	  ls -l $$deb; \
 	done
 

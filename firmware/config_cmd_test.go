@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"wartelsuspas/kiosk/bundle"
-	"wartelsuspas/tools/gateway/ca"
+	"wartelsuspas/tools/centre/ca"
 )
 
 // writeConfig writes a configuration file into dir and returns its path.

@@ -322,7 +322,7 @@ func TestSelftestGateway(t *testing.T) {
 	bin := buildFirmware(t)
 	dir := t.TempDir()
 	gwBin := filepath.Join(t.TempDir(), "wartel-gateway")
-	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", gwBin, "../tools/gateway").CombinedOutput(); err != nil {
+	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", gwBin, "../tools/centre/wartel-gateway").CombinedOutput(); err != nil {
 		t.Fatalf("go build wartel-gateway: %v\n%s", err, out)
 	}
 	state, bundle := filepath.Join(dir, "gw"), filepath.Join(dir, "bundle")

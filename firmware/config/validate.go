@@ -63,7 +63,7 @@ func (c *Config) validate() []*Problem {
 	return k.ps
 }
 
-// deviceRE is the CA's rule for facility and booth names (tools/gateway/ca
+// deviceRE is the CA's rule for facility and booth names (tools/centre/ca
 // checkName): what is safe in a URI, a file name and a log line.
 var deviceRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}/[a-z0-9][a-z0-9._-]{0,63}$`)
 

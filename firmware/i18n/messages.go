@@ -134,7 +134,7 @@ var english = map[string]string{
 	"action.clear_refused":            "clearing refused by the booth driver",
 	"action.clear_refused_panel_open": "clearing refused: the panel is still open",
 
-	// The simulator (tools/simbooth): its console and its web page.
+	// The simulator (tools/testbed/simbooth): its console and its web page.
 	"sim.title":            "Simulated booths",
 	"sim.booth":            "Booth %s",
 	"sim.lamps":            "Lamps",

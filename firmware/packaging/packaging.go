@@ -1,6 +1,6 @@
 // Package packaging holds the files the .deb installs (the service unit,
 // the example configuration, the watchdog drop-in, the reader's udev rule,
-// the maintainer scripts); tools/mkdeb packs them and its tests install
+// the maintainer scripts); tools/release/mkdeb packs them and its tests install
 // them. See docs/packaging.md.
 package packaging
 

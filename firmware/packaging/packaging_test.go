@@ -266,7 +266,7 @@ func TestUdevRule(t *testing.T) {
 // TestMaintainerScriptsSyntax checks every script parses as POSIX sh (and
 // with bash -n, which catches more where installed), and that each one
 // honours $DPKG_ROOT. Their behaviour is tested by installing the package:
-// tools/mkdeb's tests.
+// tools/release/mkdeb's tests.
 func TestMaintainerScriptsSyntax(t *testing.T) {
 	scripts := map[string][]byte{"postinst": Postinst, "prerm": Prerm, "postrm": Postrm}
 	for name, body := range scripts {

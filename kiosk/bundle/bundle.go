@@ -2,7 +2,7 @@
 // certificate, the CA certificate and a manifest of their digests), read and checked (Read, Check);
 // the booth's TLS client configuration (ClientTLSConfig); and device ids, "FACILITY/BOOTH", as a
 // certificate names them (DeviceID, DeviceFromCert). It issues nothing: signing, enrolment and
-// revocation are the gateway's (tools/gateway/ca), which uses this package for the same names and
+// revocation are the gateway's (tools/centre/ca), which uses this package for the same names and
 // the same bundle format, so both ends agree by construction. Standard library only (docs/pki.md).
 package bundle
 

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// The issuing side's tests (tools/gateway/ca) check bundles the CA writes; these check the
+// The issuing side's tests (tools/centre/ca) check bundles the CA writes; these check the
 // booth's half alone, with certificates made here.
 
 func TestDeviceID(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 
 // fakeGateway is an httptest TLS server speaking /v1 with kiosk/protocol's types, holding
 // records in memory: enough of a gateway for the uplink's unit tests. The exactly-once tests
-// against the real gateway and its ledger are whole-system tests (tools/systest).
+// against the real gateway and its ledger are whole-system tests (tools/testbed/systest).
 type fakeGateway struct {
 	srv *httptest.Server
 

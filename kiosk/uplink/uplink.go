@@ -627,7 +627,7 @@ type Beat struct {
 // Drain uploads one batch of the outbox now, as Run does at each wake, and
 // says whether more records wait. For a caller that steps the uplink itself
 // instead of running it: the unit tests and the whole-system tests
-// (tools/systest) check exactly once between two rounds.
+// (tools/testbed/systest) check exactly once between two rounds.
 func (u *Uplink) Drain(ctx context.Context) (more bool, err error) { return u.drain(ctx) }
 
 // Sync brings the roster up to date, every page of it, as Run does every

@@ -1,0 +1,329 @@
+// Command wartel-gateway is the reference central gateway of the
+// Wartelsuspas booths: the certificate authority that enrols them, the
+// mutual-TLS HTTP server they upload to and sync from, and the centre's
+// command line for rosters, policies, revocations and monthly reports.
+//
+// Usage:
+//
+//	wartel-gateway init     [-state DIR] [-db URL]
+//	wartel-gateway serve    [-state DIR] [-db URL] [-listen ADDR] [-metrics ADDR]
+//	wartel-gateway enroll   -facility F -booth B -out DIR [-validity 8760h]
+//	wartel-gateway revoke   F/B | SERIAL   (or -device F/B, -serial SERIAL)
+//	wartel-gateway roster import -facility F [-replace] FILE.csv
+//	wartel-gateway roster block  -facility F -card C [-unblock]
+//	wartel-gateway policy set    -facility F FILE.json
+//	wartel-gateway report   -facility F -month 2026-11 [-out FILE.csv]
+//	wartel-gateway devices  -facility F
+//	wartel-gateway events   -facility F [-device D] [-since 24h|RFC3339]
+//
+// docs/gateway.md describes every subcommand, the file formats and the
+// metrics.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"wartelsuspas/cardid"
+	"wartelsuspas/tools/centre/ca"
+	"wartelsuspas/tools/centre/ledger"
+)
+
+// DefaultState is where the gateway keeps its CA and database unless
+// -state says otherwise.
+const DefaultState = "/var/lib/wartel-gateway"
+
+// errUsage marks a command line that is wrong (exit status 2).
+var errUsage = errors.New("usage")
+
+type command struct {
+	name, args, help string
+	run              func(ctx context.Context, g *globals, args []string) error
+}
+
+var commands = []command{
+	{"init", "", "create the CA and the database", cmdInit},
+	{"serve", "[-listen ADDR] [-metrics ADDR]", "serve the booths over mutual TLS", cmdServe},
+	{"enroll", "-facility F -booth B -out DIR", "issue a booth its certificate bundle", cmdEnroll},
+	{"revoke", "F/B | SERIAL", "stop a booth, or one certificate by serial", cmdRevoke},
+	{"roster", "import|block ...", "import a roster CSV, block or unblock a card", cmdRoster},
+	{"policy", "set -facility F FILE.json", "set a facility's rules", cmdPolicy},
+	{"report", "-facility F -month YYYY-MM", "write the monthly report CSV", cmdReport},
+	{"devices", "-facility F", "list a facility's booths and their health", cmdDevices},
+	{"events", "-facility F [-device D] [-since T]", "list booth and centre events, oldest first", cmdEvents},
+}
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintf(os.Stderr, "wartel-gateway: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// globals are the flags every subcommand takes, and its output streams.
+type globals struct {
+	state  string
+	db     string
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(stderr)
+		return errUsage
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			g := &globals{stdout: stdout, stderr: stderr}
+			if err := c.run(ctx, g, args[1:]); err != nil {
+				if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+					return err
+				}
+				return fmt.Errorf("%s: %w", c.name, err)
+			}
+			return nil
+		}
+	}
+	fmt.Fprintf(stderr, "wartel-gateway: unknown command %q\n", args[0])
+	usage(stderr)
+	return errUsage
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: wartel-gateway COMMAND [flags]  (each command takes -state DIR and -db URL; -h for its flags)")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-8s %-36s %s\n", c.name, c.args, c.help)
+	}
+}
+
+// flags returns a flag set for a subcommand with the common flags bound.
+func (g *globals) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("wartel-gateway "+name, flag.ContinueOnError)
+	fs.SetOutput(g.stderr)
+	fs.StringVar(&g.state, "state", DefaultState, "directory holding the CA (ca/) and the SQLite database (gateway.db)")
+	fs.StringVar(&g.db, "db", "", "PostgreSQL URL (postgres://…) instead of the SQLite database in -state")
+	return fs
+}
+
+// parse parses args and checks that the named flags were given and that
+// exactly nargs arguments remain.
+func parse(fs *flag.FlagSet, args []string, nargs int, required ...string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, errUsage
+	}
+	for _, name := range required {
+		if fs.Lookup(name).Value.String() == "" {
+			fmt.Fprintf(fs.Output(), "%s: flag -%s is required\n", fs.Name(), name)
+			fs.Usage()
+			return nil, errUsage
+		}
+	}
+	if fs.NArg() != nargs {
+		fmt.Fprintf(fs.Output(), "%s: want %d argument(s) after the flags, got %d: %q\n", fs.Name(), nargs, fs.NArg(), fs.Args())
+		fs.Usage()
+		return nil, errUsage
+	}
+	return fs.Args(), nil
+}
+
+func (g *globals) caDir() string { return filepath.Join(g.state, "ca") }
+
+func (g *globals) loadCA() (*ca.CA, error) {
+	c, err := ca.Load(g.caDir())
+	if err != nil {
+		return nil, fmt.Errorf("open the CA in %s (run wartel-gateway init first, or pass -state): %w", g.caDir(), err)
+	}
+	return c, nil
+}
+
+func (g *globals) openLedger(ctx context.Context) (ledger.Store, error) {
+	if g.db != "" {
+		s, err := ledger.OpenPostgres(ctx, g.db)
+		if err != nil {
+			return nil, fmt.Errorf("open the PostgreSQL database given by -db (is it running and reachable?): %w", err)
+		}
+		return s, nil
+	}
+	if _, err := os.Stat(g.state); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w (run wartel-gateway init first, or pass -state)", g.state, err)
+	}
+	path := filepath.Join(g.state, "gateway.db")
+	s, err := ledger.OpenSQLite(path)
+	if err != nil {
+		return nil, fmt.Errorf("open the database %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func cmdInit(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("init")
+	name := fs.String("name", "Wartelsuspas gateway CA", "name of the new certificate authority")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(g.state, 0o700); err != nil {
+		return fmt.Errorf("create the state directory: %w", err)
+	}
+	c, err := ca.Init(g.caDir(), *name)
+	if err != nil {
+		return fmt.Errorf("create the CA in %s: %w", g.caDir(), err)
+	}
+	s, err := g.openLedger(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	fmt.Fprintf(g.stdout, "created %s; database %s\nkeep %s secret and backed up: every booth trusts it\n",
+		c, s, filepath.Join(g.caDir(), ca.KeyFile))
+	return nil
+}
+
+func cmdEnroll(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("enroll")
+	facility := fs.String("facility", "", "facility id, e.g. lapas-cipinang")
+	boothName := fs.String("booth", "", "booth id within the facility, e.g. b03")
+	out := fs.String("out", "", "directory to write the device bundle into (copied to the booth's SD card)")
+	validity := fs.Duration("validity", 8760*time.Hour, "how long the booth's certificate is valid")
+	if _, err := parse(fs, args, 0, "facility", "booth", "out"); err != nil {
+		return err
+	}
+	c, err := g.loadCA()
+	if err != nil {
+		return err
+	}
+	s, err := g.openLedger(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	b, err := c.Enroll(*facility, *boothName, *validity)
+	if err != nil {
+		return err
+	}
+	if err := ca.WriteBundle(*out, b); err != nil {
+		return fmt.Errorf("write the bundle of %s: %w", b.Device, err)
+	}
+	if err := s.RegisterDevice(ctx, b.Device, time.Now()); err != nil {
+		return fmt.Errorf("register %s in the database (the bundle in %s is written; run enroll again): %w", b.Device, *out, err)
+	}
+	fmt.Fprintf(g.stdout, "enrolled %s: certificate %s valid until %s, bundle in %s\n", b.Device, b.Serial, b.NotAfter.UTC().Format(time.RFC3339), *out)
+	return nil
+}
+
+func cmdRoster(ctx context.Context, g *globals, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(g.stderr, "usage: wartel-gateway roster import -facility F [-replace] FILE.csv | roster block -facility F -card C [-unblock]")
+		return errUsage
+	}
+	switch args[0] {
+	case "import":
+		return rosterImport(ctx, g, args[1:])
+	case "block":
+		return rosterBlock(ctx, g, args[1:])
+	}
+	fmt.Fprintf(g.stderr, "wartel-gateway roster: unknown subcommand %q; want import or block\n", args[0])
+	return errUsage
+}
+
+func rosterImport(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("roster import")
+	facility := fs.String("facility", "", "facility the roster belongs to")
+	replace := fs.Bool("replace", false, "also delete the facility's cards that are not in the file")
+	rest, err := parse(fs, args, 1, "facility")
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(rest[0])
+	if err != nil {
+		return fmt.Errorf("open the roster: %w", err)
+	}
+	defer f.Close()
+	cards, lines, err := parseRosterLines(f)
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
+	}
+	s, err := g.openLedger(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	now, err := s.RosterSince(ctx, *facility, 0)
+	if err != nil {
+		return fmt.Errorf("read the roster of %s to check the file against it: %w", *facility, err)
+	}
+	if err := checkRoles(cards, lines, now.Upserts); err != nil {
+		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
+	}
+	version, err := s.UpsertCards(ctx, *facility, cards)
+	if err != nil {
+		return fmt.Errorf("store %d cards of %s: %w", len(cards), *facility, err)
+	}
+	deleted := 0
+	if *replace {
+		all, err := s.RosterSince(ctx, *facility, 0)
+		if err != nil {
+			return fmt.Errorf("read the roster of %s to replace it (the file's cards are imported): %w", *facility, err)
+		}
+		keep := make(map[string]bool, len(cards))
+		for _, c := range cards {
+			keep[c.Card] = true
+		}
+		for _, c := range all.Upserts {
+			if !keep[c.Card] {
+				if version, err = s.DeleteCard(ctx, *facility, c.Card); err != nil {
+					return fmt.Errorf("delete card %s of %s: %w", c.Card, *facility, err)
+				}
+				deleted++
+			}
+		}
+	}
+	fmt.Fprintf(g.stdout, "imported %d cards into %s (deleted %d); roster version %d\n", len(cards), *facility, deleted, version)
+	return nil
+}
+
+// indent puts each line of err's message on its own indented line.
+func indent(err error) error {
+	return errors.New("  " + strings.ReplaceAll(err.Error(), "\n", "\n  "))
+}
+
+func rosterBlock(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("roster block")
+	facility := fs.String("facility", "", "facility of the card")
+	card := fs.String("card", "", "card id, e.g. em:0400D8B2A5")
+	unblock := fs.Bool("unblock", false, "lift the block instead")
+	if _, err := parse(fs, args, 0, "facility", "card"); err != nil {
+		return err
+	}
+	id, err := cardid.Parse(*card)
+	if err != nil {
+		return fmt.Errorf("-card: %w", err)
+	}
+	s, err := g.openLedger(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	version, err := s.BlockCard(ctx, *facility, string(id), !*unblock)
+	if err != nil {
+		return fmt.Errorf("block %s in %s: %w", id, *facility, err)
+	}
+	verb := "blocked"
+	if *unblock {
+		verb = "unblocked"
+	}
+	fmt.Fprintf(g.stdout, "%s %s in %s; roster version %d (booths apply it at their next sync)\n", verb, id, *facility, version)
+	return nil
+}

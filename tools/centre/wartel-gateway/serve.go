@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"wartelsuspas/kiosk/bundle"
+	"wartelsuspas/tools/centre/ca"
+	"wartelsuspas/tools/centre/server"
+)
+
+func cmdServe(ctx context.Context, g *globals, args []string) error {
+	fs := g.flags("serve")
+	listen := fs.String("listen", "127.0.0.1:8443", "address for the booths (mutual TLS only)")
+	metricsAddr := fs.String("metrics", "127.0.0.1:9464", "plain-HTTP address for /metrics; empty: none")
+	var hosts []string
+	fs.Func("host", "extra name or address for the server certificate (repeatable), as booths dial it", func(s string) error {
+		hosts = append(hosts, s)
+		return nil
+	})
+	leaseTTL := fs.Duration("lease-ttl", server.DefaultLeaseTTL, "how long a lease outlives the longest call it covers (remaining minutes)")
+	rate := fs.Float64("rate", server.DefaultRate, "requests per second allowed per booth")
+	burst := fs.Int("burst", server.DefaultBurst, "requests a booth may send at once")
+	grace := fs.Duration("grace", 10*time.Second, "time given to requests in flight at shutdown")
+	skew := fs.Duration("clock-skew", 0, "drill aid only: shift the time the gateway reports and keeps by this much (e.g. 1h, -1h) to jump the booths' idea of the wall clock")
+	if _, err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(g.stderr, nil))
+	c, err := g.loadCA()
+	if err != nil {
+		return err
+	}
+	store, err := g.openLedger(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	host, _, err := net.SplitHostPort(*listen)
+	if err != nil {
+		return fmt.Errorf("-listen %q: %w", *listen, err)
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		hosts = append(hosts, host)
+	}
+	cert, err := c.ServerCert(hosts)
+	if err != nil {
+		return fmt.Errorf("issue the server certificate: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	now := time.Now
+	if *skew != 0 {
+		log.Warn("clock skewed on purpose (-clock-skew): a drill aid; never run a facility's gateway so", "skew", *skew)
+		now = func() time.Time { return time.Now().Add(*skew) }
+	}
+	h, err := server.New(server.Options{Ledger: store, Log: log, Registry: reg, LeaseTTL: *leaseTTL, Rate: *rate, Burst: *burst, Now: now})
+	if err != nil {
+		return err
+	}
+	revoked := func(cert *x509.Certificate) bool {
+		if c.Revoked(cert) {
+			return true
+		}
+		device, err := deviceOf(cert)
+		if err != nil {
+			return true
+		}
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		r, err := store.CertificateRevoked(rctx, device, bundle.Serial(cert))
+		if err != nil {
+			log.Error("revocation check failed; refusing the booth until the database answers", "device", device, "err", err)
+			return true // fail closed
+		}
+		return r
+	}
+	if err := c.RevocationErr(); err != nil {
+		log.Error("the CA's revocation list is unreadable: every booth is refused until it is repaired", "err", err)
+	}
+	api := server.NewHTTPServer(h, ca.ServerTLSConfig(c.Certificate(), cert, revoked), log)
+	apiLn, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen for booths on %s: %w", *listen, err)
+	}
+	var metrics = server.NewMetricsServer(reg)
+	var metricsLn net.Listener
+	if *metricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", *metricsAddr); err != nil {
+			apiLn.Close()
+			return fmt.Errorf("listen for metrics on %s: %w", *metricsAddr, err)
+		}
+		fmt.Fprintf(g.stdout, "metrics on http://%s/metrics\n", metricsLn.Addr())
+	}
+	fmt.Fprintf(g.stdout, "serving booths on https://%s (mutual TLS), storage %s\n", apiLn.Addr(), store)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = server.Run(ctx, api, apiLn, metrics, metricsLn, *grace)
+	log.Info("gateway stopped", "err", err)
+	return err
+}
+
+func deviceOf(cert *x509.Certificate) (string, error) {
+	f, b, err := bundle.DeviceFromCert(cert)
+	if err != nil {
+		return "", err
+	}
+	return f + "/" + b, nil
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"wartelsuspas/kiosk/bundle"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/store"
+	"wartelsuspas/kiosk/uplink"
+	"wartelsuspas/tools/centre/ca"
+	"wartelsuspas/tools/centre/ledger"
+)
+
+var uplinkRecords = flag.Int("uplink-records", 5000, "records queued in the booth's outbox before the uplink drains it")
+
+func init() { register("uplink", benchUplink) }
+
+// benchUplink measures how fast one booth's uplink drains a week-offline
+// outbox to the reference gateway (SQLite ledger) over loopback mutual TLS,
+// beside the raw batched insert rate of SQLite with the gateway's settings.
+func benchUplink(r *Report) error {
+	dir, err := os.MkdirTemp(*storeDirOrTemp(), "bench-uplink")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	authority, err := ca.Init(filepath.Join(dir, "ca"), "bench CA")
+	if err != nil {
+		return err
+	}
+	led, err := ledger.OpenSQLite(filepath.Join(dir, "gateway.db"))
+	if err != nil {
+		return err
+	}
+	defer led.Close()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	url, stop, err := serveGateway(authority, led)
+	if err != nil {
+		return err
+	}
+	defer stop()
+
+	b, err := authority.Enroll("lapas-bench", "b01", 24*time.Hour)
+	if err != nil {
+		return err
+	}
+	if err := led.RegisterDevice(context.Background(), b.Device, time.Now()); err != nil {
+		return err
+	}
+	conf, err := bundle.ClientTLSConfig(b, bundle.ClientOpts{ServerName: "127.0.0.1"})
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(filepath.Join(dir, "booth.db"), store.Options{Device: b.Device})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	n := *uplinkRecords
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	for i := range n {
+		if _, err := st.Deny(record.Denial{At: at.Add(time.Duration(i) * time.Minute), Card: "em:0400D8B2A5", Inmate: "w1", Reason: "quota"}); err != nil {
+			return err
+		}
+	}
+	recs, err := st.Pending(1)
+	if err != nil || len(recs) == 0 {
+		return fmt.Errorf("bench outbox empty: %v", err)
+	}
+	u, err := uplink.New(uplink.Options{BaseURL: url, TLS: conf, Store: st, Log: quiet,
+		DrainInterval: time.Millisecond, HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: conf}}})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- u.Run(ctx) }()
+	for {
+		d, err := st.Depth()
+		if err != nil {
+			cancel()
+			return err
+		}
+		if d == 0 {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			cancel()
+			return fmt.Errorf("uplink drained only %d of %d records in 5 min; status %+v", n-d, n, u.Status())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	cancel()
+	<-done
+	drain := float64(n) / elapsed.Seconds()
+
+	raw, err := rawInsertRate("sqlite", "file:"+filepath.Join(dir, "raw.db")+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)", "?", n, uplink.DefaultBatchSize, recs[0].Payload)
+	if err != nil {
+		return err
+	}
+	r.Add(Figure{
+		Name:  "uplink outbox drain to gateway",
+		Value: drain, Unit: "rec/s",
+		Limit: raw, LimitNote: "raw batched SQLite insert",
+		Note: fmt.Sprintf("%d records, batches of %d, one booth, loopback mTLS, SQLite ledger; a week offline drains in %v",
+			n, uplink.DefaultBatchSize, elapsed.Round(time.Millisecond)),
+	})
+	return nil
+}
