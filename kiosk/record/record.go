@@ -181,6 +181,14 @@ type Call struct {
 	// ends it when it stores the record, so the inmate may call at the next
 	// booth as soon as the centre counts this call, and not before.
 	Lease string `json:"lease,omitempty"`
+	// A dialled call (a booth with a modem, docs/dial.md): the registered
+	// number by id and slot (never its digits), when the far end answered
+	// (talk time and every limit count from there) and how the carrier
+	// ended it. All zero on a relay-only booth.
+	NumberID   int64     `json:"number_id,omitempty"`
+	Slot       int       `json:"slot,omitempty"`
+	AnsweredAt time.Time `json:"answered,omitzero"`
+	Outcome    Outcome   `json:"outcome,omitempty"` // one of AllOutcomes
 }
 
 // Denial is the payload of a refused tap.

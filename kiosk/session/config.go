@@ -63,7 +63,11 @@ type Deps struct {
 	Store      Store
 	Booth      Booth
 	Authoriser Authoriser // nil: the booth always decides from its own store
-	Log        *slog.Logger
+	// Dialer and Numbers make a booth with a modem (docs/dial.md); both
+	// nil: a relay-only booth.
+	Dialer  Dialer
+	Numbers Numbers
+	Log     *slog.Logger
 	// CardTags names cards in info-level logs: the booth's keyed tagger
 	// (kiosk/store CardTags). Zero: a random key of this engine's own.
 	CardTags cardtag.Tagger

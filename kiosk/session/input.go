@@ -1,6 +1,9 @@
 package session
 
-import "wartelsuspas/kiosk/policy"
+import (
+	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
+)
 
 // Input is one event the engine reacts to: a card, the hook switch, the
 // tamper switch, a fault, the centre's rules or the clock's trust changing. The drivers (through
@@ -44,11 +47,50 @@ type Policy struct{ Rules policy.Rules }
 // (NTP synchronised, or corrected from the gateway).
 type ClockTrust struct{ Trusted bool }
 
-func (Tap) input()         {}
-func (CardRemoved) input() {}
-func (Hook) input()        {}
-func (Tamper) input()      {}
-func (RelayFault) input()  {}
-func (Reader) input()      {}
-func (Policy) input()      {}
-func (ClockTrust) input()  {}
+// Key is a key pressed on the booth's keypad (or the handset's keys where
+// the modem reports them): '0'..'9', '*' or '#'.
+type Key struct{ Digit rune }
+
+// DialStage is where a dialled call stands, as the modem reports it
+// (3GPP TS 27.007 +CLCC and the final result codes).
+type DialStage string
+
+const (
+	StageDialling DialStage = "dialling" // +CLCC stat 2
+	StageAlerting DialStage = "alerting" // +CLCC stat 3: the far end rings
+	StageActive   DialStage = "active"   // +CLCC stat 0: answered; talk time starts
+	StageEnded    DialStage = "ended"    // the call is gone; Outcome says how
+)
+
+// CallProgress is the modem's word on the call the engine dialled.
+type CallProgress struct {
+	Stage   DialStage
+	Outcome record.Outcome // with StageEnded
+}
+
+// ModemHealth is the modem becoming usable or not: no SIM, PIN needed, no
+// network, weak signal, or not answering (Cause names it, for the lamps,
+// status, the heartbeat and the centre). Down refuses new calls and ends a
+// call in progress, billed to its answer.
+type ModemHealth struct {
+	Up    bool
+	Cause string
+	Err   error
+}
+
+// Incoming is a call arriving at the booth's SIM: the firmware has already
+// refused it; the engine records it as an event.
+type Incoming struct{ From string }
+
+func (Key) input()          {}
+func (CallProgress) input() {}
+func (ModemHealth) input()  {}
+func (Incoming) input()     {}
+func (Tap) input()          {}
+func (CardRemoved) input()  {}
+func (Hook) input()         {}
+func (Tamper) input()       {}
+func (RelayFault) input()   {}
+func (Reader) input()       {}
+func (Policy) input()       {}
+func (ClockTrust) input()   {}

@@ -83,3 +83,29 @@ type Remote struct {
 	// gateway that does not send one (the booth's own period then).
 	Period string
 }
+
+// CONTRACT for dial control (docs/dial.md); a booth without a modem has a
+// nil Dialer and nil Numbers and works as a relay-only booth.
+
+// Dialer is the booth's cellular voice module as the engine drives it. Both
+// methods return once the command is on its way (they never wait for the
+// far end); what the call does next arrives as CallProgress inputs, and the
+// module's health as ModemHealth.
+type Dialer interface {
+	// Dial places a voice call to an E.164 number.
+	Dial(e164 string) error
+	// HangUp ends the call in any stage; the engine opens the relay first.
+	HangUp() error
+}
+
+// Numbers is the booth's copy of the registered numbers and the facility's
+// blocked list, at the roster version the store holds (kiosk/store
+// implements it).
+type Numbers interface {
+	// Numbers lists the approved numbers registered for an inmate (by
+	// CardInfo.Person), in slot order.
+	Numbers(person string) ([]record.Number, error)
+	// NumberBlocked reports whether an E.164 number is on the facility's
+	// blocked list, which overrides every registration.
+	NumberBlocked(e164 string) (bool, error)
+}
