@@ -45,9 +45,18 @@ var payloads = map[string]bool{"CallPayload": true, "DenialPayload": true, "Offi
 
 // enums are the closed sets of values the document lists.
 var enums = map[string][]string{
-	"ItemResult.status": {string(StatusStored), string(StatusDuplicate), string(StatusConflict)},
-	"Record.kind":       {string(record.KindCall), string(record.KindDenial), string(record.KindOfficer), string(record.KindEvent)},
-	"Card.role":         {string(record.RoleInmate), string(record.RoleOfficer)},
+	"ItemResult.status":   {string(StatusStored), string(StatusDuplicate), string(StatusConflict)},
+	"Record.kind":         {string(record.KindCall), string(record.KindDenial), string(record.KindOfficer), string(record.KindEvent)},
+	"Card.role":           {string(record.RoleInmate), string(record.RoleOfficer)},
+	"CallPayload.outcome": outcomes(),
+}
+
+func outcomes() []string {
+	var out []string
+	for _, o := range record.AllOutcomes {
+		out = append(out, string(o))
+	}
+	return out
 }
 
 // endpoints gives each path its request and 2xx response schema ("" for
