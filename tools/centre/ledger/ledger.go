@@ -115,6 +115,12 @@ type Store interface {
 	// MonthlyReport sums a facility's month ("2026-11") per inmate.
 	MonthlyReport(ctx context.Context, facility, month string) ([]ReportRow, error)
 
+	// Accounts is the console's accounts, sessions and login throttling
+	// (accounts.go).
+	Accounts
+	// Audit is the append-only, hash-chained audit trail (audit.go).
+	Audit
+
 	String() string
 	Close() error
 }
