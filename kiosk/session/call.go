@@ -8,16 +8,22 @@ import (
 	"wartelsuspas/kiosk/signal"
 )
 
-// call is the call in progress.
+// call is the call in progress: on a booth with a modem, from the
+// authorised tap on (dial; rec.CallID is 0 until it is journaled).
 type call struct {
-	rec       record.Call
-	max       time.Duration // talk time allowed from off-hook (see startTalking)
-	granted   time.Duration // mono instant the relay closed
-	talking   bool
-	talkStart time.Duration // mono
-	nextWarn  int           // index into Engine.warnings
-	nextCkpt  time.Duration // mono
+	rec        record.Call
+	max        time.Duration // talk time allowed from talk start (see startTalking)
+	authorised time.Duration // mono instant of the tap's decision
+	granted    time.Duration // mono instant the relay closed
+	talking    bool          // talk time runs: from off-hook, or with a modem from the answer
+	talkStart  time.Duration // mono
+	nextWarn   int           // index into Engine.warnings
+	nextCkpt   time.Duration // mono
+	dial       *dialling     // a booth with a modem; nil: relay-only
 }
+
+// journaled reports whether the call is in the journal (the relay may be on).
+func (c *call) journaled() bool { return c.rec.CallID != 0 }
 
 // recover closes the calls left open in the journal, as ended by power loss
 // and billed to their last checkpoint.
@@ -36,6 +42,15 @@ func (e *Engine) recover() {
 			c.TalkedMs = min(c.TalkedMs, c.MaxMs) // a corrupt checkpoint never bills past Max
 		}
 		c.ChargedMs = e.cfg.Rules.Billing.Charge(ms(c.TalkedMs)).Milliseconds()
+		if c.NumberID != 0 && c.Outcome == "" {
+			// A dialled call's checkpoints count from the answer: talk
+			// checkpointed means it was answered; none, and it charges
+			// nothing whatever it did.
+			c.Outcome = record.OutcomeCancelled
+			if c.TalkedMs > 0 {
+				c.Outcome = record.OutcomeAnswered
+			}
+		}
 		if _, err := e.store.CloseCall(c); err != nil {
 			e.storeFailed(fmt.Sprintf("closing call %d left open by a power cut", c.CallID), err)
 			return
@@ -50,12 +65,15 @@ func (e *Engine) recover() {
 }
 
 // hook is the handset switch: lifted, a granted call starts talking; put
-// down, a talking call ends.
+// down, a talking call ends. With a modem, lifting it places the call once
+// a number is chosen, and putting it down hangs up a dialled call.
 func (e *Engine) hook(off bool) {
 	e.offHook = off
 	c := e.call
 	switch {
 	case c == nil:
+	case c.dial != nil:
+		e.dialHook(c, off)
 	case off && !c.talking:
 		e.startTalking()
 	case !off && c.talking:
@@ -74,9 +92,12 @@ func (e *Engine) startTalking() {
 		// A wall-clock bound is an instant, reached on the monotonic
 		// clock from the tap: waiting for the handset does not extend
 		// the booth's hours.
-		c.max = max(c.max-(c.talkStart-c.granted), 0)
+		c.max = max(c.max-(c.talkStart-c.authorised), 0)
 	}
 	c.rec.TalkStartAt = e.clk.Now()
+	if c.dial != nil {
+		c.rec.AnsweredAt = c.rec.TalkStartAt
+	}
 	c.nextCkpt = c.talkStart + e.cfg.Checkpoint
 	// Skip warnings that would come at or before the start.
 	for c.nextWarn < len(e.warnings) && e.warnings[c.nextWarn].Before >= c.max {
@@ -117,12 +138,22 @@ func (e *Engine) endCall(reason record.EndReason) {
 	if c == nil {
 		return
 	}
+	if !c.journaled() {
+		e.abandon(c, reason)
+		return
+	}
 	if err := e.booth.SetRelay(false); err != nil {
 		e.relayFailed(fmt.Errorf("opening the relay to end call %d: %w", c.rec.CallID, err))
 	}
 	talked := e.talked(c)
 	e.call = nil
 	rec := c.rec
+	if c.dial != nil {
+		// After the relay: the inmate hears nothing more, whatever the
+		// modem does with the hang-up.
+		e.hangUp(c)
+		rec.Outcome = c.dial.outcomeAt(c.talking)
+	}
 	rec.EndReason = reason
 	rec.TalkedMs = talked.Milliseconds()
 	rec.ChargedMs = e.cfg.Rules.Billing.Charge(ms(rec.TalkedMs)).Milliseconds()
@@ -131,7 +162,7 @@ func (e *Engine) endCall(reason record.EndReason) {
 	}
 	e.log.Info("call ended", "call", rec.CallID, "card", e.tags.Tag(rec.Card), "reason", reason, "talked_ms", rec.TalkedMs, "charged_ms", rec.ChargedMs)
 	e.observe(Activity{Kind: ActivityEnded, CallID: rec.CallID, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, End: reason,
-		Talked: ms(rec.TalkedMs), Charged: ms(rec.ChargedMs)})
+		Talked: ms(rec.TalkedMs), Charged: ms(rec.ChargedMs), Outcome: rec.Outcome, Slot: rec.Slot})
 	if _, err := e.store.CloseCall(rec); err != nil {
 		e.pendingCloses = append(e.pendingCloses, rec)
 		e.storeFailed(fmt.Sprintf("closing call %d (kept in memory, retried when the store recovers)", rec.CallID), err)

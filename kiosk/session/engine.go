@@ -27,6 +27,10 @@ const (
 	StateOutOfService State = "out_of_service"
 	StateTamper       State = "tamper"
 	StateClosed       State = "closed" // outside the booth's hours (trusted clock only)
+	// A booth with a modem (docs/session.md "Dial control").
+	StateChoosing State = "choosing" // authorised, relay off: waiting for a slot digit (or number) and #
+	StateDialling State = "dialling" // journaled, relay on, Dial sent
+	StateRinging  State = "ringing"  // the far end rings; talk time starts at the answer
 )
 
 // Status is a snapshot of the engine for the status command and the
@@ -57,6 +61,8 @@ type Engine struct {
 	store    Store
 	booth    Booth
 	auth     Authoriser
+	dialer   Dialer  // nil: a relay-only booth
+	numbers  Numbers // set with dialer
 	log      *slog.Logger
 	tags     cardtag.Tagger // names cards in info-level logs
 	observer func(Activity) // Deps.Observe; nil: none
@@ -95,8 +101,17 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	}
 	// Fail closed before looking at anything else.
 	relayErr := deps.Booth.SetRelay(false)
+	var hangErr error
+	if deps.Dialer != nil {
+		// A call the modem still holds from before this start ends (the
+		// relay is already open: nobody hears it).
+		hangErr = deps.Dialer.HangUp()
+	}
 	if deps.Clock == nil || deps.Store == nil {
 		return nil, errors.New("session: New needs a Clock and a Store")
+	}
+	if (deps.Dialer == nil) != (deps.Numbers == nil) {
+		return nil, errors.New("session: New needs both a Dialer and Numbers for a booth with a modem, or neither for a relay-only booth")
 	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -113,6 +128,8 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 		store:       deps.Store,
 		booth:       deps.Booth,
 		auth:        deps.Authoriser,
+		dialer:      deps.Dialer,
+		numbers:     deps.Numbers,
 		observer:    deps.Observe,
 		log:         log,
 		tags:        deps.CardTags,
@@ -127,6 +144,9 @@ func New(cfg Config, deps Deps) (*Engine, error) {
 	slices.SortStableFunc(e.warnings, func(a, b Warning) int { return cmp.Compare(b.Before, a.Before) })
 	if relayErr != nil {
 		e.relayFailed(fmt.Errorf("opening the relay at start: %w", relayErr))
+	}
+	if hangErr != nil {
+		e.log.Warn("hanging the modem up at start failed; the relay is open, so nobody hears a call it still holds", "err", hangErr)
 	}
 	e.recover()
 	e.showIdle()
@@ -172,6 +192,15 @@ func (e *Engine) handle(ctx context.Context, in Input) {
 				e.checkHours()
 			}
 		}
+	case Key:
+		e.key(in.Digit)
+	case CallProgress:
+		e.progress(in)
+	case ModemHealth:
+		e.modemHealth(in)
+	case Incoming:
+		e.log.Warn("incoming call refused: a booth never receives calls")
+		e.event(record.EventIncomingRefused, in.From)
 	default:
 		e.log.Error("session: unknown input ignored", "input", fmt.Sprintf("%T", in))
 	}
@@ -205,9 +234,12 @@ func (e *Engine) NextDeadline() (time.Duration, bool) {
 		}
 	}
 	if c := e.call; c != nil {
-		if !c.talking {
+		switch {
+		case c.dial != nil && !c.talking:
+			add(e.dialDeadline(c))
+		case !c.talking:
 			add(c.granted + e.cfg.OffHookTimeout)
-		} else {
+		default:
 			add(c.talkStart + c.max)
 			add(c.nextCkpt)
 			if c.nextWarn < len(e.warnings) {
@@ -234,6 +266,10 @@ func (e *Engine) Fire() {
 	now := e.clk.Mono()
 	if c := e.call; c != nil {
 		switch {
+		case c.dial != nil && !c.talking:
+			if now >= e.dialDeadline(c) {
+				e.dialTimeout(c)
+			}
 		case !c.talking && now >= c.granted+e.cfg.OffHookTimeout:
 			e.log.Info("handset not lifted in time: call cancelled, not charged", "call", c.rec.CallID)
 			e.endCall(EndNoOffHook)
@@ -243,7 +279,7 @@ func (e *Engine) Fire() {
 			e.showIdle()
 		case c.talking:
 			for c.nextWarn < len(e.warnings) && now >= c.talkStart+c.max-e.warnings[c.nextWarn].Before {
-				e.show(e.warnings[c.nextWarn].Signal)
+				e.warn(c, e.warnings[c.nextWarn].Signal)
 				c.nextWarn++
 			}
 			if now >= c.nextCkpt {
@@ -336,8 +372,11 @@ func (e *Engine) publish() {
 	case c != nil:
 		s.State, s.Card, s.Inmate, s.CallID = StateGranted, c.rec.Card, c.rec.Inmate, c.rec.CallID
 		s.Left = c.max
-		if c.talking {
+		switch {
+		case c.talking:
 			s.State, s.Left = StateTalking, c.talkStart+c.max
+		case c.dial != nil:
+			s.State = c.dial.state()
 		}
 	case e.oos[CauseTamper]:
 		s.State = StateTamper

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/signal"
 )
@@ -19,11 +20,14 @@ const (
 	CauseRelay  Cause = "relay"  // a relay fault: an officer card clears it
 	CauseReader Cause = "reader" // the card reader is down: it clears when the reader is back
 	CauseStore  Cause = "store"  // the store cannot write: a successful probe clears it
+	// A booth with a modem: ModemHealth{Up: false}, cleared by ModemHealth{Up: true}.
+	CauseNetwork Cause = "network" // the modem has no usable network (not registered, no signal)
+	CauseModem   Cause = "modem"   // the modem does not work (no SIM, PIN needed, not answering)
 )
 
 // AllCauses lists every Cause, in the order the idle lamps give them
 // precedence (causeSignal).
-var AllCauses = []Cause{CauseTamper, CauseRelay, CauseReader, CauseStore}
+var AllCauses = []Cause{CauseTamper, CauseRelay, CauseReader, CauseStore, CauseNetwork, CauseModem}
 
 // causeSignal is the lamp pattern an idle booth shows for a cause. It
 // reports false for a cause it has no pattern for; a test gives every cause
@@ -32,10 +36,30 @@ func causeSignal(c Cause) (Signal, bool) {
 	switch c {
 	case CauseTamper:
 		return signal.Tamper, true
-	case CauseRelay, CauseReader, CauseStore:
+	case CauseRelay, CauseReader, CauseStore, CauseNetwork, CauseModem:
 		return signal.OutOfService, true
 	}
 	return "", false
+}
+
+// outOfServiceReason is the denial of a tap refused out of service: the
+// modem's own reason when the modem is all that is wrong, so the inmate
+// and the centre see no_network or modem_fault rather than a fault of the
+// booth.
+func (e *Engine) outOfServiceReason() policy.Reason {
+	reason := policy.ReasonOutOfService
+	for c, on := range e.oos {
+		switch {
+		case !on:
+		case c == CauseNetwork && reason == policy.ReasonOutOfService:
+			reason = ReasonNoNetwork
+		case c == CauseModem && reason == policy.ReasonOutOfService:
+			reason = ReasonModemFault
+		default:
+			return policy.ReasonOutOfService
+		}
+	}
+	return reason
 }
 
 // tamper is the panel switch: opened, it ends a call and puts the booth out

@@ -77,10 +77,20 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 	}
 	dec := e.cfg.Rules.Decide(q)
 	if !dec.Allow {
-		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(dec.Reason), Lease: centre.Lease})
+		reason := dec.Reason
+		if reason == policy.ReasonOutOfService {
+			reason = e.outOfServiceReason()
+		}
+		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(reason), Lease: centre.Lease})
 		return
 	}
 	rec := e.callRecord(card, info, now, dec, online, centre)
+	if e.dialer != nil {
+		// The inmate chooses whom to call first; the call is journaled
+		// when it is dialled.
+		e.startChoosing(rec, dec.Max)
+		return
+	}
 	if !e.journal(&rec) {
 		return
 	}
@@ -210,7 +220,8 @@ func (e *Engine) journal(rec *record.Call) bool {
 // grant closes the relay for a journaled call; a relay that refuses ends it
 // as a fault, charged nothing.
 func (e *Engine) grant(rec record.Call, maxTalk time.Duration) {
-	e.call = &call{rec: rec, max: maxTalk, granted: e.clk.Mono()}
+	now := e.clk.Mono()
+	e.call = &call{rec: rec, max: maxTalk, authorised: now, granted: now}
 	if err := e.booth.SetRelay(true); err != nil {
 		e.endCall(EndFault)
 		e.relayFailed(fmt.Errorf("closing the relay for call %d: %w", rec.CallID, err))
