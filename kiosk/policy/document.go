@@ -31,6 +31,9 @@ type Document struct {
 	InmateCreditPerPeriod *time.Duration
 	Hours                 *Schedule
 	Rotation              map[string]Schedule // nil: the base's rotation
+	// MaxNumbersPerInmate is how many live (pending or approved) numbers
+	// the centre registers for one inmate (docs/dial.md).
+	MaxNumbersPerInmate *int
 }
 
 // Schedule is opening windows as a document writes them: English weekday
@@ -55,11 +58,12 @@ const (
 	FieldInmateCreditPerPeriod Field = "inmate_credit_per_period"
 	FieldHours                 Field = "hours"
 	FieldRotation              Field = "rotation"
+	FieldMaxNumbersPerInmate   Field = "max_numbers_per_inmate"
 )
 
 // AllFields lists every Field, in the order Rules checks them.
 var AllFields = []Field{FieldAllowance, FieldPeriod, FieldZone, FieldPerCall, FieldMinGap,
-	FieldOfficerCreditPerDay, FieldInmateCreditPerPeriod, FieldHours, FieldRotation}
+	FieldOfficerCreditPerDay, FieldInmateCreditPerPeriod, FieldHours, FieldRotation, FieldMaxNumbersPerInmate}
 
 // Report receives one problem with a document: the field, the path below
 // it ("" for a plain value; ".weekly.monday[1]" in hours; ".A.weekly.friday"
@@ -124,6 +128,12 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 			}
 			r.Rotation[b] = d.Rotation[b].Hours(func(sub string, err error) { bad(FieldRotation, "."+b+sub, err) })
 		}
+	}
+	if n := d.MaxNumbersPerInmate; n != nil {
+		if *n < MinNumbersPerInmate || *n > MaxNumbersPerInmate {
+			bad(FieldMaxNumbersPerInmate, "", fmt.Errorf("%d is outside %d…%d (numbers one inmate may have registered)", *n, MinNumbersPerInmate, MaxNumbersPerInmate))
+		}
+		r.MaxNumbersPerInmate = *n
 	}
 	return r
 }
