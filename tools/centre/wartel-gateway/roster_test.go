@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestParseRoster(t *testing.T) {
 					t.Fatalf("got %+v, want %+v", got, tt.want)
 				}
 				for i := range got {
-					if got[i] != tt.want[i] {
+					if !reflect.DeepEqual(got[i], tt.want[i]) {
 						t.Errorf("card %d: %+v, want %+v", i, got[i], tt.want[i])
 					}
 				}
