@@ -116,6 +116,11 @@ type SyncRequest struct {
 	// PageCards is the most entries the booth wants in one answer (the
 	// gateway caps it at MaxSyncPage and SyncPageBytes); 0: no paging.
 	PageCards int `json:"page_cards,omitempty"`
+	// Numbers: the booth keeps registered numbers and the blocked list
+	// (firmware from docs/dial.md on). Without it the gateway sends
+	// neither, so a booth from before, whose decoder refuses unknown
+	// fields, still syncs.
+	Numbers bool `json:"numbers,omitempty"`
 }
 
 // SyncResponse is one page of a delta from the request's RosterVersion to
@@ -189,6 +194,9 @@ const (
 	MaxBlocked = 10000
 	// MaxLabelBytes bounds a number's label (a relationship: "ibu").
 	MaxLabelBytes = 64
+	// MaxAccountBytes bounds the account names a number carries (who
+	// registered and who approved it).
+	MaxAccountBytes = 64
 )
 
 func numberFromRecord(n record.Number) Number {

@@ -310,6 +310,10 @@ type RosterStage struct {
 	// Policy is the facility policy document a page carried, nil if none:
 	// it is handed on when the version is applied.
 	Policy []byte
+	// Blocked is the facility's blocked list a first page carried, when
+	// BlockedSent: it replaces the booth's with the version.
+	Blocked     []string `json:",omitempty"`
+	BlockedSent bool     `json:",omitempty"`
 }
 
 // OpenCall is a call in the journal that has not been closed: authorised,

@@ -140,6 +140,8 @@ func checkNewNumber(n NumberEntry) error {
 		return errors.New("no person: name the inmate the number is for")
 	case strings.TrimSpace(n.RegisteredBy) == "":
 		return errors.New("no account: name who registers the number")
+	case len(n.RegisteredBy) > protocol.MaxAccountBytes:
+		return fmt.Errorf("account %q: at most %d bytes", n.RegisteredBy, protocol.MaxAccountBytes)
 	case n.Slot < 0 || n.Slot > 9:
 		return fmt.Errorf("slot %d: use a digit 1 to 9, or 0 for a number chosen by keying it in full", n.Slot)
 	case len(n.Label) > protocol.MaxLabelBytes || !utf8.ValidString(n.Label):
@@ -175,8 +177,8 @@ func (s *sqlStore) DecideNumber(ctx context.Context, facility string, id int64, 
 		verb = "approve"
 	}
 	op := fmt.Sprintf("%s number %d in %s", verb, id, facility)
-	if strings.TrimSpace(by) == "" {
-		return NumberEntry{}, s.errf(op, errors.New("no account: name who decides"))
+	if strings.TrimSpace(by) == "" || len(by) > protocol.MaxAccountBytes {
+		return NumberEntry{}, s.errf(op, fmt.Errorf("account %q: name who decides, in at most %d bytes", by, protocol.MaxAccountBytes))
 	}
 	if !approve && strings.TrimSpace(reason) == "" {
 		return NumberEntry{}, s.errf(op, errors.New("no reason: say why the number is rejected"))
