@@ -23,8 +23,11 @@ func TestSyncNumbers(t *testing.T) {
 		e := newEnv(t, store, nil)
 		const perInmate = 20
 		var cards []record.CardInfo
-		for i := range 60 {
-			cards = append(cards, record.CardInfo{Card: fmt.Sprintf("em:%010X", i), Role: record.RoleInmate, Person: fmt.Sprint("w", i)})
+		// Long names and the longest numbers: a page of the names alone
+		// fits the budget, with the numbers it does not.
+		name := strings.Repeat("n", 18000)
+		for i := range 12 {
+			cards = append(cards, record.CardInfo{Card: fmt.Sprintf("em:%010X", i), Role: record.RoleInmate, Person: fmt.Sprint("w", i), Name: name})
 		}
 		setRoster(t, e, fmt.Sprintf(`{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta","max_numbers_per_inmate":%d}`, perInmate), cards...)
 		label, account := strings.Repeat("l", protocol.MaxLabelBytes), strings.Repeat("a", protocol.MaxAccountBytes)
@@ -44,7 +47,7 @@ func TestSyncNumbers(t *testing.T) {
 				}
 			}
 		}
-		for i := range 300 {
+		for i := range 30 {
 			if err := store.BlockNumber(ctx, facility, ledger.BlockedNumber{E164: fmt.Sprintf("+62877%08d", i), Reason: "witness", AddedBy: "sup"}); err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +60,7 @@ func TestSyncNumbers(t *testing.T) {
 		pass := func(since int64) (pages int, resp []protocol.SyncResponse) {
 			cursor := ""
 			for {
-				status, body, _, err := b.post(protocol.PathSync, protocol.SyncRequest{RosterVersion: since, Cursor: cursor, PageCards: protocol.MaxSyncPage})
+				status, body, _, err := b.post(protocol.PathSync, protocol.SyncRequest{RosterVersion: since, Cursor: cursor, PageCards: protocol.MaxSyncPage, Numbers: true})
 				if err != nil || status != http.StatusOK {
 					t.Fatalf("page %d: %d %s %v", pages+1, status, body, err)
 				}
@@ -83,7 +86,7 @@ func TestSyncNumbers(t *testing.T) {
 		if pages < 2 {
 			t.Fatalf("%d pages: the numbers do not count against the page budget", pages)
 		}
-		if resp[0].Blocked == nil || len(resp[0].Blocked.Numbers) != 301 {
+		if resp[0].Blocked == nil || len(resp[0].Blocked.Numbers) != 31 {
 			t.Fatalf("first page's blocked list: %+v", resp[0].Blocked)
 		}
 		held := map[string]int{}
@@ -100,6 +103,13 @@ func TestSyncNumbers(t *testing.T) {
 		if len(held) != len(cards) || held[cards[0].Card] != perInmate-1 || held[cards[1].Card] != perInmate {
 			t.Fatalf("numbers per card: %v", held)
 		}
+		// A booth from before numbers gets neither numbers nor the list
+		// (its decoder would refuse the whole answer).
+		var old protocol.SyncResponse
+		b.call(protocol.PathSync, protocol.SyncRequest{}, &old)
+		if old.Blocked != nil || len(old.Upserts) != len(cards) || len(old.Upserts[1].Numbers) != 0 {
+			t.Fatalf("a booth that did not ask got blocked %v, %d cards, numbers %v", old.Blocked, len(old.Upserts), old.Upserts[1].Numbers)
+		}
 		// Up to date: no list, no cards.
 		if _, again := pass(resp[0].Version); again[0].Blocked != nil || len(again[0].Upserts) != 0 {
 			t.Fatalf("an unchanged roster sent %+v", again[0])
@@ -108,7 +118,7 @@ func TestSyncNumbers(t *testing.T) {
 		if err := store.UnblockNumber(ctx, facility, "+6281200000000", "sup"); err != nil {
 			t.Fatal(err)
 		}
-		for i := range 300 {
+		for i := range 30 {
 			if err := store.UnblockNumber(ctx, facility, fmt.Sprintf("+62877%08d", i), "sup"); err != nil {
 				t.Fatal(err)
 			}
