@@ -57,30 +57,43 @@ func TestNumbersReachBooth(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := newBooth(t, device, 0)
-	u, err := uplink.New(uplink.Options{BaseURL: "https://" + rg.addr, HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: conf}},
-		Store: st, SyncPageCards: 1, // a page per card: the staged path
-		BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, Rand: rand.New(rand.NewPCG(1, 1)), Log: quietLog(), Firmware: "test"})
-	if err != nil {
-		t.Fatal(err)
+	// Two stores of the booth: one syncs a page per card (the staged
+	// path), the other whole answers (applied in one step).
+	type booth struct {
+		st *store.Store
+		u  *uplink.Uplink
 	}
+	var booths []booth
+	for _, page := range []int{1, uplink.DefaultSyncPageCards} {
+		st, _ := newBooth(t, device, 0)
+		u, err := uplink.New(uplink.Options{BaseURL: "https://" + rg.addr, HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: conf}},
+			Store: st, SyncPageCards: page,
+			BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond, Rand: rand.New(rand.NewPCG(1, 1)), Log: quietLog(), Firmware: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		booths = append(booths, booth{st, u})
+	}
+	st := booths[0].st
 	held := func(when string, w1, w2, blocked []string) {
 		t.Helper()
-		if err := u.Sync(ctx); err != nil {
-			t.Fatalf("%s: sync: %v", when, err)
-		}
-		for person, want := range map[string][]string{"w1": w1, "w2": w2} {
-			if got := e164s(t, st, person); !slices.Equal(got, want) {
-				t.Fatalf("%s: the booth holds %v for %s, want %v", when, got, person, want)
+		for i, b := range booths {
+			if err := b.u.Sync(ctx); err != nil {
+				t.Fatalf("%s: booth %d: sync: %v", when, i, err)
 			}
-		}
-		got, err := st.BlockedNumbers()
-		if err != nil || !slices.Equal(got, blocked) {
-			t.Fatalf("%s: the booth's blocked list %v (%v), want %v", when, got, err, blocked)
-		}
-		for _, e := range blocked {
-			if ok, err := st.NumberBlocked(e); !ok || err != nil {
-				t.Fatalf("%s: NumberBlocked(%s) false (%v)", when, e, err)
+			for person, want := range map[string][]string{"w1": w1, "w2": w2} {
+				if got := e164s(t, b.st, person); !slices.Equal(got, want) {
+					t.Fatalf("%s: booth %d holds %v for %s, want %v", when, i, got, person, want)
+				}
+			}
+			got, err := b.st.BlockedNumbers()
+			if err != nil || !slices.Equal(got, blocked) {
+				t.Fatalf("%s: booth %d's blocked list %v (%v), want %v", when, i, got, err, blocked)
+			}
+			for _, e := range blocked {
+				if ok, err := b.st.NumberBlocked(e); !ok || err != nil {
+					t.Fatalf("%s: booth %d: NumberBlocked(%s) false (%v)", when, i, e, err)
+				}
 			}
 		}
 	}
@@ -105,8 +118,9 @@ func TestNumbersReachBooth(t *testing.T) {
 	cli("numbers", "block", "-by", "supervisor", "-reason", "witness", ibu)
 	held("blocked an approved one", nil, nil, []string{teman, ibu})
 
-	cli("numbers", "unblock", "-by", "supervisor", ibu)
 	cli("numbers", "unblock", "-by", "supervisor", teman)
+	held("unblocked one never approved: the list alone", nil, nil, []string{ibu})
+	cli("numbers", "unblock", "-by", "supervisor", ibu)
 	held("unblocked", []string{ibu}, nil, []string{})
 	if v, _ := st.RosterVersion(); v == 0 {
 		t.Fatal("the booth holds no roster version")
