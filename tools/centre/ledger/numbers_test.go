@@ -285,6 +285,38 @@ func TestNumbersProperty(t *testing.T) {
 				booth := map[string][]string{} // card → numbers held
 				var blocked []string
 				var held int64
+				// check: what the booth holds is the approved, unblocked set now.
+				check := func() {
+					all, _ := s.Numbers(ctx, f, "")
+					list, _ := s.BlockedNumbers(ctx, f)
+					isBlocked := map[string]bool{}
+					var wantBlocked []string
+					for _, x := range list {
+						isBlocked[x.E164] = true
+						wantBlocked = append(wantBlocked, x.E164)
+					}
+					want := map[string][]string{}
+					for _, x := range all {
+						if x.Status == NumberApproved && !isBlocked[x.E164] {
+							want[x.Person] = append(want[x.Person], x.E164)
+						}
+						if x.Status == NumberApproved && x.DecidedBy == x.RegisteredBy {
+							rt.Fatalf("number %d approved by its registrar", x.ID)
+						}
+					}
+					for _, card := range []string{"em:A1", "em:A1B", "em:B2"} {
+						person := map[string]string{"em:A1": "A-1", "em:A1B": "A-1", "em:B2": "B-2"}[card]
+						if !slices.Equal(booth[card], want[person]) {
+							rt.Fatalf("card %s holds %v, want %v", card, booth[card], want[person])
+						}
+					}
+					if len(booth["em:OF"]) != 0 {
+						rt.Fatalf("an officer card carries numbers: %v", booth["em:OF"])
+					}
+					if !slices.Equal(blocked, wantBlocked) {
+						rt.Fatalf("booth's blocked list %v, want %v", blocked, wantBlocked)
+					}
+				}
 				sync := func() {
 					d, err := s.RosterSince(ctx, f, held)
 					if err != nil {
@@ -307,6 +339,7 @@ func TestNumbersProperty(t *testing.T) {
 						blocked = d.Blocked
 					}
 					held = d.Version
+					check()
 				}
 				steps := rapid.IntRange(1, 25).Draw(rt, "steps")
 				for range steps {
@@ -341,37 +374,8 @@ func TestNumbersProperty(t *testing.T) {
 					}
 				}
 				sync()
-				// What should be held: approved and not blocked, per person.
-				all, _ := s.Numbers(ctx, f, "")
-				list, _ := s.BlockedNumbers(ctx, f)
-				isBlocked := map[string]bool{}
-				var wantBlocked []string
-				for _, x := range list {
-					isBlocked[x.E164] = true
-					wantBlocked = append(wantBlocked, x.E164)
-				}
-				want := map[string][]string{}
-				for _, x := range all {
-					if x.Status == NumberApproved && !isBlocked[x.E164] {
-						want[x.Person] = append(want[x.Person], x.E164)
-					}
-					if x.Status == NumberApproved && x.DecidedBy == x.RegisteredBy {
-						rt.Fatalf("number %d approved by its registrar", x.ID)
-					}
-				}
-				for _, card := range []string{"em:A1", "em:A1B", "em:B2"} {
-					person := map[string]string{"em:A1": "A-1", "em:A1B": "A-1", "em:B2": "B-2"}[card]
-					if !slices.Equal(booth[card], want[person]) {
-						rt.Fatalf("card %s holds %v, want %v", card, booth[card], want[person])
-					}
-				}
-				if len(booth["em:OF"]) != 0 {
-					rt.Fatalf("an officer card carries numbers: %v", booth["em:OF"])
-				}
-				if !slices.Equal(blocked, wantBlocked) {
-					rt.Fatalf("booth's blocked list %v, want %v", blocked, wantBlocked)
-				}
 				// Live slots are unique per person.
+				all, _ := s.Numbers(ctx, f, "")
 				seen := map[string]bool{}
 				for _, x := range all {
 					if x.Slot > 0 && (x.Status == NumberPending || x.Status == NumberApproved) {
