@@ -599,7 +599,7 @@ func (noStore) DiscardRosterStage() error { return nil }
 
 // ChainHead of no store is an empty chain, which the gateway pins nothing to.
 func (noStore) ChainHead() (string, uint64, string) { return "", 0, record.GenesisHash }
-func (noStore) ApplyRoster(int64, []record.CardInfo, []string) error {
+func (noStore) ApplyRosterBlocked(int64, []record.CardInfo, []string, []string) error {
 	return errors.New("selftest: no store to apply a roster to")
 }
 

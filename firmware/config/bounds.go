@@ -66,13 +66,14 @@ type count struct {
 }
 
 var countBounds = map[string]count{
-	"reader.confirm_frames":        {1, 20, "a repeating reader sends several frames a second"},
-	"reader.absent_polls":          {1, 50, "a removed card must be noticed"},
-	"reader.ascii.baud":            {300, 4000000, "a serial line speed"},
-	"reader.pn532.passive_retries": {0, 254, "255 would wait for a card forever"},
-	"reader.pn532.max_reinits":     {1, 100, "a dead reader must be reported"},
-	"session.officer_rate_limit":   {1, 60, "officer taps per window; more is no limit"},
-	"session.warnings":             {0, 8, "warnings per call"},
+	"reader.confirm_frames":         {1, 20, "a repeating reader sends several frames a second"},
+	"reader.absent_polls":           {1, 50, "a removed card must be noticed"},
+	"reader.ascii.baud":             {300, 4000000, "a serial line speed"},
+	"reader.pn532.passive_retries":  {0, 254, "255 would wait for a card forever"},
+	"reader.pn532.max_reinits":      {1, 100, "a dead reader must be reported"},
+	"session.officer_rate_limit":    {1, 60, "officer taps per window; more is no limit"},
+	"session.warnings":              {0, 8, "warnings per call"},
+	"policy.max_numbers_per_inmate": {policy.MinNumbersPerInmate, policy.MaxNumbersPerInmate, "numbers registered for one inmate (the default is 10)"},
 }
 
 // indexRE turns list indexes into the [N] the bounds and docs name.

@@ -137,6 +137,9 @@ type Policy struct {
 	// DialFullNumber: on a booth with a modem, a registered number may be
 	// typed in full, not only chosen by its slot digit.
 	DialFullNumber bool `toml:"dial_full_number"`
+	// MaxNumbersPerInmate is the document's limit on registered numbers;
+	// the centre enforces it, a booth only carries it.
+	MaxNumbersPerInmate int `toml:"max_numbers_per_inmate"`
 }
 
 // Billing is [policy.billing].
@@ -216,8 +219,8 @@ func Default() Config {
 		Policy: Policy{
 			TimeZone: "Asia/Jakarta", Period: "day", Allowance: "30m", PerCall: "10m",
 			MinGap: "0s", Untrusted: "refuse", OfflineCap: "10m", Officer: "reset",
-			OfficerGrant: "0s",
-			Billing:      Billing{Unit: "second", Minimum: "0s"},
+			OfficerGrant: "0s", MaxNumbersPerInmate: policy.DefaultNumbersPerInmate,
+			Billing: Billing{Unit: "second", Minimum: "0s"},
 		},
 		Calls: Calls{
 			OffHookTimeout: "20s", Checkpoint: "5s", OfficerTimeout: "30s",

@@ -194,7 +194,8 @@ var tomlKeys = map[policy.Field]string{
 	policy.FieldZone: "policy.time_zone", policy.FieldPeriod: "policy.period", policy.FieldAllowance: "policy.allowance",
 	policy.FieldPerCall: "policy.per_call", policy.FieldMinGap: "policy.min_gap",
 	policy.FieldHours: "policy.hours", policy.FieldRotation: "policy.rotation",
-	policy.FieldDialFullNumber: "policy.dial_full_number",
+	policy.FieldDialFullNumber:      "policy.dial_full_number",
+	policy.FieldMaxNumbersPerInmate: "policy.max_numbers_per_inmate",
 }
 
 // policy checks [policy]: the booth's own keys here, the document's
@@ -220,6 +221,8 @@ func (k *checker) policy() {
 			doc.Rotation[b] = policy.Schedule(rot)
 		}
 	}
+	maxNumbers := k.count("policy.max_numbers_per_inmate", p.MaxNumbersPerInmate)
+	doc.MaxNumbersPerInmate = &maxNumbers
 	r.OfflineCap = k.duration("policy.offline_cap", p.OfflineCap, true)
 	// A file from before untrusted_cap existed bounded cap-only calls by
 	// offline_cap: left out (or ""), it still does.

@@ -32,6 +32,9 @@ type Document struct {
 	Hours                 *Schedule
 	Rotation              map[string]Schedule // nil: the base's rotation
 	DialFullNumber        *bool               // a booth with a modem: a registered number typed in full is accepted
+	// MaxNumbersPerInmate is how many live (pending or approved) numbers
+	// the centre registers for one inmate (docs/dial.md).
+	MaxNumbersPerInmate *int
 }
 
 // Schedule is opening windows as a document writes them: English weekday
@@ -57,11 +60,12 @@ const (
 	FieldHours                 Field = "hours"
 	FieldRotation              Field = "rotation"
 	FieldDialFullNumber        Field = "dial_full_number"
+	FieldMaxNumbersPerInmate   Field = "max_numbers_per_inmate"
 )
 
 // AllFields lists every Field, in the order Rules checks them.
 var AllFields = []Field{FieldAllowance, FieldPeriod, FieldZone, FieldPerCall, FieldMinGap,
-	FieldOfficerCreditPerDay, FieldInmateCreditPerPeriod, FieldHours, FieldRotation, FieldDialFullNumber}
+	FieldOfficerCreditPerDay, FieldInmateCreditPerPeriod, FieldHours, FieldRotation, FieldDialFullNumber, FieldMaxNumbersPerInmate}
 
 // Report receives one problem with a document: the field, the path below
 // it ("" for a plain value; ".weekly.monday[1]" in hours; ".A.weekly.friday"
@@ -129,6 +133,12 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 			}
 			r.Rotation[b] = d.Rotation[b].Hours(func(sub string, err error) { bad(FieldRotation, "."+b+sub, err) })
 		}
+	}
+	if n := d.MaxNumbersPerInmate; n != nil {
+		if *n < MinNumbersPerInmate || *n > MaxNumbersPerInmate {
+			bad(FieldMaxNumbersPerInmate, "", fmt.Errorf("%d is outside %d…%d (numbers one inmate may have registered)", *n, MinNumbersPerInmate, MaxNumbersPerInmate))
+		}
+		r.MaxNumbersPerInmate = *n
 	}
 	return r
 }

@@ -233,6 +233,27 @@ type Rules struct {
 	// registered number by typing it in full (it must match one of the
 	// inmate's approved numbers); false: only by its slot digit.
 	DialFullNumber bool
+	// MaxNumbersPerInmate is the most live (pending or approved) numbers
+	// the centre registers for one inmate; 0: DefaultNumbersPerInmate.
+	MaxNumbersPerInmate int
+}
+
+// Bounds and default of Rules.MaxNumbersPerInmate. Nine slot digits, and
+// numbers chosen by keying them in full beyond those; more than 50 is no
+// list an officer could review.
+const (
+	DefaultNumbersPerInmate = 10
+	MinNumbersPerInmate     = 1
+	MaxNumbersPerInmate     = 50
+)
+
+// NumbersPerInmate is the limit on an inmate's live numbers, the default
+// when the rules leave it 0.
+func (r Rules) NumbersPerInmate() int {
+	if r.MaxNumbersPerInmate == 0 {
+		return DefaultNumbersPerInmate
+	}
+	return r.MaxNumbersPerInmate
 }
 
 // Validate reports the first inconsistency, naming the field, for example

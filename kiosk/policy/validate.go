@@ -79,6 +79,9 @@ func (r Rules) validate1() error {
 	default:
 		return fmt.Errorf("officer: %q is not an officer action; use reset or grant", r.Officer)
 	}
+	if n := r.MaxNumbersPerInmate; n != 0 && (n < MinNumbersPerInmate || n > MaxNumbersPerInmate) {
+		return fmt.Errorf("max_numbers_per_inmate: %d is outside %d…%d; use 0 for the default (%d)", n, MinNumbersPerInmate, MaxNumbersPerInmate, DefaultNumbersPerInmate)
+	}
 	return r.validateBounds()
 }
 

@@ -183,7 +183,19 @@ func TestCardInfoRoundTrip(t *testing.T) {
 			Allowance: time.Duration(rapid.Int64Range(0, 1<<40).Draw(t, "ms")) * time.Millisecond,
 			Blocked:   rapid.Bool().Draw(t, "blocked"),
 		}
-		if got := CardFromInfo(ci).Info(); got != ci {
+		if ci.Role == record.RoleInmate {
+			for i := range rapid.IntRange(0, 3).Draw(t, "numbers") {
+				n := record.Number{ID: int64(i + 1), Person: ci.Person, E164: rapid.StringMatching(`\+628[0-9]{9}`).Draw(t, "e164"),
+					Slot: rapid.IntRange(0, 9).Draw(t, "slot"), Label: rapid.String().Draw(t, "label"),
+					RegisteredBy: rapid.String().Draw(t, "by"), ApprovedBy: rapid.String().Draw(t, "approver")}
+				if rapid.Bool().Draw(t, "bounded") {
+					n.ValidFrom = time.UnixMilli(rapid.Int64Range(1, 1<<42).Draw(t, "from")).UTC()
+					n.ValidUntil = n.ValidFrom.Add(time.Duration(rapid.Int64Range(1, 1<<30).Draw(t, "for")) * time.Millisecond)
+				}
+				ci.Numbers = append(ci.Numbers, n)
+			}
+		}
+		if got := CardFromInfo(ci).Info(); !reflect.DeepEqual(got, ci) {
 			t.Fatalf("CardFromInfo(%+v).Info() = %+v", ci, got)
 		}
 	})

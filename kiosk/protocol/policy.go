@@ -33,6 +33,9 @@ type Policy struct {
 	// DialFullNumber lets an inmate at a booth with a modem type a
 	// registered number in full instead of its slot digit (absent: the booth's own policy.dial_full_number).
 	DialFullNumber *bool `json:"dial_full_number,omitempty"`
+	// MaxNumbersPerInmate is how many live (pending or approved) numbers
+	// the centre registers for one inmate (absent: policy's default, 10).
+	MaxNumbersPerInmate *int `json:"max_numbers_per_inmate,omitempty"`
 }
 
 // Schedule is opening windows ("HH:MM-HH:MM", local time): a JSON list
@@ -66,7 +69,7 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 
 // policyKeys are the keys a Policy may have, required first.
 var policyKeys = []string{"allowance_ms", "period", "zone", "per_call_ms", "min_gap_ms", "hours", "rotation",
-	"officer_credit_per_day_ms", "inmate_credit_per_period_ms", "dial_full_number"}
+	"officer_credit_per_day_ms", "inmate_credit_per_period_ms", "dial_full_number", "max_numbers_per_inmate"}
 
 // ParsePolicy reads and checks a rules document. An unknown key is an
 // error, since no booth would read it; every error names the key.
@@ -122,6 +125,8 @@ func ParsePolicy(doc []byte) (Policy, error) {
 			err = json.Unmarshal(raw, &p.InmateCreditPerPeriodMs)
 		case "dial_full_number":
 			err = json.Unmarshal(raw, &p.DialFullNumber)
+		case "max_numbers_per_inmate":
+			err = json.Unmarshal(raw, &p.MaxNumbersPerInmate)
 		}
 		if err != nil {
 			return Policy{}, fmt.Errorf("policy: key %q: %w", k, err)
@@ -148,6 +153,7 @@ var jsonKeys = map[policy.Field]string{
 	policy.FieldPerCall: "per_call_ms", policy.FieldMinGap: "min_gap_ms",
 	policy.FieldOfficerCreditPerDay: "officer_credit_per_day_ms", policy.FieldInmateCreditPerPeriod: "inmate_credit_per_period_ms",
 	policy.FieldHours: "hours", policy.FieldRotation: "rotation", policy.FieldDialFullNumber: "dial_full_number",
+	policy.FieldMaxNumbersPerInmate: "max_numbers_per_inmate",
 }
 
 // Document is p as the one policy document both encodings read
@@ -156,7 +162,7 @@ func (p Policy) Document() policy.Document {
 	d := policy.Document{Zone: p.Zone, Period: p.Period, Allowance: ms(p.AllowanceMs),
 		PerCall: msp(p.PerCallMs), MinGap: msp(p.MinGapMs),
 		OfficerCreditPerDay: msp(p.OfficerCreditPerDayMs), InmateCreditPerPeriod: msp(p.InmateCreditPerPeriodMs),
-		DialFullNumber: p.DialFullNumber}
+		DialFullNumber: p.DialFullNumber, MaxNumbersPerInmate: p.MaxNumbersPerInmate}
 	if p.Hours != nil {
 		h := policy.Schedule(*p.Hours)
 		d.Hours = &h

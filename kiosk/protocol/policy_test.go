@@ -146,3 +146,33 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+func TestPolicyMaxNumbers(t *testing.T) {
+	base := `{"allowance_ms":1800000,"period":"day","zone":"Asia/Jakarta"`
+	for _, c := range []struct {
+		tail string
+		want int // 0: refused
+	}{
+		{`}`, policy.DefaultNumbersPerInmate},
+		{`,"max_numbers_per_inmate":3}`, 3},
+		{`,"max_numbers_per_inmate":50}`, 50},
+		{`,"max_numbers_per_inmate":0}`, 0},
+		{`,"max_numbers_per_inmate":51}`, 0},
+		{`,"max_numbers_per_inmate":2.5}`, 0},
+	} {
+		p, err := ParsePolicy([]byte(base + c.tail))
+		if c.want == 0 {
+			if err == nil || !strings.Contains(err.Error(), "max_numbers_per_inmate") {
+				t.Errorf("%s: err %v, want one naming max_numbers_per_inmate", c.tail, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", c.tail, err)
+		}
+		r, err := p.Apply(checkBase)
+		if err != nil || r.NumbersPerInmate() != c.want {
+			t.Errorf("%s: limit %d, %v; want %d", c.tail, r.NumbersPerInmate(), err, c.want)
+		}
+	}
+}

@@ -116,6 +116,11 @@ type SyncRequest struct {
 	// PageCards is the most entries the booth wants in one answer (the
 	// gateway caps it at MaxSyncPage and SyncPageBytes); 0: no paging.
 	PageCards int `json:"page_cards,omitempty"`
+	// Numbers: the booth keeps registered numbers and the blocked list
+	// (firmware from docs/dial.md on). Without it the gateway sends
+	// neither, so a booth from before, whose decoder refuses unknown
+	// fields, still syncs.
+	Numbers bool `json:"numbers,omitempty"`
 }
 
 // SyncResponse is one page of a delta from the request's RosterVersion to
@@ -137,6 +142,19 @@ type SyncResponse struct {
 	Policy json.RawMessage `json:"policy,omitempty"`
 	// NextCursor, when set, means more pages follow: send it as Cursor.
 	NextCursor string `json:"next_cursor,omitempty"`
+	// Blocked is the facility's whole list of blocked numbers, which no
+	// booth may dial whoever registered them; absent when unchanged since
+	// RosterVersion (an empty list: none is blocked now). Only the first
+	// page of a pass carries it, and the booth applies it with the
+	// version, as the policy (docs/dial.md).
+	Blocked *BlockedList `json:"blocked,omitempty"`
+}
+
+// BlockedList is the facility's blocked numbers on the wire: the numbers
+// only (E.164), since a booth needs no reason and no name of a victim or
+// witness.
+type BlockedList struct {
+	Numbers []string `json:"numbers"`
 }
 
 // Card is a roster entry on the wire: record.CardInfo with JSON names and
@@ -149,12 +167,66 @@ type Card struct {
 	Block       string      `json:"block,omitempty"`
 	AllowanceMs int64       `json:"allowance_ms"` // per period; 0 = the facility default
 	Blocked     bool        `json:"blocked"`
+	// Numbers are the person's registered and approved numbers that are
+	// not blocked (an inmate's card; absent for officers and for inmates
+	// with none). A change to them sends every card of the person again.
+	Numbers []Number `json:"numbers,omitempty"`
+}
+
+// Number is a registered number on the wire: record.Number without the
+// person (the card's) and with its instants in Unix milliseconds (0: no
+// bound).
+type Number struct {
+	ID           int64  `json:"id"`
+	E164         string `json:"e164"`
+	Slot         int    `json:"slot"` // 1..9, 0: chosen by keying the full number only
+	Label        string `json:"label"`
+	RegisteredBy string `json:"registered_by"`
+	ApprovedBy   string `json:"approved_by"`
+	ValidFromMs  int64  `json:"valid_from_ms,omitempty"`
+	ValidUntilMs int64  `json:"valid_until_ms,omitempty"`
+}
+
+// Limits on numbers both sides hold to.
+const (
+	// MaxBlocked is the most numbers a facility's blocked list holds, so
+	// the first page of a sync stays under MaxBodyBytes with its entries.
+	MaxBlocked = 10000
+	// MaxLabelBytes bounds a number's label (a relationship: "ibu").
+	MaxLabelBytes = 64
+	// MaxAccountBytes bounds the account names a number carries (who
+	// registered and who approved it).
+	MaxAccountBytes = 64
+)
+
+func numberFromRecord(n record.Number) Number {
+	return Number{ID: n.ID, E164: n.E164, Slot: n.Slot, Label: n.Label, RegisteredBy: n.RegisteredBy, ApprovedBy: n.ApprovedBy,
+		ValidFromMs: unixMs(n.ValidFrom), ValidUntilMs: unixMs(n.ValidUntil)}
+}
+
+func (n Number) record(person string) record.Number {
+	return record.Number{ID: n.ID, Person: person, E164: n.E164, Slot: n.Slot, Label: n.Label, RegisteredBy: n.RegisteredBy,
+		ApprovedBy: n.ApprovedBy, ValidFrom: fromMs(n.ValidFromMs), ValidUntil: fromMs(n.ValidUntilMs)}
+}
+
+func unixMs(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMs(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
 }
 
 // CardFromInfo converts a roster entry for the wire. The allowance is
 // truncated to whole milliseconds.
 func CardFromInfo(ci record.CardInfo) Card {
-	return Card{
+	c := Card{
 		Card:        ci.Card,
 		Role:        ci.Role,
 		Person:      ci.Person,
@@ -163,11 +235,15 @@ func CardFromInfo(ci record.CardInfo) Card {
 		AllowanceMs: ci.Allowance.Milliseconds(),
 		Blocked:     ci.Blocked,
 	}
+	for _, n := range ci.Numbers {
+		c.Numbers = append(c.Numbers, numberFromRecord(n))
+	}
+	return c
 }
 
 // Info converts c back to the booth's roster entry.
 func (c Card) Info() record.CardInfo {
-	return record.CardInfo{
+	ci := record.CardInfo{
 		Card:      c.Card,
 		Role:      c.Role,
 		Person:    c.Person,
@@ -176,6 +252,10 @@ func (c Card) Info() record.CardInfo {
 		Allowance: time.Duration(c.AllowanceMs) * time.Millisecond,
 		Blocked:   c.Blocked,
 	}
+	for _, n := range c.Numbers {
+		ci.Numbers = append(ci.Numbers, n.record(c.Person))
+	}
+	return ci
 }
 
 // AuthoriseRequest asks, at a tap, how much Inmate may still talk in the

@@ -278,6 +278,11 @@ type CardInfo struct {
 	Block     string        // inmate's cell block
 	Allowance time.Duration // inmate's allowance per period; 0 = the facility default
 	Blocked   bool          // card (or person) blocked: never allowed
+	// Numbers are the numbers registered and approved for the card's
+	// person (an inmate), and not on the facility's blocked list, at the
+	// roster version the entry came with: every card of a person carries
+	// them all (docs/dial.md). Empty for officers.
+	Numbers []Number
 }
 
 // RosterStage is where a paged roster sync stands, kept in the store with
@@ -309,6 +314,10 @@ type RosterStage struct {
 	// Policy is the facility policy document a page carried, nil if none:
 	// it is handed on when the version is applied.
 	Policy []byte
+	// Blocked is the facility's blocked list a first page carried, when
+	// BlockedSent: it replaces the booth's with the version.
+	Blocked     []string `json:",omitempty"`
+	BlockedSent bool     `json:",omitempty"`
 }
 
 // OpenCall is a call in the journal that has not been closed: authorised,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -215,4 +216,43 @@ func errFull() error {
 	db.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", n))
 	_, err := db.Exec("INSERT INTO t VALUES (zeroblob(100000))")
 	return err
+}
+
+// TestMigrationNumbers: a store that held a roster from before numbers
+// asks for a full one at its next sync (its version goes back to 0), and
+// keeps its cards until that sync is applied.
+func TestMigrationNumbers(t *testing.T) {
+	step := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "CREATE TABLE blocked_numbers") })
+	if step < 0 {
+		t.Fatal("no migration adds the blocked list")
+	}
+	path := filepath.Join(t.TempDir(), "before.db")
+	db, err := sql.Open("sqlite", dsn(path, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(db, step); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO meta(key, value) VALUES ('device', 'd')`,
+		`UPDATE meta SET value = '41' WHERE key = 'roster_version'`,
+		`INSERT INTO cards(card, role, person) VALUES ('em:A', 'inmate', 'W-1')`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path, Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if v, err := s.RosterVersion(); err != nil || v != 0 {
+		t.Fatalf("roster version after migration %d, %v; want 0 (a full sync next)", v, err)
+	}
+	if _, ok, err := s.Card("em:A"); !ok || err != nil {
+		t.Fatalf("the card held before is gone: %v", err)
+	}
 }

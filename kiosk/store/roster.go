@@ -74,10 +74,22 @@ func (s *Store) RosterVersion() (int64, error) {
 // allowed, since applying a delta twice gives the same roster. A paged sync
 // in progress is discarded: it began from a version no longer held.
 func (s *Store) ApplyRoster(version int64, upserts []record.CardInfo, deletes []string) error {
+	return s.ApplyRosterBlocked(version, upserts, deletes, nil)
+}
+
+// ApplyRosterBlocked is ApplyRoster that also replaces the facility's
+// blocked list with blocked, in the same transaction; nil leaves the list
+// held (an empty, non-nil list empties it). Each upserted inmate card's
+// numbers become its person's numbers; a person left with no inmate card
+// loses them.
+func (s *Store) ApplyRosterBlocked(version int64, upserts []record.CardInfo, deletes []string, blocked []string) error {
 	for _, ci := range upserts {
 		if err := checkCard(ci); err != nil {
 			return fmt.Errorf("store %s: apply roster version %d: %w", s.path, version, err)
 		}
+	}
+	if err := checkBlocked(blocked); err != nil {
+		return fmt.Errorf("store %s: apply roster version %d: %w", s.path, version, err)
 	}
 	return s.write(fmt.Sprintf("apply roster version %d", version), func(c *sql.Conn) error {
 		ctx := context.Background()
@@ -106,6 +118,21 @@ ON CONFLICT (card) DO UPDATE SET role = excluded.role, person = excluded.person,
 				return fmt.Errorf("upsert card %s: %w", ci.Card, err)
 			}
 		}
+		for _, ci := range upserts {
+			if ci.Role == record.RoleInmate {
+				if err := setNumbers(ctx, c, ci.Person, ci.Numbers); err != nil {
+					return err
+				}
+			}
+		}
+		if err := dropOrphanNumbers(ctx, c); err != nil {
+			return err
+		}
+		if blocked != nil {
+			if err := setBlocked(ctx, c, blocked); err != nil {
+				return err
+			}
+		}
 		if err := clearStage(ctx, c); err != nil {
 			return err
 		}
@@ -126,7 +153,7 @@ func checkCard(ci record.CardInfo) error {
 	case ci.Allowance < 0:
 		return fmt.Errorf("card %s: negative allowance %v", ci.Card, ci.Allowance)
 	}
-	return nil
+	return checkNumbers(ci)
 }
 
 // SetPolicy keeps the facility's rules document from the centre, so a

@@ -137,6 +137,30 @@ CREATE TABLE roster_stage (
 	stage TEXT NOT NULL -- record.RosterStage as JSON
 ) STRICT;
 `,
+	// 7: registered numbers, by the inmate (person) they are registered
+	// for, and the facility's blocked list, both applied with the roster
+	// version (docs/dial.md); a staged card keeps its numbers as JSON. A
+	// roster held from before came without numbers, and deltas from its
+	// version would bring only the numbers that changed since: the version
+	// held goes back to 0, so the next sync is a full one (the cards stay
+	// until it is applied).
+	`
+CREATE TABLE numbers (
+	id            INTEGER NOT NULL,
+	person        TEXT NOT NULL,
+	e164          TEXT NOT NULL,
+	slot          INTEGER NOT NULL CHECK (slot BETWEEN 0 AND 9),
+	label         TEXT NOT NULL,
+	registered_by TEXT NOT NULL,
+	approved_by   TEXT NOT NULL,
+	valid_from    INTEGER NOT NULL, -- unix ms, 0 = no start
+	valid_until   INTEGER NOT NULL, -- unix ms, 0 = no end
+	PRIMARY KEY (person, id)
+) STRICT;
+CREATE TABLE blocked_numbers (e164 TEXT PRIMARY KEY) STRICT;
+ALTER TABLE roster_staged ADD COLUMN numbers TEXT NOT NULL DEFAULT '[]';
+UPDATE meta SET value = '0' WHERE key = 'roster_version';
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.

@@ -44,6 +44,9 @@ func (s *Store) StageRoster(st record.RosterStage, upserts []record.CardInfo, de
 			return fmt.Errorf("store %s: stage roster page: %w", s.path, err)
 		}
 	}
+	if err := checkBlocked(st.Blocked); err != nil {
+		return fmt.Errorf("store %s: stage roster page: %w", s.path, err)
+	}
 	doc, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("store %s: stage roster page: %w", s.path, err)
@@ -68,15 +71,15 @@ ON CONFLICT (card) DO UPDATE SET deleted = 1`)
 			}
 		}
 		up, err := c.PrepareContext(ctx, `
-INSERT INTO roster_staged(card, deleted, role, person, name, block, allowance_ms, blocked) VALUES (?, 0, ?, ?, ?, ?, ?, ?)
+INSERT INTO roster_staged(card, deleted, role, person, name, block, allowance_ms, blocked, numbers) VALUES (?, 0, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (card) DO UPDATE SET deleted = 0, role = excluded.role, person = excluded.person, name = excluded.name,
-	block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked`)
+	block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, numbers = excluded.numbers`)
 		if err != nil {
 			return err
 		}
 		defer up.Close()
 		for _, ci := range upserts {
-			if _, err := up.ExecContext(ctx, ci.Card, string(ci.Role), ci.Person, ci.Name, ci.Block, ci.Allowance.Milliseconds(), b2i(ci.Blocked)); err != nil {
+			if _, err := up.ExecContext(ctx, ci.Card, string(ci.Role), ci.Person, ci.Name, ci.Block, ci.Allowance.Milliseconds(), b2i(ci.Blocked), numbersJSON(ci.Numbers)); err != nil {
 				return fmt.Errorf("stage card %s: %w", ci.Card, err)
 			}
 		}
@@ -112,17 +115,33 @@ func (s *Store) ApplyStaged(version int64) error {
 		clear := `DELETE FROM cards WHERE card IN (SELECT card FROM roster_staged WHERE deleted = 1)`
 		if st.Full {
 			clear = `DELETE FROM cards`
+			if _, err := c.ExecContext(ctx, `DELETE FROM numbers`); err != nil {
+				return err
+			}
 		}
 		for _, q := range []string{clear, `
 INSERT INTO cards(card, role, person, name, block, allowance_ms, blocked)
 	SELECT card, role, person, name, block, allowance_ms, blocked FROM roster_staged WHERE deleted = 0 ORDER BY card
 ON CONFLICT (card) DO UPDATE SET role = excluded.role, person = excluded.person, name = excluded.name,
 	block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked`,
-			`DELETE FROM roster_staged`, `DELETE FROM roster_stage`,
 		} {
 			if _, err := c.ExecContext(ctx, q); err != nil {
 				return err
 			}
+		}
+		if err := applyStagedNumbers(ctx, c); err != nil {
+			return err
+		}
+		if err := dropOrphanNumbers(ctx, c); err != nil {
+			return err
+		}
+		if st.BlockedSent {
+			if err := setBlocked(ctx, c, st.Blocked); err != nil {
+				return err
+			}
+		}
+		if err := clearStage(ctx, c); err != nil {
+			return err
 		}
 		_, err := c.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = 'roster_version'`, strconv.FormatInt(version, 10))
 		return err

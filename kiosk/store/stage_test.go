@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,7 +173,7 @@ func mapsEqual(a, b map[string]record.CardInfo) bool {
 		return false
 	}
 	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
+		if w, ok := b[k]; !ok || !reflect.DeepEqual(w, v) {
 			return false
 		}
 	}
@@ -269,7 +270,7 @@ func TestRosterStageKill(t *testing.T) {
 		if rows != st.Pages*stagePageSize {
 			t.Fatalf("round %d: %d rows staged for %d pages of %d: a page half kept", round, rows, st.Pages, stagePageSize)
 		}
-		if r := roster(t, s); len(r) != 1 || r[old.Card] != old {
+		if r := roster(t, s); len(r) != 1 || !reflect.DeepEqual(r[old.Card], old) {
 			t.Fatalf("round %d: taps see %d cards mid-sync, want the one held", round, len(r))
 		}
 		t.Logf("round %d: killed after %d pages staged", round, st.Pages)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -143,7 +144,7 @@ func TestRoster(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want == nil && ok || want != nil && (!ok || got != *want) {
+			if want == nil && ok || want != nil && (!ok || !reflect.DeepEqual(got, *want)) {
 				t.Fatalf("%s: Card(%s) = %+v, %v; want %+v", st.name, card, got, ok, want)
 			}
 		}

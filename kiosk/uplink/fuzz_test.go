@@ -22,6 +22,7 @@ type memStore struct {
 	head    record.Record // the last record written
 	stage   *record.RosterStage
 	staged  map[string]*record.CardInfo // nil value: a staged delete
+	blocked []string                    // the blocked list held
 }
 
 func newMemStore(n int) *memStore {
@@ -75,9 +76,12 @@ func (s *memStore) Depth() (int, error) {
 
 func (s *memStore) RosterVersion() (int64, error) { return s.version, nil }
 
-func (s *memStore) ApplyRoster(v int64, up []record.CardInfo, del []string) error {
+func (s *memStore) ApplyRosterBlocked(v int64, up []record.CardInfo, del []string, blocked []string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if blocked != nil {
+		s.blocked = blocked
+	}
 	for _, d := range del {
 		delete(s.cards, d)
 	}
@@ -132,6 +136,9 @@ func (s *memStore) ApplyStaged(v int64) error {
 		} else {
 			s.cards[id] = *c
 		}
+	}
+	if s.stage.BlockedSent {
+		s.blocked = s.stage.Blocked
 	}
 	s.version, s.stage, s.staged = v, nil, nil
 	return nil

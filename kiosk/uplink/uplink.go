@@ -56,8 +56,10 @@ type Store interface {
 	Depth() (int, error)
 	// RosterVersion is the roster version held (0: none).
 	RosterVersion() (int64, error)
-	// ApplyRoster applies a delta in one transaction (and voids a stage).
-	ApplyRoster(version int64, upserts []record.CardInfo, deletes []string) error
+	// ApplyRosterBlocked applies a delta in one transaction (and voids a
+	// stage), with the cards' numbers, replacing the blocked list unless
+	// blocked is nil.
+	ApplyRosterBlocked(version int64, upserts []record.CardInfo, deletes []string, blocked []string) error
 	// ChainHead is the store's chain identity and its last record's seq
 	// and hash, reported in every heartbeat.
 	ChainHead() (chain string, seq uint64, hash string)
@@ -495,7 +497,7 @@ func (u *Uplink) syncPage(ctx context.Context) (pending bool, err error) {
 		// Every page is in and consistent; applying failed last time.
 		return false, u.applyStaged(st)
 	}
-	req := protocol.SyncRequest{RosterVersion: st.Since, Cursor: st.Cursor, PageCards: u.opt.SyncPageCards}
+	req := protocol.SyncRequest{RosterVersion: st.Since, Cursor: st.Cursor, PageCards: u.opt.SyncPageCards, Numbers: true}
 	var resp protocol.SyncResponse
 	if err := u.post(ctx, protocol.PathSync, req, &resp); err != nil {
 		return false, fmt.Errorf("uplink: roster sync from version %d (page %d of this pass): %w", st.Since, st.Pages+1, err)
@@ -528,6 +530,9 @@ func (u *Uplink) syncPage(ctx context.Context) (pending bool, err error) {
 	if len(resp.Policy) > 0 {
 		st.Policy = resp.Policy
 	}
+	if resp.Blocked != nil {
+		st.Blocked, st.BlockedSent = append([]string{}, resp.Blocked.Numbers...), true
+	}
 	st.Pages++
 	st.Cursor = resp.NextCursor
 	upserts := make([]record.CardInfo, len(resp.Upserts))
@@ -541,7 +546,8 @@ func (u *Uplink) syncPage(ctx context.Context) (pending bool, err error) {
 		// Pages of this pass were read at different versions. Every card
 		// staged is as it was at some version from st.Version on, so the
 		// changes since st.Version, read again, make one version of it.
-		st = record.RosterStage{From: st.From, Full: st.Full, Since: st.Version, CatchUp: true, Policy: st.Policy}
+		st = record.RosterStage{From: st.From, Full: st.Full, Since: st.Version, CatchUp: true, Policy: st.Policy,
+			Blocked: st.Blocked, BlockedSent: st.BlockedSent}
 	}
 	if err := u.opt.Store.StageRoster(st, upserts, resp.Deletes); err != nil {
 		return false, fmt.Errorf("uplink: keep roster page %d from version %d: %w", st.Pages, st.Since, err)
@@ -597,8 +603,12 @@ func (u *Uplink) applyWhole(resp protocol.SyncResponse, have int64, upserts []re
 			return fmt.Errorf("uplink: policy of roster version %d: %w", resp.Version, err)
 		}
 	}
-	if resp.Version != have || len(upserts) > 0 || len(deletes) > 0 {
-		if err := u.opt.Store.ApplyRoster(resp.Version, upserts, deletes); err != nil {
+	var blocked []string // nil: the list held stays
+	if resp.Blocked != nil {
+		blocked = append([]string{}, resp.Blocked.Numbers...)
+	}
+	if resp.Version != have || len(upserts) > 0 || len(deletes) > 0 || blocked != nil {
+		if err := u.opt.Store.ApplyRosterBlocked(resp.Version, upserts, deletes, blocked); err != nil {
 			return fmt.Errorf("uplink: apply roster version %d: %w", resp.Version, err)
 		}
 	}

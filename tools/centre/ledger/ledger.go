@@ -69,6 +69,34 @@ type Store interface {
 	// only with the first page (after ""). Next is the page's last card
 	// when more entries follow, "" on the last page.
 	RosterPage(ctx context.Context, facility string, version int64, after string, limit int) (RosterDelta, error)
+	// RegisterNumber registers a number for an inmate, pending a
+	// supervisor's approval: the number is normalised to E.164
+	// (kiosk/dialplan), the person must hold an inmate card, the slot digit
+	// (1..9, 0: none) must be free among the person's live (pending or
+	// approved) numbers, the number neither live for them already nor
+	// blocked, and the person under the policy's max_numbers_per_inmate.
+	// The entry's status, decision and RegisteredAt are set here.
+	RegisterNumber(ctx context.Context, facility string, n NumberEntry) (NumberEntry, error)
+	// DecideNumber approves or rejects a pending number; by must differ
+	// from RegisteredBy (ErrSameAccount), a blocked number cannot be
+	// approved (ErrNumberBlocked), a rejection needs a reason. Approving
+	// bumps the roster version.
+	DecideNumber(ctx context.Context, facility string, id int64, by string, approve bool, reason string) (NumberEntry, error)
+	// RevokeNumber withdraws a pending or approved number, with a reason;
+	// it bumps the roster version, so booths drop it at their next sync.
+	RevokeNumber(ctx context.Context, facility string, id int64, by, reason string) (NumberEntry, error)
+	// Numbers lists the registered numbers of person (""; the whole
+	// facility), every status, by person and id.
+	Numbers(ctx context.Context, facility, person string) ([]NumberEntry, error)
+	// BlockNumber puts a number on the facility's blocked list, which
+	// overrides every registration; it bumps the roster version.
+	BlockNumber(ctx context.Context, facility string, b BlockedNumber) error
+	// UnblockNumber takes a number off the blocked list; it bumps the
+	// roster version.
+	UnblockNumber(ctx context.Context, facility, e164, by string) error
+	// BlockedNumbers lists the facility's blocked list by number.
+	BlockedNumbers(ctx context.Context, facility string) ([]BlockedNumber, error)
+
 	// PruneTombstones forgets deletions at or before version upTo; booths
 	// older than that get a full roster from then on.
 	PruneTombstones(ctx context.Context, facility string, upTo int64) error
@@ -200,7 +228,12 @@ type RosterDelta struct {
 	Upserts []record.CardInfo // by card
 	Deletes []string          // card ids; empty when Full
 	Policy  []byte            // the facility rules if changed since (or Full); nil otherwise
-	Next    string            // RosterPage: the last card of this page when more follow
+	// Blocked is the facility's whole blocked list when BlockedSent: it
+	// changed since the version asked from (or Full); like Policy, only
+	// the first page carries it.
+	Blocked     []string
+	BlockedSent bool
+	Next        string // RosterPage: the last card of this page when more follow
 }
 
 // Heartbeat is a device's periodic report.

@@ -201,10 +201,10 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 	}
 	err := s.tx(ctx, opts, func(tx *sql.Tx) error {
 		d = RosterDelta{}
-		var horizon, policyVersion int64
+		var horizon, policyVersion, blockedVersion int64
 		var policy []byte
-		err := tx.QueryRowContext(ctx, s.q(`SELECT version, horizon, policy, policy_version FROM facilities WHERE facility = ?`), facility).
-			Scan(&d.Version, &horizon, &policy, &policyVersion)
+		err := tx.QueryRowContext(ctx, s.q(`SELECT version, horizon, policy, policy_version, blocked_version FROM facilities WHERE facility = ?`), facility).
+			Scan(&d.Version, &horizon, &policy, &policyVersion, &blockedVersion)
 		if absent(err) {
 			d.Full = true // nothing configured yet: an empty full roster
 			return nil
@@ -215,6 +215,12 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 		d.Full = since <= 0 || since < horizon || since > d.Version
 		if after == "" && (d.Full || policyVersion > since) {
 			d.Policy = policy
+		}
+		if after == "" && (d.Full || blockedVersion > since) {
+			if d.Blocked, err = s.blockedList(ctx, tx, facility); err != nil {
+				return err
+			}
+			d.BlockedSent = true
 		}
 		query, args := s.pageQuery(facility, since, after, d.Full, limit)
 		rows, err := tx.QueryContext(ctx, query, args...)
@@ -244,7 +250,23 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 			c.Allowance = time.Duration(c.allowanceMs) * time.Millisecond
 			d.Upserts = append(d.Upserts, c.CardInfo)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		if len(d.Upserts) == 0 {
+			return nil
+		}
+		numbers, err := s.pageNumbers(ctx, tx, facility, after, last)
+		if err != nil {
+			return fmt.Errorf("numbers of the page's inmates: %w", err)
+		}
+		for i, c := range d.Upserts {
+			if c.Role == record.RoleInmate {
+				d.Upserts[i].Numbers = numbers[c.Person]
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return RosterDelta{}, s.errf(fmt.Sprintf("roster %s since %d after card %q", facility, since, after), err)

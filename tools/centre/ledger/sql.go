@@ -389,6 +389,33 @@ CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEX
 	facility TEXT NOT NULL, target TEXT NOT NULL, before_doc TEXT NOT NULL, after_doc TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 CREATE INDEX audit_log_facility ON audit_log (facility, seq)`,
 	},
+	{ // 11: registered numbers and the facility's blocked list (docs/dial.md).
+		// A live number (pending or approved) holds its slot digit and its
+		// number once per inmate; blocked_version is the roster version the
+		// blocked list last changed at, so a sync sends it only then.
+		sqlite: `
+CREATE TABLE numbers (id INTEGER PRIMARY KEY AUTOINCREMENT, facility TEXT NOT NULL, person TEXT NOT NULL, e164 TEXT NOT NULL,
+  slot INTEGER NOT NULL, label TEXT NOT NULL, status TEXT NOT NULL, registered_by TEXT NOT NULL, registered_ms INTEGER NOT NULL,
+  decided_by TEXT NOT NULL, decided_ms INTEGER, reason TEXT NOT NULL, valid_from_ms INTEGER, valid_until_ms INTEGER);
+CREATE INDEX numbers_by_person ON numbers (facility, person);
+CREATE INDEX numbers_by_e164 ON numbers (facility, e164);
+CREATE UNIQUE INDEX numbers_live_slot ON numbers (facility, person, slot) WHERE slot > 0 AND status IN ('pending', 'approved');
+CREATE UNIQUE INDEX numbers_live_e164 ON numbers (facility, person, e164) WHERE status IN ('pending', 'approved');
+CREATE TABLE blocked_numbers (facility TEXT NOT NULL, e164 TEXT NOT NULL, reason TEXT NOT NULL, added_by TEXT NOT NULL,
+  added_ms INTEGER NOT NULL, PRIMARY KEY (facility, e164));
+ALTER TABLE facilities ADD COLUMN blocked_version INTEGER NOT NULL DEFAULT 0`,
+		postgres: `
+CREATE TABLE numbers (id BIGSERIAL PRIMARY KEY, facility TEXT NOT NULL, person TEXT NOT NULL, e164 TEXT NOT NULL,
+  slot INTEGER NOT NULL, label TEXT NOT NULL, status TEXT NOT NULL, registered_by TEXT NOT NULL, registered_ms BIGINT NOT NULL,
+  decided_by TEXT NOT NULL, decided_ms BIGINT, reason TEXT NOT NULL, valid_from_ms BIGINT, valid_until_ms BIGINT);
+CREATE INDEX numbers_by_person ON numbers (facility, person);
+CREATE INDEX numbers_by_e164 ON numbers (facility, e164);
+CREATE UNIQUE INDEX numbers_live_slot ON numbers (facility, person, slot) WHERE slot > 0 AND status IN ('pending', 'approved');
+CREATE UNIQUE INDEX numbers_live_e164 ON numbers (facility, person, e164) WHERE status IN ('pending', 'approved');
+CREATE TABLE blocked_numbers (facility TEXT NOT NULL, e164 TEXT NOT NULL, reason TEXT NOT NULL, added_by TEXT NOT NULL,
+  added_ms BIGINT NOT NULL, PRIMARY KEY (facility, e164));
+ALTER TABLE facilities ADD COLUMN blocked_version BIGINT NOT NULL DEFAULT 0`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

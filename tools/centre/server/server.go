@@ -355,10 +355,27 @@ func (h *Handler) sync(ctx context.Context, device string, r *http.Request) (any
 	if d.Policy != nil {
 		out.Policy = json.RawMessage(d.Policy)
 	}
+	// The blocked list goes whole with the first page when it changed; it
+	// counts against the page's budget (protocol.MaxBlocked keeps it well
+	// under it).
+	size := 0
+	if !req.Numbers {
+		// A booth from before numbers refuses fields it does not know.
+		d.BlockedSent = false
+		for i := range d.Upserts {
+			d.Upserts[i].Numbers = nil
+		}
+	}
+	if d.BlockedSent {
+		out.Blocked = &protocol.BlockedList{Numbers: append([]string{}, d.Blocked...)}
+		b, _ := json.Marshal(out.Blocked)
+		size = len(b)
+	}
 	// Entries in card order (the ledger's byte order) until the page
 	// reaches its byte budget: the booth refuses an answer over
-	// MaxBodyBytes, whatever the length of the names.
-	size, last := 0, ""
+	// MaxBodyBytes, whatever the length of the names. An inmate's card
+	// counts with its numbers.
+	entries, last := 0, ""
 	for ui, di := 0, 0; ui < len(d.Upserts) || di < len(d.Deletes); {
 		upsert := di == len(d.Deletes) || ui < len(d.Upserts) && d.Upserts[ui].Card < d.Deletes[di]
 		var c protocol.Card
@@ -375,7 +392,7 @@ func (h *Handler) sync(ctx context.Context, device string, r *http.Request) (any
 			id = d.Deletes[di]
 			n = len(id) + 3
 		}
-		if limit > 0 && size > 0 && size+n > protocol.SyncPageBytes {
+		if limit > 0 && entries > 0 && size+n > protocol.SyncPageBytes {
 			out.NextCursor = last
 			break
 		}
@@ -386,7 +403,7 @@ func (h *Handler) sync(ctx context.Context, device string, r *http.Request) (any
 			out.Deletes = append(out.Deletes, id)
 			di++
 		}
-		size, last = size+n, id
+		size, last, entries = size+n, id, entries+1
 	}
 	return out, nil
 }

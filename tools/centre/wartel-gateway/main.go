@@ -9,8 +9,9 @@
 //	wartel-gateway serve    [-state DIR] [-db URL] [-listen ADDR] [-metrics ADDR]
 //	wartel-gateway enroll   -facility F -booth B -out DIR [-validity 8760h]
 //	wartel-gateway revoke   F/B | SERIAL   (or -device F/B, -serial SERIAL)
-//	wartel-gateway roster import -facility F [-replace] FILE.csv
 //	wartel-gateway roster block  -facility F -card C [-unblock]
+//	wartel-gateway roster import -facility F [-by ACCOUNT] [-replace] FILE.csv  (the numbers column needs -by)
+//	wartel-gateway numbers add|approve|reject|revoke|list|block|unblock|blocked -facility F [-by ACCOUNT] ...
 //	wartel-gateway policy set    -facility F FILE.json
 //	wartel-gateway report   -facility F -month 2026-11 [-out FILE.csv]
 //	wartel-gateway devices  -facility F
@@ -55,6 +56,7 @@ var commands = []command{
 	{"enroll", "-facility F -booth B -out DIR", "issue a booth its certificate bundle", cmdEnroll},
 	{"revoke", "F/B | SERIAL", "stop a booth, or one certificate by serial", cmdRevoke},
 	{"roster", "import|block ...", "import a roster CSV, block or unblock a card", cmdRoster},
+	{"numbers", "add|approve|reject|revoke|list|block|unblock|blocked ...", "register inmates' numbers, keep the blocked list", cmdNumbers},
 	{"policy", "set -facility F FILE.json", "set a facility's rules", cmdPolicy},
 	{"report", "-facility F -month YYYY-MM", "write the monthly report CSV", cmdReport},
 	{"devices", "-facility F", "list a facility's booths and their health", cmdDevices},
@@ -246,6 +248,7 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 	fs := g.flags("roster import")
 	facility := fs.String("facility", "", "facility the roster belongs to")
 	replace := fs.Bool("replace", false, "also delete the facility's cards that are not in the file")
+	by := &g.by // the common -by: the account named in the audit trail and on the numbers
 	rest, err := parse(fs, args, 1, "facility")
 	if err != nil {
 		return err
@@ -271,9 +274,18 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 	if err := checkRoles(cards, lines, now.Upserts); err != nil {
 		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 	}
+	todo, err := numbersToRegister(ctx, s, *facility, *by, cards, lines)
+	if err != nil {
+		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
+	}
 	version, err := s.UpsertCards(ctx, *facility, cards)
 	if err != nil {
 		return fmt.Errorf("store %d cards of %s: %w", len(cards), *facility, err)
+	}
+	for i, n := range todo {
+		if _, err := s.RegisterNumber(ctx, *facility, n.entry); err != nil {
+			return fmt.Errorf("%s: the %d cards are imported, and %d of %d numbers registered; line %d: %w", rest[0], len(cards), i, len(todo), n.line, err)
+		}
 	}
 	deleted := 0
 	if *replace {
@@ -295,6 +307,9 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		}
 	}
 	fmt.Fprintf(g.stdout, "imported %d cards into %s (deleted %d); roster version %d\n", len(cards), *facility, deleted, version)
+	if len(todo) > 0 {
+		fmt.Fprintf(g.stdout, "registered %d numbers as pending by %s: a supervisor approves each (wartel-gateway numbers list -facility %s -status pending)\n", len(todo), *by, *facility)
+	}
 	return nil
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -11,12 +12,20 @@ import (
 	"time"
 
 	"wartelsuspas/cardid"
+	"wartelsuspas/kiosk/dialplan"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/tools/centre/ledger"
 )
 
-// rosterHeader is the first line of a roster CSV, in this order.
+// rosterHeader is the first line of a roster CSV, in this order; a file
+// may add the numbers column (numbersColumn) after them.
 var rosterHeader = []string{"role", "person", "name", "block", "card", "allowance_min", "blocked"}
+
+// numbersColumn holds an inmate's registered numbers, "SLOT:NUMBER:LABEL"
+// separated by ";", e.g. "1:081234567890:ibu;2:+6281298765432:kakak;:0215551234:pengacara"
+// (an empty slot: chosen by keying the full number). docs/dial.md.
+const numbersColumn = "numbers"
 
 // maxRowErrors bounds the errors one import reports, so a file in the
 // wrong format does not bury the first useful message.
@@ -67,16 +76,22 @@ func parseRosterLines(r io.Reader) ([]record.CardInfo, []int, error) {
 	for i := range head {
 		head[i] = strings.ToLower(strings.TrimSpace(head[i]))
 	}
-	if !slices.Equal(head, rosterHeader) {
-		return nil, nil, fmt.Errorf("line 1: header is %q, want %s", strings.Join(head, ","), strings.Join(rosterHeader, ","))
+	withNumbers := slices.Equal(head, append(slices.Clone(rosterHeader), numbersColumn))
+	if !slices.Equal(head, rosterHeader) && !withNumbers {
+		return nil, nil, fmt.Errorf("line 1: header is %q, want %s (and optionally ,%s)", strings.Join(head, ","), strings.Join(rosterHeader, ","), numbersColumn)
+	}
+	ncols := len(rosterHeader)
+	if withNumbers {
+		ncols++
 	}
 	var (
-		cards []record.CardInfo
-		lines []int
-		errs  []error
-		seen  = make(map[string]int) // card → line
-		roles = make(map[string]int) // person → line of their first card
-		byLn  = make(map[int]record.CardInfo)
+		cards   []record.CardInfo
+		lines   []int
+		errs    []error
+		seen    = make(map[string]int) // card → line
+		roles   = make(map[string]int) // person → line of their first card
+		byLn    = make(map[int]record.CardInfo)
+		numbers = make(map[string]int) // person → line of their numbers
 	)
 	for {
 		fields, err := cr.Read()
@@ -96,10 +111,12 @@ func parseRosterLines(r io.Reader) ([]record.CardInfo, []int, error) {
 		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
 			continue // blank line
 		}
-		ci, rerrs := parseRosterRow(line, fields)
+		ci, rerrs := parseRosterRow(line, fields, ncols)
 		errs = append(errs, rerrs...)
 		if len(rerrs) == 0 {
-			if first, dup := seen[ci.Card]; dup {
+			if first, dup := numbers[ci.Person]; dup && len(ci.Numbers) > 0 {
+				errs = append(errs, rowError{line, numbersColumn, fmt.Sprintf("the numbers of %s are already given on line %d; write them on one of the person's rows", ci.Person, first)})
+			} else if first, dup := seen[ci.Card]; dup {
 				errs = append(errs, rowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
 			} else if first, ok := roles[ci.Person]; ok && byLn[first].Role != ci.Role {
 				// An officer holding an inmate card could credit their own minutes.
@@ -107,6 +124,9 @@ func parseRosterLines(r io.Reader) ([]record.CardInfo, []int, error) {
 					ci.Person, byLn[first].Role, first)})
 			} else {
 				seen[ci.Card] = line
+				if len(ci.Numbers) > 0 {
+					numbers[ci.Person] = line
+				}
 				if !ok {
 					roles[ci.Person], byLn[line] = line, ci
 				}
@@ -127,9 +147,13 @@ func parseRosterLines(r io.Reader) ([]record.CardInfo, []int, error) {
 	return cards, lines, nil
 }
 
-func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
-	if len(f) != len(rosterHeader) {
-		return record.CardInfo{}, []error{rowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), len(rosterHeader), strings.Join(rosterHeader, ","))}}
+func parseRosterRow(line int, f []string, ncols int) (record.CardInfo, []error) {
+	if len(f) != ncols {
+		head := strings.Join(rosterHeader, ",")
+		if ncols > len(rosterHeader) {
+			head += "," + numbersColumn
+		}
+		return record.CardInfo{}, []error{rowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), ncols, head)}}
 	}
 	for i := range f {
 		f[i] = strings.TrimSpace(f[i])
@@ -173,7 +197,59 @@ func parseRosterRow(line int, f []string) (record.CardInfo, []error) {
 	default:
 		bad("blocked", "%q is not yes or no", f[6])
 	}
+	if len(f) > len(rosterHeader) && f[7] != "" {
+		if ci.Role == record.RoleOfficer {
+			bad(numbersColumn, "officers have no registered numbers; leave it empty")
+		} else {
+			ns, err := parseNumbersCell(ci.Person, f[7])
+			if err != nil {
+				bad(numbersColumn, "%v", err)
+			}
+			ci.Numbers = ns
+		}
+	}
 	return ci, errs
+}
+
+// parseNumbersCell reads the numbers column of one row.
+func parseNumbersCell(person, cell string) ([]record.Number, error) {
+	var out []record.Number
+	slots, seen := map[int]string{}, map[string]bool{}
+	for i, entry := range strings.Split(cell, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		parts := strings.SplitN(entry, ":", 3)
+		if len(parts) < 2 {
+			return nil, fmt.Errorf("entry %d %q: write SLOT:NUMBER:LABEL, e.g. 1:081234567890:ibu (the slot may be empty)", i+1, entry)
+		}
+		n := record.Number{Person: person}
+		if s := strings.TrimSpace(parts[0]); s != "" {
+			d, err := strconv.Atoi(s)
+			if err != nil || d < 0 || d > 9 {
+				return nil, fmt.Errorf("entry %d %q: slot %q is not a digit 1 to 9 (leave it empty for a number keyed in full)", i+1, entry, s)
+			}
+			n.Slot = d
+		}
+		e, err := dialplan.Parse(parts[1])
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i+1, err)
+		}
+		n.E164 = e
+		if len(parts) == 3 {
+			n.Label = strings.TrimSpace(parts[2])
+		}
+		if seen[n.E164] {
+			return nil, fmt.Errorf("entry %d: %s is listed twice", i+1, n.E164)
+		}
+		if other, ok := slots[n.Slot]; ok && n.Slot != 0 {
+			return nil, fmt.Errorf("entry %d: slot %d is already %s", i+1, n.Slot, other)
+		}
+		seen[n.E164], slots[n.Slot] = true, n.E164
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // checkRoles refuses cards (read on lines) whose person already holds a
@@ -207,4 +283,71 @@ func checkRoles(cards []record.CardInfo, lines []int, existing []record.CardInfo
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// pendingNumber is a number of a roster file to register, and its line.
+type pendingNumber struct {
+	entry ledger.NumberEntry
+	line  int
+}
+
+// numbersToRegister checks the file's numbers against what the facility
+// already holds, naming the line of each problem, and returns the numbers
+// to register: a number already live for its inmate is kept as it is (a
+// file imported again registers nothing twice).
+func numbersToRegister(ctx context.Context, s ledger.Store, facility, by string, cards []record.CardInfo, lines []int) ([]pendingNumber, error) {
+	var todo []pendingNumber
+	var errs []error
+	held := map[string][]ledger.NumberEntry{} // person → live numbers
+	blocked := map[string]bool{}
+	loaded := false
+	for i, c := range cards {
+		if len(c.Numbers) == 0 {
+			continue
+		}
+		if by == "" {
+			return nil, rowError{lines[i], numbersColumn, "the file registers numbers: name the importing account with -by (they are registered as pending by it)"}
+		}
+		if !loaded {
+			all, err := s.Numbers(ctx, facility, "")
+			if err != nil {
+				return nil, fmt.Errorf("read the numbers of %s to check the file against them: %w", facility, err)
+			}
+			for _, n := range all {
+				if n.Status == ledger.NumberPending || n.Status == ledger.NumberApproved {
+					held[n.Person] = append(held[n.Person], n)
+				}
+			}
+			bs, err := s.BlockedNumbers(ctx, facility)
+			if err != nil {
+				return nil, fmt.Errorf("read the blocked list of %s: %w", facility, err)
+			}
+			for _, b := range bs {
+				blocked[b.E164] = true
+			}
+			loaded = true
+		}
+	next:
+		for _, n := range c.Numbers {
+			if blocked[n.E164] {
+				errs = append(errs, rowError{lines[i], numbersColumn, fmt.Sprintf("%s is on the facility's blocked list", n.E164)})
+				continue
+			}
+			for _, h := range held[c.Person] {
+				if h.E164 == n.E164 {
+					continue next // registered already
+				}
+				if n.Slot != 0 && h.Slot == n.Slot {
+					errs = append(errs, rowError{lines[i], numbersColumn, fmt.Sprintf("slot %d of %s is already number %d (%s, %s): choose another digit, or revoke that number first",
+						n.Slot, c.Person, h.ID, h.E164, h.Status)})
+					continue next
+				}
+			}
+			todo = append(todo, pendingNumber{ledger.NumberEntry{Person: c.Person, E164: n.E164, Slot: n.Slot, Label: n.Label, RegisteredBy: by}, lines[i]})
+		}
+		if len(errs) >= maxRowErrors {
+			break
+		}
+	}
+	return todo, errors.Join(errs...)
 }

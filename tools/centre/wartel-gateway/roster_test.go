@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 func TestParseRoster(t *testing.T) {
 	const head = "role,person,name,block,card,allowance_min,blocked\n"
+	const numHead = "role,person,name,block,card,allowance_min,blocked,numbers\n"
 	tests := []struct {
 		name, csv string
 		want      []record.CardInfo
@@ -36,6 +38,26 @@ func TestParseRoster(t *testing.T) {
 		{"one person, both roles", head + "inmate,w1,A,,em:0400D8B2A5,,\ninmate,w1,A,,em:0400D8B2A7,,\nofficer,w1,A,,em:0400D8B2A6,,\n", nil,
 			[]string{"line 4, column role", "already an inmate on line 2"}},
 		{"bad quoting", head + "inmate,w1,\"A,,em:0400D8B2A5,,\n", nil, []string{"not valid CSV"}},
+		{"numbers", numHead + "inmate,w1,Budi,A,em:0400D8B2A5,,,1:0812-3456-7890:ibu; 2:+6281298765432:kakak;:(021) 555-1234:pengacara: Pak Joko\n" +
+			"inmate,w1,Budi,A,em:0400D8B2A7,,,\nofficer,p1,Sari,,em:0A00000001,,,\n",
+			[]record.CardInfo{
+				{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1", Name: "Budi", Block: "A", Numbers: []record.Number{
+					{Person: "w1", E164: "+6281234567890", Slot: 1, Label: "ibu"},
+					{Person: "w1", E164: "+6281298765432", Slot: 2, Label: "kakak"},
+					{Person: "w1", E164: "+62215551234", Label: "pengacara: Pak Joko"},
+				}},
+				{Card: "em:0400D8B2A7", Role: record.RoleInmate, Person: "w1", Name: "Budi", Block: "A"},
+				{Card: "em:0A00000001", Role: record.RoleOfficer, Person: "p1", Name: "Sari"},
+			}, nil},
+		{"bad numbers", numHead + "inmate,w1,A,,em:0400D8B2A5,,,1:112:ibu\ninmate,w2,B,,em:0400D8B2A6,,,x:081234567890\n" +
+			"inmate,w3,C,,em:0400D8B2A7,,,1:081234567890;1:081234567891\ninmate,w4,D,,em:0400D8B2A8,,,081234567890\n" +
+			"officer,p1,S,,em:0A00000001,,,1:081234567890\ninmate,w5,E,,em:0400D8B2A9,,,1:0812abc\n" +
+			"inmate,w6,F,,em:0400D8B2B1,,,1:081234567890;2:081234567890\n" +
+			"inmate,w7,G,,em:0400D8B2B2,,,1:081234567890\ninmate,w7,G,,em:0400D8B2B3,,,2:081234567891\n", nil,
+			[]string{"line 2, column numbers", "short", "line 3, column numbers", "not a digit", "line 4, column numbers", "slot 1 is already",
+				"line 5, column numbers", "SLOT:NUMBER:LABEL", "line 6, column numbers", "officers have no registered numbers",
+				"line 7, column numbers", "digits only", "line 8, column numbers", "listed twice", "line 10, column numbers", "already given on line 9"}},
+		{"numbers column, short row", numHead + "inmate,w1,A,,em:0400D8B2A5,,\n", nil, []string{"line 2", "want 8", "numbers"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,7 +70,7 @@ func TestParseRoster(t *testing.T) {
 					t.Fatalf("got %+v, want %+v", got, tt.want)
 				}
 				for i := range got {
-					if got[i] != tt.want[i] {
+					if !reflect.DeepEqual(got[i], tt.want[i]) {
 						t.Errorf("card %d: %+v, want %+v", i, got[i], tt.want[i])
 					}
 				}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -102,7 +103,7 @@ func checkRoster(t testing.TB, g *testGateway, st *store.Store) {
 		t.Fatalf("booth holds %d cards, the gateway %d at version %d", len(got), len(want.Upserts), want.Version)
 	}
 	for _, c := range want.Upserts {
-		if got[c.Card] != c {
+		if !reflect.DeepEqual(got[c.Card], c) {
 			t.Fatalf("booth card %s is %+v, the gateway's %+v", c.Card, got[c.Card], c)
 		}
 	}
