@@ -77,3 +77,61 @@ func BenchmarkRawInsert(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRosterPageNumbers reads a full roster of 2000 inmates a page of
+// 1000 cards at a time, with 5 approved numbers each and without: the
+// price of the numbers' query per page (docs/dial.md).
+func BenchmarkRosterPageNumbers(b *testing.B) {
+	for _, be := range backends() {
+		for _, per := range []int{0, 5} {
+			b.Run(fmt.Sprintf("%s/%d-numbers", be.name, per), func(b *testing.B) {
+				s := open1(b, be).(*sqlStore)
+				const inmates, page = 2000, 1000
+				cards := make([]record.CardInfo, inmates)
+				for i := range cards {
+					cards[i] = record.CardInfo{Card: fmt.Sprintf("em:%010X", i), Role: record.RoleInmate, Person: fmt.Sprintf("W-%05d", i), Name: "Inmate"}
+				}
+				if _, err := s.UpsertCards(ctx, "bench", cards); err != nil {
+					b.Fatal(err)
+				}
+				tx, err := s.db.Begin()
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := range inmates {
+					for j := range per {
+						if _, err := tx.Exec(s.q(`INSERT INTO numbers (facility, person, e164, slot, label, status, registered_by, registered_ms, decided_by, decided_ms, reason)
+							VALUES ('bench', ?, ?, ?, 'ibu', 'approved', 'op', 0, 'sup', 0, '')`), fmt.Sprintf("W-%05d", i), fmt.Sprintf("+62812%05d%02d", i, j), j+1); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				if err := tx.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				if be.name == "postgres" {
+					// As autovacuum does within a minute of a bulk import.
+					if _, err := s.db.Exec(`ANALYZE`); err != nil {
+						b.Fatal(err)
+					}
+				}
+				pages := 0
+				for b.Loop() {
+					after := ""
+					for {
+						d, err := s.RosterPage(ctx, "bench", 0, after, page)
+						if err != nil || len(d.Upserts) != page || len(d.Upserts[0].Numbers) != per {
+							b.Fatalf("%d cards, %v", len(d.Upserts), err)
+						}
+						pages++
+						if d.Next == "" {
+							break
+						}
+						after = d.Next
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(pages), "ms/page")
+			})
+		}
+	}
+}

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -474,17 +475,27 @@ func (s *sqlStore) blockedNumber(ctx context.Context, tx *sql.Tx, facility, e164
 	return b, true, nil
 }
 
-// pageNumbers returns the approved, unblocked, unexpired numbers of the
-// inmates whose cards lie in (after, last], by person: what the cards of a
-// roster page carry.
-func (s *sqlStore) pageNumbers(ctx context.Context, tx *sql.Tx, facility, after, last string) (map[string][]record.Number, error) {
-	card := s.byteOrder("c.card")
+// pageNumbers returns the approved, unblocked, unexpired numbers of
+// persons (a roster page's inmates), by person: what their cards carry.
+// The persons go as one JSON array (one parameter however long the
+// page). PostgreSQL hash-joins them once the table has statistics (5 ms
+// for 5000 numbers); on a numbers table never analysed it picks a nested
+// loop (about 150 ms a page) until autovacuum analyses it.
+func (s *sqlStore) pageNumbers(ctx context.Context, tx *sql.Tx, facility string, persons []string) (map[string][]record.Number, error) {
+	list, err := json.Marshal(persons)
+	if err != nil {
+		return nil, err
+	}
+	among := `n.person IN (SELECT value FROM json_each(?))`
+	if s.dialect == postgres {
+		among = `n.person IN (SELECT jsonb_array_elements_text(CAST(? AS jsonb)))`
+	}
 	rows, err := tx.QueryContext(ctx, s.q(`SELECT n.id, n.person, n.e164, n.slot, n.label, n.registered_by, n.decided_by, n.valid_from_ms, n.valid_until_ms
-		FROM numbers n WHERE n.facility = ? AND n.status = ? AND (n.valid_until_ms IS NULL OR n.valid_until_ms > ?)
+		FROM numbers n WHERE n.facility = ? AND `+among+`
+		  AND n.status = ? AND (n.valid_until_ms IS NULL OR n.valid_until_ms > ?)
 		  AND NOT EXISTS (SELECT 1 FROM blocked_numbers b WHERE b.facility = n.facility AND b.e164 = n.e164)
-		  AND n.person IN (SELECT c.person FROM cards c WHERE c.facility = ? AND `+card+` > ? AND `+card+` <= ? AND c.role = ?)
-		ORDER BY n.person, n.id`),
-		facility, string(NumberApproved), msOf(s.now()), facility, after, last, string(record.RoleInmate))
+		ORDER BY n.id`),
+		facility, string(list), string(NumberApproved), msOf(s.now()))
 	if err != nil {
 		return nil, err
 	}

@@ -254,10 +254,18 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 			return err
 		}
 		rows.Close()
-		if len(d.Upserts) == 0 {
+		var persons []string
+		seen := map[string]bool{}
+		for _, c := range d.Upserts {
+			if c.Role == record.RoleInmate && !seen[c.Person] {
+				seen[c.Person] = true
+				persons = append(persons, c.Person)
+			}
+		}
+		if len(persons) == 0 {
 			return nil
 		}
-		numbers, err := s.pageNumbers(ctx, tx, facility, after, last)
+		numbers, err := s.pageNumbers(ctx, tx, facility, persons)
 		if err != nil {
 			return fmt.Errorf("numbers of the page's inmates: %w", err)
 		}
