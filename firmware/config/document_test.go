@@ -59,7 +59,6 @@ period = "week"
 allowance = "1h30m"
 per_call = "15m"
 min_gap = "10m"
-dial_full_number = true
 [policy.hours.weekly]
 monday = ["08:00-11:30", "13:00-15:00"]
 friday = ["08:00-11:00"]
@@ -72,7 +71,7 @@ tuesday = ["09:00-10:00"]
 [policy.rotation.B.exceptions]
 "2026-12-26" = ["10:00-11:00"]
 `
-	doc := `{"zone":"Asia/Makassar","period":"week","allowance_ms":5400000,"per_call_ms":900000,"min_gap_ms":600000,"dial_full_number":true,
+	doc := `{"zone":"Asia/Makassar","period":"week","allowance_ms":5400000,"per_call_ms":900000,"min_gap_ms":600000,
 		"hours":{"weekly":{"monday":["08:00-11:30","13:00-15:00"],"friday":["08:00-11:00"]},"exceptions":{"2026-12-25":[]}},
 		"rotation":{"A":{"weekly":{"monday":["08:00-09:00"]}},
 		            "B":{"weekly":{"tuesday":["09:00-10:00"]},"exceptions":{"2026-12-26":["10:00-11:00"]}}}}`
@@ -83,8 +82,48 @@ tuesday = ["09:00-10:00"]
 	if !sameRules(fromFile, fromCentre) {
 		t.Errorf("one document, two rules:\nfile   %+v\ncentre %+v", fromFile, fromCentre)
 	}
-	if fromFile.Allowance != 90*time.Minute || len(fromFile.Rotation["B"].Exceptions["2026-12-26"]) != 1 || !fromFile.DialFullNumber {
+	if fromFile.Allowance != 90*time.Minute || len(fromFile.Rotation["B"].Exceptions["2026-12-26"]) != 1 {
 		t.Errorf("the file's rules are not the document's: %+v", fromFile)
+	}
+}
+
+// TestDialFullNumberTwoEncodings: dial_full_number reads the same from the
+// booth's file and the centre's document, and the centre's replaces the
+// file's only when it is written.
+func TestDialFullNumberTwoEncodings(t *testing.T) {
+	const head = "[policy]\ntime_zone = \"Asia/Jakarta\"\nperiod = \"day\"\nallowance = \"30m\"\n"
+	const doc = `{"zone":"Asia/Jakarta","period":"day","allowance_ms":1800000%s}`
+	for _, tt := range []struct {
+		file, centre string
+		want         bool
+	}{
+		{"", "", false},
+		{"dial_full_number = true\n", `,"dial_full_number":true`, true},
+		{"dial_full_number = false\n", `,"dial_full_number":false`, false},
+	} {
+		fromFile, fromCentre, ferr, cerr := bothEncodings(head+tt.file, fmt.Sprintf(doc, tt.centre))
+		if ferr != nil || cerr != nil {
+			t.Fatalf("%q / %q: file: %v; centre: %v", tt.file, tt.centre, ferr, cerr)
+		}
+		if fromFile.DialFullNumber != tt.want || fromCentre.DialFullNumber != tt.want {
+			t.Errorf("%q / %q: file %v, centre %v, want %v", tt.file, tt.centre, fromFile.DialFullNumber, fromCentre.DialFullNumber, tt.want)
+		}
+	}
+	// Absent from the centre's document, the booth's own stays.
+	c, err := Parse([]byte(base+head+"dial_full_number = true\n"), "/etc/wartel/kiosk.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := c.Rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := protocol.ParsePolicy(fmt.Appendf(nil, doc, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := p.Apply(own); err != nil || !r.DialFullNumber {
+		t.Errorf("the centre's document without dial_full_number over a booth's true: %v, %v", r.DialFullNumber, err)
 	}
 }
 

@@ -67,3 +67,37 @@ func TestActivities(t *testing.T) {
 		t.Errorf("officer action = %+v", o)
 	}
 }
+
+// TestDialActivities: on a booth with a modem, the activities of a dialled
+// call in order and at their instants: choosing at the tap, dialling with
+// the slot, ringing, talking at the answer, ended with the outcome; the
+// modem going down and up.
+func TestDialActivities(t *testing.T) {
+	r := newDialRig(t, nil)
+	var got []Activity
+	e, err := New(r.cfg, Deps{Clock: r.fc, Store: r.st, Booth: r.b, Dialer: r.d, Numbers: r.nums, Observe: func(a Activity) { got = append(got, a) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.e = e
+	r.play(offHook, tap(inmate1), 2*sec, keys("2#"), 3*sec, alerting, 4*sec, answered, 20*sec, onHook,
+		ModemHealth{Up: false, Cause: "no_network"}, sec, ModemHealth{Up: true})
+	type want struct {
+		kind ActivityKind
+		at   time.Duration
+	}
+	wants := []want{{ActivityChoosing, 0}, {ActivityDialling, 2 * sec}, {ActivityRinging, 5 * sec},
+		{ActivityTalking, 9 * sec}, {ActivityEnded, 29 * sec}, {ActivityModemDown, 29 * sec}, {ActivityModemUp, 30 * sec}}
+	if len(got) != len(wants) {
+		t.Fatalf("%d activities, want %d: %+v", len(got), len(wants), got)
+	}
+	for i, w := range wants {
+		if got[i].Kind != w.kind || got[i].Mono != w.at {
+			t.Errorf("activity %d = %+v; want %s at %v", i, got[i], w.kind, w.at)
+		}
+	}
+	if d, end := got[1], got[4]; d.Slot != 2 || d.CallID == 0 || end.CallID != d.CallID || end.Outcome != record.OutcomeAnswered ||
+		end.Talked != 20*sec || end.Slot != 2 || got[5].Detail != "no_network" {
+		t.Errorf("dialling %+v, ended %+v, modem down %+v", d, end, got[5])
+	}
+}

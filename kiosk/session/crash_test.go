@@ -77,7 +77,8 @@ func TestCrashKill(t *testing.T) {
 
 // TestCrashKillDialling is TestCrashKill on a booth with a modem: the
 // child chooses slot 1, dials, is answered or not (busy), talks and hangs
-// up, and is killed while dialling, ringing, talking or closing. Beyond
+// up; round 0 kills it while a call rings, round 1 while one talks, the
+// others at random. Beyond
 // TestCrashKill's checks, every call is journaled with its number, and a
 // call the child never answered charges nothing, whether it ended or was
 // recovered after the kill (its checkpoints count from the answer).
@@ -120,12 +121,28 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 		killed := false
 		for sc.Scan() {
 			line := sc.Text()
+			if v, ok := strings.CutPrefix(line, "answer "); ok {
+				id, err := strconv.ParseInt(v, 10, 64)
+				if err != nil {
+					t.Fatalf("round %d: child said %q", round, line)
+				}
+				answered[id] = true
+			}
 			switch {
-			case line == "ready":
+			case line == "ready" && (!modem || round >= 2):
 				// Kill anywhere in the next calls: while talking, while
 				// journaling, while closing.
 				delay := time.Duration(500+rng.IntN(5500)) * time.Millisecond
 				time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
+				killed = true
+			case line == "ready":
+				// With a modem, the first rounds kill at a chosen stage:
+				// round 0 while the call rings, round 1 while it talks.
+			case modem && !killed && round == 0 && strings.HasPrefix(line, "ringing "):
+				cmd.Process.Signal(syscall.SIGKILL)
+				killed = true
+			case modem && !killed && round == 1 && strings.HasPrefix(line, "answer "):
+				time.AfterFunc(150*time.Millisecond, func() { cmd.Process.Signal(syscall.SIGKILL) })
 				killed = true
 			case strings.HasPrefix(line, "open "):
 				id, err := strconv.ParseInt(strings.TrimPrefix(line, "open "), 10, 64)
@@ -133,12 +150,7 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 					t.Fatalf("round %d: child said %q", round, line)
 				}
 				opened[id] = true
-			case strings.HasPrefix(line, "answer "):
-				id, err := strconv.ParseInt(strings.TrimPrefix(line, "answer "), 10, 64)
-				if err != nil {
-					t.Fatalf("round %d: child said %q", round, line)
-				}
-				answered[id] = true
+			case strings.HasPrefix(line, "answer "), strings.HasPrefix(line, "ringing "):
 			default:
 				t.Logf("round %d: child: %s", round, line)
 			}
@@ -190,7 +202,7 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 	billing := crashRules().Billing
 	closed := map[int64]int{}
 	var charged time.Duration
-	powerLoss := 0
+	powerLoss, lostRinging, lostTalking := 0, 0, 0
 	for _, r := range rs {
 		if r.Kind != record.KindCall {
 			continue
@@ -205,6 +217,11 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 		}
 		if c.EndReason == session.EndPowerLoss {
 			powerLoss++
+			if answered[c.CallID] {
+				lostTalking++
+			} else {
+				lostRinging++
+			}
 		}
 		if modem && (c.NumberID != crashNumber.ID || c.Slot != 1 || c.Outcome == "") {
 			t.Errorf("call %d: number %d slot %d outcome %q, want the registered number and an outcome", c.CallID, c.NumberID, c.Slot, c.Outcome)
@@ -229,6 +246,9 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 		}
 	}
 	t.Logf("%d rounds, %d calls journaled (%d answered), %d records, %d closed by power loss", rounds, len(opened), len(answered), len(rs), powerLoss)
+	if modem && (lostRinging == 0 || lostTalking == 0) {
+		t.Errorf("power-loss closes: %d of calls killed ringing, %d killed talking: want both (rounds 0 and 1 kill at those stages)", lostRinging, lostTalking)
+	}
 	// Usage of the one inmate across periods equals the records' charges.
 	var used time.Duration
 	seen := map[string]bool{}
@@ -304,7 +324,8 @@ func crashChild(path string, modem bool) {
 		// The engine takes an input only when it is done with the last:
 		// the call it dialled at # is journaled by now.
 		in <- session.CallProgress{Stage: session.StageAlerting}
-		time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond) // it rings
+		fmt.Printf("ringing %d\n", last.Load())
+		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond) // it rings
 		if rng.IntN(3) == 0 {
 			in <- session.CallProgress{Stage: session.StageEnded, Outcome: record.OutcomeBusy}
 		} else {

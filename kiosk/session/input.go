@@ -71,7 +71,10 @@ type CallProgress struct {
 // ModemHealth is the modem becoming usable or not: no SIM, PIN needed, no
 // network, weak signal, or not answering (Cause names it, for the lamps,
 // status, the heartbeat and the centre). Down refuses new calls and ends a
-// call in progress, billed to its answer.
+// call in progress, billed to its talk so far. A Cause of no_network,
+// weak_signal, network_lost, not_registered or registration_denied puts the
+// booth out of service for CauseNetwork (taps denied no_network); any other
+// (no_sim, sim_pin, not_answering, …) for CauseModem (modem_fault).
 type ModemHealth struct {
 	Up    bool
 	Cause string
@@ -79,7 +82,8 @@ type ModemHealth struct {
 }
 
 // Incoming is a call arriving at the booth's SIM: the firmware has already
-// refused it; the engine records it as an event.
+// refused it; the engine records it as an event (incoming_refused, Detail
+// the caller's number).
 type Incoming struct{ From string }
 
 func (Key) input()          {}

@@ -529,3 +529,29 @@ func FuzzEngine(f *testing.F) {
 		}
 	})
 }
+
+// FuzzEngineDialling is FuzzEngine on a booth with a modem (applyDial).
+func FuzzEngineDialling(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 1, 23, 0, 24, 0, 25, 0, 9, 40, 5, 0})
+	f.Add([]byte{1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 30, 7, 27, 0, 14, 0, 30, 3, 28, 1, 30, 2})
+	f.Add([]byte{2, 0, 1, 0, 1, 1, 0, 2, 0, 0, 4, 0, 0, 0, 22, 1, 22, 7, 9, 20, 26, 1, 30, 5})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		i := 0
+		next := func() int {
+			if i >= len(data) {
+				return 0
+			}
+			i++
+			return int(data[i-1])
+		}
+		cfg := propConfig(func(n int, _ string) int { return next() % n })
+		cfg.Rules.DialFullNumber = next()%2 == 1
+		w := newDialWorld(t, cfg, next()%2 == 1)
+		for i+1 < len(data) {
+			w.applyDial(next()%31, next())
+			if err := w.check(); err != nil {
+				t.Fatalf("after %v: %v", w.log, err)
+			}
+		}
+	})
+}

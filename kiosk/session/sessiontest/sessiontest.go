@@ -1,7 +1,8 @@
 // Package sessiontest provides in-memory fakes of the session engine's ports
 // — a Store that keeps a real hash chain, a Booth that records what it was
-// told with the monotonic instant — and Drive, which advances a fake clock
-// deadline by deadline so every timed action happens at its own instant.
+// told with the monotonic instant, a Dialer and Numbers for a booth with a
+// modem — and Drive, which advances a fake clock deadline by deadline so
+// every timed action happens at its own instant.
 package sessiontest
 
 import (
