@@ -36,7 +36,8 @@ type Booth struct {
 	last   *record.Record
 	outbox []record.Record
 	calls  int64
-	sent   int64 // records the gateway answered stored or duplicate
+	sent   int64 // records the gateway confirmed (stored_up_to)
+	dups   int64 // records it answered duplicate: sent twice
 }
 
 func newBooth(b bundle.Bundle, url string) (*Booth, error) {
@@ -181,6 +182,14 @@ func (b *Booth) Outbox() int {
 	return len(b.outbox)
 }
 
+// Duplicates is how many records the gateway answered other than stored:
+// sent twice, or in conflict.
+func (b *Booth) Duplicates() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dups
+}
+
 // Written is how many records the booth has written.
 func (b *Booth) Written() uint64 {
 	b.mu.Lock()
@@ -202,6 +211,11 @@ func (b *Booth) Drain(ctx context.Context, batch int) error {
 		}
 		if len(resp.ChainErrors) > 0 {
 			return fmt.Errorf("%s: the gateway found chain errors in a simulated booth's chain: %v", b.Device, resp.ChainErrors)
+		}
+		for _, it := range resp.Results {
+			if it.Status != protocol.StatusStored {
+				b.dups++
+			}
 		}
 		done := 0
 		for done < len(b.outbox) && b.outbox[done].Seq <= resp.StoredUpTo {

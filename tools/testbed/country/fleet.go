@@ -67,6 +67,7 @@ type Country struct {
 	bundles    map[string]bundle.Bundle // by device, as cached
 	facilities map[string]bool          // with their policy and roster
 	registered map[string]bool          // devices registered in the ledger
+	made       []*Booth                 // every client made, for duplicates
 }
 
 // Start starts PostgreSQL, opens (or creates) the CA and starts the
@@ -185,6 +186,9 @@ func (c *Country) Booths(ctx context.Context, names []ca.Booth, first int) ([]*B
 		}
 		out[i] = bt
 	}
+	c.mu.Lock()
+	c.made = append(c.made, out...)
+	c.mu.Unlock()
 	return out, nil
 }
 
@@ -364,4 +368,16 @@ func (c *Country) conflicts(ctx context.Context) (int64, error) {
 	var n int64
 	err := c.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM conflicts`).Scan(&n)
 	return n, err
+}
+
+// duplicates is how many records the booths' uploads were answered other
+// than stored.
+func (c *Country) duplicates() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var n int64
+	for _, b := range c.made {
+		n += b.Duplicates()
+	}
+	return n
 }
