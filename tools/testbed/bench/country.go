@@ -29,15 +29,15 @@ const countryOneRun = "; one run"
 type countryResults struct {
 	Ramp *struct {
 		Steps          []countryStep `json:"steps"`
-		Held           int     `json:"held"`
-		Crossed        bool    `json:"crossed"`
-		CPUPerBoothPct float64 `json:"cpu_per_booth_pct"`
-		RSSPerBoothKiB float64 `json:"rss_per_booth_kib"`
-		IdleRSSMiB     float64 `json:"idle_rss_mib"`
-		Records        int64   `json:"records"`
-		TapEvery       float64 `json:"tap_every_s"`
-		Heartbeat      float64 `json:"heartbeat_s"`
-		Step           float64 `json:"step_s"`
+		Held           int           `json:"held"`
+		Crossed        bool          `json:"crossed"`
+		CPUPerBoothPct float64       `json:"cpu_per_booth_pct"`
+		RSSPerBoothKiB float64       `json:"rss_per_booth_kib"`
+		IdleRSSMiB     float64       `json:"idle_rss_mib"`
+		Records        int64         `json:"records"`
+		TapEvery       float64       `json:"tap_every_s"`
+		Heartbeat      float64       `json:"heartbeat_s"`
+		Step           float64       `json:"step_s"`
 	} `json:"ramp"`
 	Outage *struct {
 		Booths       int     `json:"booths"`
