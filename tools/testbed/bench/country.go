@@ -30,6 +30,7 @@ type countryResults struct {
 	Ramp *struct {
 		Steps          []countryStep `json:"steps"`
 		Held           int           `json:"held"`
+		Weight         int           `json:"weight"`
 		Crossed        bool          `json:"crossed"`
 		CPUPerBoothPct float64       `json:"cpu_per_booth_pct"`
 		RSSPerBoothKiB float64       `json:"rss_per_booth_kib"`
@@ -67,6 +68,7 @@ type countryResults struct {
 
 type countryStep struct {
 	Booths       int     `json:"booths"`
+	Clients      int     `json:"clients"`
 	Taps         int     `json:"taps"`
 	P50Ms        float64 `json:"authorise_p50_ms"`
 	P99Ms        float64 `json:"authorise_p99_ms"`
@@ -105,8 +107,8 @@ func benchCountry(r *Report) error {
 	deadline := Ms(protocol.AuthoriseDeadline)
 	if rp := res.Ramp; rp != nil && len(rp.Steps) > 0 {
 		largest := rp.Steps[len(rp.Steps)-1].Booths
-		how := fmt.Sprintf("2 wartel-gateway replicas, one PostgreSQL, loopback; each booth its own certificate and mTLS connection, a tap every %.0f s on average (the busy hour) and a heartbeat every %.0f s; steps of %s booths, %.0f s measured each",
-			rp.TapEvery, rp.Heartbeat, stepList(rp.Steps), rp.Step)
+		how := fmt.Sprintf("2 wartel-gateway replicas, one PostgreSQL, loopback; each client its own certificate and mTLS connection and the requests of %d booths (a tap every %.0f s on average a booth, the busy hour, and a heartbeat every %.0f s); steps of %s booths, %.0f s measured each",
+			max(1, rp.Weight), rp.TapEvery, rp.Heartbeat, stepList(rp.Steps), rp.Step)
 		if rp.Crossed {
 			last := rp.Steps[len(rp.Steps)-1]
 			how += fmt.Sprintf("; %d booths crossed: p99 %.0f ms, %d errors", last.Booths, last.P99Ms, last.Errors)
@@ -119,13 +121,13 @@ func benchCountry(r *Report) error {
 			if s.Booths == rp.Held {
 				r.Add(Figure{Name: "authorise p99 at the booths carried", Value: s.P99Ms, Unit: "ms", Limit: deadline,
 					LimitNote: "the booth's authorise deadline", Goal: Max,
-					Note: fmt.Sprintf("%d booths, %d taps, p50 %.1f ms; client and gateways share the machine", s.Booths, s.Taps, s.P50Ms) + countryOneRun})
+					Note: fmt.Sprintf("%d booths, %d taps, p50 %.1f ms; the clients and the gateways share the machine", s.Booths, s.Taps, s.P50Ms) + countryOneRun})
 				r.Add(Figure{Name: "gateway CPU per booth", Value: rp.CPUPerBoothPct, Unit: "% of a core",
 					Note: fmt.Sprintf("utime+stime of both replicas from /proc over the step at %d booths: %.2f cores; PostgreSQL not counted", s.Booths, s.GatewayCores) + countryOneRun})
 			}
 		}
-		r.Add(Figure{Name: "gateway memory per booth", Value: rp.RSSPerBoothKiB, Unit: "KiB",
-			Note: fmt.Sprintf("VmRSS of both replicas at %d booths minus idle (%.0f MiB for both), per booth", rp.Held, rp.IdleRSSMiB) + countryOneRun})
+		r.Add(Figure{Name: "gateway memory per booth connection", Value: rp.RSSPerBoothKiB, Unit: "KiB",
+			Note: fmt.Sprintf("VmRSS of both replicas at %d booths' load minus idle (%.0f MiB for both), per client connection (a booth holds one)", rp.Held, rp.IdleRSSMiB) + countryOneRun})
 	}
 	if o := res.Outage; o != nil && o.Stored > 0 {
 		rawTime := float64(o.Records) / o.Raw

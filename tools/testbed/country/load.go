@@ -36,7 +36,17 @@ type Load struct {
 	DrainAfter time.Duration
 	// Batch is the most records in one upload (kiosk/uplink's DefaultBatchSize).
 	Batch int
+	// Weight makes each client stand for Weight booths: it taps and
+	// heartbeats Weight times as often, on its one connection (0 or 1: a
+	// booth is a client). A machine runs out of loopback connections and
+	// memory for clients long before the gateways run out of CPU at the
+	// busy hour's rate, so the ramp finds the gateways' limit with a weight
+	// and measures a connection's memory with weight 1.
+	Weight int
 }
+
+// weight is l.Weight, at least 1.
+func (l Load) weight() int { return max(1, l.Weight) }
 
 // Defaults of Load.
 const (
@@ -135,10 +145,12 @@ func Percentile(ds []time.Duration, q float64) time.Duration {
 // again at the next one: the outbox keeps it).
 func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
 	r := rng(b.Device)
+	tapEvery := l.TapEvery / time.Duration(l.weight())
+	beatEvery := l.Heartbeat / time.Duration(l.weight())
 	now := time.Now()
 	first := now.Add(time.Duration(r.Int64N(int64(l.Spread) + 1)))
 	nextBeat := first
-	nextTap := first.Add(time.Duration(r.ExpFloat64() * float64(l.TapEvery)))
+	nextTap := first.Add(time.Duration(r.ExpFloat64() * float64(tapEvery)))
 	var uploadAt time.Time
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -169,7 +181,7 @@ func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
 			}
 			st.count("upload")
 		case !now.Before(nextBeat):
-			nextBeat = now.Add(l.Heartbeat)
+			nextBeat = now.Add(beatEvery)
 			if err := b.Heartbeat(ctx); err != nil {
 				if ctx.Err() != nil {
 					return
@@ -179,7 +191,7 @@ func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
 			}
 			st.count("heartbeat")
 		default:
-			nextTap = now.Add(time.Duration(r.ExpFloat64() * float64(l.TapEvery)))
+			nextTap = now.Add(time.Duration(r.ExpFloat64() * float64(tapEvery)))
 			k := r.IntN(inmatesPerFacility)
 			actx, cancel := context.WithTimeout(ctx, authoriseBound)
 			t0 := time.Now()

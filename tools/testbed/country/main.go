@@ -79,10 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	spread := fs.Duration("spread", 20*time.Second, "booths starting together make their first request within this")
 	drainAfter := fs.Duration("drain-after", DefaultDrainAfter, "a call's record is uploaded this long after the tap")
 	batch := fs.Int("batch", DefaultBatch, "most records in one upload")
+	weight := fs.Int("weight", 1, "ramp: each client stands for this many booths (taps and heartbeats this many times as often, on one connection)")
 
-	rampStart := fs.Int("ramp-start", 250, "ramp: booths of the first step")
-	rampMax := fs.Int("ramp-max", 4000, "ramp: the most booths it tries")
-	rampFactor := fs.Float64("ramp-factor", 2, "ramp: each step's booths are the last's times this")
+	rampStart := fs.Int("ramp-start", 250, "ramp: clients of the first step")
+	rampMax := fs.Int("ramp-max", 4000, "ramp: the most clients it tries")
+	rampFactor := fs.Float64("ramp-factor", 2, "ramp: each step's clients are the last's times this")
 	rampStep := fs.Duration("ramp-step", 40*time.Second, "ramp: measured window of each step, after -spread of warm-up")
 
 	outBooths := fs.Int("outage-booths", 50, "outage: booths that come back at once")
@@ -150,12 +151,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var res Results
 	var errs []error
 	if want["ramp"] {
-		r, err := c.RunRamp(ctx, Ramp{Start: *rampStart, Max: *rampMax, Factor: *rampFactor, Step: *rampStep}, l)
+		lw := l
+		lw.Weight = *weight
+		r, err := c.RunRamp(ctx, Ramp{Start: *rampStart, Max: *rampMax, Factor: *rampFactor, Step: *rampStep}, lw)
 		res.Ramp = &r
 		errs = append(errs, err)
 		if err == nil {
-			fmt.Fprintf(stdout, "ramp: %d booths held authorise p99 under %v (crossed: %v); gateway %.4f %% of a core and %.0f KiB per booth\n",
-				r.Held, authoriseDeadline, r.Crossed, r.CPUPerBoothPct, r.RSSPerBoothKiB)
+			fmt.Fprintf(stdout, "ramp: %d booths' load (%d booths a client) held authorise p99 under %v (crossed: %v); gateway %.4f %% of a core a booth and %.0f KiB a connection\n",
+				r.Held, r.Weight, authoriseDeadline, r.Crossed, r.CPUPerBoothPct, r.RSSPerBoothKiB)
 		}
 	}
 	if want["outage"] && ctx.Err() == nil {

@@ -30,7 +30,8 @@ type Ramp struct {
 
 // Step is one measured count of booths.
 type Step struct {
-	Booths     int     `json:"booths"`
+	Booths     int     `json:"booths"` // booths' worth of load: clients × weight
+	Clients    int     `json:"clients"`
 	Taps       int     `json:"taps"`
 	P50Ms      float64 `json:"authorise_p50_ms"`
 	P99Ms      float64 `json:"authorise_p99_ms"`
@@ -49,12 +50,16 @@ type Step struct {
 type RampResult struct {
 	Steps []Step `json:"steps"`
 	// Held is the largest step whose authorise p99 stayed under the
-	// booth's deadline with no failed request (0: none did).
+	// booth's deadline with no failed request (0: none did), in booths'
+	// worth of load (clients × Weight).
 	Held int `json:"held"`
+	// Weight is how many booths each client stands for (Load.Weight).
+	Weight int `json:"weight"`
 	// Crossed says a step failed; false: the ramp reached Max and held.
 	Crossed bool `json:"crossed"`
 	// Per booth at Held: the replicas' CPU (% of one core) and memory
-	// above their idle resident set (KiB).
+	// above their idle resident set (KiB) per client connection: a real
+	// booth holds one.
 	CPUPerBoothPct  float64 `json:"cpu_per_booth_pct"`
 	RSSPerBoothKiB  float64 `json:"rss_per_booth_kib"`
 	IdleRSSMiB      float64 `json:"idle_rss_mib"`
@@ -65,12 +70,12 @@ type RampResult struct {
 	StepSeconds     float64 `json:"step_s"`
 }
 
-// RunRamp steps the online booths from r.Start by r.Factor until a step's
+// RunRamp steps the online clients from r.Start by r.Factor until a step's
 // authorise p99 crosses the deadline (or a request fails) or r.Max is
 // passed; then stops the booths, uploads what they hold, and checks that
 // the ledger holds every record they wrote, once.
 func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, error) {
-	res := RampResult{TapEverySeconds: l.TapEvery.Seconds(), HeartbeatSec: l.Heartbeat.Seconds(), StepSeconds: r.Step.Seconds()}
+	res := RampResult{TapEverySeconds: l.TapEvery.Seconds(), HeartbeatSec: l.Heartbeat.Seconds(), StepSeconds: r.Step.Seconds(), Weight: l.weight()}
 	idle, err := sampleProcs(c.pids())
 	if err != nil {
 		return res, err
@@ -90,7 +95,7 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 			return res, err
 		}
 		f.add(bs, l)
-		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths, warming up %v then measuring %v\n", n, l.Spread, r.Step)
+		fmt.Fprintf(c.cfg.Log, "country: ramp: %d clients (%d booths' load), warming up %v then measuring %v\n", n, n*l.weight(), l.Spread, r.Step)
 		if err := wait(ctx, l.Spread); err != nil {
 			return res, err
 		}
@@ -108,7 +113,7 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 		if err != nil {
 			return res, err
 		}
-		s := Step{Booths: n, Taps: w.Taps, P50Ms: ms(Percentile(w.Auth, 0.5)), P99Ms: ms(Percentile(w.Auth, 0.99)),
+		s := Step{Booths: n * l.weight(), Clients: n, Taps: w.Taps, P50Ms: ms(Percentile(w.Auth, 0.5)), P99Ms: ms(Percentile(w.Auth, 0.99)),
 			Errors: w.Errs(), Heartbeats: w.Beats, Uploads: w.Ups,
 			GatewayCores: (after.cpu - before.cpu).Seconds() / time.Since(t0).Seconds(), GatewayRSSMiB: float64(after.rss) / (1 << 20)}
 		if w.FirstErr != nil {
@@ -116,14 +121,14 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 		}
 		s.Held = w.Taps > 0 && s.Errors == 0 && Percentile(w.Auth, 0.99) < authoriseDeadline
 		res.Steps = append(res.Steps, s)
-		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths: %d taps, authorise p50 %.1f ms p99 %.1f ms, %d errors, gateways %.2f cores %.0f MiB\n",
-			n, s.Taps, s.P50Ms, s.P99Ms, s.Errors, s.GatewayCores, s.GatewayRSSMiB)
+		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths' load: %d taps, authorise p50 %.1f ms p99 %.1f ms, %d errors, gateways %.2f cores %.0f MiB\n",
+			s.Booths, s.Taps, s.P50Ms, s.P99Ms, s.Errors, s.GatewayCores, s.GatewayRSSMiB)
 		if !s.Held {
 			res.Crossed = true
 			break
 		}
-		res.Held = n
-		res.CPUPerBoothPct = 100 * s.GatewayCores / float64(n)
+		res.Held = s.Booths
+		res.CPUPerBoothPct = 100 * s.GatewayCores / float64(s.Booths)
 		res.RSSPerBoothKiB = (s.GatewayRSSMiB - res.IdleRSSMiB) * 1024 / float64(n)
 	}
 	stopped = true
