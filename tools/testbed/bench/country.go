@@ -74,6 +74,7 @@ type countryStep struct {
 	P99Ms        float64 `json:"authorise_p99_ms"`
 	Errors       int     `json:"errors"`
 	GatewayCores float64 `json:"gateway_cores"`
+	ClientCores  float64 `json:"client_cores"`
 	Held         bool    `json:"held"`
 }
 
@@ -111,7 +112,7 @@ func benchCountry(r *Report) error {
 			max(1, rp.Weight), rp.TapEvery, rp.Heartbeat, stepList(rp.Steps), rp.Step)
 		if rp.Crossed {
 			last := rp.Steps[len(rp.Steps)-1]
-			how += fmt.Sprintf("; %d booths crossed: p99 %.0f ms, %d errors", last.Booths, last.P99Ms, last.Errors)
+			how += fmt.Sprintf("; %d booths crossed: p99 %.0f ms, %d errors, gateways %.2f cores, load generator %.2f cores", last.Booths, last.P99Ms, last.Errors, last.GatewayCores, last.ClientCores)
 		} else {
 			how += "; never crossed: the machine carries more than the ramp tried"
 		}

@@ -142,8 +142,11 @@ func Percentile(ds []time.Duration, q float64) time.Duration {
 // Run is one online booth until ctx ends: heartbeats every l.Heartbeat,
 // taps at random with mean l.TapEvery, each authorised at the gateway and
 // ending in a record uploaded l.DrainAfter later (a failed upload is tried
-// again at the next one: the outbox keeps it).
-func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
+// again at the next one: the outbox keeps it). A request in flight when
+// stop ends is finished, not cut, as a booth shutting down finishes its
+// exchange: so that a clean run sends no record twice.
+func (b *Booth) Run(stop context.Context, l Load, st *Stats) {
+	ctx := context.WithoutCancel(stop)
 	r := rng(b.Device)
 	tapEvery := l.TapEvery / time.Duration(l.weight())
 	beatEvery := l.Heartbeat / time.Duration(l.weight())
@@ -164,7 +167,7 @@ func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
 		}
 		timer.Reset(time.Until(next))
 		select {
-		case <-ctx.Done():
+		case <-stop.Done():
 			return
 		case <-timer.C:
 		}
@@ -173,9 +176,6 @@ func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
 		case !uploadAt.IsZero() && !now.Before(uploadAt):
 			uploadAt = time.Time{}
 			if err := b.Drain(ctx, l.Batch); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
 				st.failed("upload", err)
 				continue
 			}
@@ -183,9 +183,6 @@ func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
 		case !now.Before(nextBeat):
 			nextBeat = now.Add(beatEvery)
 			if err := b.Heartbeat(ctx); err != nil {
-				if ctx.Err() != nil {
-					return
-				}
 				st.failed("heartbeat", err)
 				continue
 			}
@@ -199,9 +196,6 @@ func (b *Booth) Run(ctx context.Context, l Load, st *Stats) {
 			d := time.Since(t0)
 			cancel()
 			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
 				if errors.Is(err, context.DeadlineExceeded) {
 					st.authorised(authoriseBound) // as late as it gets
 				}

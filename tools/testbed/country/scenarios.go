@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"wartelsuspas/tools/centre/ca"
@@ -43,7 +44,10 @@ type Step struct {
 	// (1 = one core busy); GatewayRSS their resident sets summed, MiB.
 	GatewayCores  float64 `json:"gateway_cores"`
 	GatewayRSSMiB float64 `json:"gateway_rss_mib"`
-	Held          bool    `json:"held"`
+	// ClientCores is this process's CPU over the window: the booths'
+	// side, on the same machine.
+	ClientCores float64 `json:"client_cores"`
+	Held        bool    `json:"held"`
 }
 
 // RampResult is the ramp's steps and what they say.
@@ -104,6 +108,7 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 		if err != nil {
 			return res, err
 		}
+		selfBefore, _ := sampleProcs([]int{os.Getpid()})
 		t0 := time.Now()
 		if err := wait(ctx, r.Step); err != nil {
 			return res, err
@@ -113,16 +118,18 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 		if err != nil {
 			return res, err
 		}
+		selfAfter, _ := sampleProcs([]int{os.Getpid()})
 		s := Step{Booths: n * l.weight(), Clients: n, Taps: w.Taps, P50Ms: ms(Percentile(w.Auth, 0.5)), P99Ms: ms(Percentile(w.Auth, 0.99)),
 			Errors: w.Errs(), Heartbeats: w.Beats, Uploads: w.Ups,
-			GatewayCores: (after.cpu - before.cpu).Seconds() / time.Since(t0).Seconds(), GatewayRSSMiB: float64(after.rss) / (1 << 20)}
+			GatewayCores: (after.cpu - before.cpu).Seconds() / time.Since(t0).Seconds(), GatewayRSSMiB: float64(after.rss) / (1 << 20),
+			ClientCores: (selfAfter.cpu - selfBefore.cpu).Seconds() / time.Since(t0).Seconds()}
 		if w.FirstErr != nil {
 			s.FirstError = w.FirstErr.Error()
 		}
 		s.Held = w.Taps > 0 && s.Errors == 0 && Percentile(w.Auth, 0.99) < authoriseDeadline
 		res.Steps = append(res.Steps, s)
-		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths' load: %d taps, authorise p50 %.1f ms p99 %.1f ms, %d errors, gateways %.2f cores %.0f MiB\n",
-			s.Booths, s.Taps, s.P50Ms, s.P99Ms, s.Errors, s.GatewayCores, s.GatewayRSSMiB)
+		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths' load: %d taps, authorise p50 %.1f ms p99 %.1f ms, %d errors, gateways %.2f cores %.0f MiB, load generator %.2f cores\n",
+			s.Booths, s.Taps, s.P50Ms, s.P99Ms, s.Errors, s.GatewayCores, s.GatewayRSSMiB, s.ClientCores)
 		if !s.Held {
 			res.Crossed = true
 			break
