@@ -155,6 +155,7 @@ func (b *Booth) Run(stop context.Context, l Load, st *Stats) {
 	nextBeat := first
 	nextTap := first.Add(time.Duration(r.ExpFloat64() * float64(tapEvery)))
 	var uploadAt time.Time
+	beats := 0
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -181,7 +182,14 @@ func (b *Booth) Run(stop context.Context, l Load, st *Stats) {
 			}
 			st.count("upload")
 		case !now.Before(nextBeat):
-			nextBeat = now.Add(beatEvery)
+			// After the first, at a random phase: booths that started
+			// together do not heartbeat together ever after.
+			next := beatEvery
+			if beats == 0 {
+				next = time.Duration(r.Int64N(int64(beatEvery)) + 1)
+			}
+			beats++
+			nextBeat = now.Add(next)
 			if err := b.Heartbeat(ctx); err != nil {
 				st.failed("heartbeat", err)
 				continue
