@@ -63,6 +63,7 @@ type countryResults struct {
 		Slowest   float64 `json:"slowest_s"`
 		Pages     int     `json:"pages_each"`
 		Bytes     int     `json:"bytes_each"`
+		Load      float64 `json:"load_s"`
 	} `json:"roster"`
 }
 
@@ -151,6 +152,8 @@ func benchCountry(r *Report) error {
 			Limit: math.Ceil(float64(rs.Cards) / float64(rs.PageCards)), LimitNote: "cards ÷ page size", Note: how + countryOneRun})
 		r.Add(Figure{Name: "roster sync: bytes per booth", Value: float64(rs.Bytes) / 1e6, Unit: "MB",
 			Note: fmt.Sprintf("JSON bodies of the answers, %.0f B a card, no compression; TLS framing not counted", float64(rs.Bytes)/float64(rs.Cards)) + countryOneRun})
+		r.Add(Figure{Name: fmt.Sprintf("roster import of %d cards, PostgreSQL", rs.Cards), Value: rs.Load, Unit: "s",
+			Note: "ledger.UpsertCards in one call, as wartel-gateway roster import of one file: the setup of the sync above" + countryOneRun})
 	}
 	return runErr
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"wartelsuspas/kiosk/record"
@@ -27,7 +26,7 @@ type RosterResult struct {
 	SlowestSeconds float64 `json:"slowest_s"`  // the slowest booth's own sync
 	Pages          int     `json:"pages_each"` // pages each booth fetched
 	BytesEach      int     `json:"bytes_each"` // JSON bytes of the answers, one booth
-	LoadSeconds    float64 `json:"load_s"`     // loading the cards into the ledger
+	LoadSeconds    float64 `json:"load_s"`     // loading the cards into the ledger (ledger.UpsertCards, as roster import)
 }
 
 // bigFacility is the facility of the roster scenario.
@@ -52,10 +51,9 @@ func (c *Country) RunRosterSync(ctx context.Context, rs RosterSync) (RosterResul
 	for k := range cards {
 		cards[k] = record.CardInfo{Card: fmt.Sprintf("em:0B%08X", k), Role: record.RoleInmate, Person: inmateOf(k), Name: "Warga " + inmateOf(k), Block: string(rune('A' + k%6))}
 	}
-	for chunk := range slices.Chunk(cards, 5000) {
-		if _, err := c.led.UpsertCards(ctx, bigFacility, chunk); err != nil {
-			return res, fmt.Errorf("country: load %d cards: %w", rs.Cards, err)
-		}
+	// In one call, as `wartel-gateway roster import` of one file does.
+	if _, err := c.led.UpsertCards(ctx, bigFacility, cards); err != nil {
+		return res, fmt.Errorf("country: load %d cards: %w", rs.Cards, err)
 	}
 	res.LoadSeconds = time.Since(t).Seconds()
 	names := make([]ca.Booth, rs.Booths)
