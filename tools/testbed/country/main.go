@@ -123,6 +123,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *rampStart < 1 || *rampMax < *rampStart || *rampFactor <= 1 {
 		return errors.New("-ramp-start must be at least 1, -ramp-max at least -ramp-start and -ramp-factor above 1")
 	}
+	// Bounded in count: every client holds a connection (a file) here and
+	// at a replica.
+	raiseFileLimit()
+	var nofile syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &nofile); err == nil {
+		need := max(*rampMax, *outOnline+*outBooths, *rosterBooths) + 200
+		if uint64(need) > nofile.Cur {
+			return fmt.Errorf("%d booths need about %d open files and this process may have %d: lower -ramp-max or -outage-online, or raise ulimit -n", need-200, need, nofile.Cur)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 
