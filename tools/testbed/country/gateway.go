@@ -5,9 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,11 +20,12 @@ import (
 
 // gateway is one `wartel-gateway serve` replica.
 type gateway struct {
-	cmd  *exec.Cmd
-	addr string // host:port of its booth listener
-	log  string
-	done chan struct{}
-	err  error
+	cmd     *exec.Cmd
+	addr    string // host:port of its booth listener
+	metrics string // URL of its /metrics
+	log     string
+	done    chan struct{}
+	err     error
 }
 
 // startGateway starts a replica on a free loopback port with the state
@@ -32,7 +37,7 @@ func startGateway(ctx context.Context, bin, state, dsn, logPath string) (*gatewa
 		return nil, fmt.Errorf("country: %w", err)
 	}
 	// The rate limit stays the product's: a booth here sends far less.
-	cmd := exec.Command(bin, "serve", "-state", state, "-db", dsn, "-listen", "127.0.0.1:0", "-metrics", "")
+	cmd := exec.Command(bin, "serve", "-state", state, "-db", dsn, "-listen", "127.0.0.1:0", "-metrics", "127.0.0.1:0")
 	cmd.Stderr = f
 	// A replica must not outlive the load generator, even if it dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM, Setpgid: true}
@@ -50,6 +55,9 @@ func startGateway(ctx context.Context, bin, state, dsn, logPath string) (*gatewa
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "metrics on "); ok {
+				g.metrics = strings.Fields(rest)[0] // printed before the line below
+			}
 			if rest, ok := strings.CutPrefix(sc.Text(), "serving booths on https://"); ok {
 				ready <- strings.Fields(rest)[0]
 			}
@@ -148,4 +156,77 @@ func sampleProcs(pids []int) (procSample, error) {
 		}
 	}
 	return s, nil
+}
+
+// histogram is the cumulative count of a request path's answers at or
+// under each bucket bound of wartel_request_duration_seconds, summed over
+// status codes and replicas: the gateways' own view of their latency,
+// without the booths' side of the loopback and the scheduler.
+type histogram map[float64]float64
+
+// scrapeLatency reads path's latency histogram from every replica.
+func scrapeLatency(ctx context.Context, gs []*gateway, path string) (histogram, error) {
+	h := histogram{}
+	for _, g := range gs {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.metrics, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("country: metrics of %s: %w", g.addr, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(body), "\n") {
+			rest, ok := strings.CutPrefix(line, "wartel_request_duration_seconds_bucket{")
+			if !ok || !strings.Contains(rest, `path="`+path+`"`) {
+				continue
+			}
+			_, le, ok := strings.Cut(rest, `le="`)
+			if !ok {
+				continue
+			}
+			le, count, _ := strings.Cut(le, `"} `)
+			bound, err := strconv.ParseFloat(le, 64)
+			if le == "+Inf" {
+				bound, err = math.Inf(1), nil
+			}
+			n, err2 := strconv.ParseFloat(strings.TrimSpace(count), 64)
+			if err != nil || err2 != nil {
+				continue
+			}
+			h[bound] += n
+		}
+	}
+	return h, nil
+}
+
+// since is h minus an earlier scrape.
+func (h histogram) since(before histogram) histogram {
+	d := histogram{}
+	for b, n := range h {
+		d[b] = n - before[b]
+	}
+	return d
+}
+
+// quantile is the smallest bucket bound under which at least q of the
+// answers fall (+Inf when past the last bound).
+func (h histogram) quantile(q float64) float64 {
+	bounds := make([]float64, 0, len(h))
+	for b := range h {
+		bounds = append(bounds, b)
+	}
+	slices.Sort(bounds)
+	total := h[math.Inf(1)]
+	for _, b := range bounds {
+		if total > 0 && h[b] >= q*total {
+			return b
+		}
+	}
+	return math.Inf(1)
 }

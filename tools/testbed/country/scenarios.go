@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"time"
 
+	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/tools/centre/ca"
 )
 
@@ -47,6 +49,11 @@ type Step struct {
 	// ClientCores is this process's CPU over the window: the booths'
 	// side, on the same machine.
 	ClientCores float64 `json:"client_cores"`
+	// ServerP99Ms is authorise's p99 as the gateways measured it, from
+	// their latency histogram: the upper bound of its bucket (-1: past the
+	// last bucket, 2.5 s). Far below P99Ms, the time went outside the
+	// gateways' handler (the booths' side, the loopback, the scheduler).
+	ServerP99Ms float64 `json:"server_p99_ms"`
 	Held        bool    `json:"held"`
 }
 
@@ -109,6 +116,10 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 			return res, err
 		}
 		selfBefore, _ := sampleProcs([]int{os.Getpid()})
+		histBefore, err := scrapeLatency(ctx, c.gateways, protocol.PathAuthorise)
+		if err != nil {
+			return res, err
+		}
 		t0 := time.Now()
 		if err := wait(ctx, r.Step); err != nil {
 			return res, err
@@ -119,17 +130,25 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 			return res, err
 		}
 		selfAfter, _ := sampleProcs([]int{os.Getpid()})
+		histAfter, err := scrapeLatency(ctx, c.gateways, protocol.PathAuthorise)
+		if err != nil {
+			return res, err
+		}
+		serverP99 := histAfter.since(histBefore).quantile(0.99)
 		s := Step{Booths: n * l.weight(), Clients: n, Taps: w.Taps, P50Ms: ms(Percentile(w.Auth, 0.5)), P99Ms: ms(Percentile(w.Auth, 0.99)),
 			Errors: w.Errs(), Heartbeats: w.Beats, Uploads: w.Ups,
 			GatewayCores: (after.cpu - before.cpu).Seconds() / time.Since(t0).Seconds(), GatewayRSSMiB: float64(after.rss) / (1 << 20),
-			ClientCores: (selfAfter.cpu - selfBefore.cpu).Seconds() / time.Since(t0).Seconds()}
+			ClientCores: (selfAfter.cpu - selfBefore.cpu).Seconds() / time.Since(t0).Seconds(), ServerP99Ms: serverP99 * 1000}
+		if math.IsInf(serverP99, 1) {
+			s.ServerP99Ms = -1
+		}
 		if w.FirstErr != nil {
 			s.FirstError = w.FirstErr.Error()
 		}
 		s.Held = w.Taps > 0 && s.Errors == 0 && Percentile(w.Auth, 0.99) < authoriseDeadline
 		res.Steps = append(res.Steps, s)
-		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths' load: %d taps, authorise p50 %.1f ms p99 %.1f ms, %d errors, gateways %.2f cores %.0f MiB, load generator %.2f cores\n",
-			s.Booths, s.Taps, s.P50Ms, s.P99Ms, s.Errors, s.GatewayCores, s.GatewayRSSMiB, s.ClientCores)
+		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths' load: %d taps, authorise p50 %.1f ms p99 %.1f ms (gateways' own p99 ≤ %.0f ms), %d errors, gateways %.2f cores %.0f MiB, load generator %.2f cores\n",
+			s.Booths, s.Taps, s.P50Ms, s.P99Ms, s.ServerP99Ms, s.Errors, s.GatewayCores, s.GatewayRSSMiB, s.ClientCores)
 		if !s.Held {
 			res.Crossed = true
 			break
