@@ -86,9 +86,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	batch := fs.Int("batch", DefaultBatch, "most records in one upload")
 	weight := fs.Int("weight", 1, "ramp: each client stands for this many booths (taps and heartbeats this many times as often, on one connection)")
 
-	rampStart := fs.Int("ramp-start", 2000, "ramp: clients of the first step")
+	rampStart := fs.Int("ramp-start", 500, "ramp: clients of the first step")
 	rampMax := fs.Int("ramp-max", 16000, "ramp: the most clients it tries")
-	rampFactor := fs.Float64("ramp-factor", 1.5, "ramp: each step's clients are the last's times this")
+	rampFactor := fs.Float64("ramp-factor", 2, "ramp: each step's clients are the last's times this")
 	rampStep := fs.Duration("ramp-step", 40*time.Second, "ramp: measured window of each step, after -spread of warm-up")
 
 	outBooths := fs.Int("outage-booths", 50, "outage: booths that come back at once")
