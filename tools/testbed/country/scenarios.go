@@ -147,7 +147,7 @@ func (c *Country) RunRamp(ctx context.Context, r Ramp, l Load) (RampResult, erro
 		}
 		s.Held = w.Taps > 0 && s.Errors == 0 && Percentile(w.Auth, 0.99) < authoriseDeadline
 		res.Steps = append(res.Steps, s)
-		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths' load: %d taps, authorise p50 %.1f ms p99 %.1f ms (gateways' own p99 ≤ %.0f ms), %d errors, gateways %.2f cores %.0f MiB, load generator %.2f cores\n",
+		fmt.Fprintf(c.cfg.Log, "country: ramp: %d booths' load: %d taps, authorise p50 %.1f ms p99 %.1f ms (gateways' own p99 ≤ %.0f ms; -1: over 2.5 s), %d errors, gateways %.2f cores %.0f MiB, load generator %.2f cores\n",
 			s.Booths, s.Taps, s.P50Ms, s.P99Ms, s.ServerP99Ms, s.Errors, s.GatewayCores, s.GatewayRSSMiB, s.ClientCores)
 		if !s.Held {
 			res.Crossed = true
