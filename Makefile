@@ -46,9 +46,11 @@ fuzz:
 	done
 
 ## bench: one table of figures against their physical limits (Go benchmarks, the real
-## binaries end to end, the gateway on SQLite and PostgreSQL), also written to docs/benchmarks.md
+## binaries end to end, the gateway on SQLite and PostgreSQL, a simulated country of booths),
+## also written to docs/benchmarks.md; one suite alone: make bench BENCH_ARGS='-only country'
+## (the other suites' rows of the file are kept)
 bench: deps
-	$(GO) run ./tools/testbed/bench -out docs/benchmarks.md
+	$(GO) run ./tools/testbed/bench -out docs/benchmarks.md $(BENCH_ARGS)
 
 ## drill: the fault drills in full (power cut over 200 calls, network, disk full, reader,
 ## gateway restart, clock jump) with the real binaries; a short form runs in make test

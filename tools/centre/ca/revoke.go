@@ -48,14 +48,14 @@ func (c *CA) readIssued() ([]issued, error) {
 	return list, nil
 }
 
-func (c *CA) recordIssued(e issued) error {
+func (c *CA) recordIssued(es ...issued) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	list, err := c.readIssued()
 	if err != nil {
 		return err
 	}
-	return writeJSON(filepath.Join(c.dir, IssuedFile), append(list, e))
+	return writeJSON(filepath.Join(c.dir, IssuedFile), append(list, es...))
 }
 
 // Issued returns the serials issued to device, oldest first.

@@ -107,7 +107,7 @@ func endGroup(g string) {
 }
 
 func main() {
-	only := flag.String("only", "", "run only the suites whose name contains this")
+	only := flag.String("only", "", "run only the suites whose name contains this; with -out, the other suites' rows of the file are kept")
 	runs := flag.Int("runs", 3, "runs of each suite; each figure is the median (slow suites run fewer, see their notes)")
 	out := flag.String("out", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
 	flag.Parse()
@@ -134,6 +134,16 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: machine description incomplete: %v\n", err)
 		}
 		m.Load = loadBefore + " → " + LoadAverage()
+		if *only != "" {
+			// Only some suites ran: the others keep their rows.
+			if prev, err := os.ReadFile(*out); err == nil {
+				ran := map[string]bool{}
+				for _, s := range selected {
+					ran[s.name] = true
+				}
+				t.Kept, t.KeptFrom = KeepRows(string(prev), ran)
+			}
+		}
 		md := t.Markdown(m, time.Now(), Commit(), strings.Join(os.Args[1:], " "))
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: write the table: %v\n", err)

@@ -155,6 +155,38 @@ type Table struct {
 	Failures []string
 	Runs     int           // the -runs asked for
 	Took     time.Duration // the whole run
+	// Kept are table lines of suites this run did not run (-only), taken
+	// from the previous table (KeepRows), and KeptFrom says which run
+	// they are of; Markdown puts them in suite order among the new rows.
+	Kept     []string
+	KeptFrom string
+}
+
+// KeepRows returns the table lines of previous (a docs/benchmarks.md as
+// Markdown writes it) whose suite is not in ran, and the date and commit of
+// that table, so that `bench -only X -out FILE` replaces X's rows and keeps
+// the rest.
+func KeepRows(previous string, ran map[string]bool) (lines []string, from string) {
+	var date, commit string
+	for _, l := range strings.Split(previous, "\n") {
+		if v, ok := strings.CutPrefix(l, "- Date: "); ok {
+			date = v
+		}
+		if v, ok := strings.CutPrefix(l, "- Commit: "); ok {
+			commit = v
+		}
+		if !strings.HasPrefix(l, "| ") || strings.HasPrefix(l, "| "+header[0]+" |") || strings.HasPrefix(l, "| --- |") {
+			continue
+		}
+		suite, _, _ := strings.Cut(strings.TrimPrefix(l, "| "), " |")
+		if !ran[suite] {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return nil, ""
+	}
+	return lines, date + ", commit " + commit
 }
 
 // Text renders the table for a terminal.
@@ -193,15 +225,28 @@ func (t Table) Markdown(m Machine, at time.Time, commit, args string) string {
 	fmt.Fprintf(&b, "- Kernel: %s\n", orDash(m.Kernel))
 	fmt.Fprintf(&b, "- Go: %s\n", orDash(m.Go))
 	fmt.Fprintf(&b, "- Load average (1 min) at start → end: %s (the machine is shared: other work shows in the p99s)\n", orDash(m.Load))
-	fmt.Fprintf(&b, "- Whole run: %v\n\n", t.Took.Round(time.Second))
-	b.WriteString("| " + strings.Join(header, " | ") + " |\n")
+	fmt.Fprintf(&b, "- Whole run: %v\n", t.Took.Round(time.Second))
+	if len(t.Kept) > 0 {
+		fmt.Fprintf(&b, "- Rows of the suites this run did not run (`-only`) are kept from the table of %s\n", t.KeptFrom)
+	}
+	b.WriteString("\n| " + strings.Join(header, " | ") + " |\n")
 	b.WriteString("|" + strings.Repeat(" --- |", len(header)) + "\n")
+	type line struct{ suite, text string }
+	var lines []line
 	for _, r := range t.Rows {
 		c := r.cells()
 		for i := range c {
 			c[i] = mdCell(c[i])
 		}
-		b.WriteString("| " + strings.Join(c, " | ") + " |\n")
+		lines = append(lines, line{r.Suite, "| " + strings.Join(c, " | ") + " |"})
+	}
+	for _, l := range t.Kept {
+		suite, _, _ := strings.Cut(strings.TrimPrefix(l, "| "), " |")
+		lines = append(lines, line{suite, l})
+	}
+	slices.SortStableFunc(lines, func(a, b line) int { return strings.Compare(a.suite, b.suite) })
+	for _, l := range lines {
+		b.WriteString(l.text + "\n")
 	}
 	if len(t.Failures) > 0 {
 		b.WriteString("\nFailed suites (their figures are missing or partial):\n\n")

@@ -272,3 +272,37 @@ func TestRunSuites(t *testing.T) {
 		t.Errorf("order %s, want %s", got, wantLog)
 	}
 }
+
+// TestKeepRows: `bench -only X -out FILE` replaces X's rows and keeps the
+// other suites' rows of FILE, in suite order, saying which run they are of.
+func TestKeepRows(t *testing.T) {
+	m := Machine{CPU: "AMD EPYC", Cores: 2}
+	old := Table{Rows: append(Merge("booth", [][]Figure{{{Name: "relay p99", Value: 1, Unit: "ms"}}}),
+		append(Merge("country", [][]Figure{{{Name: "booths carried", Value: 100, Unit: "booths"}}}),
+			Merge("store", [][]Figure{{{Name: "fsync", Value: 0.2, Unit: "ms"}}})...)...)}
+	prev := old.Markdown(m, time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC), "abc1234", "")
+
+	kept, from := KeepRows(prev, map[string]bool{"country": true})
+	if len(kept) != 2 || from != "2026-11-29 09:00 UTC, commit abc1234" {
+		t.Fatalf("KeepRows = %q, %q; want the booth and store rows of 2026-11-29 09:00 UTC, commit abc1234", kept, from)
+	}
+	now := Table{Rows: Merge("country", [][]Figure{{{Name: "booths carried", Value: 2000, Unit: "booths"}}}), Kept: kept, KeptFrom: from}
+	md := now.Markdown(m, time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC), "def5678", "-only country")
+	var rows []string
+	for _, l := range strings.Split(md, "\n") {
+		if strings.HasPrefix(l, "| ") && !strings.HasPrefix(l, "| suite") && !strings.HasPrefix(l, "| ---") {
+			rows = append(rows, l)
+		}
+	}
+	want := []string{
+		"| booth | relay p99 | 1.00 ms | - | - | 1 |  |",
+		"| country | booths carried | 2000 booths | - | - | 1 |  |",
+		"| store | fsync | 0.200 ms | - | - | 1 |  |",
+	}
+	if strings.Join(rows, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	if !strings.Contains(md, "kept from the table of 2026-11-29 09:00 UTC, commit abc1234") {
+		t.Errorf("the table does not say where the kept rows come from:\n%s", md)
+	}
+}
