@@ -20,10 +20,18 @@ const (
 	faultDriver            fault = "booth_driver"       // the booth driver did not answer
 	faultCallsUnclosed     fault = "calls_unclosed"     // ended calls the store could not close yet
 	faultDenialsUnrecorded fault = "denials_unrecorded" // denials the store could not write yet
+
+	// The modem's causes (drivers/modem.AllCauses), as modemFault names them.
+	faultModemNoSIM      fault = "modem_no_sim"      // no usable SIM
+	faultModemSIMPIN     fault = "modem_sim_pin"     // the SIM asks for its PIN
+	faultModemNoNetwork  fault = "modem_no_network"  // not registered
+	faultModemWeakSignal fault = "modem_weak_signal" // +CSQ below modem.min_signal
+	faultModemFault      fault = "modem_fault"       // not answering, or its port is gone
 )
 
 // allFaults lists every fault, for the tests that give each its words.
-var allFaults = []fault{faultPanelOpen, faultRelay, faultReaderDown, faultDriver, faultCallsUnclosed, faultDenialsUnrecorded}
+var allFaults = []fault{faultPanelOpen, faultRelay, faultReaderDown, faultDriver, faultCallsUnclosed, faultDenialsUnrecorded,
+	faultModemNoSIM, faultModemSIMPIN, faultModemNoNetwork, faultModemWeakSignal, faultModemFault}
 
 // Words of the self-test's heartbeat: a booth under test takes no calls.
 const (

@@ -127,6 +127,26 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	}
 	defer srv.close()
 
+	// The modem next: it hangs up a call a crash left up before the
+	// store, the reader or the engine start.
+	mod, err := newModem(cfg, f.gpio.backend, log)
+	if err != nil {
+		return err
+	}
+	if mod != nil {
+		defer mod.Halt()
+	}
+	keys, err := newKeypad(cfg, f.gpio.backend, log)
+	if err != nil {
+		return err
+	}
+	if keys != nil {
+		defer keys.Halt()
+		if mod == nil {
+			log.Warn("a keypad without [modem]: its keys are ignored by a relay-only booth")
+		}
+	}
+
 	storePath, so := cfg.StoreOptions()
 	st, err := store.Open(storePath, so)
 	if err != nil {
@@ -149,7 +169,9 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	var eng *session.Engine // set below; the uplink asks only once it runs
 	report := func() uplink.BoothState {
 		bs, bsErr := b.State()
-		return boothReport(eng.Status(), bs, bsErr, reader.Stats().Up)
+		r := boothReport(eng.Status(), bs, bsErr, reader.Stats().Up)
+		r.Faults = append(r.Faults, modemFaults(mod)...)
+		return r
 	}
 	up := newUplink(cfg, st, w, log, bootID, report)
 
@@ -161,6 +183,12 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 		Observe: act.add}
 	if up != nil {
 		deps.Authoriser = redacting{a: up, tags: tags}
+	}
+	if mod != nil {
+		deps.Dialer = modemDialer{mod}
+		// LEAD: deps.Numbers = st — kiosk/store's Numbers/NumberBlocked come
+		// with the numbers helper's branch (not on main when this was written);
+		// until then a booth with a modem has a Dialer and no Numbers.
 	}
 	sc := cfg.Session()
 	sc.Rules = keptRules(sc.Rules, st, log)
@@ -177,13 +205,26 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	start(func() { reader.Run(ctx) })
 	start(func() { w.readerInputs(ctx, reader) })
 	b.Go(func() { w.boothInputs(ctx, b) }) // ends when b.Close closes the events
+	if mod != nil {
+		b.Go(func() { w.modemInputs(ctx, mod) }) // ends when mod.Halt closes the events
+	}
+	if keys != nil && mod != nil {
+		b.Go(func() { w.keypadInputs(ctx, keys) })
+	}
 	if up != nil {
 		start(func() { up.Run(ctx) })
 	}
 	engineDone := make(chan error, 1)
 	b.Go(func() { engineDone <- eng.Run(ctx, w.in) })
 
-	srv.doc = func() statusDoc { return snapshot(cfg, eng, reader, up, st, bootID, act) }
+	srv.doc = func() statusDoc {
+		d := snapshot(cfg, eng, reader, up, st, bootID, act)
+		if mod != nil {
+			ms := mod.Status()
+			d.Modem = &ms
+		}
+		return d
+	}
 	b.Go(srv.serve)
 
 	sd := newNotifier()

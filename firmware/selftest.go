@@ -21,6 +21,7 @@ import (
 
 	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/booth"
+	"wartelsuspas/drivers/modem"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/firmware/i18n"
@@ -252,6 +253,7 @@ func (t *selftest) run(cfg *config.Config) error {
 		func(ctx context.Context, cfg *config.Config, _ *booth.Booth) bool {
 			return t.reader(ctx, cfg, reader, up)
 		},
+		func(ctx context.Context, cfg *config.Config, _ *booth.Booth) bool { return t.modem(ctx, cfg) },
 		func(ctx context.Context, cfg *config.Config, b *booth.Booth) bool {
 			return t.gateway(ctx, cfg, b, reader)
 		},
@@ -477,6 +479,45 @@ func (t *selftest) reader(ctx context.Context, cfg *config.Config, r *rfid.Reade
 	}
 	t.row("selftest.step.reader", pass, detail)
 	return true
+}
+
+// modem opens the module (ATH first, as the daemon does) and waits for its
+// first health report: it answers, the SIM is ready, it is registered and
+// the signal is at least modem.min_signal; a failure says what to do.
+func (t *selftest) modem(ctx context.Context, cfg *config.Config) bool {
+	port, _, ok := cfg.ModemOptions()
+	if !ok {
+		t.row("selftest.step.modem", skip, t.c.T("selftest.modem_none"))
+		return true
+	}
+	m, err := newModem(cfg, t.f.gpio.backend, t.log)
+	if err != nil {
+		t.row("selftest.step.modem", fail, err.Error())
+		return true
+	}
+	defer m.Halt()
+	tm := time.NewTimer(t.f.wait + modem.DefaultOptions.CommandTimeout*10)
+	defer tm.Stop()
+	for {
+		select {
+		case ev := <-m.Events():
+			if ev.Kind != modem.Health {
+				continue
+			}
+			st := m.Status()
+			if !ev.Up {
+				t.row("selftest.step.modem", fail, t.c.T("selftest.modem_down", string(ev.Cause), ev.Err))
+				return true
+			}
+			t.row("selftest.step.modem", pass, t.c.T("selftest.modem_ok", port, st.Operator, st.RSSI))
+			return true
+		case <-tm.C:
+			t.row("selftest.step.modem", fail, t.c.T("selftest.modem_silent", port))
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // gateway loads the device bundle, checks it names this booth, and posts a

@@ -161,10 +161,10 @@ func TestSelftestInteractive(t *testing.T) {
 		t.Fatalf("exit %d, want 0; stdout:\n%s\nstderr:\n%s", code, out, r.stderr.String())
 	}
 	rows := r.rows("PASS", "FAIL", "SKIPPED")
-	if len(rows["FAIL"]) > 0 || len(rows["PASS"])+len(rows["SKIPPED"]) != 10 || len(rows["PASS"]) < 8 {
-		t.Errorf("want 10 rows, none FAIL, the gateway and at most the clock SKIPPED; got:\n%s", out)
+	if len(rows["FAIL"]) > 0 || len(rows["PASS"])+len(rows["SKIPPED"]) != 11 || len(rows["PASS"]) < 8 {
+		t.Errorf("want 11 rows, none FAIL, the modem (relay-only), the gateway and at most the clock SKIPPED; got:\n%s", out)
 	}
-	for _, want := range []string{"Booth self-test " + testDevice, string(card), "rdm6300", "10 checks passed"} {
+	for _, want := range []string{"Booth self-test " + testDevice, string(card), "rdm6300", "11 checks passed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
 		}

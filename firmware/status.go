@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"wartelsuspas/drivers/modem"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/config"
 	"wartelsuspas/firmware/i18n"
@@ -35,9 +36,11 @@ type statusDoc struct {
 	Lang     string     `json:"lang"`
 	Session  sessionDoc `json:"session"`
 	Reader   rfid.Stats `json:"reader"`
-	Gateway  gatewayDoc `json:"gateway"`
-	Outbox   int        `json:"outbox_depth"`
-	Taken    time.Time  `json:"taken"`
+	// Modem is the module's state; absent on a relay-only booth.
+	Modem   *modem.Status `json:"modem,omitempty"`
+	Gateway gatewayDoc    `json:"gateway"`
+	Outbox  int           `json:"outbox_depth"`
+	Taken   time.Time     `json:"taken"`
 	// BootID names this start of the daemon; Activity's seqs count from 1
 	// at each start.
 	BootID string `json:"boot_id"`
@@ -209,6 +212,13 @@ func printStatus(w io.Writer, c *i18n.Catalogue, d statusDoc) {
 		fmt.Fprintln(w, c.T("status.reader_up"))
 	} else {
 		fmt.Fprintln(w, c.T("status.reader_down", d.Reader.LastErr))
+	}
+	if m := d.Modem; m != nil {
+		if m.Up {
+			fmt.Fprintln(w, c.T("status.modem_up", m.Operator, m.RSSI))
+		} else {
+			fmt.Fprintln(w, c.T("status.modem_down", string(m.Cause), m.Err))
+		}
 	}
 	if d.Gateway.Configured {
 		if d.Gateway.Online {

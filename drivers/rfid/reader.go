@@ -18,8 +18,10 @@ import (
 	"wartelsuspas/clock"
 )
 
-// Options configures a Reader. Zero fields take the defaults their comments
-// name; Protocol and one of Path or VID/PID are required.
+// Options configures a Reader. Zero fields take DefaultOptions' values (no
+// count or wait of zero is meant: a tap confirmed by no frame, a card
+// removed after no poll); a negative one is refused. Protocol and one of
+// Path or VID/PID are required.
 type Options struct {
 	// Path is the serial device, e.g. "/dev/ttyUSB0" or a stable udev name
 	// such as "/dev/serial/by-id/usb-…". It is resolved at every (re)open.
@@ -61,6 +63,16 @@ type Options struct {
 	ListPorts func() ([]*enumerator.PortDetails, error)
 }
 
+// DefaultOptions are the values New gives zero fields.
+var DefaultOptions = Options{
+	ConfirmFrames: 2,
+	ConfirmWindow: 300 * time.Millisecond,
+	Silence:       500 * time.Millisecond,
+	AbsentPolls:   2,
+	RetryMin:      250 * time.Millisecond,
+	RetryMax:      10 * time.Second,
+}
+
 // Stats are a Reader's counters, for the status page.
 type Stats struct {
 	Frames    uint64 // valid frames or successful polls
@@ -99,23 +111,28 @@ func New(o Options) (*Reader, error) {
 	if o.Path == "" && (o.VID == "" || o.PID == "") {
 		return nil, errors.New("rfid: no reader port set: give a device path (e.g. /dev/ttyUSB0) or a USB VID and PID (see `wartel-reader ports`)")
 	}
-	if o.ConfirmFrames <= 0 {
-		o.ConfirmFrames = 2
+	if o.ConfirmFrames < 0 || o.AbsentPolls < 0 || o.ConfirmWindow < 0 || o.Silence < 0 || o.RetryMin < 0 || o.RetryMax < 0 {
+		return nil, fmt.Errorf("rfid: negative option (confirm frames %d, absent polls %d, confirm window %v, silence %v, retry %v..%v): leave a field zero for its default in rfid.DefaultOptions",
+			o.ConfirmFrames, o.AbsentPolls, o.ConfirmWindow, o.Silence, o.RetryMin, o.RetryMax)
 	}
-	if o.ConfirmWindow <= 0 {
-		o.ConfirmWindow = 300 * time.Millisecond
+	d := DefaultOptions
+	if o.ConfirmFrames == 0 {
+		o.ConfirmFrames = d.ConfirmFrames
 	}
-	if o.Silence <= 0 {
-		o.Silence = 500 * time.Millisecond
+	if o.ConfirmWindow == 0 {
+		o.ConfirmWindow = d.ConfirmWindow
 	}
-	if o.AbsentPolls <= 0 {
-		o.AbsentPolls = 2
+	if o.Silence == 0 {
+		o.Silence = d.Silence
 	}
-	if o.RetryMin <= 0 {
-		o.RetryMin = 250 * time.Millisecond
+	if o.AbsentPolls == 0 {
+		o.AbsentPolls = d.AbsentPolls
+	}
+	if o.RetryMin == 0 {
+		o.RetryMin = d.RetryMin
 	}
 	if o.RetryMax < o.RetryMin {
-		o.RetryMax = max(10*time.Second, o.RetryMin)
+		o.RetryMax = max(d.RetryMax, o.RetryMin)
 	}
 	if o.Clock == nil {
 		o.Clock = clock.NewReal()

@@ -42,6 +42,8 @@ var durationBounds = map[string]span{
 	"reader.pn532.reset_pulse":      {hi: time.Second, why: "the PN532 resets within milliseconds"},
 	"reader.pn532.reset_startup":    {hi: 5 * time.Second, why: "the PN532 starts within milliseconds"},
 
+	"modem.dial_timeout": {lo: 10 * time.Second, hi: 3 * time.Minute, why: "a network gives up ringing after about a minute; the inmate waits this long"},
+
 	// policy.allowance is bounded by its period's length (see policy()).
 	"policy.per_call":          {hi: longestCall, why: "the longest call a booth allows"},
 	"policy.min_gap":           {hi: 24 * time.Hour, why: "a gap of more than a day locks inmates out"},
@@ -71,6 +73,8 @@ var countBounds = map[string]count{
 	"reader.ascii.baud":             {300, 4000000, "a serial line speed"},
 	"reader.pn532.passive_retries":  {0, 254, "255 would wait for a card forever"},
 	"reader.pn532.max_reinits":      {1, 100, "a dead reader must be reported"},
+	"modem.baud":                    {300, 4000000, "a serial line speed"},
+	"modem.min_signal":              {0, 31, "a +CSQ rssi: 0 is -113 dBm, 31 is -51 dBm or better"},
 	"session.officer_rate_limit":    {1, 60, "officer taps per window; more is no limit"},
 	"session.warnings":              {0, 8, "warnings per call"},
 	"policy.max_numbers_per_inmate": {policy.MinNumbersPerInmate, policy.MaxNumbersPerInmate, "numbers registered for one inmate (the default is 10)"},

@@ -29,6 +29,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"wartelsuspas/drivers/booth"
+	"wartelsuspas/drivers/modem"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/session"
@@ -65,6 +66,8 @@ type Config struct {
 	Calls   Calls        `toml:"session"`
 	Store   Store        `toml:"store"`
 	Gateway Gateway      `toml:"gateway"`
+	Modem   Modem        `toml:"modem"`
+	Keypad  Keypad       `toml:"keypad"`
 
 	file  string
 	lines keyLines
@@ -117,6 +120,29 @@ type PN532Reader struct {
 	Reset        string   `toml:"reset"`
 	ResetPulse   Duration `toml:"reset_pulse"`
 	ResetStartup Duration `toml:"reset_startup"`
+}
+
+// Modem is the cellular voice module ([modem]); port "" is a relay-only
+// booth (docs/modem.md).
+type Modem struct {
+	// Port is the module's AT port, e.g. "/dev/ttyUSB2" or "/dev/serial0".
+	Port string `toml:"port"`
+	// Family is simcom, quectel or generic (modem.AllFamilies).
+	Family string `toml:"family"`
+	Baud   int    `toml:"baud"`
+	// PowerKeyGPIO is the BCM name of the GPIO that presses PWRKEY, "" if none.
+	PowerKeyGPIO string `toml:"power_key_gpio"`
+	// DialTimeout is how long a call rings before it ends as no_answer.
+	DialTimeout Duration `toml:"dial_timeout"`
+	// MinSignal is the least +CSQ rssi (0..31) the booth calls with.
+	MinSignal int `toml:"min_signal"`
+}
+
+// Keypad is the 3×4 matrix keypad ([keypad]): four row pins top to bottom
+// and three column pins left to right; none is no keypad.
+type Keypad struct {
+	Rows []string `toml:"rows"`
+	Cols []string `toml:"cols"`
 }
 
 // Policy is the facility's policy until the gateway sends its own ([policy]).
@@ -229,6 +255,8 @@ func Default() Config {
 		},
 		Store:   Store{Path: "/var/lib/wartel/booth.db"},
 		Gateway: Gateway{Bundle: "/etc/wartel/bundle"},
+		Modem: Modem{Family: string(modem.FamilyGeneric), Baud: modem.DefaultOptions.Baud,
+			DialTimeout: Duration(short(modem.DefaultOptions.DialTimeout)), MinSignal: modem.DefaultOptions.MinSignal},
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"wartelsuspas/drivers/booth"
+	"wartelsuspas/drivers/modem"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/firmware/i18n"
 	"wartelsuspas/kiosk/policy"
@@ -109,3 +110,28 @@ func (c *Config) Session() session.Config {
 func (c *Config) StoreOptions() (path string, o store.Options) {
 	return c.Store.Path, store.Options{Device: c.Device}
 }
+
+// ModemOptions are the driver's options for [modem] and its port; ok is
+// false for a relay-only booth (no modem.port). The caller sets PowerKey
+// from PowerKeyPin, Clock and Log.
+func (c *Config) ModemOptions() (port string, o modem.Options, ok bool) {
+	m := c.Modem
+	if m.Port == "" {
+		return "", o, false
+	}
+	o = modem.DefaultOptions
+	o.Family, o.Name, o.Baud = modem.Family(m.Family), m.Port, m.Baud
+	o.DialTimeout, o.MinSignal = m.DialTimeout.Value(), m.MinSignal
+	return m.Port, o, true
+}
+
+// PowerKeyPin is the BCM name of the modem's power key GPIO, "" if none.
+func (c *Config) PowerKeyPin() string {
+	if c.Modem.Port == "" {
+		return ""
+	}
+	return c.Modem.PowerKeyGPIO
+}
+
+// KeypadPins are the keypad's row and column pins; none without a keypad.
+func (c *Config) KeypadPins() (rows, cols []string) { return c.Keypad.Rows, c.Keypad.Cols }

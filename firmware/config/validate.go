@@ -13,6 +13,7 @@ import (
 
 	"wartelsuspas/cardid"
 	"wartelsuspas/drivers/booth"
+	"wartelsuspas/drivers/modem"
 	"wartelsuspas/drivers/rfid"
 	"wartelsuspas/kiosk/policy"
 )
@@ -53,6 +54,7 @@ func (c *Config) validate() []*Problem {
 	k.policy()
 	k.session()
 	k.storeAndGateway()
+	k.modemAndKeypad()
 	if len(k.ps) == 0 {
 		// The policy package's own check is the last word on the rules;
 		// every case it knows is caught above with its line.
@@ -301,5 +303,55 @@ func (k *checker) storeAndGateway() {
 	}
 	if !filepath.IsAbs(c.Gateway.Bundle) {
 		k.bad("gateway.bundle", "%q: give the absolute path of the device bundle directory, e.g. /etc/wartel/bundle", c.Gateway.Bundle)
+	}
+}
+
+// modemAndKeypad checks [modem] and [keypad]. A booth without modem.port is
+// relay-only; the rest of [modem] is checked all the same, so that a
+// mistake shows before the modem is fitted.
+func (k *checker) modemAndKeypad() {
+	m := k.c.Modem
+	used := map[string]string{}
+	for pin, label := range k.c.Pins.Labels() {
+		used[pin] = "gpio." + label
+	}
+	if p := k.c.ResetPin(); p != "" {
+		used[p] = "reader.pn532.reset"
+	}
+	pin := func(key, p string) {
+		if err := checkPin(p); err != nil {
+			k.bad(key, "%v", err)
+		} else if other, ok := used[p]; ok {
+			k.bad(key, "%s is already used by %s; give it its own pin (docs/wiring.md)", p, other)
+		}
+		used[p] = key
+	}
+	if m.Port != "" && !strings.HasPrefix(m.Port, "/dev/") {
+		k.bad("modem.port", "%q is not a device: give the module's AT port under /dev, e.g. /dev/ttyUSB2 (USB) or /dev/serial0 (the Pi's UART)", m.Port)
+	}
+	if _, err := modem.FamilyByName(m.Family); err != nil {
+		k.bad("modem.family", "%q: use simcom (SIM7600, SIM800), quectel (EC25, EG25) or generic (see docs/modem.md)", m.Family)
+	}
+	k.count("modem.baud", m.Baud)
+	k.duration("modem.dial_timeout", m.DialTimeout, false)
+	k.count("modem.min_signal", m.MinSignal)
+	if m.PowerKeyGPIO != "" {
+		pin("modem.power_key_gpio", m.PowerKeyGPIO)
+	}
+	kp := k.c.Keypad
+	if len(kp.Rows) == 0 && len(kp.Cols) == 0 {
+		return
+	}
+	if len(kp.Rows) != 4 {
+		k.bad("keypad.rows", "%d pins: a 3×4 keypad has 4 rows; list them top to bottom, e.g. [\"GPIO5\", \"GPIO6\", \"GPIO13\", \"GPIO19\"]", len(kp.Rows))
+	}
+	if len(kp.Cols) != 3 {
+		k.bad("keypad.cols", "%d pins: a 3×4 keypad has 3 columns; list them left to right, e.g. [\"GPIO12\", \"GPIO16\", \"GPIO20\"]", len(kp.Cols))
+	}
+	for i, p := range kp.Rows {
+		pin(fmt.Sprintf("keypad.rows[%d]", i), p)
+	}
+	for i, p := range kp.Cols {
+		pin(fmt.Sprintf("keypad.cols[%d]", i), p)
 	}
 }

@@ -3,6 +3,7 @@
 //
 //	wartel-reader ports                      list serial ports with USB VID/PID, serial number, product
 //	wartel-reader sniff [-port P] [-for 10s] say which supported protocol speaks on a port
+//	wartel-reader modem -port P [-family F]  print the modem's SIM, registration, signal, operator
 //
 // sniff listens at 9600 baud for the passive readers (RDM6300, ID-12LA/
 // ID-20LA, ASCII-line readers) and then polls for a PN532 at 115200 baud,
@@ -25,6 +26,7 @@ import (
 	"go.bug.st/serial/enumerator"
 
 	"wartelsuspas/cardid"
+	"wartelsuspas/drivers/modem"
 	"wartelsuspas/drivers/rfid"
 )
 
@@ -34,6 +36,9 @@ Usage:
   wartel-reader ports                       list serial ports (USB VID/PID, serial number, product)
   wartel-reader sniff [-port P] [-for 10s]  tell which reader protocol speaks on port P;
                                             tap a card while it listens
+  wartel-reader modem -port P [-family simcom|quectel|generic] [-baud 115200] [-for 60s]
+                                            print the cellular module's SIM, registration,
+                                            signal and operator (hangs up any call first)
 
 Stop the booth service first (systemctl stop wartel-kiosk): a serial port can
 be opened by one program at a time.
@@ -58,6 +63,17 @@ func main() {
 		}
 		if err == nil {
 			err = sniff(context.Background(), *port, *dur, os.Stdout)
+		}
+	case "modem":
+		fs := flag.NewFlagSet("modem", flag.ExitOnError)
+		port := fs.String("port", "/dev/ttyUSB2", "the module's AT port")
+		fam := fs.String("family", "generic", "simcom, quectel or generic")
+		baud := fs.Int("baud", modem.DefaultOptions.Baud, "the UART's speed")
+		dur := fs.Duration("for", time.Minute, "how long to wait for the module")
+		fs.Parse(os.Args[2:])
+		var f modem.Family
+		if f, err = modem.FamilyByName(*fam); err == nil {
+			err = modemReport(*port, f, *baud, *dur, os.Stdout)
 		}
 	case "-h", "-help", "--help", "help":
 		fmt.Print(usage)

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"slices"
+	"testing"
+
+	"wartelsuspas/drivers/modem"
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session"
+)
+
+// TestModemWords: the modem driver's outcomes are record.Outcome's words,
+// its stages session's, and every cause has its heartbeat fault.
+func TestModemWords(t *testing.T) {
+	var outs []record.Outcome
+	for _, o := range modem.AllOutcomes {
+		outs = append(outs, record.Outcome(o))
+	}
+	if !slices.Equal(outs, record.AllOutcomes) {
+		t.Errorf("modem outcomes %v, record outcomes %v", outs, record.AllOutcomes)
+	}
+	for _, s := range []struct {
+		m modem.Stage
+		s session.DialStage
+	}{{modem.StageDialling, session.StageDialling}, {modem.StageAlerting, session.StageAlerting},
+		{modem.StageActive, session.StageActive}, {modem.StageEnded, session.StageEnded}} {
+		if in := modemInput(modem.Event{Kind: modem.Progress, Stage: s.m}); in.(session.CallProgress).Stage != s.s {
+			t.Errorf("stage %s became %v", s.m, in)
+		}
+	}
+	for _, c := range modem.AllCauses {
+		if !slices.Contains(allFaults, modemFault(c)) {
+			t.Errorf("cause %s: fault %q not in allFaults", c, modemFault(c))
+		}
+	}
+	if in := modemInput(modem.Event{Kind: modem.Key, Key: '#'}); in != (session.Key{Digit: '#'}) {
+		t.Errorf("key became %v", in)
+	}
+	if in := modemInput(modem.Event{Kind: modem.Incoming, From: "+62811"}); in != (session.Incoming{From: "+62811"}) {
+		t.Errorf("incoming became %v", in)
+	}
+	if in := modemInput(modem.Event{Kind: modem.Health, Cause: modem.CauseNoSIM}); in.(session.ModemHealth).Cause != "no_sim" {
+		t.Errorf("health became %v", in)
+	}
+}
