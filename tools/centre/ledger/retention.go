@@ -219,6 +219,9 @@ func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, n
 func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key []byte, now time.Time) (int, error) {
 	n := 0
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		if err := s.lockRetention(ctx, tx, facility); err != nil {
+			return err
+		}
 		recs, err := s.collect(ctx, tx, `SELECT r.device, r.chain, r.seq, r.kind, r.payload, r.prev, '', '', f.month, f.inmate
 			FROM records r JOIN facts f ON r.device = f.device AND r.chain = f.chain AND r.seq = f.seq
 			WHERE f.facility = ? AND f.month = ? AND r.purged_ms IS NULL`, facility, month)
@@ -248,6 +251,9 @@ func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key [
 func (s *sqlStore) purgeUnreadable(ctx context.Context, facility string, before int64, key []byte, now time.Time) ([]Purge, error) {
 	var out []Purge
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		if err := s.lockRetention(ctx, tx, facility); err != nil {
+			return err
+		}
 		recs, err := s.collect(ctx, tx, `SELECT r.device, r.chain, r.seq, r.kind, r.payload, r.prev, '', '', '', ''
 			FROM records r WHERE substr(r.device, 1, ?) = ? AND r.kind IN ('call', 'denial', 'officer') AND r.received_ms < ?
 			  AND r.purged_ms IS NULL
@@ -273,6 +279,18 @@ func (s *sqlStore) purgeUnreadable(ctx context.Context, facility string, before 
 		return nil
 	})
 	return out, err
+}
+
+// lockRetention serialises the purges of one facility across replicas
+// sharing a PostgreSQL (each runs retention on its own schedule): the
+// second waits, then reads the records the first left unpurged. SQLite
+// has one writer already.
+func (s *sqlStore) lockRetention(ctx context.Context, tx *sql.Tx, facility string) error {
+	if s.dialect != postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "retention "+facility)
+	return err
 }
 
 // collect reads the versions a purge rewrites (closing the rows before
@@ -313,7 +331,7 @@ func (s *sqlStore) redact(ctx context.Context, tx *sql.Tx, vs []stored, key []by
 		purged := purgePayload(record.Kind(v.kind), v.payload, key)
 		if v.version == "" {
 			r := record.Record{Device: v.device, Chain: v.chain, Seq: uint64(v.seq), Kind: record.Kind(v.kind), Payload: v.payload, Prev: v.prev}
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE records SET payload = ?, sealed = ?, purged_ms = ? WHERE device = ? AND chain = ? AND seq = ?`),
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE records SET payload = ?, sealed = ?, purged_ms = ? WHERE device = ? AND chain = ? AND seq = ? AND purged_ms IS NULL`),
 				purged, r.ComputeHash(), at, v.device, v.chain, v.seq); err != nil {
 				return err
 			}
@@ -325,7 +343,7 @@ func (s *sqlStore) redact(ctx context.Context, tx *sql.Tx, vs []stored, key []by
 			}
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE conflicts SET payload = ?, purged_ms = ? WHERE device = ? AND chain = ? AND seq = ? AND hash = ? AND sum = ?`),
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE conflicts SET payload = ?, purged_ms = ? WHERE device = ? AND chain = ? AND seq = ? AND hash = ? AND sum = ? AND purged_ms IS NULL`),
 			purged, at, v.device, v.chain, v.seq, v.version, v.sum); err != nil {
 			return err
 		}

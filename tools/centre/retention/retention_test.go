@@ -10,7 +10,10 @@ import (
 	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/testbed/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 type run struct {
 	purged []ledger.Purge
@@ -22,11 +25,25 @@ type run struct {
 // October calls at the start on 2 December, November's once the clock
 // passes 1 January.
 func TestRunOnSchedule(t *testing.T) {
-	s, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "ledger.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	t.Run("sqlite", func(t *testing.T) {
+		s, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "ledger.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		onSchedule(t, s)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		s, err := ledger.OpenPostgres(context.Background(), pgtest.DB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		onSchedule(t, s)
+	})
+}
+
+func onSchedule(t *testing.T, s ledger.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var recs []record.Record
