@@ -197,13 +197,16 @@ func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, n
 	// inmates still count right) and, the key forgotten, lead back to no one.
 	key := make([]byte, 32)
 	rand.Read(key)
+	run := hex.EncodeToString(key[:8]) // names the run; says nothing of the key's rest
 	var out []Purge
 	for _, m := range months {
-		n, err := s.purgeMonth(ctx, facility, m, key, now)
+		n, ours, err := s.purgeMonth(ctx, facility, m, key, run, now)
 		if err != nil {
 			return out, fmt.Errorf("month %s: %w", m, err)
 		}
-		out = append(out, Purge{Facility: facility, Month: m, At: now.UTC(), Records: n})
+		if ours {
+			out = append(out, Purge{Facility: facility, Month: m, At: now.UTC(), Records: n})
+		}
 	}
 	end, err := time.Parse("2006-01", cutoff)
 	if err != nil {
@@ -216,31 +219,104 @@ func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, n
 	return append(out, loose...), nil
 }
 
-func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key []byte, now time.Time) (int, error) {
-	n := 0
+// purgeChunk is how many records one purge transaction rewrites: a month
+// of a large facility is some 190 000 records, and on SQLite's one writer
+// a transaction that long would hold every upload and tap behind it for
+// seconds. Progress is in the rows (purged_ms), so a run cut short
+// resumes where it stopped.
+var purgeChunk = 500 // a variable for the tests of chunks
+
+// claimFor is how long a run holds a month it purges against other runs
+// (another replica's schedule, `retention apply` beside `serve`), renewed
+// at every chunk: a run that died frees the month that long after.
+const claimFor = 10 * time.Minute
+
+// purgeMonth purges the month's records and their conflicting versions,
+// a chunk per transaction, under a claim on the month: one run purges a
+// month, so its pseudonyms come from one key. ours is false when another
+// run holds the month (it purges it).
+func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key []byte, run string, now time.Time) (n int, ours bool, err error) {
+	if ours, err = s.claimMonth(ctx, facility, month, run, now); err != nil || !ours {
+		return 0, ours, err
+	}
+	keys, err := s.collect(ctx, s.db, `SELECT f.device, f.chain, f.seq, '', NULL, '', '', '', f.month, f.inmate
+		FROM facts f JOIN records r ON r.device = f.device AND r.chain = f.chain AND r.seq = f.seq
+		WHERE f.facility = ? AND f.month = ? AND r.purged_ms IS NULL`, facility, month)
+	if err != nil {
+		return 0, true, err
+	}
+	for len(keys) > 0 {
+		chunk := keys[:min(purgeChunk, len(keys))]
+		keys = keys[len(chunk):]
+		done := 0
+		err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+			if held, err := s.claimMonthTx(ctx, tx, facility, month, run, now); err != nil || !held {
+				if err == nil {
+					err = fmt.Errorf("another run took over the purge of %s %s (this one took longer than %v)", facility, month, claimFor)
+				}
+				return err
+			}
+			var vs []stored
+			for _, k := range chunk {
+				rec, err := s.collect(ctx, tx, `SELECT device, chain, seq, kind, payload, prev, '', '', CAST(? AS TEXT), CAST(? AS TEXT) FROM records
+					WHERE device = ? AND chain = ? AND seq = ? AND purged_ms IS NULL`, k.month, k.inmate, k.device, k.chain, k.seq)
+				if err != nil {
+					return err
+				}
+				if len(rec) == 0 {
+					continue // purged meanwhile
+				}
+				done++
+				versions, err := s.collect(ctx, tx, `SELECT device, chain, seq, kind, payload, prev, hash, sum, CAST(? AS TEXT), CAST(? AS TEXT) FROM conflicts
+					WHERE device = ? AND chain = ? AND seq = ? AND purged_ms IS NULL`, k.month, k.inmate, k.device, k.chain, k.seq)
+				if err != nil {
+					return err
+				}
+				vs = append(append(vs, rec...), versions...)
+			}
+			if err := s.redact(ctx, tx, vs, key, now); err != nil {
+				return err
+			}
+			return s.notePurge(ctx, tx, facility, month, done, now)
+		})
+		if err != nil {
+			return n, true, err
+		}
+		n += done
+	}
+	return n, true, nil
+}
+
+// claimMonth takes (or renews) the month for run, in a transaction of its own.
+func (s *sqlStore) claimMonth(ctx context.Context, facility, month, run string, now time.Time) (bool, error) {
+	var ours bool
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
-		if err := s.lockRetention(ctx, tx, facility); err != nil {
-			return err
-		}
-		recs, err := s.collect(ctx, tx, `SELECT r.device, r.chain, r.seq, r.kind, r.payload, r.prev, '', '', f.month, f.inmate
-			FROM records r JOIN facts f ON r.device = f.device AND r.chain = f.chain AND r.seq = f.seq
-			WHERE f.facility = ? AND f.month = ? AND r.purged_ms IS NULL`, facility, month)
-		if err != nil {
-			return err
-		}
-		versions, err := s.collect(ctx, tx, `SELECT c.device, c.chain, c.seq, c.kind, c.payload, c.prev, c.hash, c.sum, f.month, f.inmate
-			FROM conflicts c JOIN facts f ON c.device = f.device AND c.chain = f.chain AND c.seq = f.seq
-			WHERE f.facility = ? AND f.month = ? AND c.purged_ms IS NULL`, facility, month)
-		if err != nil {
-			return err
-		}
-		if err := s.redact(ctx, tx, append(recs, versions...), key, now); err != nil {
-			return err
-		}
-		n = len(recs)
-		return s.notePurge(ctx, tx, facility, month, n, now)
+		var err error
+		ours, err = s.claimMonthTx(ctx, tx, facility, month, run, now)
+		return err
 	})
-	return n, err
+	return ours, err
+}
+
+// claimMonthTx takes the month for run unless another run holds it unexpired
+// (on the store's clock: real time, whatever instant the purge is at), and
+// reports whether run holds it. The month's row is the one Purges lists.
+func (s *sqlStore) claimMonthTx(ctx context.Context, tx *sql.Tx, facility, month, run string, now time.Time) (bool, error) {
+	if err := s.lockRetention(ctx, tx, facility); err != nil {
+		return false, err
+	}
+	t := s.now()
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO purges (facility, month, purged_ms, records, run, run_until_ms) VALUES (?, ?, ?, 0, ?, ?)
+		ON CONFLICT (facility, month) DO UPDATE SET run = excluded.run, run_until_ms = excluded.run_until_ms
+		WHERE purges.run = excluded.run OR purges.run_until_ms < ?`),
+		facility, month, msOf(now), run, msOf(t.Add(claimFor)), msOf(t)); err != nil {
+		return false, err
+	}
+	var holder string
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT run FROM purges WHERE facility = ? AND month = ?`), facility, month).Scan(&holder); err != nil {
+		return false, err
+	}
+	return holder == run, nil
 }
 
 // purgeUnreadable purges the records of a ledger kind that have no fact
@@ -293,10 +369,15 @@ func (s *sqlStore) lockRetention(ctx context.Context, tx *sql.Tx, facility strin
 	return err
 }
 
+// querier is a transaction or the database.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // collect reads the versions a purge rewrites (closing the rows before
 // anything is written: SQLite's one connection).
-func (s *sqlStore) collect(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]stored, error) {
-	rows, err := tx.QueryContext(ctx, s.q(query), args...)
+func (s *sqlStore) collect(ctx context.Context, q querier, query string, args ...any) ([]stored, error) {
+	rows, err := q.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}
