@@ -29,6 +29,8 @@ type activityDoc struct {
 	BeforeMs  int64                `json:"before_ms,omitempty"`
 	AfterMs   int64                `json:"after_ms,omitempty"`
 	Detail    string               `json:"detail,omitempty"`
+	Slot      int                  `json:"slot,omitempty"`    // a dialled call: the number's slot
+	Outcome   string               `json:"outcome,omitempty"` // a dialled call's end: how the carrier ended it
 }
 
 // activityRingSize is how many activities the status socket keeps: a
@@ -50,6 +52,7 @@ func (r *activityRing) add(a session.Activity) {
 		Denial: string(a.Denial), End: string(a.End), Action: string(a.Action),
 		MaxMs: a.Max.Milliseconds(), TalkedMs: a.Talked.Milliseconds(), ChargedMs: a.Charged.Milliseconds(),
 		BeforeMs: a.Before.Milliseconds(), AfterMs: a.After.Milliseconds(), Detail: a.Detail,
+		Slot: a.Slot, Outcome: string(a.Outcome),
 	}
 	if d.At.IsZero() {
 		d.At = time.Now()

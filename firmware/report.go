@@ -1,8 +1,6 @@
 package main
 
 import (
-	"slices"
-
 	"wartelsuspas/drivers/booth"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/kiosk/uplink"
@@ -60,8 +58,18 @@ func boothReport(s session.Status, bs booth.State, bsErr error, readerUp bool) u
 	}
 	return uplink.BoothState{
 		State:        string(s.State),
-		OutOfService: slices.Clone(s.OutOfService),
+		OutOfService: causeWords(s.OutOfService),
 		Faults:       faults,
 		ClockTrusted: s.ClockTrusted,
 	}
+}
+
+// causeWords are the engine's out-of-service causes as the heartbeat
+// carries them.
+func causeWords(cs []session.Cause) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, string(c))
+	}
+	return out
 }

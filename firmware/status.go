@@ -48,18 +48,18 @@ type statusDoc struct {
 // sessionDoc is the engine's Status with the card id shortened, as the
 // info-level logs show it.
 type sessionDoc struct {
-	State         session.State `json:"state"`
-	Card          string        `json:"card,omitempty"`
-	Inmate        string        `json:"inmate,omitempty"`
-	CallID        int64         `json:"call_id,omitempty"`
-	LeftMs        int64         `json:"left_ms"`
-	OutOfService  []string      `json:"out_of_service,omitempty"`
-	ClockTrusted  bool          `json:"clock_trusted"`
-	Calls         int           `json:"calls"`
-	Denials       int           `json:"denials"`
-	OfficerActs   int           `json:"officer_acts"`
-	PendingCloses int           `json:"pending_closes"`
-	Unrecorded    int           `json:"unrecorded"`
+	State         session.State   `json:"state"`
+	Card          string          `json:"card,omitempty"`
+	Inmate        string          `json:"inmate,omitempty"`
+	CallID        int64           `json:"call_id,omitempty"`
+	LeftMs        int64           `json:"left_ms"`
+	OutOfService  []session.Cause `json:"out_of_service,omitempty"`
+	ClockTrusted  bool            `json:"clock_trusted"`
+	Calls         int             `json:"calls"`
+	Denials       int             `json:"denials"`
+	OfficerActs   int             `json:"officer_acts"`
+	PendingCloses int             `json:"pending_closes"`
+	Unrecorded    int             `json:"unrecorded"`
 }
 
 // gatewayDoc is the uplink's Status; Configured is false for a booth that

@@ -181,6 +181,26 @@ func DefaultPatterns() map[string]Pattern {
 		},
 		// Outside the booth's hours: dark, a short red flash every 3 s to show it has power.
 		"closed": {Loop: []Step{{Lamps: Red, For: flash}, {For: 3*time.Second - flash}}},
+		// A booth with a modem. Card accepted, choose the number: one beep,
+		// then a green double blink until a number is chosen.
+		"choose_number": {
+			Intro: []Step{{Lamps: Green, Buzzer: true, For: beep}, {For: 1000*time.Millisecond - beep}},
+			Loop:  []Step{{Lamps: Green, For: flash}, {For: flash}, {Lamps: Green, For: flash}, {For: time.Second - 3*flash}},
+		},
+		// Calling the number: green blinks twice a second until the answer.
+		"dialling": {Loop: blink(Green, 2*fastHalf)},
+		// That number is not registered for this inmate, or blocked: red
+		// and green alternate, one long beep.
+		"denied_number": {Overlay: true, Intro: []Step{
+			{Lamps: Red, Buzzer: true, For: 4 * fastHalf}, {Lamps: Green, For: 4 * fastHalf},
+			{Lamps: Red, For: 4 * fastHalf}, {Lamps: Green, For: 4 * fastHalf},
+		}},
+		// Busy, no answer, or no number chosen in time: nothing charged;
+		// amber steady, two long beeps.
+		"not_connected": {Overlay: true, Intro: []Step{
+			{Lamps: Amber, Buzzer: true, For: 4 * fastHalf}, {Lamps: Amber, For: 4 * fastHalf},
+			{Lamps: Amber, Buzzer: true, For: 4 * fastHalf}, {Lamps: Amber, For: 4 * fastHalf},
+		}},
 	}
 }
 

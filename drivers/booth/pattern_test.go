@@ -36,6 +36,10 @@ func TestPatternTiming(t *testing.T) {
 		{"out_of_service", []sampleAt{{0, Red, false}, {time.Hour, Red, false}}},
 		{"tamper", []sampleAt{{0, Red, true}, {249 * ms, Red, true}, {250 * ms, 0, false}, {500 * ms, Red, true}, {4999 * ms, 0, false}, {5000 * ms, Red, false}, {5125 * ms, 0, false}, {5250 * ms, Red, false}}},
 		{"closed", []sampleAt{{0, Red, false}, {100 * ms, 0, false}, {2999 * ms, 0, false}, {3000 * ms, Red, false}}},
+		{"choose_number", []sampleAt{{0, Green, true}, {149 * ms, Green, true}, {150 * ms, 0, false}, {999 * ms, 0, false}, {1000 * ms, Green, false}, {1100 * ms, 0, false}, {1200 * ms, Green, false}, {1300 * ms, 0, false}, {2000 * ms, Green, false}}},
+		{"dialling", []sampleAt{{0, Green, false}, {249 * ms, Green, false}, {250 * ms, 0, false}, {500 * ms, Green, false}, {10750 * ms, 0, false}}},
+		{"denied_number", []sampleAt{{0, Red, true}, {499 * ms, Red, true}, {500 * ms, Green, false}, {1000 * ms, Red, false}, {1500 * ms, Green, false}, {1999 * ms, Green, false}, {2000 * ms, Green, false}}},
+		{"not_connected", []sampleAt{{0, Amber, true}, {499 * ms, Amber, true}, {500 * ms, Amber, false}, {1000 * ms, Amber, true}, {1500 * ms, Amber, false}, {2000 * ms, Green, false}}},
 	}
 	if len(tests) != len(DefaultPatterns()) {
 		t.Errorf("the table covers %d signals, DefaultPatterns has %d", len(tests), len(DefaultPatterns()))

@@ -134,6 +134,9 @@ type Policy struct {
 	Billing      Billing             `toml:"billing"`
 	Hours        Hours               `toml:"hours"`
 	Rotation     map[string]Rotation `toml:"rotation"`
+	// DialFullNumber: on a booth with a modem, a registered number may be
+	// typed in full, not only chosen by its slot digit.
+	DialFullNumber bool `toml:"dial_full_number"`
 }
 
 // Billing is [policy.billing].

@@ -24,7 +24,7 @@ import (
 // a document to the result must bring every one of them back.
 func centreFields(r policy.Rules) policy.Rules {
 	r.Location, r.Period, r.Allowance, r.PerCall, r.MinGap = nil, "", 0, 0, 0
-	r.Hours, r.Rotation = policy.Hours{}, nil
+	r.Hours, r.Rotation, r.DialFullNumber = policy.Hours{}, nil, false
 	return r
 }
 
@@ -59,6 +59,7 @@ period = "week"
 allowance = "1h30m"
 per_call = "15m"
 min_gap = "10m"
+dial_full_number = true
 [policy.hours.weekly]
 monday = ["08:00-11:30", "13:00-15:00"]
 friday = ["08:00-11:00"]
@@ -71,7 +72,7 @@ tuesday = ["09:00-10:00"]
 [policy.rotation.B.exceptions]
 "2026-12-26" = ["10:00-11:00"]
 `
-	doc := `{"zone":"Asia/Makassar","period":"week","allowance_ms":5400000,"per_call_ms":900000,"min_gap_ms":600000,
+	doc := `{"zone":"Asia/Makassar","period":"week","allowance_ms":5400000,"per_call_ms":900000,"min_gap_ms":600000,"dial_full_number":true,
 		"hours":{"weekly":{"monday":["08:00-11:30","13:00-15:00"],"friday":["08:00-11:00"]},"exceptions":{"2026-12-25":[]}},
 		"rotation":{"A":{"weekly":{"monday":["08:00-09:00"]}},
 		            "B":{"weekly":{"tuesday":["09:00-10:00"]},"exceptions":{"2026-12-26":["10:00-11:00"]}}}}`
@@ -82,7 +83,7 @@ tuesday = ["09:00-10:00"]
 	if !sameRules(fromFile, fromCentre) {
 		t.Errorf("one document, two rules:\nfile   %+v\ncentre %+v", fromFile, fromCentre)
 	}
-	if fromFile.Allowance != 90*time.Minute || len(fromFile.Rotation["B"].Exceptions["2026-12-26"]) != 1 {
+	if fromFile.Allowance != 90*time.Minute || len(fromFile.Rotation["B"].Exceptions["2026-12-26"]) != 1 || !fromFile.DialFullNumber {
 		t.Errorf("the file's rules are not the document's: %+v", fromFile)
 	}
 }

@@ -194,6 +194,7 @@ var tomlKeys = map[policy.Field]string{
 	policy.FieldZone: "policy.time_zone", policy.FieldPeriod: "policy.period", policy.FieldAllowance: "policy.allowance",
 	policy.FieldPerCall: "policy.per_call", policy.FieldMinGap: "policy.min_gap",
 	policy.FieldHours: "policy.hours", policy.FieldRotation: "policy.rotation",
+	policy.FieldDialFullNumber: "policy.dial_full_number",
 }
 
 // policy checks [policy]: the booth's own keys here, the document's
@@ -212,6 +213,7 @@ func (k *checker) policy() {
 	}
 	perCall, minGap := k.duration("policy.per_call", p.PerCall, true), k.duration("policy.min_gap", p.MinGap, true)
 	doc.PerCall, doc.MinGap = &perCall, &minGap
+	doc.DialFullNumber = &p.DialFullNumber
 	if len(p.Rotation) > 0 {
 		doc.Rotation = make(map[string]policy.Schedule, len(p.Rotation))
 		for b, rot := range p.Rotation {

@@ -31,6 +31,7 @@ type Document struct {
 	InmateCreditPerPeriod *time.Duration
 	Hours                 *Schedule
 	Rotation              map[string]Schedule // nil: the base's rotation
+	DialFullNumber        *bool               // a booth with a modem: a registered number typed in full is accepted
 }
 
 // Schedule is opening windows as a document writes them: English weekday
@@ -55,11 +56,12 @@ const (
 	FieldInmateCreditPerPeriod Field = "inmate_credit_per_period"
 	FieldHours                 Field = "hours"
 	FieldRotation              Field = "rotation"
+	FieldDialFullNumber        Field = "dial_full_number"
 )
 
 // AllFields lists every Field, in the order Rules checks them.
 var AllFields = []Field{FieldAllowance, FieldPeriod, FieldZone, FieldPerCall, FieldMinGap,
-	FieldOfficerCreditPerDay, FieldInmateCreditPerPeriod, FieldHours, FieldRotation}
+	FieldOfficerCreditPerDay, FieldInmateCreditPerPeriod, FieldHours, FieldRotation, FieldDialFullNumber}
 
 // Report receives one problem with a document: the field, the path below
 // it ("" for a plain value; ".weekly.monday[1]" in hours; ".A.weekly.friday"
@@ -112,6 +114,9 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 			bad(o.f, "", errTooLong(*o.v))
 		}
 		*o.out = *o.v
+	}
+	if d.DialFullNumber != nil {
+		r.DialFullNumber = *d.DialFullNumber
 	}
 	if d.Hours != nil {
 		r.Hours = d.Hours.Hours(func(sub string, err error) { bad(FieldHours, sub, err) })

@@ -229,6 +229,10 @@ type Rules struct {
 	// and excludes the excess (docs/policy.md).
 	OfficerCreditPerDay   time.Duration
 	InmateCreditPerPeriod time.Duration
+	// DialFullNumber lets an inmate at a booth with a modem choose a
+	// registered number by typing it in full (it must match one of the
+	// inmate's approved numbers); false: only by its slot digit.
+	DialFullNumber bool
 }
 
 // Validate reports the first inconsistency, naming the field, for example

@@ -30,6 +30,9 @@ type Policy struct {
 	// credit in one local day, and one inmate be credited in one period.
 	OfficerCreditPerDayMs   *int64 `json:"officer_credit_per_day_ms,omitempty"`
 	InmateCreditPerPeriodMs *int64 `json:"inmate_credit_per_period_ms,omitempty"`
+	// DialFullNumber lets an inmate at a booth with a modem type a
+	// registered number in full instead of its slot digit (absent: the booth's own policy.dial_full_number).
+	DialFullNumber *bool `json:"dial_full_number,omitempty"`
 }
 
 // Schedule is opening windows ("HH:MM-HH:MM", local time): a JSON list
@@ -63,7 +66,7 @@ func (s *Schedule) UnmarshalJSON(b []byte) error {
 
 // policyKeys are the keys a Policy may have, required first.
 var policyKeys = []string{"allowance_ms", "period", "zone", "per_call_ms", "min_gap_ms", "hours", "rotation",
-	"officer_credit_per_day_ms", "inmate_credit_per_period_ms"}
+	"officer_credit_per_day_ms", "inmate_credit_per_period_ms", "dial_full_number"}
 
 // ParsePolicy reads and checks a rules document. An unknown key is an
 // error, since no booth would read it; every error names the key.
@@ -117,6 +120,8 @@ func ParsePolicy(doc []byte) (Policy, error) {
 			err = json.Unmarshal(raw, &p.OfficerCreditPerDayMs)
 		case "inmate_credit_per_period_ms":
 			err = json.Unmarshal(raw, &p.InmateCreditPerPeriodMs)
+		case "dial_full_number":
+			err = json.Unmarshal(raw, &p.DialFullNumber)
 		}
 		if err != nil {
 			return Policy{}, fmt.Errorf("policy: key %q: %w", k, err)
@@ -142,7 +147,7 @@ var jsonKeys = map[policy.Field]string{
 	policy.FieldZone: "zone", policy.FieldPeriod: "period", policy.FieldAllowance: "allowance_ms",
 	policy.FieldPerCall: "per_call_ms", policy.FieldMinGap: "min_gap_ms",
 	policy.FieldOfficerCreditPerDay: "officer_credit_per_day_ms", policy.FieldInmateCreditPerPeriod: "inmate_credit_per_period_ms",
-	policy.FieldHours: "hours", policy.FieldRotation: "rotation",
+	policy.FieldHours: "hours", policy.FieldRotation: "rotation", policy.FieldDialFullNumber: "dial_full_number",
 }
 
 // Document is p as the one policy document both encodings read
@@ -150,7 +155,8 @@ var jsonKeys = map[policy.Field]string{
 func (p Policy) Document() policy.Document {
 	d := policy.Document{Zone: p.Zone, Period: p.Period, Allowance: ms(p.AllowanceMs),
 		PerCall: msp(p.PerCallMs), MinGap: msp(p.MinGapMs),
-		OfficerCreditPerDay: msp(p.OfficerCreditPerDayMs), InmateCreditPerPeriod: msp(p.InmateCreditPerPeriodMs)}
+		OfficerCreditPerDay: msp(p.OfficerCreditPerDayMs), InmateCreditPerPeriod: msp(p.InmateCreditPerPeriodMs),
+		DialFullNumber: p.DialFullNumber}
 	if p.Hours != nil {
 		h := policy.Schedule(*p.Hours)
 		d.Hours = &h

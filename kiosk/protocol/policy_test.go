@@ -40,6 +40,8 @@ func TestParsePolicy(t *testing.T) {
 		{`{"allowance_ms":2764800001,"period":"day","zone":"UTC"}`, "allowance_ms"},
 		{`{"allowance_ms":1,"period":"day","zone":"UTC","per_call_ms":9223372036854775807}`, "per_call_ms"},
 		{`{"allowance_ms":1,"period":"day","zone":"UTC","min_gap_ms":9223372036854775807}`, "min_gap_ms"},
+		{`{"allowance_ms":1,"period":"day","zone":"UTC","dial_full_number":true}`, ""},
+		{`{"allowance_ms":1,"period":"day","zone":"UTC","dial_full_number":"yes"}`, "dial_full_number"},
 		{`[1]`, "object"},
 		{`null`, "null"},
 	}

@@ -249,12 +249,16 @@ const (
 	EventClockUntrusted     EventName = "clock_untrusted"      // the wall clock lost its confirmation
 	EventPolicyApplied      EventName = "policy_applied"       // the centre's rules put in force
 	EventDenialsUnrecorded  EventName = "denials_unrecorded"   // denials counted in memory while the store failed
+	EventModemDown          EventName = "modem_down"           // the modem or its network stopped working (Detail: the cause)
+	EventModemUp            EventName = "modem_up"             // the modem and its network work again
+	EventIncomingRefused    EventName = "incoming_refused"     // a call to the booth's SIM, refused (a booth never receives calls)
 )
 
 // AllEvents lists every EventName, for tests that give each its place.
 var AllEvents = []EventName{
 	EventTamper, EventRelayFault, EventReaderDown, EventReaderUp, EventPowerLossRecovered,
 	EventClockTrusted, EventClockUntrusted, EventPolicyApplied, EventDenialsUnrecorded,
+	EventModemDown, EventModemUp, EventIncomingRefused,
 }
 
 // Role is what a card is in the roster.

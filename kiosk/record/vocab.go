@@ -29,12 +29,18 @@ const (
 	EndStoreError   EndReason = "store_error"   // the store failed a checkpoint
 	EndShutdown     EndReason = "shutdown"      // the daemon stopped
 	EndPowerLoss    EndReason = "power_loss"    // closed at start after a power cut
+	// A dialled call (a booth with a modem): Call.Outcome says how the
+	// carrier ended it.
+	EndFarEnd      EndReason = "far_end"      // the far end hung up after answering
+	EndNotAnswered EndReason = "not_answered" // ended before the answer: busy, no answer, failed (charged 0)
+	EndModemDown   EndReason = "modem_down"   // the network or the modem went away during the call
 )
 
 // AllEndReasons lists every EndReason.
 var AllEndReasons = []EndReason{
 	EndQuota, EndPerCall, EndClosing, EndTurnEnd, EndOfflineCap, EndUntrustedCap,
 	EndHangup, EndOfficer, EndSecondTap, EndNoOffHook, EndTamper, EndFault, EndStoreError, EndShutdown, EndPowerLoss,
+	EndFarEnd, EndNotAnswered, EndModemDown,
 }
 
 // OfficerAction is what an officer did at the booth (Officer.Action).

@@ -20,7 +20,7 @@ const (
 	ActivityStopped ActivityKind = "stopped"
 
 	ActivityGranted      ActivityKind = "granted"       // a call granted: CallID, Card, Inmate, Max
-	ActivityTalking      ActivityKind = "talking"       // the handset lifted: CallID, Max (what is left)
+	ActivityTalking      ActivityKind = "talking"       // talk time starts (the handset lifted; with a modem, the answer): CallID, Max (what is left)
 	ActivityDenied       ActivityKind = "denied"        // a tap refused: Card, Inmate (if known), Denial
 	ActivityEnded        ActivityKind = "ended"         // a call ended: CallID, Card, Inmate, End, Talked, Charged
 	ActivityOfficerMode  ActivityKind = "officer_mode"  // an officer card entered officer mode: Officer
@@ -32,6 +32,12 @@ const (
 	ActivityReaderDown   ActivityKind = "reader_down"   // the card reader stopped answering: Detail
 	ActivityReaderUp     ActivityKind = "reader_up"     // the card reader answers again
 	ActivityFault        ActivityKind = "fault"         // a relay or store fault, a refused clear: Detail
+	// A booth with a modem.
+	ActivityChoosing  ActivityKind = "choosing"   // a tap authorised, waiting for the number: Card, Inmate, Max
+	ActivityDialling  ActivityKind = "dialling"   // a registered number dialled: CallID, Inmate, Slot
+	ActivityRinging   ActivityKind = "ringing"    // the far end rings: CallID
+	ActivityModemDown ActivityKind = "modem_down" // the modem or its network stopped working: Detail
+	ActivityModemUp   ActivityKind = "modem_up"   // the modem works again
 )
 
 // AllActivities lists every ActivityKind.
@@ -39,6 +45,7 @@ var AllActivities = []ActivityKind{
 	ActivityReady, ActivityStopped, ActivityGranted, ActivityTalking, ActivityDenied, ActivityEnded,
 	ActivityOfficerMode, ActivityOfficerLeft, ActivityOfficer, ActivityFaultCleared,
 	ActivityPanelOpen, ActivityPanelClosed, ActivityReaderDown, ActivityReaderUp, ActivityFault,
+	ActivityChoosing, ActivityDialling, ActivityRinging, ActivityModemDown, ActivityModemUp,
 }
 
 // Activity is one thing the booth did, typed, for programs that follow the
@@ -59,7 +66,9 @@ type Activity struct {
 	Charged time.Duration        // ActivityEnded
 	Before  time.Duration        // ActivityOfficer: remaining before
 	After   time.Duration        // ActivityOfficer: remaining after
-	Detail  string               // ActivityReaderDown, ActivityFault: what failed
+	Detail  string               // ActivityReaderDown, ActivityFault, ActivityModemDown: what failed
+	Slot    int                  // ActivityDialling: the number's slot (0: chosen by full number)
+	Outcome record.Outcome       // ActivityEnded of a dialled call
 }
 
 // observe hands a to Deps.Observe, stamped with the engine's clocks.

@@ -51,6 +51,14 @@ type Config struct {
 	// AuthoriseDeadline bounds the wait for the centre's answer at a tap;
 	// past it the booth decides offline. Default 400 ms.
 	AuthoriseDeadline time.Duration
+	// ChooseTimeout is how long an authorised tap on a booth with a modem
+	// waits for the inmate to choose a number (and lift the handset) before
+	// it ends with nothing charged (not_dialled); each key starts it
+	// again. Default 30 s.
+	ChooseTimeout time.Duration
+	// RingTimeout is how long a dialled call may go unanswered before the
+	// booth hangs up (not_answered, outcome no_answer). Default 60 s.
+	RingTimeout time.Duration
 	// ClockTrustedAtStart is true on a booth with a battery-backed
 	// real-time clock; otherwise the wall clock is untrusted until a
 	// ClockTrust{true} input.
@@ -63,8 +71,10 @@ type Deps struct {
 	Store      Store
 	Booth      Booth
 	Authoriser Authoriser // nil: the booth always decides from its own store
-	// Dialer and Numbers make a booth with a modem (docs/dial.md); both
-	// nil: a relay-only booth.
+	// Dialer and Numbers make a booth with a modem (docs/session.md "Dial
+	// control"); both nil: a relay-only booth. New refuses one without the
+	// other. A Dialer that is also a Toner plays the cut-off warnings in
+	// the earpiece.
 	Dialer  Dialer
 	Numbers Numbers
 	Log     *slog.Logger
@@ -104,6 +114,8 @@ func (c Config) withDefaults() (Config, error) {
 		def(&c.OfficerRateWindow, time.Minute, "officer_rate_window"),
 		def(&c.StoreRetry, 10*time.Second, "store_retry"),
 		def(&c.AuthoriseDeadline, 400*time.Millisecond, "authorise_deadline"),
+		def(&c.ChooseTimeout, 30*time.Second, "choose_timeout"),
+		def(&c.RingTimeout, 60*time.Second, "ring_timeout"),
 	}
 	if err := errors.Join(errs...); err != nil {
 		return c, err

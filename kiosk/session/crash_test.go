@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -23,7 +24,10 @@ import (
 	"wartelsuspas/kiosk/store"
 )
 
-const crashEnv = "SESSION_TEST_CRASH_DB"
+const (
+	crashEnv      = "SESSION_TEST_CRASH_DB"
+	crashModemEnv = "SESSION_TEST_CRASH_MODEM" // "1": the child is a booth with a modem
+)
 
 const (
 	crashDevice = "crash/b01"
@@ -60,20 +64,49 @@ var crashConfig = session.Config{Rules: crashRules(), ClockTrustedAtStart: true,
 // SIGKILL lets the kernel write out what the process wrote, so this proves
 // crash safety of the engine and store, not power-loss safety.
 func TestCrashKill(t *testing.T) {
-	if path := os.Getenv(crashEnv); path != "" {
-		crashChild(path)
+	if path := os.Getenv(crashEnv); path != "" && os.Getenv(crashModemEnv) == "" {
+		crashChild(path, false)
 		return
 	}
-	path := filepath.Join(t.TempDir(), "booth.db")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	opened := map[int64]bool{}
 	rounds := 5
 	if testing.Short() {
 		rounds = 2
 	}
+	crashKill(t, "TestCrashKill", rounds, false)
+}
+
+// TestCrashKillDialling is TestCrashKill on a booth with a modem: the
+// child chooses slot 1, dials, is answered or not (busy), talks and hangs
+// up, and is killed while dialling, ringing, talking or closing. Beyond
+// TestCrashKill's checks, every call is journaled with its number, and a
+// call the child never answered charges nothing, whether it ended or was
+// recovered after the kill (its checkpoints count from the answer).
+func TestCrashKillDialling(t *testing.T) {
+	if path := os.Getenv(crashEnv); path != "" && os.Getenv(crashModemEnv) != "" {
+		crashChild(path, true)
+		return
+	}
+	rounds := 3
+	if testing.Short() {
+		rounds = 2
+	}
+	crashKill(t, "TestCrashKillDialling", rounds, true)
+}
+
+// crashNumber is the one number registered for the crash inmate, slot 1.
+var crashNumber = record.Number{ID: 7, Person: "crash-inmate", E164: "+6281200000007", Slot: 1, RegisteredBy: "op", ApprovedBy: "sup"}
+
+func crashKill(t *testing.T, name string, rounds int, modem bool) {
+	path := filepath.Join(t.TempDir(), "booth.db")
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	opened := map[int64]bool{}
+	answered := map[int64]bool{} // the child answered (or was about to)
 	for round := range rounds {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashKill$")
+		cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$")
 		cmd.Env = append(os.Environ(), crashEnv+"="+path, fmt.Sprintf("SESSION_TEST_CRASH_SEED=%d", rng.Int64()))
+		if modem {
+			cmd.Env = append(cmd.Env, crashModemEnv+"=1")
+		}
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -100,6 +133,12 @@ func TestCrashKill(t *testing.T) {
 					t.Fatalf("round %d: child said %q", round, line)
 				}
 				opened[id] = true
+			case strings.HasPrefix(line, "answer "):
+				id, err := strconv.ParseInt(strings.TrimPrefix(line, "answer "), 10, 64)
+				if err != nil {
+					t.Fatalf("round %d: child said %q", round, line)
+				}
+				answered[id] = true
 			default:
 				t.Logf("round %d: child: %s", round, line)
 			}
@@ -124,8 +163,16 @@ func TestCrashKill(t *testing.T) {
 	defer st.Close()
 	fc := clock.NewFake(time.Now())
 	b := sessiontest.NewBooth(fc)
-	if _, err := session.New(crashConfig, session.Deps{Clock: fc, Store: st, Booth: b}); err != nil {
+	deps := session.Deps{Clock: fc, Store: st, Booth: b}
+	d := sessiontest.NewDialer(fc)
+	if modem {
+		deps.Dialer, deps.Numbers = d, sessiontest.NewNumbers(crashNumber)
+	}
+	if _, err := session.New(crashConfig, deps); err != nil {
 		t.Fatal(err)
+	}
+	if modem && len(d.HangUps()) != 1 {
+		t.Errorf("hang-ups at the recovery start %v, want one", d.HangUps())
 	}
 	if b.Relay() {
 		t.Error("relay on after the recovery start")
@@ -159,6 +206,12 @@ func TestCrashKill(t *testing.T) {
 		if c.EndReason == session.EndPowerLoss {
 			powerLoss++
 		}
+		if modem && (c.NumberID != crashNumber.ID || c.Slot != 1 || c.Outcome == "") {
+			t.Errorf("call %d: number %d slot %d outcome %q, want the registered number and an outcome", c.CallID, c.NumberID, c.Slot, c.Outcome)
+		}
+		if modem && !answered[c.CallID] && (c.TalkedMs != 0 || c.ChargedMs != 0) {
+			t.Errorf("call %d never answered, talked %d ms, charged %d ms (%s, %s)", c.CallID, c.TalkedMs, c.ChargedMs, c.EndReason, c.Outcome)
+		}
 		charged += time.Duration(c.ChargedMs) * time.Millisecond
 	}
 	for id := range opened {
@@ -175,7 +228,7 @@ func TestCrashKill(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d rounds, %d calls journaled, %d records, %d closed by power loss", rounds, len(opened), len(rs), powerLoss)
+	t.Logf("%d rounds, %d calls journaled (%d answered), %d records, %d closed by power loss", rounds, len(opened), len(answered), len(rs), powerLoss)
 	// Usage of the one inmate across periods equals the records' charges.
 	var used time.Duration
 	seen := map[string]bool{}
@@ -197,12 +250,16 @@ func TestCrashKill(t *testing.T) {
 
 // printingStore reports each journaled call id on stdout, so the parent
 // knows every call that must end up with a record.
-type printingStore struct{ *store.Store }
+type printingStore struct {
+	*store.Store
+	last *atomic.Int64 // the last id journaled
+}
 
 func (s printingStore) OpenCall(c record.Call) (int64, error) {
 	id, err := s.Store.OpenCall(c)
 	if err == nil {
 		fmt.Printf("open %d\n", id)
+		s.last.Store(id)
 	}
 	return id, err
 }
@@ -214,7 +271,7 @@ func (quietBooth) Show(session.Signal) error { return nil }
 func (quietBooth) ClearFaults() error        { return nil }
 
 // crashChild runs the engine until it is killed.
-func crashChild(path string) {
+func crashChild(path string, modem bool) {
 	st, err := store.Open(path, store.Options{Device: crashDevice})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
@@ -226,7 +283,12 @@ func crashChild(path string) {
 	}
 	seed, _ := strconv.ParseUint(os.Getenv("SESSION_TEST_CRASH_SEED"), 10, 64)
 	rng := rand.New(rand.NewPCG(seed, 3))
-	e, err := session.New(crashConfig, session.Deps{Clock: clock.NewReal(), Store: printingStore{st}, Booth: quietBooth{}})
+	last := &atomic.Int64{}
+	deps := session.Deps{Clock: clock.NewReal(), Store: printingStore{st, last}, Booth: quietBooth{}}
+	if modem {
+		deps.Dialer, deps.Numbers = sessiontest.NewDialer(clock.NewReal()), sessiontest.NewNumbers(crashNumber)
+	}
+	e, err := session.New(crashConfig, deps)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(2)
@@ -234,6 +296,25 @@ func crashChild(path string) {
 	in := make(chan session.Input)
 	go e.Run(context.Background(), in)
 	fmt.Println("ready")
+	for modem {
+		in <- session.Hook{OffHook: true}
+		in <- session.Tap{Card: crashCard}
+		in <- session.Key{Digit: '1'}
+		in <- session.Key{Digit: '#'}
+		// The engine takes an input only when it is done with the last:
+		// the call it dialled at # is journaled by now.
+		in <- session.CallProgress{Stage: session.StageAlerting}
+		time.Sleep(time.Duration(rng.IntN(800)) * time.Millisecond) // it rings
+		if rng.IntN(3) == 0 {
+			in <- session.CallProgress{Stage: session.StageEnded, Outcome: record.OutcomeBusy}
+		} else {
+			fmt.Printf("answer %d\n", last.Load()) // before the answer: the parent's set may only be larger
+			in <- session.CallProgress{Stage: session.StageActive}
+			time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond) // the inmate talks
+		}
+		in <- session.Hook{OffHook: false}
+		time.Sleep(time.Duration(rng.IntN(100)) * time.Millisecond)
+	}
 	for {
 		in <- session.Tap{Card: crashCard}
 		in <- session.Hook{OffHook: true}

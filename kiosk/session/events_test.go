@@ -35,6 +35,9 @@ func TestEveryEventRecorded(t *testing.T) {
 		record.EventClockTrusted:      {script: []any{ClockTrust{Trusted: false}, ClockTrust{Trusted: true}}},
 		record.EventPolicyApplied:     {script: []any{Policy{Rules: rules()}}},
 		record.EventDenialsUnrecorded: {script: []any{broken(true), tap(inmate1), broken(false), 10 * sec}},
+		record.EventModemDown:         {before: withModem, script: []any{ModemHealth{Up: false, Cause: "no_network"}}},
+		record.EventModemUp:           {before: withModem, script: []any{ModemHealth{Up: false, Cause: "no_sim"}, ModemHealth{Up: true}}},
+		record.EventIncomingRefused:   {before: withModem, script: []any{Incoming{From: "+6287777777777"}}},
 	}
 	for _, name := range record.AllEvents {
 		t.Run(string(name), func(t *testing.T) {

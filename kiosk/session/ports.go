@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/signal"
 )
 
 // CONTRACT between the engine (this package) and kiosk/store: keep the
@@ -84,7 +85,7 @@ type Remote struct {
 	Period string
 }
 
-// CONTRACT for dial control (docs/dial.md); a booth without a modem has a
+// CONTRACT for dial control (docs/session.md "Dial control"); a booth without a modem has a
 // nil Dialer and nil Numbers and works as a relay-only booth.
 
 // Dialer is the booth's cellular voice module as the engine drives it. Both
@@ -108,4 +109,14 @@ type Numbers interface {
 	// NumberBlocked reports whether an E.164 number is on the facility's
 	// blocked list, which overrides every registration.
 	NumberBlocked(e164 string) (bool, error)
+}
+
+// Toner is an optional interface of a Dialer: a module that can play a
+// local tone in the earpiece (vendor commands of the SIM7600 and EC25
+// families). At each cut-off warning of a dialled call the engine shows the
+// warning on the lamps and, when Deps.Dialer is a Toner, calls Tone with
+// the same signal (signal.WarningMinute, signal.FinalSeconds). It must not
+// block; an error is logged and changes nothing.
+type Toner interface {
+	Tone(s signal.Signal) error
 }

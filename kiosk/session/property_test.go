@@ -30,6 +30,11 @@ type world struct {
 	lostDenials                 int
 	log                         []string
 	centre                      *centre // nil: a standalone booth
+
+	// A booth with a modem (newDialWorld): which calls the far end
+	// answered and when, and what broke an invariant at a Dial or HangUp.
+	answeredAt map[int64]time.Duration // call id → mono instant of the answer
+	dialBad    error
 }
 
 // centre is a fake Authoriser that answers the true balance from the store
@@ -164,9 +169,16 @@ func (w *world) check() error {
 	}
 	st := w.e.Status()
 	open := w.st.Open()
+	if w.dialBad != nil {
+		return w.dialBad
+	}
 	// Relay on ⇒ exactly one open journaled call, the engine's.
 	if w.b.Relay() {
-		if len(open) != 1 || open[0] != st.CallID || (st.State != StateGranted && st.State != StateTalking) {
+		onStates := []State{StateGranted, StateTalking}
+		if w.d != nil {
+			onStates = []State{StateDialling, StateRinging, StateTalking}
+		}
+		if len(open) != 1 || open[0] != st.CallID || !slices.Contains(onStates, st.State) {
 			return fmt.Errorf("relay on with journal %v, engine %s call %d", open, st.State, st.CallID)
 		}
 	}
@@ -205,6 +217,20 @@ func (w *world) check() error {
 			off, ok2 := w.offAt[c.CallID]
 			if !ok1 || !ok2 || talked > off-on {
 				return fmt.Errorf("call %d: talked %v but the relay was on %v..%v (%v %v)", c.CallID, talked, on, off, ok1, ok2)
+			}
+		}
+		if w.d != nil {
+			// A dialled call is charged only from its answer: never
+			// when it was not answered, never more than from the
+			// answer to the relay opening.
+			answer, ok := w.answeredAt[c.CallID]
+			switch {
+			case c.NumberID == 0:
+				return fmt.Errorf("call %d on a booth with a modem has no number id", c.CallID)
+			case !ok && (talked > 0 || charged > 0):
+				return fmt.Errorf("call %d never answered but talked %v, charged %v", c.CallID, talked, charged)
+			case ok && talked > w.offAt[c.CallID]-answer:
+				return fmt.Errorf("call %d: talked %v, but answered at %v and the relay opened at %v", c.CallID, talked, answer, w.offAt[c.CallID])
 			}
 		}
 		billed[[2]string{c.Inmate, c.Period}] += charged
@@ -276,6 +302,116 @@ func (w *world) check() error {
 	return nil
 }
 
+// newDialWorld is a booth with a modem: the fixtures' registered numbers
+// and a fake Dialer whose every Dial and HangUp is checked at its instant.
+func newDialWorld(t tb, cfg Config, withCentre bool) *world {
+	w := &world{onAt: map[int64]time.Duration{}, offAt: map[int64]time.Duration{}, answeredAt: map[int64]time.Duration{}}
+	w.rig = newRig(t, func(c *Config) { *c = cfg })
+	withModem(w.rig)
+	w.b.OnRelay = w.relayChanged
+	w.d.OnDial = w.dialled
+	w.d.OnHangUp = w.hungUp
+	if withCentre {
+		w.centre = &centre{w: w, answered: map[[2]string]int{}}
+		w.au = w.centre
+	}
+	w.boot()
+	return w
+}
+
+// dialled checks, at the instant of Dial, that the relay is closed for
+// the one journaled call and that its number is registered for its inmate,
+// valid now and not blocked in the Numbers the booth holds at that moment.
+func (w *world) dialled(e164 string) {
+	open := w.st.Open()
+	if !w.b.Relay() || len(open) != 1 {
+		w.dialBad = fmt.Errorf("Dial(%s) at %v with relay %v, open calls %v", e164, w.fc.Mono(), w.b.Relay(), open)
+		return
+	}
+	oc, _ := w.st.Journal(open[0])
+	if !w.nums.Callable(oc.Call.Inmate, e164, w.fc.Now()) {
+		w.dialBad = fmt.Errorf("Dial(%s) at %v: not callable for %s now", e164, w.fc.Mono(), oc.Call.Inmate)
+	}
+	if n, ok := numberByID(oc.Call.NumberID); !ok || n.E164 != e164 || n.Slot != oc.Call.Slot {
+		w.dialBad = fmt.Errorf("Dial(%s) of call %d journaled with number %d slot %d", e164, open[0], oc.Call.NumberID, oc.Call.Slot)
+	}
+}
+
+// hungUp checks that the relay is open at every HangUp.
+func (w *world) hungUp() {
+	if w.b.Relay() {
+		w.dialBad = fmt.Errorf("HangUp at %v with the relay closed", w.fc.Mono())
+	}
+}
+
+func numberByID(id int64) (record.Number, bool) {
+	for _, n := range registered() {
+		if n.ID == id {
+			return n, true
+		}
+	}
+	return record.Number{}, false
+}
+
+// applyDial performs one random action of a booth with a modem: the ops of
+// apply, and keys, the call's progress, the modem's health and changes to
+// the registered numbers.
+func (w *world) applyDial(op, arg int) {
+	if op < 22 {
+		w.apply(op, arg)
+		return
+	}
+	var step any
+	switch op {
+	case 22:
+		step = Key{Digit: rune("1234790#*#"[arg%10])}
+	case 23:
+		step = func(r *rig) { r.play(keys(string(rune("123457"[arg%6])) + "#")) }
+	case 24:
+		step = CallProgress{Stage: StageAlerting}
+	case 25:
+		step = func(r *rig) {
+			if s := r.e.Status(); (s.State == StateDialling || s.State == StateRinging) && w.answeredAt[s.CallID] == 0 {
+				w.answeredAt[s.CallID] = r.fc.Mono()
+			}
+			r.e.Handle(CallProgress{Stage: StageActive})
+		}
+	case 26:
+		step = CallProgress{Stage: StageEnded, Outcome: record.AllOutcomes[arg%len(record.AllOutcomes)]}
+	case 27:
+		step = ModemHealth{Up: arg%3 != 0, Cause: []string{"no_network", "no_sim", "not_answering"}[arg%3]}
+	case 28:
+		step = func(r *rig) {
+			nums := registered()
+			n := nums[arg%len(nums)]
+			switch arg % 4 {
+			case 0:
+				r.nums.Remove(n.ID)
+			case 1:
+				r.nums.Block(n.E164, true)
+			case 2:
+				r.nums.Block(n.E164, false)
+			case 3:
+				r.nums.Set(nums...)
+			}
+		}
+	case 29:
+		step = Incoming{From: "+6287777777777"}
+	case 30:
+		// A whole dialled call, answered or not, so that calls follow each
+		// other often enough to meet the quota and the offline cap.
+		step = func(r *rig) {
+			r.play(offHook, tap(inmate1), keys(string(rune("12"[arg%2]))+"#"), CallProgress{Stage: StageAlerting}, time.Duration(arg%7)*sec)
+			if arg%3 != 0 {
+				w.applyDial(25, arg)
+			}
+			r.play(time.Duration(arg)*sec, onHook, sec)
+		}
+	}
+	w.log = append(w.log, fmt.Sprintf("%T%+v", step, step))
+	w.play(step)
+}
+
 // propConfig draws a booth configuration: short allowances so quotas run
 // out, both billing units, both officer actions, both second-tap settings.
 func propConfig(draw func(n int, label string) int) Config {
@@ -319,6 +455,43 @@ func TestPropertyInvariants(t *testing.T) {
 		}
 		// In the end, with a working store and after a restart, nothing is
 		// open and every call has its record.
+		w.st.SetBroken(false)
+		w.st.FailWith(nil)
+		w.crash()
+		if open := w.st.Open(); len(open) != 0 {
+			rt.Fatalf("calls open after a final restart: %v", open)
+		}
+		if err := w.check(); err != nil {
+			rt.Fatalf("after the final restart: %v", err)
+		}
+	})
+}
+
+// TestPropertyDialling is TestPropertyInvariants on a booth with a modem,
+// with keys, the call's progress, the modem's health and the registered
+// numbers changing at random, and the invariants of dial control checked
+// after every step and at every Dial and HangUp: a call is placed only to
+// a number registered, approved, valid and unblocked at that moment, with
+// the relay closed for its journaled call; the relay is open at every
+// HangUp; an unanswered call is never charged, and an answered one at most
+// from its answer to the relay opening (charged = the billing rule of it).
+func TestPropertyDialling(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		cfg := propConfig(func(n int, label string) int { return rapid.IntRange(0, n-1).Draw(rt, label) })
+		cfg.Rules.DialFullNumber = rapid.Bool().Draw(rt, "dial_full_number")
+		w := newDialWorld(rt, cfg, rapid.Bool().Draw(rt, "centre"))
+		if w.centre != nil {
+			w.centre.down = rapid.Bool().Draw(rt, "centre down")
+		}
+		steps := rapid.IntRange(1, 120).Draw(rt, "steps")
+		for i := 0; i < steps; i++ {
+			op := rapid.IntRange(0, 30).Draw(rt, "op")
+			arg := rapid.IntRange(0, 255).Draw(rt, "arg")
+			w.applyDial(op, arg)
+			if err := w.check(); err != nil {
+				rt.Fatalf("after step %d (%s): %v", i, w.log[len(w.log)-1], err)
+			}
+		}
 		w.st.SetBroken(false)
 		w.st.FailWith(nil)
 		w.crash()

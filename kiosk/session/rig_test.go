@@ -74,6 +74,9 @@ type rig struct {
 	e   *Engine
 	cfg Config
 	au  Authoriser
+	// A booth with a modem (newDialRig); nil: relay-only.
+	d    *sessiontest.Dialer
+	nums *sessiontest.Numbers
 }
 
 func newRig(t tb, mod func(*Config)) *rig {
@@ -90,7 +93,11 @@ func newRig(t tb, mod func(*Config)) *rig {
 // boot starts (or restarts) the engine on the rig's store and booth.
 func (r *rig) boot() *rig {
 	r.t.Helper()
-	e, err := New(r.cfg, Deps{Clock: r.fc, Store: r.st, Booth: r.b, Authoriser: r.au})
+	deps := Deps{Clock: r.fc, Store: r.st, Booth: r.b, Authoriser: r.au}
+	if r.d != nil {
+		deps.Dialer, deps.Numbers = r.d, r.nums
+	}
+	e, err := New(r.cfg, deps)
 	if err != nil {
 		r.t.Fatalf("New: %v", err)
 	}
@@ -207,3 +214,57 @@ func (a *fakeAuth) Authorise(ctx context.Context, card, inmate, period string) (
 	}
 	return a.remote, a.err
 }
+
+// Registered numbers of the dial-control fixtures: i1 has slots 1 and 2
+// and a number chosen by full number only; slot 3 is blocked for the
+// facility; slot 4 expired yesterday. i2 has slot 1 of its own.
+const (
+	mother  = "+6281111111111"
+	brother = "+6282222222222"
+	lawyer  = "+6285555555555"
+	victim  = "+6283333333333"
+	expired = "+6284444444444"
+	other   = "+6289999999999"
+)
+
+func registered() []record.Number {
+	return []record.Number{
+		{ID: 11, Person: "i1", E164: mother, Slot: 1, Label: "ibu", RegisteredBy: "op1", ApprovedBy: "sup1"},
+		{ID: 12, Person: "i1", E164: brother, Slot: 2, Label: "kakak", RegisteredBy: "op1", ApprovedBy: "sup1"},
+		{ID: 13, Person: "i1", E164: victim, Slot: 3, Label: "teman", RegisteredBy: "op1", ApprovedBy: "sup1"},
+		{ID: 14, Person: "i1", E164: expired, Slot: 4, Label: "paman", RegisteredBy: "op1", ApprovedBy: "sup1", ValidUntil: start.Add(-24 * time.Hour)},
+		{ID: 15, Person: "i1", E164: lawyer, Slot: 0, Label: "pengacara", RegisteredBy: "op1", ApprovedBy: "sup1"},
+		{ID: 21, Person: "i2", E164: other, Slot: 1, Label: "istri", RegisteredBy: "op1", ApprovedBy: "sup1"},
+	}
+}
+
+// newDialRig is a booth with a modem: a fake Dialer and the fixtures'
+// registered numbers, victim blocked.
+func newDialRig(t tb, mod func(*Config)) *rig {
+	r := newRig(t, mod)
+	withModem(r)
+	return r
+}
+
+// withModem gives a rig not yet booted its modem and registered numbers.
+func withModem(r *rig) {
+	r.d = sessiontest.NewDialer(r.fc)
+	r.nums = sessiontest.NewNumbers(registered()...)
+	r.nums.Block(victim, true)
+}
+
+// keys presses each key of s.
+func keys(s string) func(*rig) {
+	return func(r *rig) {
+		for _, k := range s {
+			r.e.Handle(Key{Digit: k})
+		}
+	}
+}
+
+var (
+	alerting = CallProgress{Stage: StageAlerting}
+	answered = CallProgress{Stage: StageActive}
+)
+
+func ended(o record.Outcome) CallProgress { return CallProgress{Stage: StageEnded, Outcome: o} }

@@ -1,10 +1,13 @@
 package session
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/signal"
 )
@@ -65,5 +68,34 @@ func TestDefaultWarningsAreSignals(t *testing.T) {
 		if !slices.Contains(signal.All, w.Signal) {
 			t.Errorf("default warning %v shows %q, not in signal.All", w.Before, w.Signal)
 		}
+	}
+}
+
+// TestEveryCauseHasItsPlaces: every out-of-service cause has the lamp an
+// idle booth shows for it, passes the gateway's bounds on the heartbeat's
+// out_of_service list, and is named in docs/uplink.md, where the centre's
+// people read what a cause means.
+func TestEveryCauseHasItsPlaces(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/uplink.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range AllCauses {
+		sig, ok := causeSignal(c)
+		if !ok || !slices.Contains(signal.All, sig) {
+			t.Errorf("cause %q shows %q (%v): give it a signal of signal.All in causeSignal", c, sig, ok)
+		}
+		if err := (protocol.HeartbeatRequest{State: string(StateOutOfService), OutOfService: []string{string(c)}}).Validate(); err != nil {
+			t.Errorf("cause %q: the gateway would refuse it: %v", c, err)
+		}
+		if !strings.Contains(string(doc), "`"+string(c)+"`") {
+			t.Errorf("cause %q: not in docs/uplink.md (out_of_service)", c)
+		}
+	}
+	if sig, ok := causeSignal("made_up"); ok {
+		t.Errorf("causeSignal(made_up) = %q, true: an unknown cause must not get a plausible lamp", sig)
+	}
+	if n := len(AllCauses); n != len(slices.Compact(slices.Sorted(slices.Values(AllCauses)))) {
+		t.Errorf("AllCauses has a word twice: %v", AllCauses)
 	}
 }

@@ -22,11 +22,16 @@ const (
 	OutOfService  Signal = "out_of_service" // a fault
 	Tamper        Signal = "tamper"         // the panel was opened
 	Closed        Signal = "closed"         // outside the booth's hours
+	// A booth with a modem (dial control).
+	ChooseNumber Signal = "choose_number" // card accepted: press the number's slot digit, then #
+	Dialling     Signal = "dialling"      // the booth is calling the number; listen in the handset
+	DeniedNumber Signal = "denied_number" // overlay: that number is not registered for you, or blocked
+	NotConnected Signal = "not_connected" // overlay: busy, no answer, or no number chosen: nothing charged
 )
 
 // All lists every Signal the engine shows.
 var All = []Signal{
 	Ready, CardAccepted, Talking, WarningMinute, FinalSeconds,
 	DeniedCard, DeniedQuota, DeniedTime, OfficerMode, OutOfService,
-	Tamper, Closed,
+	Tamper, Closed, ChooseNumber, Dialling, DeniedNumber, NotConnected,
 }

@@ -176,6 +176,9 @@ var (
 		record.EventClockUntrusted:     "clock no longer confirmed",
 		record.EventPolicyApplied:      "centre policy in force",
 		record.EventDenialsUnrecorded:  "denials counted while the store failed",
+		record.EventModemDown:          "modem or mobile network down: no new calls",
+		record.EventModemUp:            "modem working again",
+		record.EventIncomingRefused:    "incoming call to the booth's SIM refused",
 	}
 	centreEventLabels = map[CentreEventKind]string{
 		EventStoreReplaced:  "store replaced: records of the old store may be lost",

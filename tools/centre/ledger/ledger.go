@@ -136,6 +136,12 @@ type Store interface {
 	// link to the one before: the problems found, none for a whole chain.
 	VerifyChains(ctx context.Context, device string) ([]ChainError, error)
 
+	// Accounts is the console's accounts, sessions and login throttling
+	// (accounts.go).
+	Accounts
+	// Audit is the append-only, hash-chained audit trail (audit.go).
+	Audit
+
 	String() string
 	Close() error
 }

@@ -359,7 +359,37 @@ CREATE TABLE heads_reported (device TEXT NOT NULL, chain TEXT NOT NULL, seq BIGI
 		postgres: `
 CREATE INDEX cards_by_card ON cards (facility, card COLLATE "C");`,
 	},
-	{ // 10: retention (UU 27/2022): a period per facility, the months purged,
+	{ // the centre's console (issue 16): accounts, sessions in the database
+		// (so replicas share them), failed logins for throttling, alert
+		// acknowledgements, and the append-only hash-chained audit trail
+		sqlite: `
+CREATE TABLE console_accounts (name TEXT PRIMARY KEY, role TEXT NOT NULL, facilities TEXT NOT NULL, password_hash TEXT NOT NULL,
+	totp_secret TEXT NOT NULL, totp_step INTEGER NOT NULL, disabled INTEGER NOT NULL, created_ms INTEGER);
+CREATE TABLE console_sessions (sid TEXT PRIMARY KEY, account TEXT NOT NULL, csrf TEXT NOT NULL, lang TEXT NOT NULL,
+	created_ms INTEGER NOT NULL, seen_ms INTEGER NOT NULL);
+CREATE INDEX console_sessions_account ON console_sessions (account);
+CREATE TABLE console_login_failures (who TEXT NOT NULL, at_ms INTEGER NOT NULL);
+CREATE INDEX console_login_failures_who ON console_login_failures (who, at_ms);
+CREATE TABLE console_alert_acks (facility TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL, since_ms INTEGER NOT NULL,
+	account TEXT NOT NULL, note TEXT NOT NULL, at_ms INTEGER NOT NULL, PRIMARY KEY (facility, device, kind, since_ms));
+CREATE TABLE audit_log (seq INTEGER PRIMARY KEY, at_ms INTEGER NOT NULL, actor TEXT NOT NULL, via TEXT NOT NULL, action TEXT NOT NULL,
+	facility TEXT NOT NULL, target TEXT NOT NULL, before_doc TEXT NOT NULL, after_doc TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX audit_log_facility ON audit_log (facility, seq)`,
+		postgres: `
+CREATE TABLE console_accounts (name TEXT PRIMARY KEY, role TEXT NOT NULL, facilities TEXT NOT NULL, password_hash TEXT NOT NULL,
+	totp_secret TEXT NOT NULL, totp_step BIGINT NOT NULL, disabled INTEGER NOT NULL, created_ms BIGINT);
+CREATE TABLE console_sessions (sid TEXT PRIMARY KEY, account TEXT NOT NULL, csrf TEXT NOT NULL, lang TEXT NOT NULL,
+	created_ms BIGINT NOT NULL, seen_ms BIGINT NOT NULL);
+CREATE INDEX console_sessions_account ON console_sessions (account);
+CREATE TABLE console_login_failures (who TEXT NOT NULL, at_ms BIGINT NOT NULL);
+CREATE INDEX console_login_failures_who ON console_login_failures (who, at_ms);
+CREATE TABLE console_alert_acks (facility TEXT NOT NULL, device TEXT NOT NULL, kind TEXT NOT NULL, since_ms BIGINT NOT NULL,
+	account TEXT NOT NULL, note TEXT NOT NULL, at_ms BIGINT NOT NULL, PRIMARY KEY (facility, device, kind, since_ms));
+CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, via TEXT NOT NULL, action TEXT NOT NULL,
+	facility TEXT NOT NULL, target TEXT NOT NULL, before_doc TEXT NOT NULL, after_doc TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+CREATE INDEX audit_log_facility ON audit_log (facility, seq)`,
+	},
+	{ // retention (UU 27/2022): a period per facility, the months purged,
 		// and on each purged record the hash of its content as it came
 		// (sealed), so its chain still verifies once the personal fields of
 		// its payload are gone; a month's purge is claimed by one run

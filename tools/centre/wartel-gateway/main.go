@@ -16,6 +16,7 @@
 //	wartel-gateway retention set -facility F -months N | show | apply
 //	wartel-gateway devices  -facility F
 //	wartel-gateway events   -facility F [-device D] [-since 24h|RFC3339]
+//	wartel-gateway account  add -name N -role R [-facility F] | list | disable -name N | reset-totp -name N
 //
 // docs/gateway.md describes every subcommand, the file formats and the
 // metrics.
@@ -60,6 +61,7 @@ var commands = []command{
 	{"retention", "set -facility F -months N|show|apply", "personal data retention (UU 27/2022)", cmdRetention},
 	{"devices", "-facility F", "list a facility's booths and their health", cmdDevices},
 	{"events", "-facility F [-device D] [-since T]", "list booth and centre events, oldest first", cmdEvents},
+	{"account", "add|list|disable|reset-totp ...", "the console's accounts (the first admin)", cmdAccount},
 }
 
 func main() {
@@ -78,6 +80,7 @@ func main() {
 type globals struct {
 	state  string
 	db     string
+	by     string // who runs a changing command, for the audit trail
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -117,6 +120,7 @@ func (g *globals) flags(name string) *flag.FlagSet {
 	fs.SetOutput(g.stderr)
 	fs.StringVar(&g.state, "state", DefaultState, "directory holding the CA (ca/) and the SQLite database (gateway.db)")
 	fs.StringVar(&g.db, "db", "", "PostgreSQL URL (postgres://…) instead of the SQLite database in -state")
+	fs.StringVar(&g.by, "by", "", "your name in the audit trail for a command that changes something (default: $USER)")
 	return fs
 }
 

@@ -35,6 +35,9 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 	burst := fs.Int("burst", server.DefaultBurst, "requests a booth may send at once")
 	grace := fs.Duration("grace", 10*time.Second, "time given to requests in flight at shutdown")
 	retentionEvery := fs.Duration("retention-every", retention.DefaultEvery, "how often to purge the personal fields of months past their facility's retention period (wartel-gateway retention); 0: never from serve")
+	consoleAddr := fs.String("console", "", "HTTPS address for the centre's console (e.g. 127.0.0.1:8444); empty: none")
+	consoleCert := fs.String("console-cert", "", "PEM certificate for the console (with -console-key); default: one issued by the gateway's CA")
+	consoleKey := fs.String("console-key", "", "PEM private key of -console-cert")
 	skew := fs.Duration("clock-skew", 0, "drill aid only: shift the time the gateway reports and keeps by this much (e.g. 1h, -1h) to jump the booths' idea of the wall clock")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
@@ -106,9 +109,18 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 		}
 		fmt.Fprintf(g.stdout, "metrics on http://%s/metrics\n", metricsLn.Addr())
 	}
-	fmt.Fprintf(g.stdout, "serving booths on https://%s (mutual TLS), storage %s\n", apiLn.Addr(), store)
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopConsole := func() error { return nil }
+	if *consoleAddr != "" {
+		if stopConsole, err = startConsole(ctx, g, c, store, log, now, *consoleAddr, hosts, *consoleCert, *consoleKey, stop); err != nil {
+			apiLn.Close()
+			if metricsLn != nil {
+				metricsLn.Close()
+			}
+			return err
+		}
+	}
 	purging := make(chan struct{})
 	if *retentionEvery > 0 {
 		go func() {
@@ -118,7 +130,11 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 	} else {
 		close(purging)
 	}
+	fmt.Fprintf(g.stdout, "serving booths on https://%s (mutual TLS), storage %s\n", apiLn.Addr(), store)
 	err = server.Run(ctx, api, apiLn, metrics, metricsLn, *grace)
+	if cerr := stopConsole(); err == nil {
+		err = cerr
+	}
 	stop()
 	<-purging
 	log.Info("gateway stopped", "err", err)

@@ -348,6 +348,8 @@ type Activity struct {
 	BeforeMs  int64                `json:"before_ms"`
 	AfterMs   int64                `json:"after_ms"`
 	Detail    string               `json:"detail"`
+	Slot      int                  `json:"slot"`
+	Outcome   string               `json:"outcome"`
 }
 
 // After returns the activities of s newer than seq, oldest first.

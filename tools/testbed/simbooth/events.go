@@ -85,6 +85,16 @@ func describe(a boothrig.Activity, cat *i18n.Catalogue, name func(person string)
 		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.reader_up")
 	case session.ActivityFault:
 		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.fault", a.Detail)
+	case session.ActivityChoosing:
+		ev.Kind, ev.Text = pageGranted, cat.T("sim.ev.choosing", name(a.Inmate), clockText(ms(a.MaxMs)))
+	case session.ActivityDialling:
+		ev.Kind, ev.Text = pageGranted, cat.T("sim.ev.dialling", a.CallID, a.Slot)
+	case session.ActivityRinging:
+		ev.Kind, ev.Text = pageGranted, cat.T("sim.ev.ringing", a.CallID)
+	case session.ActivityModemDown:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.modem_down", a.Detail)
+	case session.ActivityModemUp:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.modem_up")
 	default:
 		ev.Kind, ev.Text = pageUnknown, cat.T("sim.ev.unknown", string(a.Kind))
 	}

@@ -1,0 +1,131 @@
+package console
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"slices"
+
+	"wartelsuspas/tools/centre/ledger"
+)
+
+// Access is what a route does, which decides who may use it.
+type Access int
+
+const (
+	// Public routes need no account: the login page, the language switch.
+	// A Public POST still needs the session's CSRF token.
+	Public Access = iota
+	// View routes show data: any signed-in role listed in Roles.
+	View
+	// Change routes change something: never an auditor, whatever Roles
+	// says; always a POST with the CSRF token; the handler audits it.
+	Change
+)
+
+// Route is one page or action of the console.
+type Route struct {
+	Method string // "GET" or "POST"
+	// Path is an http.ServeMux pattern. A {facility} wildcard makes the
+	// route about one facility: the account must see it (Account.Sees).
+	Path   string
+	Access Access
+	// Roles may use the route (nil: every role). An admin is not implied:
+	// list it.
+	Roles  []ledger.Role
+	Handle func(*Request) error
+}
+
+// Every role, and every role that can change something.
+var (
+	anyRole    = ledger.AllRoles
+	writeRoles = []ledger.Role{ledger.RoleAdmin, ledger.RoleOperator, ledger.RoleSupervisor}
+	adminOnly  = []ledger.Role{ledger.RoleAdmin}
+)
+
+// Routes is the console's route table: every page and action. Add yours
+// here (docs/console.md "How to add a page").
+func Routes() []Route {
+	return []Route{
+		{"GET", "/login", Public, nil, loginPage},
+		{"POST", "/login", Public, nil, loginSubmit},
+		{"POST", "/logout", Public, nil, logout},
+		{"POST", "/lang", Public, nil, setLang},
+		{"GET", "/{$}", View, anyRole, home},
+		{"GET", "/accounts", View, adminOnly, accountsPage},
+		{"POST", "/accounts/add", Change, adminOnly, accountAdd},
+		{"POST", "/accounts/disable", Change, adminOnly, accountDisable},
+		{"POST", "/accounts/reset-totp", Change, adminOnly, accountResetTOTP},
+	}
+}
+
+// allowed is the one decision of who may use a route: every request goes
+// through it before its handler.
+func allowed(a ledger.Account, rt Route, facility string) bool {
+	if rt.Access == Public {
+		return true
+	}
+	if a.Name == "" || a.Disabled || !a.Role.Valid() {
+		return false
+	}
+	if !slices.Contains(rt.Roles, a.Role) {
+		return false
+	}
+	if rt.Access == Change && !a.Role.Writes() {
+		return false
+	}
+	if facility != "" && !a.Sees(facility) {
+		return false
+	}
+	return true
+}
+
+// serve runs one route: session, CSRF, access, then the handler.
+func (c *Console) serve(rt Route, w http.ResponseWriter, r *http.Request) {
+	q := &Request{W: w, R: r, Facility: r.PathValue("facility"), c: c}
+	sess, acct, err := c.session(r)
+	if err != nil {
+		c.fail(q, err)
+		return
+	}
+	q.Session, q.Account = sess, acct
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+		if err := r.ParseForm(); err != nil {
+			c.fail(q, Bad("err.form"))
+			return
+		}
+		// A form must carry its session's token: another site cannot read
+		// it, so it cannot make a signed-in browser post for it.
+		tok := r.PostFormValue(csrfField)
+		if sess.Key == "" || sess.CSRF == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(sess.CSRF)) != 1 {
+			c.fail(q, &Fail{Status: http.StatusForbidden, Key: "err.csrf"})
+			return
+		}
+		if rt.Access == Change && r.Method != http.MethodPost {
+			c.fail(q, Refuse())
+			return
+		}
+	} else if rt.Access == Change {
+		c.fail(q, Refuse())
+		return
+	}
+	if rt.Access != Public && acct.Name == "" {
+		if r.Method == http.MethodGet {
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			return
+		}
+		c.fail(q, &Fail{Status: http.StatusForbidden, Key: "err.signed_out"})
+		return
+	}
+	if !allowed(acct, rt, q.Facility) {
+		c.opts.Log.Warn("console: refused", "account", acct.Name, "role", acct.Role, "method", r.Method, "path", r.URL.Path)
+		c.fail(q, Refuse())
+		return
+	}
+	if err := rt.Handle(q); err != nil {
+		c.fail(q, err)
+	}
+}
+
+// maxForm bounds a form's body (a roster CSV is the largest).
+const maxForm = 4 << 20

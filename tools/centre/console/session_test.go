@@ -1,0 +1,180 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"wartelsuspas/tools/centre/ledger"
+)
+
+func TestLoginIsANewSession(t *testing.T) {
+	e := newEnv(t)
+	admin := e.account("kanwil", ledger.RoleAdmin)
+	before, r := e.tryLogin(admin, admin.password, "")
+	if r.status != http.StatusSeeOther || r.loc != "/" {
+		t.Fatalf("login: %d → %q\n%s", r.status, r.loc, r.body)
+	}
+	if r.cookie == "" || r.cookie == before {
+		t.Fatalf("the cookie after login %q is the one before %q: session fixation", r.cookie, before)
+	}
+	if got := e.do("GET", "/", r.cookie, nil); got.status != 200 || !strings.Contains(got.body, `data-role="who"`) {
+		t.Errorf("the new session is not signed in: %d", got.status)
+	}
+	// The cookie from before login (one an attacker could have planted)
+	// is gone: it signs in no one.
+	if got := e.do("GET", "/", before, nil); got.status != http.StatusSeeOther || got.loc != "/login" {
+		t.Errorf("the pre-login cookie after login: %d → %q, want a redirect to /login", got.status, got.loc)
+	}
+	// Logout ends it.
+	csrf := e.csrf(r.cookie)
+	if got := e.do("POST", "/logout", r.cookie, url.Values{"csrf": {csrf}}); got.status != http.StatusSeeOther {
+		t.Errorf("logout: %d", got.status)
+	}
+	if got := e.do("GET", "/", r.cookie, nil); got.loc != "/login" {
+		t.Errorf("after logout: %d → %q", got.status, got.loc)
+	}
+}
+
+func TestLoginRefusals(t *testing.T) {
+	e := newEnv(t)
+	op := e.account("op", ledger.RoleOperator, "lapas-a")
+	aud := e.account("aud", ledger.RoleAuditor, "lapas-a")
+	wrongCode := func(w who) string {
+		c, _ := TOTPCode(w.secret, e.clock().Add(-5*time.Minute))
+		return c
+	}
+	for _, tc := range []struct {
+		name     string
+		w        who
+		password string
+		code     string
+		ok       bool
+	}{
+		{"operator, password and code", op, op.password, "", true},
+		{"operator, no code", op, op.password, "000000x", false},
+		{"operator, old code", op, op.password, wrongCode(op), false},
+		{"operator, wrong password", op, "nope", "", false},
+		{"no such account", who{name: "ghost"}, "whatever", "123456", false},
+		{"auditor without a second factor", aud, aud.password, "", true},
+	} {
+		e.advance(30 * time.Second)
+		_, r := e.tryLogin(tc.w, tc.password, tc.code)
+		if got := r.status == http.StatusSeeOther; got != tc.ok {
+			t.Errorf("%s: status %d, signed in %v, want %v", tc.name, r.status, got, tc.ok)
+		}
+		if !tc.ok && !strings.Contains(r.body, translate("id", "login.failed")) {
+			t.Errorf("%s: the page does not say the login failed", tc.name)
+		}
+	}
+}
+
+func TestTOTPCodeUsedOnce(t *testing.T) {
+	e := newEnv(t)
+	op := e.account("op", ledger.RoleOperator, "lapas-a")
+	code, _ := TOTPCode(op.secret, e.clock())
+	if _, r := e.tryLogin(op, op.password, code); r.status != http.StatusSeeOther {
+		t.Fatalf("first use: %d", r.status)
+	}
+	if _, r := e.tryLogin(op, op.password, code); r.status == http.StatusSeeOther {
+		t.Error("the same code signed in twice: replay")
+	}
+}
+
+func TestSessionTimeouts(t *testing.T) {
+	e := newEnv(t)
+	admin := e.account("kanwil", ledger.RoleAdmin)
+	signedIn := func(cookie string) bool { return e.do("GET", "/", cookie, nil).status == 200 }
+
+	// Idle: used every 14 minutes it lives; 15 minutes unused ends it.
+	c := e.login(admin)
+	for range 4 {
+		e.advance(DefaultIdleTimeout - time.Minute)
+		if !signedIn(c) {
+			t.Fatal("a session used within its idle timeout ended")
+		}
+	}
+	e.advance(DefaultIdleTimeout)
+	if signedIn(c) {
+		t.Error("a session idle for the idle timeout is still signed in")
+	}
+
+	// Absolute: however busy, 8 hours after login it ends.
+	c = e.login(admin)
+	start := e.clock().Add(-30 * time.Second) // login moved the clock one step
+	for e.clock().Sub(start) < DefaultAbsoluteTimeout-10*time.Minute {
+		e.advance(10 * time.Minute)
+		if !signedIn(c) {
+			t.Fatalf("a busy session ended %v after login, before the absolute timeout", e.clock().Sub(start))
+		}
+	}
+	e.advance(10 * time.Minute)
+	if signedIn(c) {
+		t.Errorf("a busy session is still signed in %v after login", e.clock().Sub(start))
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	e := newEnv(t)
+	op := e.account("op", ledger.RoleOperator, "lapas-a")
+	th := DefaultThrottle
+	for i := range th.PerAccount {
+		if _, r := e.tryLogin(op, "wrong", ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("failure %d: %d", i+1, r.status)
+		}
+	}
+	_, r := e.tryLogin(op, op.password, "")
+	if r.status == http.StatusSeeOther || !strings.Contains(r.body, translate("id", "login.throttled", int(th.Window.Minutes()))) {
+		t.Fatalf("the right password after %d failures: %d, want refused as throttled\n%s", th.PerAccount, r.status, r.body)
+	}
+	e.advance(th.Window)
+	if _, r := e.tryLogin(op, op.password, ""); r.status != http.StatusSeeOther {
+		t.Errorf("after the window the right password is refused: %d", r.status)
+	}
+
+	// Per address: many names from one address.
+	e.advance(th.Window)
+	for i := range th.PerAddress {
+		e.tryLogin(who{name: "guess" + string(rune('a'+i%26)) + string(rune('a'+i/26))}, "x", "123456")
+	}
+	e.advance(30 * time.Second)
+	if _, r := e.tryLogin(op, op.password, ""); r.status == http.StatusSeeOther {
+		t.Error("an address past its failures signed in")
+	}
+}
+
+func TestCSRFRefused(t *testing.T) {
+	e := newEnv(t)
+	admin := e.account("kanwil", ledger.RoleAdmin)
+	e.account("aud", ledger.RoleAuditor, "lapas-a")
+	c := e.login(admin)
+	other := e.login(e.account("kanwil2", ledger.RoleAdmin))
+	for _, tc := range []struct {
+		name, token string
+	}{
+		{"no token", ""},
+		{"a wrong token", "AAAA"},
+		{"another session's token", e.csrf(other)},
+	} {
+		r := e.do("POST", "/accounts/disable", c, url.Values{"csrf": {tc.token}, "name": {"aud"}})
+		if r.status != http.StatusForbidden {
+			t.Errorf("%s: %d, want 403", tc.name, r.status)
+		}
+	}
+	if a, _ := e.st.Account(t.Context(), "aud"); a.Disabled {
+		t.Fatal("a forged POST disabled an account")
+	}
+	if r := e.do("POST", "/accounts/disable", c, url.Values{"csrf": {e.csrf(c)}, "name": {"aud"}}); r.status != http.StatusSeeOther {
+		t.Errorf("with its token: %d", r.status)
+	}
+	if a, _ := e.st.Account(t.Context(), "aud"); !a.Disabled {
+		t.Error("the POST with its token did not disable the account")
+	}
+	// The login form too.
+	cookie, _ := e.loginPage()
+	if r := e.do("POST", "/login", cookie, url.Values{"csrf": {"x"}, "name": {"kanwil"}, "password": {admin.password}}); r.status != http.StatusForbidden {
+		t.Errorf("login without its token: %d", r.status)
+	}
+}
