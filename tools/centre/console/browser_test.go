@@ -88,7 +88,7 @@ func (b *browser) eval(js string, out any) {
 	b.t.Helper()
 	sctx, cancel := context.WithTimeout(b.ctx, hang)
 	defer cancel()
-	s, err := chromedp.Run(sctx, chromedp.Evaluate[string]("JSON.stringify(" + js + ")"))
+	s, err := chromedp.Run(sctx, chromedp.Evaluate[string]("JSON.stringify("+js+")"))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", js, err)
 	}
