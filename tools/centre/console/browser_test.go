@@ -74,12 +74,17 @@ func (b *browser) step(what string, a chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// wait polls js until it is true.
+// wait polls js until it is true. A poll cut off by a page loading (a
+// form's answer) starts again on the new page.
 func (b *browser) wait(what, js string) {
 	b.t.Helper()
 	b.step(what, func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(hang), chromedp.WithPollingInterval(20*time.Millisecond))(c, tg)
-		return chromedp.Void{}, err
+		for {
+			_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(hang), chromedp.WithPollingInterval(20*time.Millisecond))(c, tg)
+			if err == nil || c.Err() != nil || !strings.Contains(err.Error(), "navigated or closed") {
+				return chromedp.Void{}, err
+			}
+		}
 	})
 }
 
