@@ -81,11 +81,22 @@ func (b *browser) wait(what, js string) {
 	b.step(what, func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		for {
 			_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(hang), chromedp.WithPollingInterval(20*time.Millisecond))(c, tg)
-			if err == nil || c.Err() != nil || !strings.Contains(err.Error(), "navigated or closed") {
+			if err == nil || c.Err() != nil || !pageChanged(err) {
 				return chromedp.Void{}, err
 			}
 		}
 	})
+}
+
+// pageChanged tells an error of a page replaced under the poll (a form's
+// answer loading) from a real failure.
+func pageChanged(err error) bool {
+	for _, s := range []string{"navigated or closed", "Cannot find context", "context was destroyed"} {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // eval returns what js evaluates to, decoded into out.
