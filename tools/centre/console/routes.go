@@ -55,6 +55,11 @@ func Routes() []Route {
 		{"POST", "/accounts/add", Change, adminOnly, accountAdd},
 		{"POST", "/accounts/disable", Change, adminOnly, accountDisable},
 		{"POST", "/accounts/reset-totp", Change, adminOnly, accountResetTOTP},
+		{"GET", "/f/{facility}/reports", View, anyRole, reportsPage},
+		{"GET", "/f/{facility}/reports/{file}", View, anyRole, reportCSV},
+		{"GET", "/f/{facility}/inmates", View, anyRole, inmatesPage},
+		{"POST", "/f/{facility}/inmates/block", Change, rosterWriters, cardBlock},
+		{"POST", "/f/{facility}/inmates/import", Change, rosterWriters, rosterImport},
 	}
 }
 

@@ -135,3 +135,49 @@ func BenchmarkRosterPageNumbers(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkApplyRetention purges months of 2000 records each (calls and
+// officer grants from 10 booths): records purged per second, to compare
+// with BenchmarkIngest (a purge rewrites each record and its fact).
+func BenchmarkApplyRetention(b *testing.B) {
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			s := open1(b, be)
+			const perMonth = 2000
+			now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+			if err := s.SetRetention(context.Background(), "bench", 1, now); err != nil {
+				b.Fatal(err)
+			}
+			booths := make([]*booth, 10)
+			for i := range booths {
+				booths[i] = &booth{device: fmt.Sprintf("bench/b%02d", i), chain: record.NewChainID()}
+			}
+			month, purged := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), 0
+			for b.Loop() {
+				b.StopTimer()
+				period := month.Format("2006-01")
+				for _, bo := range booths {
+					start := len(bo.recs)
+					for i := range perMonth / len(booths) {
+						if i%10 == 9 {
+							bo.officer("grant", "W-1", period, time.Minute)
+						} else {
+							bo.call(fmt.Sprintf("W-%d", i), period, time.Minute)
+						}
+					}
+					if _, err := s.Ingest(context.Background(), bo.device, bo.recs[start:]); err != nil {
+						b.Fatal(err)
+					}
+				}
+				month = month.AddDate(0, 1, 0)
+				b.StartTimer()
+				ps, err := s.ApplyRetention(context.Background(), now)
+				if err != nil || len(ps) != 1 || ps[0].Records != perMonth {
+					b.Fatalf("%+v %v", ps, err)
+				}
+				purged += perMonth
+			}
+			b.ReportMetric(float64(purged)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

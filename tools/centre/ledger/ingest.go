@@ -113,7 +113,7 @@ type link struct{ hash, prev, sum string }
 // loadRange reads the stored records from lo-1 to hi+1: everything the
 // chain checks of a batch spanning lo…hi look at, in one query.
 func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi uint64) (map[uint64]link, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, kind, payload, prev, hash FROM records WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`),
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, kind, payload, prev, hash, sealed FROM records WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`),
 		c.device, c.chain, int64(lo)-1, int64(min(hi, math.MaxInt64-1))+1)
 	if err != nil {
 		return nil, err
@@ -126,12 +126,17 @@ func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi
 			kind    string
 			payload []byte
 			l       link
+			sealed  string
 		)
-		if err := rows.Scan(&seq, &kind, &payload, &l.prev, &l.hash); err != nil {
+		if err := rows.Scan(&seq, &kind, &payload, &l.prev, &l.hash, &sealed); err != nil {
 			return nil, err
 		}
 		r := record.Record{Device: c.device, Chain: c.chain, Seq: uint64(seq), Kind: record.Kind(kind), Payload: payload, Prev: l.prev}
 		l.sum = r.ComputeHash()
+		if sealed != "" {
+			// Purged (retention.go): the content hash it had as it came.
+			l.sum = sealed
+		}
 		known[uint64(seq)] = l
 	}
 	return known, rows.Err()

@@ -142,6 +142,27 @@ type Store interface {
 
 	// MonthlyReport sums a facility's month ("2026-11") per inmate.
 	MonthlyReport(ctx context.Context, facility, month string) ([]ReportRow, error)
+	// MonthActivity is a facility's month for the charts and the
+	// per-officer report: each call with its time, each officer's
+	// actions and credits as the ledger counts them, and whether
+	// retention purged the month.
+	MonthActivity(ctx context.Context, facility, month string) (Activity, error)
+
+	// SetRetention sets how many months after its end a facility's month
+	// keeps its personal fields (0: for ever).
+	SetRetention(ctx context.Context, facility string, months int, now time.Time) error
+	// RetentionPeriods lists the facilities with a retention period.
+	RetentionPeriods(ctx context.Context) ([]RetentionPeriod, error)
+	// ApplyRetention purges the personal fields of every month past its
+	// facility's retention period at now; the hashes stay, so chains
+	// still verify, and the figures stay, so reports still add up.
+	ApplyRetention(ctx context.Context, now time.Time) ([]Purge, error)
+	// Purges lists the months of a facility retention has purged.
+	Purges(ctx context.Context, facility string) ([]Purge, error)
+	// VerifyChains checks every stored record of device against its hash
+	// (a purged record against the hash of its content as it came) and its
+	// link to the one before: the problems found, none for a whole chain.
+	VerifyChains(ctx context.Context, device string) ([]ChainError, error)
 
 	// Accounts is the console's accounts, sessions and login throttling
 	// (accounts.go).

@@ -46,9 +46,10 @@ func (s *sqlStore) MonthlyReport(ctx context.Context, facility, month string) ([
 // spreadsheets skip before looking at the next one.
 const formulaLeads = "=+-@\t\r"
 
-// cell keeps a spreadsheet from reading an id as a formula: a cell that
-// starts with one of formulaLeads gets a quote in front.
-func cell(s string) string {
+// CSVCell keeps a spreadsheet from reading an id as a formula: a cell
+// that starts with one of formulaLeads gets a quote in front. Every CSV
+// the centre writes puts a booth's or an operator's words through it.
+func CSVCell(s string) string {
 	if s != "" && strings.ContainsRune(formulaLeads, rune(s[0])) {
 		return "'" + s
 	}
@@ -69,7 +70,7 @@ func WriteReportCSV(w io.Writer, rows []ReportRow) error {
 	}
 	sec := func(d time.Duration) string { return strconv.FormatInt(int64(d/time.Second), 10) }
 	for _, r := range rows {
-		if err := cw.Write([]string{cell(r.Inmate), strconv.FormatInt(r.Calls, 10), sec(r.Talked), sec(r.Charged),
+		if err := cw.Write([]string{CSVCell(r.Inmate), strconv.FormatInt(r.Calls, 10), sec(r.Talked), sec(r.Charged),
 			strconv.FormatInt(r.Denials, 10), strconv.FormatInt(r.OfficerActions, 10), sec(r.Credit)}); err != nil {
 			return fmt.Errorf("report csv: %w", err)
 		}

@@ -416,6 +416,26 @@ CREATE TABLE blocked_numbers (facility TEXT NOT NULL, e164 TEXT NOT NULL, reason
   added_ms BIGINT NOT NULL, PRIMARY KEY (facility, e164));
 ALTER TABLE facilities ADD COLUMN blocked_version BIGINT NOT NULL DEFAULT 0`,
 	},
+	{ // retention (UU 27/2022): a period per facility, the months purged,
+		// and on each purged record the hash of its content as it came
+		// (sealed), so its chain still verifies once the personal fields of
+		// its payload are gone; a month's purge is claimed by one run
+		// (purges.run) so its pseudonyms come from one key (retention.go)
+		sqlite: `
+CREATE TABLE retention (facility TEXT PRIMARY KEY, months INTEGER NOT NULL, set_ms INTEGER NOT NULL);
+CREATE TABLE purges (facility TEXT NOT NULL, month TEXT NOT NULL, purged_ms INTEGER NOT NULL, records INTEGER NOT NULL,
+  run TEXT NOT NULL DEFAULT '', run_until_ms INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (facility, month));
+ALTER TABLE records ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN purged_ms INTEGER;
+ALTER TABLE conflicts ADD COLUMN purged_ms INTEGER`,
+		postgres: `
+CREATE TABLE retention (facility TEXT PRIMARY KEY, months INTEGER NOT NULL, set_ms BIGINT NOT NULL);
+CREATE TABLE purges (facility TEXT NOT NULL, month TEXT NOT NULL, purged_ms BIGINT NOT NULL, records BIGINT NOT NULL,
+  run TEXT NOT NULL DEFAULT '', run_until_ms BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (facility, month));
+ALTER TABLE records ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
+ALTER TABLE records ADD COLUMN purged_ms BIGINT;
+ALTER TABLE conflicts ADD COLUMN purged_ms BIGINT`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

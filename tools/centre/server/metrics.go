@@ -58,6 +58,7 @@ func newMetrics(reg prometheus.Registerer, store ledger.Store, now func() time.T
 				"Booths of a facility whose last heartbeat is within the online window.", []string{"facility"}, nil),
 			depth: prometheus.NewDesc("wartel_outbox_depth",
 				"Records waiting in a booth's outbox, as its last heartbeat reported.", []string{"device"}, nil),
+			alerts: newAlertDescs(),
 		},
 	}
 	// Every kind starts at 0, so an alert on its increase sees the first.
@@ -141,12 +142,17 @@ type boothCollector struct {
 	now           func() time.Time
 	window        time.Duration
 	online, depth *prometheus.Desc
+	alerts        alertDescs
 
 	mu         sync.Mutex
 	facilities map[string]bool
 }
 
-func (c *boothCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.online; ch <- c.depth }
+func (c *boothCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.online
+	ch <- c.depth
+	c.alerts.describe(ch)
+}
 
 func (c *boothCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
@@ -173,6 +179,12 @@ func (c *boothCollector) Collect(ch chan<- prometheus.Metric) {
 				online++
 			}
 			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(d.OutboxDepth), d.Device)
+			flags, err := c.store.ChainErrors(ctx, d.Device)
+			if err != nil {
+				ch <- prometheus.NewInvalidMetric(c.alerts.flags, fmt.Errorf("chain flags of %s: %w", d.Device, err))
+				continue
+			}
+			c.alerts.collect(ch, f, d, now.Sub(d.LastSeen).Seconds(), flags)
 		}
 		ch <- prometheus.MustNewConstMetric(c.online, prometheus.GaugeValue, float64(online), f)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"wartelsuspas/kiosk/protocol"
 	"wartelsuspas/tools/centre/inert"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/report"
 	"wartelsuspas/tools/centre/server"
 )
 
@@ -52,6 +54,8 @@ func cmdReport(ctx context.Context, g *globals, args []string) error {
 	fs := g.flags("report")
 	facility := fs.String("facility", "", "facility to report on")
 	month := fs.String("month", "", "month, YYYY-MM")
+	officers := fs.Bool("officers", false, "the per-officer report: resets, grants, minutes credited, distinct inmates, robust z-scores, outliers")
+	days := fs.Bool("days", false, "calls and minutes per day of the month")
 	out := fs.String("out", "", "CSV file to write (default: standard output)")
 	if _, err := parse(fs, args, 0, "facility", "month"); err != nil {
 		return err
@@ -59,37 +63,84 @@ func cmdReport(ctx context.Context, g *globals, args []string) error {
 	if !monthRE.MatchString(*month) {
 		return fmt.Errorf("-month %q is not YYYY-MM, e.g. 2026-11", *month)
 	}
+	if *officers && *days {
+		return fmt.Errorf("-officers and -days are two reports: ask for one at a time")
+	}
 	s, err := g.openLedger(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	rows, err := s.MonthlyReport(ctx, *facility, *month)
-	if err != nil {
-		return fmt.Errorf("report of %s for %s: %w", *facility, *month, err)
+	var (
+		write func(io.Writer) error
+		what  string
+		m     report.Monthly
+	)
+	if *officers || *days {
+		if m, err = report.Build(ctx, s, *facility, *month); err != nil {
+			return err
+		}
+		write, what = func(w io.Writer) error { return report.WriteDaysCSV(w, m) }, fmt.Sprintf("%d days", len(m.Days))
+		if *officers {
+			write, what = func(w io.Writer) error { return report.WriteOfficersCSV(w, m) }, fmt.Sprintf("%d officers", len(m.Officers))
+		}
+	} else {
+		rows, err := s.MonthlyReport(ctx, *facility, *month)
+		if err != nil {
+			return fmt.Errorf("report of %s for %s: %w", *facility, *month, err)
+		}
+		if m.Purged, err = purgedAt(ctx, s, *facility, *month); err != nil {
+			return err
+		}
+		write, what = func(w io.Writer) error { return ledger.WriteReportCSV(w, rows) }, fmt.Sprintf("%d inmates", len(rows))
+	}
+	// The CSV stays plain RFC 4180; that a month was purged goes beside it.
+	if note := report.PurgedNote(m, report.English); note != "" {
+		fmt.Fprintf(g.stderr, "report of %s for %s: %s\n", *facility, *month, note)
 	}
 	if *out == "" {
-		return ledger.WriteReportCSV(g.stdout, rows)
+		return write(g.stdout)
 	}
-	// Write beside the target and rename, so a half-written report never
-	// passes for a whole one.
-	tmp := *out + ".tmp"
+	if err := writeReplacing(*out, write); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "report of %s for %s: %s, written to %s\n", *facility, *month, what, *out)
+	return nil
+}
+
+// purgedAt is when retention purged a facility's month (zero: never).
+func purgedAt(ctx context.Context, s ledger.Store, facility, month string) (time.Time, error) {
+	ps, err := s.Purges(ctx, facility)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, p := range ps {
+		if p.Month == month {
+			return p.At, nil
+		}
+	}
+	return time.Time{}, nil
+}
+
+// writeReplacing writes a file beside its target and renames it, so a
+// half-written report never passes for a whole one.
+func writeReplacing(out string, write func(io.Writer) error) error {
+	tmp := out + ".tmp"
 	f, err := os.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("create the report: %w", err)
 	}
-	err = ledger.WriteReportCSV(f, rows)
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, *out)
+		err = os.Rename(tmp, out)
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("write the report %s: %w", *out, err)
+		return fmt.Errorf("write the report %s: %w", out, err)
 	}
-	fmt.Fprintf(g.stdout, "report of %s for %s: %d inmates, written to %s\n", *facility, *month, len(rows), *out)
 	return nil
 }
 

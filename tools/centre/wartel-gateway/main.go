@@ -13,7 +13,8 @@
 //	wartel-gateway roster import -facility F [-by ACCOUNT] [-replace] FILE.csv  (the numbers column needs -by)
 //	wartel-gateway numbers add|approve|reject|revoke|list|block|unblock|blocked -facility F [-by ACCOUNT] ...
 //	wartel-gateway policy set    -facility F FILE.json
-//	wartel-gateway report   -facility F -month 2026-11 [-out FILE.csv]
+//	wartel-gateway report   -facility F -month 2026-11 [-officers | -days] [-out FILE.csv]
+//	wartel-gateway retention set -facility F -months N | show | apply
 //	wartel-gateway devices  -facility F
 //	wartel-gateway events   -facility F [-device D] [-since 24h|RFC3339]
 //	wartel-gateway account  add -name N -role R [-facility F] | list | disable -name N | reset-totp -name N
@@ -58,7 +59,8 @@ var commands = []command{
 	{"roster", "import|block ...", "import a roster CSV, block or unblock a card", cmdRoster},
 	{"numbers", "add|approve|reject|revoke|list|block|unblock|blocked ...", "register inmates' numbers, keep the blocked list", cmdNumbers},
 	{"policy", "set -facility F FILE.json", "set a facility's rules", cmdPolicy},
-	{"report", "-facility F -month YYYY-MM", "write the monthly report CSV", cmdReport},
+	{"report", "-facility F -month YYYY-MM", "write the monthly (or -officers, -days) report CSV", cmdReport},
+	{"retention", "set -facility F -months N|show|apply", "personal data retention (UU 27/2022)", cmdRetention},
 	{"devices", "-facility F", "list a facility's booths and their health", cmdDevices},
 	{"events", "-facility F [-device D] [-since T]", "list booth and centre events, oldest first", cmdEvents},
 	{"account", "add|list|disable|reset-totp ...", "the console's accounts (the first admin)", cmdAccount},
@@ -110,7 +112,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: wartel-gateway COMMAND [flags]  (each command takes -state DIR and -db URL; -h for its flags)")
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %-36s %s\n", c.name, c.args, c.help)
+		fmt.Fprintf(w, "  %-9s %-38s %s\n", c.name, c.args, c.help)
 	}
 }
 

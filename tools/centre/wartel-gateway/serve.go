@@ -14,8 +14,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/tools/centre/ca"
+	"wartelsuspas/tools/centre/retention"
 	"wartelsuspas/tools/centre/server"
 )
 
@@ -32,6 +34,7 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 	rate := fs.Float64("rate", server.DefaultRate, "requests per second allowed per booth")
 	burst := fs.Int("burst", server.DefaultBurst, "requests a booth may send at once")
 	grace := fs.Duration("grace", 10*time.Second, "time given to requests in flight at shutdown")
+	retentionEvery := fs.Duration("retention-every", retention.DefaultEvery, "how often to purge the personal fields of months past their facility's retention period (wartel-gateway retention); 0: never from serve")
 	consoleAddr := fs.String("console", "", "HTTPS address for the centre's console (e.g. 127.0.0.1:8444); empty: none")
 	consoleCert := fs.String("console-cert", "", "PEM certificate for the console (with -console-key); default: one issued by the gateway's CA")
 	consoleKey := fs.String("console-key", "", "PEM private key of -console-cert")
@@ -118,14 +121,33 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 			return err
 		}
 	}
+	purging := make(chan struct{})
+	if *retentionEvery > 0 {
+		go func() {
+			defer close(purging)
+			retention.Run(ctx, retention.Options{Store: store, Clock: skewed{clock.NewReal(), now}, Every: *retentionEvery, Log: log})
+		}()
+	} else {
+		close(purging)
+	}
 	fmt.Fprintf(g.stdout, "serving booths on https://%s (mutual TLS), storage %s\n", apiLn.Addr(), store)
 	err = server.Run(ctx, api, apiLn, metrics, metricsLn, *grace)
 	if cerr := stopConsole(); err == nil {
 		err = cerr
 	}
+	stop()
+	<-purging
 	log.Info("gateway stopped", "err", err)
 	return err
 }
+
+// skewed is a clock whose wall time is the gateway's (-clock-skew moves it).
+type skewed struct {
+	clock.Clock
+	now func() time.Time
+}
+
+func (s skewed) Now() time.Time { return s.now() }
 
 func deviceOf(cert *x509.Certificate) (string, error) {
 	f, b, err := bundle.DeviceFromCert(cert)

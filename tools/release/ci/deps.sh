@@ -64,6 +64,17 @@ else
 	say "chromium: missing"
 	apt_install chromium
 fi
+# The gateway's alerting rules (tools/centre/wartel-gateway/alerts.yml) are
+# checked and tested with promtool, which Debian ships in prometheus. Only
+# the binary is used: in a container policy-rc.d keeps the package's server
+# from starting; on a host with systemd it starts one on :9090 (stop it
+# with `systemctl disable --now prometheus` if the port is wanted).
+if command -v promtool >/dev/null 2>&1; then
+	say "promtool: present"
+else
+	say "promtool: missing"
+	apt_install prometheus
+fi
 if command -v qemu-arm-static >/dev/null 2>&1 && command -v qemu-aarch64-static >/dev/null 2>&1; then
 	say "qemu-user-static: present"
 else

@@ -1,0 +1,151 @@
+package console
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/roster"
+)
+
+const testRoster = "role,person,name,block,card,allowance_min,blocked\n" +
+	"inmate,W-1,Budi Santoso,A,em:0400D8B2A5,,\n" +
+	"inmate,W-2,<b>Joko</b>,B,em:0400D8B2A6,30,\n" +
+	"officer,P-1,Agus,,em:0A00000001,,\n"
+
+// seedRoster imports testRoster and a policy into lp, and a call of W-1
+// this period (December 2026 on the env's clock).
+func seedRoster(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
+	cards, err := parseCSV(testRoster)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.UpsertCards(ctx, "lp", cards); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.SetPolicy(ctx, "lp", []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`)); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := json.Marshal(record.Call{CallID: 1, Card: "em:0400D8B2A5", Inmate: "W-1", Period: "2026-12", AuthorisedAt: e.clock(),
+		MaxMs: 600000, TalkedMs: 180400, ChargedMs: 180000, EndReason: "hangup"})
+	r := record.Record{Device: "lp/b01", Seq: 1, Kind: record.KindCall, Payload: p}
+	r.Seal(nil)
+	if _, err := e.st.Ingest(ctx, "lp/b01", []record.Record{r}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBrowserInmates: an operator finds an inmate with this period's
+// balance, blocks the card (audited); a roster CSV with an error on line 3
+// is refused in the preview naming line 3 and writes nothing, even when
+// confirmed; a good one is previewed line by line and imported.
+func TestBrowserInmates(t *testing.T) {
+	e := newEnv(t)
+	seedRoster(t, e)
+	op := e.account("ratna", ledger.RoleOperator, "lp")
+	b := newBrowser(t, e)
+	b.login(op)
+
+	row := `document.querySelector('tr[data-person="W-1"]')`
+	b.open("/f/lp/inmates?q=budi")
+	b.wait("W-1 found", row+` !== null && document.querySelectorAll('[data-role="cards"] tbody tr').length === 1`)
+	var left string
+	b.eval(row+`.querySelector('[data-col="left"]').textContent`, &left)
+	if left != "7.0" {
+		t.Errorf("W-1's minutes left %q, want 7.0 (10 allowed, 3 used)", left)
+	}
+	b.step("block W-1's card", chromedp.Click(chromedp.CSS(`tr[data-person="W-1"] [data-role="block"]`)))
+	b.wait("W-1 blocked", row+` !== null && `+row+`.dataset.blocked === "true"`)
+	log, err := e.st.AuditLog(context.Background(), ledger.AuditQuery{Facilities: []string{"lp"}})
+	if err != nil || len(log) == 0 || log[0].Action != "roster.block" || log[0].Actor != "ratna" || log[0].Target != "em:0400D8B2A5" ||
+		!strings.Contains(log[0].Before, `"Blocked":false`) || !strings.Contains(log[0].After, `"Blocked":true`) {
+		t.Errorf("audit trail after the block: %+v %v", log, err)
+	}
+
+	before, err := e.st.RosterSince(context.Background(), "lp", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := "role,person,name,block,card,allowance_min,blocked\n" +
+		"inmate,W-7,Dewi,C,em:0400D8B2B1,,\n" +
+		"inmate,W-8,Sri,C,not-a-card,,\n" +
+		"inmate,W-9,Tono,C,em:0400D8B2B3,,\n"
+	b.open("/f/lp/inmates")
+	b.step("paste a roster with a bad card on line 3", chromedp.SetValue(chromedp.CSS(`[data-role="import"] textarea`), bad))
+	b.step("preview it", chromedp.Click(chromedp.CSS(`[data-role="preview"]`)))
+	b.wait("the errors", `document.querySelector('[data-role="import-errors"]') !== null`)
+	var lines []string
+	b.eval(`[...document.querySelectorAll('[data-role="import-errors"] li')].map(li => li.dataset.line + ' ' + li.textContent)`, &lines)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "3 ") || !strings.Contains(lines[0], "card") {
+		t.Errorf("errors shown %q, want one naming line 3 and the card column", lines)
+	}
+	var confirm bool
+	b.eval(`document.querySelector('[data-role="confirm"]') !== null`, &confirm)
+	if confirm {
+		t.Error("a file with errors can be confirmed")
+	}
+	t.Logf("screenshot: %s", b.shot("console-inmates-import-refused.png"))
+	// Posted as confirmed anyway: refused the same, nothing written.
+	cookie := e.login(op)
+	r := e.do("POST", "/f/lp/inmates/import", cookie, url.Values{"csrf": {e.csrf(cookie)}, "csv": {bad}, "confirm": {"1"}})
+	if r.status != 200 || !strings.Contains(r.body, `data-line="3"`) {
+		t.Errorf("a bad file confirmed: %d", r.status)
+	}
+	after, err := e.st.RosterSince(context.Background(), "lp", 0)
+	if err != nil || after.Version != before.Version || len(after.Upserts) != len(before.Upserts) {
+		t.Errorf("roster after the refused imports: version %d → %d, %d → %d cards (%v)", before.Version, after.Version, len(before.Upserts), len(after.Upserts), err)
+	}
+
+	good := strings.Replace(bad, "not-a-card", "em:0400D8B2B2", 1)
+	b.open("/f/lp/inmates")
+	b.step("paste a good roster", chromedp.SetValue(chromedp.CSS(`[data-role="import"] textarea`), good))
+	b.step("preview it", chromedp.Click(chromedp.CSS(`[data-role="preview"]`)))
+	b.wait("the preview", `document.querySelectorAll('[data-role="import-preview"] tbody tr').length === 3`)
+	if r, _ := e.st.RosterSince(context.Background(), "lp", 0); r.Version != before.Version {
+		t.Errorf("the preview wrote: version %d → %d", before.Version, r.Version)
+	}
+	b.step("import", chromedp.Click(chromedp.CSS(`[data-role="do-import"]`)))
+	b.wait("the new cards listed", `document.querySelector('tr[data-person="W-8"]') !== null`)
+	after, err = e.st.RosterSince(context.Background(), "lp", 0)
+	if err != nil || len(after.Upserts) != len(before.Upserts)+3 {
+		t.Errorf("roster after the import: %d cards, want %d (%v)", len(after.Upserts), len(before.Upserts)+3, err)
+	}
+	t.Logf("screenshot: %s", b.shot("console-inmates.png"))
+}
+
+// TestInmatesAccess: an auditor sees the cards but may not block or
+// import; a name holding markup is shown as text.
+func TestInmatesAccess(t *testing.T) {
+	e := newEnv(t)
+	seedRoster(t, e)
+	aud := e.login(e.account("ani", ledger.RoleAuditor, "lp"))
+	page := e.do("GET", "/f/lp/inmates", aud, nil)
+	if page.status != 200 || !strings.Contains(page.body, "&lt;b&gt;Joko&lt;/b&gt;") || strings.Contains(page.body, "<b>Joko") {
+		t.Errorf("inmates page for an auditor: %d", page.status)
+	}
+	if strings.Contains(page.body, `data-role="import"`) || strings.Contains(page.body, `data-role="block"`) {
+		t.Error("an auditor is offered block or import")
+	}
+	for _, p := range []string{"/f/lp/inmates/block", "/f/lp/inmates/import"} {
+		r := e.do("POST", p, aud, url.Values{"csrf": {e.csrf(aud)}, "card": {"em:0400D8B2A5"}, "csv": {testRoster}, "confirm": {"1"}})
+		if r.status != 403 {
+			t.Errorf("auditor POST %s: %d, want 403", p, r.status)
+		}
+	}
+	full, _ := e.st.RosterSince(context.Background(), "lp", 0)
+	for _, c := range full.Upserts {
+		if c.Blocked {
+			t.Errorf("card %s blocked by a refused request", c.Card)
+		}
+	}
+}
+
+func parseCSV(s string) ([]record.CardInfo, error) { return roster.Parse(strings.NewReader(s)) }

@@ -1,0 +1,214 @@
+// Package roster reads a facility's roster CSV (docs/gateway.md "roster
+// import"): every row checked, every problem named by its line and column,
+// nothing taken from a file with any error. `wartel-gateway roster import`
+// and the console's Inmates and cards page both read with it.
+package roster
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"wartelsuspas/cardid"
+	"wartelsuspas/kiosk/policy"
+	"wartelsuspas/kiosk/record"
+)
+
+// Header is the first line of a roster CSV, in this order.
+var Header = []string{"role", "person", "name", "block", "card", "allowance_min", "blocked"}
+
+// MaxErrors bounds the errors one import reports, so a file in the
+// wrong format does not bury the first useful message.
+const MaxErrors = 20
+
+// MaxAllowanceMin is the largest allowance_min a roster may give: the
+// gateway's ledger refuses longer allowances (policy.MaxCall).
+const MaxAllowanceMin = int64(policy.MaxCall / time.Minute)
+
+// RowError is one bad cell of a roster CSV.
+type RowError struct {
+	Line   int
+	Column string
+	Msg    string
+}
+
+func (e RowError) Error() string {
+	if e.Column == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d, column %s: %s", e.Line, e.Column, e.Msg)
+}
+
+// Parse reads a roster CSV (docs/gateway.md) and returns its cards.
+// It checks every row and returns all the problems found (up to
+// MaxErrors), joined, so a clerk fixes the file in one pass; nothing is
+// imported from a file with any error.
+func Parse(r io.Reader) ([]record.CardInfo, error) {
+	cards, _, err := ParseLines(r)
+	return cards, err
+}
+
+// ParseLines is Parse, also returning each card's line.
+func ParseLines(r io.Reader) ([]record.CardInfo, []int, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // checked here, with a better message
+	cr.TrimLeadingSpace = true
+	head, err := cr.Read()
+	if err == io.EOF {
+		return nil, nil, errors.New("the file is empty; the first line must be " + strings.Join(Header, ","))
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("line 1: %w", err)
+	}
+	if len(head) > 0 {
+		head[0] = strings.TrimPrefix(head[0], "\ufeff") // spreadsheets write a byte-order mark
+	}
+	for i := range head {
+		head[i] = strings.ToLower(strings.TrimSpace(head[i]))
+	}
+	if !slices.Equal(head, Header) {
+		return nil, nil, fmt.Errorf("line 1: header is %q, want %s", strings.Join(head, ","), strings.Join(Header, ","))
+	}
+	var (
+		cards []record.CardInfo
+		lines []int
+		errs  []error
+		seen  = make(map[string]int) // card → line
+		roles = make(map[string]int) // person → line of their first card
+		byLn  = make(map[int]record.CardInfo)
+	)
+	for {
+		fields, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line := 0
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+			}
+			errs = append(errs, RowError{Line: line, Msg: fmt.Sprintf("not valid CSV: %v", err)})
+			break // the reader cannot resynchronise after a quoting error
+		}
+		line, _ := cr.FieldPos(0)
+		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
+			continue // blank line
+		}
+		ci, rerrs := parseRow(line, fields)
+		errs = append(errs, rerrs...)
+		if len(rerrs) == 0 {
+			if first, dup := seen[ci.Card]; dup {
+				errs = append(errs, RowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
+			} else if first, ok := roles[ci.Person]; ok && byLn[first].Role != ci.Role {
+				// An officer holding an inmate card could credit their own minutes.
+				errs = append(errs, RowError{line, "role", fmt.Sprintf("person %s is already an %s on line %d; one person may not hold both an officer card and an inmate card",
+					ci.Person, byLn[first].Role, first)})
+			} else {
+				seen[ci.Card] = line
+				if !ok {
+					roles[ci.Person], byLn[line] = line, ci
+				}
+				cards, lines = append(cards, ci), append(lines, line)
+			}
+		}
+		if len(errs) >= MaxErrors {
+			errs = append(errs[:MaxErrors], errors.New("too many errors; stopped reading"))
+			break
+		}
+	}
+	if len(errs) > 0 {
+		return nil, nil, errors.Join(errs...)
+	}
+	if len(cards) == 0 {
+		return nil, nil, errors.New("the file has a header but no cards")
+	}
+	return cards, lines, nil
+}
+
+func parseRow(line int, f []string) (record.CardInfo, []error) {
+	if len(f) != len(Header) {
+		return record.CardInfo{}, []error{RowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), len(Header), strings.Join(Header, ","))}}
+	}
+	for i := range f {
+		f[i] = strings.TrimSpace(f[i])
+	}
+	var errs []error
+	bad := func(col, format string, args ...any) {
+		errs = append(errs, RowError{line, col, fmt.Sprintf(format, args...)})
+	}
+	ci := record.CardInfo{Role: record.Role(strings.ToLower(f[0])), Person: f[1], Name: f[2], Block: f[3]}
+	if ci.Role != record.RoleInmate && ci.Role != record.RoleOfficer {
+		bad("role", "%q is not inmate or officer", f[0])
+	}
+	if ci.Person == "" {
+		bad("person", "is empty; give the inmate's or officer's id")
+	}
+	card, err := cardid.Parse(f[4])
+	if err != nil {
+		bad("card", "%v", err)
+	}
+	ci.Card = string(card)
+	if f[5] != "" {
+		n, err := strconv.ParseInt(f[5], 10, 64)
+		switch {
+		case err != nil:
+			bad("allowance_min", "%q is not a whole number of minutes", f[5])
+		case n < 0:
+			bad("allowance_min", "%d is negative", n)
+		case n > MaxAllowanceMin:
+			// Minutes beyond this would also overflow on conversion and be stored negative.
+			bad("allowance_min", "%d minutes is more than the longest call a policy allows (%d minutes, %v); write at most %d", n, MaxAllowanceMin, policy.MaxCall, MaxAllowanceMin)
+		case ci.Role == record.RoleOfficer && n != 0:
+			bad("allowance_min", "officers have no allowance; leave it empty")
+		default:
+			ci.Allowance = time.Duration(n) * time.Minute
+		}
+	}
+	switch strings.ToLower(f[6]) {
+	case "", "no", "false", "0":
+	case "yes", "true", "1":
+		ci.Blocked = true
+	default:
+		bad("blocked", "%q is not yes or no", f[6])
+	}
+	return ci, errs
+}
+
+// CheckRoles refuses cards (read on lines) whose person already holds a
+// card of the other role in the facility's roster (existing), unless the
+// file itself replaces that card: one person may not hold both an officer
+// card and an inmate card. The ledger checks it again (UpsertCards); this
+// names the line.
+func CheckRoles(cards []record.CardInfo, lines []int, existing []record.CardInfo) error {
+	inFile := make(map[string]bool, len(cards))
+	for _, c := range cards {
+		inFile[c.Card] = true
+	}
+	held := map[string]record.CardInfo{} // person → a card of theirs not replaced by the file
+	for _, c := range existing {
+		if !inFile[c.Card] {
+			held[c.Person+"\x00"+string(c.Role)] = c
+		}
+	}
+	var errs []error
+	for i, c := range cards {
+		other := record.RoleInmate
+		if c.Role == record.RoleInmate {
+			other = record.RoleOfficer
+		}
+		if h, ok := held[c.Person+"\x00"+string(other)]; ok {
+			errs = append(errs, RowError{lines[i], "role", fmt.Sprintf("person %s already holds %s card %s in the roster; one person may not hold both an officer card and an inmate card (delete that card first)",
+				c.Person, other, h.Card)})
+			if len(errs) >= MaxErrors {
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,121 @@
+package server
+
+import (
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"wartelsuspas/kiosk/session"
+	"wartelsuspas/tools/centre/ledger"
+)
+
+// The series the alerting rules read (tools/centre/wartel-gateway/alerts.yml,
+// docs/operations.md "Alerts"): what the console's Alerts page shows, with
+// the same condition words, read from the ledger at scrape time so every
+// replica reports the same.
+
+// Condition is a state of a booth that an alert is raised on.
+type Condition string
+
+const (
+	CondOffline        Condition = "offline"         // no heartbeat for longer than a set time
+	CondTamper         Condition = "tamper"          // the panel is or was opened (until an officer clears it)
+	CondRelayFault     Condition = "relay_fault"     // the relay did not do what it was told
+	CondReaderDown     Condition = "reader_down"     // the card reader does not answer
+	CondStoreReplaced  Condition = "store_replaced"  // the booth uploads from a new store (chain)
+	CondCloneSuspected Condition = "clone_suspected" // two machines heartbeat with one identity
+	CondChainFlags     Condition = "chain_flags"     // open flags on the booth's chains
+	CondOutboxGrowing  Condition = "outbox_growing"  // records pile up in the booth's outbox
+)
+
+// AllConditions lists every condition; each has an alert in alerts.yml
+// (TestAlertRulesCoverConditions).
+var AllConditions = []Condition{CondOffline, CondTamper, CondRelayFault, CondReaderDown, CondStoreReplaced, CondCloneSuspected, CondChainFlags, CondOutboxGrowing}
+
+// heartbeatConditions are the conditions a booth's last heartbeat states,
+// exported as wartel_booth_condition 0 or 1; the others have series of
+// their own (age, stores replaced, chain flags, outbox depth).
+var heartbeatConditions = []Condition{CondTamper, CondRelayFault, CondReaderDown, CondCloneSuspected}
+
+// Words of the booth's heartbeat each condition is read from: the
+// engine's out-of-service causes (kiosk/session) and the firmware's
+// faults (firmware/report.go), either one enough.
+var conditionWords = map[Condition]struct{ causes, faults []string }{
+	CondTamper:     {[]string{string(session.CauseTamper)}, []string{"panel_open"}},
+	CondRelayFault: {[]string{string(session.CauseRelay)}, []string{"relay_fault"}},
+	CondReaderDown: {[]string{string(session.CauseReader)}, []string{"reader_down"}},
+}
+
+// holds reports whether the device's last heartbeat states condition c.
+func holds(d ledger.DeviceStatus, c Condition) bool {
+	if c == CondCloneSuspected {
+		return !d.CloneSuspected.IsZero()
+	}
+	w := conditionWords[c]
+	for _, s := range w.causes {
+		if slices.Contains(d.OutOfService, s) {
+			return true
+		}
+	}
+	for _, s := range w.faults {
+		if slices.Contains(d.Faults, s) {
+			return true
+		}
+	}
+	return c == CondTamper && d.State == string(session.StateTamper)
+}
+
+// alertDescs are the descriptions of the alerting series.
+type alertDescs struct {
+	age, condition, replaced, lost, flags *prometheus.Desc
+}
+
+func newAlertDescs() alertDescs {
+	dev := []string{"facility", "device"}
+	return alertDescs{
+		age: prometheus.NewDesc("wartel_booth_heartbeat_age_seconds",
+			"Seconds since the booth's last heartbeat, on the gateway's clock (booths never heard from have no series).", dev, nil),
+		condition: prometheus.NewDesc("wartel_booth_condition",
+			"1 while the booth's last heartbeat states the condition (tamper, relay_fault, reader_down) or the centre suspects a clone (clone_suspected), else 0.",
+			append(dev, "condition"), nil),
+		replaced: prometheus.NewDesc("wartel_booth_stores_replaced",
+			"Stores (chains) of the booth replaced so far: wiped, re-flashed or swapped; it only grows.", dev, nil),
+		lost: prometheus.NewDesc("wartel_booth_records_lost",
+			"Records of replaced stores the booth is known to have written that the gateway never stored.", dev, nil),
+		flags: prometheus.NewDesc("wartel_chain_flags_open",
+			"Chain flags not cleared on the booth's chains, by kind (docs/ledger.md \"Chain flags\").", append(dev, "kind"), nil),
+	}
+}
+
+func (a alertDescs) describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{a.age, a.condition, a.replaced, a.lost, a.flags} {
+		ch <- d
+	}
+}
+
+// collect sends the alerting series of one device; its open chain flags
+// are counted from flags.
+func (a alertDescs) collect(ch chan<- prometheus.Metric, facility string, d ledger.DeviceStatus, age float64, flags []ledger.ChainError) {
+	gauge := func(desc *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, append([]string{facility, d.Device}, labels...)...)
+	}
+	gauge(a.age, age)
+	for _, c := range heartbeatConditions {
+		v := 0.0
+		if holds(d, c) {
+			v = 1
+		}
+		gauge(a.condition, v, string(c))
+	}
+	gauge(a.replaced, float64(d.StoreReplaced))
+	gauge(a.lost, float64(d.LostRecords))
+	open := make(map[string]int, len(ledger.AllFlags))
+	for _, f := range flags {
+		if !f.Cleared {
+			open[f.Kind]++
+		}
+	}
+	for _, k := range ledger.AllFlags {
+		gauge(a.flags, float64(open[k]), k)
+	}
+}
