@@ -51,6 +51,8 @@ func Routes() []Route {
 		{"POST", "/logout", Public, nil, logout},
 		{"POST", "/lang", Public, nil, setLang},
 		{"GET", "/{$}", View, anyRole, home},
+		{"GET", "/audit", View, adminOnly, auditAll},
+		{"GET", "/f/{facility}/audit", View, anyRole, auditFacility},
 		{"GET", "/accounts", View, adminOnly, accountsPage},
 		{"POST", "/accounts/add", Change, adminOnly, accountAdd},
 		{"POST", "/accounts/disable", Change, adminOnly, accountDisable},
