@@ -130,4 +130,3 @@ func auditList(ctx context.Context, g *globals, args []string) error {
 	}
 	return w.Flush()
 }
-

@@ -3,10 +3,10 @@ package main
 import (
 	"database/sql"
 	"fmt"
-	"slices"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )

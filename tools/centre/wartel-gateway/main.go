@@ -78,14 +78,14 @@ func main() {
 
 // globals are the flags every subcommand takes, and its output streams.
 type globals struct {
-	state  string
-	db     string
-	by     string // who runs a changing command, for the audit trail
+	state string
+	db    string
+	by    string // who runs a changing command, for the audit trail
 	// changes are what the command changed (g.changed), appended to the
 	// audit trail when it returns.
 	changes []ledger.AuditEntry
-	stdout io.Writer
-	stderr io.Writer
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
