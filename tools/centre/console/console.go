@@ -44,6 +44,9 @@ type Options struct {
 	// Argon2 is the cost of the password hashes the console writes
 	// (zero: DefaultArgon2).
 	Argon2 Argon2Params
+	// AlertRules are the alerts' thresholds (zero fields: the defaults,
+	// ledger.DefaultAlertRules).
+	AlertRules ledger.AlertRules
 }
 
 // Console serves the console's pages. It keeps no state of its own between

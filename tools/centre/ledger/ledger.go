@@ -169,6 +169,8 @@ type Store interface {
 	Accounts
 	// Audit is the append-only, hash-chained audit trail (audit.go).
 	Audit
+	// AlertAcks keeps the acknowledgements of alerts (alerts.go).
+	AlertAcks
 
 	String() string
 	Close() error

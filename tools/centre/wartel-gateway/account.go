@@ -58,12 +58,10 @@ func accountAdd(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	err = g.audited(ctx, s, "account.add", "", a.Name, func() (any, any, error) {
-		return nil, console.AccountDoc(a), s.AddAccount(ctx, a)
-	})
-	if err != nil {
+	if err := s.AddAccount(ctx, a); err != nil {
 		return err
 	}
+	g.changed("account.add", "", a.Name, nil, console.AccountDoc(a))
 	fmt.Fprintf(g.stdout, "added %s %s%s\n", a.Role, a.Name, facilitiesNote(a.Facilities))
 	printCredentials(g, cr)
 	return nil
@@ -145,13 +143,11 @@ func accountDisable(ctx context.Context, g *globals, args []string) error {
 	if *enable {
 		action = "account.enable"
 	}
-	err = g.audited(ctx, s, action, "", *name, func() (any, any, error) {
-		b, a, err := console.DisableAccount(ctx, s, *name, !*enable)
-		return console.AccountDoc(b), console.AccountDoc(a), err
-	})
+	b, a, err := console.DisableAccount(ctx, s, *name, !*enable)
 	if err != nil {
 		return err
 	}
+	g.changed(action, "", *name, console.AccountDoc(b), console.AccountDoc(a))
 	if *enable {
 		fmt.Fprintf(g.stdout, "enabled %s\n", *name)
 	} else {
@@ -171,15 +167,11 @@ func accountResetTOTP(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	var cr console.Credentials
-	err = g.audited(ctx, s, "account.reset-totp", "", *name, func() (any, any, error) {
-		b, a, c, err := console.ResetTOTP(ctx, s, *name)
-		cr = c
-		return console.AccountDoc(b), console.AccountDoc(a), err
-	})
+	b, a, cr, err := console.ResetTOTP(ctx, s, *name)
 	if err != nil {
 		return err
 	}
+	g.changed("account.reset-totp", "", *name, console.AccountDoc(b), console.AccountDoc(a))
 	fmt.Fprintf(g.stdout, "new second factor for %s; its sessions are ended; the old authenticator no longer works\n", *name)
 	printCredentials(g, cr)
 	return nil

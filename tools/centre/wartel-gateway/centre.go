@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -40,10 +41,15 @@ func cmdPolicy(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
+	old, err := s.RosterSince(ctx, *facility, 0)
+	if err != nil {
+		return fmt.Errorf("read the policy of %s: %w", *facility, err)
+	}
 	version, err := s.SetPolicy(ctx, *facility, doc)
 	if err != nil {
 		return fmt.Errorf("store the policy of %s: %w", *facility, err)
 	}
+	g.changed("policy.set", *facility, *facility, policyDoc(old.Policy), policyDoc(doc))
 	fmt.Fprintf(g.stdout, "policy of %s set; roster version %d (booths apply it at their next sync)\n", *facility, version)
 	return nil
 }
@@ -239,4 +245,15 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// policyDoc is a policy for the audit trail: its JSON as is ("" : none).
+func policyDoc(doc []byte) any {
+	if len(doc) == 0 {
+		return nil
+	}
+	if !json.Valid(doc) {
+		return string(doc)
+	}
+	return json.RawMessage(doc)
 }

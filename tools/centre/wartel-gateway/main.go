@@ -17,6 +17,7 @@
 //	wartel-gateway retention set -facility F -months N | show | apply
 //	wartel-gateway devices  -facility F
 //	wartel-gateway events   -facility F [-device D] [-since 24h|RFC3339]
+//	wartel-gateway audit    verify | list [-facility F] [-n 50]
 //	wartel-gateway account  add -name N -role R [-facility F] | list | disable -name N | reset-totp -name N
 //
 // docs/gateway.md describes every subcommand, the file formats and the
@@ -64,6 +65,7 @@ var commands = []command{
 	{"devices", "-facility F", "list a facility's booths and their health", cmdDevices},
 	{"events", "-facility F [-device D] [-since T]", "list booth and centre events, oldest first", cmdEvents},
 	{"account", "add|list|disable|reset-totp ...", "the console's accounts (the first admin)", cmdAccount},
+	{"audit", "verify | list [-facility F]", "check the audit trail's chain, or list it", cmdAudit},
 }
 
 func main() {
@@ -80,11 +82,14 @@ func main() {
 
 // globals are the flags every subcommand takes, and its output streams.
 type globals struct {
-	state  string
-	db     string
-	by     string // who runs a changing command, for the audit trail
-	stdout io.Writer
-	stderr io.Writer
+	state string
+	db    string
+	by    string // who runs a changing command, for the audit trail
+	// changes are what the command changed (g.changed), appended to the
+	// audit trail when it returns.
+	changes []ledger.AuditEntry
+	stdout  io.Writer
+	stderr  io.Writer
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -95,7 +100,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for _, c := range commands {
 		if c.name == args[0] {
 			g := &globals{stdout: stdout, stderr: stderr}
-			if err := c.run(ctx, g, args[1:]); err != nil {
+			err := c.run(ctx, g, args[1:])
+			if aerr := g.flushAudit(ctx); aerr != nil {
+				err = errors.Join(err, aerr)
+			}
+			if err != nil {
 				if errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
 					return err
 				}
@@ -221,6 +230,7 @@ func cmdEnroll(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
+	g.changed("booth.enroll", *facility, b.Device, nil, map[string]any{"serial": b.Serial, "not_after": b.NotAfter.UTC()})
 	if err := ca.WriteBundle(*out, b); err != nil {
 		return fmt.Errorf("write the bundle of %s: %w", b.Device, err)
 	}
@@ -289,7 +299,15 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 			return fmt.Errorf("%s: the %d cards are imported, and %d of %d numbers registered; line %d: %w", rest[0], len(cards), i, len(todo), n.line, err)
 		}
 	}
+	g.changed("roster.import", *facility, rest[0], map[string]any{"version": now.Version, "cards": len(now.Upserts)},
+		map[string]any{"version": version, "cards_in_file": len(cards)})
 	deleted := 0
+	var gone []string
+	defer func() {
+		if len(gone) > 0 {
+			g.changed("roster.replace", *facility, rest[0], map[string]any{"deleted_cards": gone}, map[string]any{"version": version})
+		}
+	}()
 	if *replace {
 		all, err := s.RosterSince(ctx, *facility, 0)
 		if err != nil {
@@ -304,6 +322,7 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 				if version, err = s.DeleteCard(ctx, *facility, c.Card); err != nil {
 					return fmt.Errorf("delete card %s of %s: %w", c.Card, *facility, err)
 				}
+				gone = append(gone, c.Card)
 				deleted++
 			}
 		}
@@ -337,14 +356,39 @@ func rosterBlock(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
+	before, err := cardOf(ctx, s, *facility, string(id))
+	if err != nil {
+		return err
+	}
 	version, err := s.BlockCard(ctx, *facility, string(id), !*unblock)
 	if err != nil {
 		return fmt.Errorf("block %s in %s: %w", id, *facility, err)
 	}
+	after := map[string]any{"card": string(id), "blocked": !*unblock, "version": version}
+	action := "roster.block"
+	if *unblock {
+		action = "roster.unblock"
+	}
+	g.changed(action, *facility, string(id), before, after)
 	verb := "blocked"
 	if *unblock {
 		verb = "unblocked"
 	}
 	fmt.Fprintf(g.stdout, "%s %s in %s; roster version %d (booths apply it at their next sync)\n", verb, id, *facility, version)
 	return nil
+}
+
+// cardOf is a card as the roster holds it, for the audit trail's before
+// (nil: not in the roster).
+func cardOf(ctx context.Context, s ledger.Store, facility, card string) (any, error) {
+	r, err := s.RosterSince(ctx, facility, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read the roster of %s: %w", facility, err)
+	}
+	for _, c := range r.Upserts {
+		if c.Card == card {
+			return map[string]any{"card": c.Card, "role": c.Role, "person": c.Person, "blocked": c.Blocked}, nil
+		}
+	}
+	return nil, nil
 }

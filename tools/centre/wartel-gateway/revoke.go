@@ -79,6 +79,7 @@ func revokeDevice(ctx context.Context, g *globals, c *ca.CA, s ledger.Store, dev
 	if err != nil {
 		return fmt.Errorf("revoke %s in the database: %w", device, err)
 	}
+	g.changed("booth.revoke", f, device, nil, map[string]any{"certificates": serials})
 	for _, serial := range serials {
 		if err := s.RevokeCertificate(ctx, device, serial, now); err != nil {
 			return fmt.Errorf("revoke certificate %s of %s in the database (the device is already refused): %w", serial, device, err)
@@ -106,6 +107,8 @@ func revokeSerial(ctx context.Context, g *globals, c *ca.CA, s ledger.Store, arg
 	if err := s.RevokeCertificate(ctx, device, serial, time.Now()); err != nil {
 		return fmt.Errorf("revoke certificate %s of %s in the database: %w", serial, device, err)
 	}
+	fac, _, _ := strings.Cut(device, "/")
+	g.changed("certificate.revoke", fac, device, nil, map[string]any{"serial": serial})
 	if err := c.Revoke(serial); err != nil {
 		return fmt.Errorf("revoke certificate %s of %s in the CA (the database already refuses it): %w", serial, device, err)
 	}

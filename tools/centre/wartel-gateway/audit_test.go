@@ -1,0 +1,95 @@
+package main
+
+import (
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestAuditCLI runs every command that changes something and finds each in
+// the audit trail under the name given with -by; then edits an entry in the
+// database and requires audit verify to name it.
+func TestAuditCLI(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "state")
+	mustGW(t, "init", "-state", st)
+	roster := filepath.Join(dir, "roster.csv")
+	if err := os.WriteFile(roster, []byte("role,person,name,block,card,allowance_min,blocked\ninmate,budi,Budi,A,em:0400D8B2A5,30,\ninmate,ani,Ani,A,em:0400D8B2A6,30,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	roster2 := filepath.Join(dir, "roster2.csv")
+	if err := os.WriteFile(roster2, []byte("role,person,name,block,card,allowance_min,blocked\ninmate,budi,Budi,A,em:0400D8B2A5,30,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	policy := writeFile(t, dir, "policy.json", testPolicy)
+	by := []string{"-state", st, "-by", "wayan"}
+	var want []string
+	for _, tc := range []struct {
+		args   []string
+		action string
+	}{
+		{[]string{"enroll", "-facility", "lapas-a", "-booth", "b01", "-out", filepath.Join(dir, "b01")}, "booth.enroll"},
+		{[]string{"roster", "import", "-facility", "lapas-a", roster}, "roster.import"},
+		{[]string{"roster", "import", "-facility", "lapas-a", "-replace", roster2}, "roster.replace"},
+		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5"}, "roster.block"},
+		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5", "-unblock"}, "roster.unblock"},
+		{[]string{"policy", "set", "-facility", "lapas-a", policy}, "policy.set"},
+		{[]string{"account", "add", "-name", "siti", "-role", "operator", "-facility", "lapas-a"}, "account.add"},
+		{[]string{"account", "reset-totp", "-name", "siti"}, "account.reset-totp"},
+		{[]string{"account", "disable", "-name", "siti"}, "account.disable"},
+		{[]string{"revoke", "lapas-a/b01"}, "booth.revoke"},
+	} {
+		var args []string
+		if tc.args[0] == "roster" || tc.args[0] == "account" || tc.args[0] == "policy" {
+			// flags follow the subcommand
+			args = append(append([]string{tc.args[0], tc.args[1]}, by...), tc.args[2:]...)
+		} else {
+			args = append(append([]string{tc.args[0]}, by...), tc.args[1:]...)
+		}
+		mustGW(t, args...)
+		want = append(want, tc.action)
+		if tc.action == "roster.replace" {
+			want = append(want, "roster.import") // newest first: the import, then its deletions
+			want[len(want)-1], want[len(want)-2] = want[len(want)-2], want[len(want)-1]
+		}
+	}
+	// Newest first, each by host:wayan through the CLI.
+	out := mustGW(t, "audit", "list", "-state", st, "-n", "0")
+	row := regexp.MustCompile(`(?m)^(\d+)\s+\S+\s+(\S+)\s+(\S+)\s+(\S+)\s`)
+	var got []string
+	for _, m := range row.FindAllStringSubmatch(out, -1) {
+		if m[2] != "host:wayan" || m[3] != "cli" {
+			t.Errorf("entry %s: by %s via %s, want host:wayan via cli", m[1], m[2], m[3])
+		}
+		got = append([]string{m[4]}, got...)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit trail, oldest first:\n%v\nwant\n%v\n%s", got, want, out)
+	}
+	// A failing command that changed nothing adds nothing.
+	if _, _, err := gw(t, "roster", "block", "-state", st, "-facility", "lapas-a", "-card", "not-a-card"); err == nil {
+		t.Fatal("a bad card was blocked")
+	}
+	if out := mustGW(t, "audit", "verify", "-state", st); !strings.Contains(out, fmt.Sprintf("audit trail ok: %d entries", len(want))) {
+		t.Errorf("verify: %s (want %d entries: a refused command is not audited)", out, len(want))
+	}
+	// Someone with the database edits who blocked the card.
+	db, err := sql.Open("sqlite", filepath.Join(st, "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE audit_log SET actor = 'host:nobody' WHERE action = 'roster.block'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	_, errOut, err := gw(t, "audit", "verify", "-state", st)
+	block := slices.Index(want, "roster.block") + 1
+	if err == nil || !strings.Contains(errOut, fmt.Sprintf("BROKEN at entry %d ", block)) {
+		t.Errorf("verify after an edit of entry %d: %v\n%s", block, err, errOut)
+	}
+}
