@@ -106,14 +106,36 @@ func endGroup(g string) {
 	delete(groupEnds, g)
 }
 
+// exitCode is main's exit status, set where deferred profiles must still
+// be written.
+var exitCode int
+
 func main() {
+	run()
+	os.Exit(exitCode)
+}
+
+func run() {
 	only := flag.String("only", "", "run only the suites whose name contains this")
 	runs := flag.Int("runs", 3, "runs of each suite; each figure is the median (slow suites run fewer, see their notes)")
 	out := flag.String("out", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file at the end")
 	flag.Parse()
 	if *runs < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 1")
 		os.Exit(2)
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(2)
+		}
+		defer stop()
+	}
+	if *memProfile != "" {
+		defer writeMemProfile(*memProfile)
 	}
 	sort.Slice(suites, func(i, j int) bool { return suites[i].name < suites[j].name })
 	begin := time.Now()
@@ -137,11 +159,12 @@ func main() {
 		md := t.Markdown(m, time.Now(), Commit(), strings.Join(os.Args[1:], " "))
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: write the table: %v\n", err)
-			os.Exit(1)
+			exitCode = 1
+			return
 		}
 	}
 	if len(failures) > 0 {
-		os.Exit(1)
+		exitCode = 1
 	}
 }
 
