@@ -116,7 +116,7 @@ func main() {
 }
 
 func run() {
-	only := flag.String("only", "", "run only the suites whose name contains this")
+	only := flag.String("only", "", "run only the suites whose name contains this (several: comma-separated)")
 	runs := flag.Int("runs", 3, "runs of each suite; each figure is the median (slow suites run fewer, see their notes)")
 	out := flag.String("out", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
@@ -141,7 +141,7 @@ func run() {
 	begin := time.Now()
 	var selected []suite
 	for _, s := range suites {
-		if *only == "" || strings.Contains(s.name, *only) {
+		if selectedSuite(s.name, *only) {
 			selected = append(selected, s)
 		}
 	}
@@ -157,6 +157,10 @@ func run() {
 		}
 		m.Load = loadBefore + " → " + LoadAverage()
 		md := t.Markdown(m, time.Now(), Commit(), strings.Join(os.Args[1:], " "))
+		// What people wrote below the table (profiles, findings) stays.
+		if old, err := os.ReadFile(*out); err == nil {
+			md += KeptNotes(string(old))
+		}
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: write the table: %v\n", err)
 			exitCode = 1
@@ -203,4 +207,18 @@ func runSuites(selected []suite, runs int) (rows []Row, failures []string) {
 		}
 	}
 	return rows, failures
+}
+
+// selectedSuite reports whether -only (comma-separated parts; "" for all)
+// selects the suite called name.
+func selectedSuite(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for part := range strings.SplitSeq(only, ",") {
+		if part = strings.TrimSpace(part); part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
 }

@@ -272,3 +272,23 @@ func TestRunSuites(t *testing.T) {
 		t.Errorf("order %s, want %s", got, wantLog)
 	}
 }
+
+// A new run keeps what people wrote below the table, and -only takes
+// several suites.
+func TestKeptNotesAndSelection(t *testing.T) {
+	old := "# Benchmarks\n\n| a | b |\n" + NotesHeading + " (ingest)\n\nprofiles say X\n"
+	if got := KeptNotes(old); got != NotesHeading+" (ingest)\n\nprofiles say X\n" {
+		t.Errorf("KeptNotes = %q", got)
+	}
+	if got := KeptNotes("# Benchmarks\n| a |\n"); got != "" {
+		t.Errorf("KeptNotes of a file without notes = %q", got)
+	}
+	for _, tc := range []struct {
+		name, only string
+		want       bool
+	}{{"gateway", "", true}, {"gateway", "gate", true}, {"store", "gateway,store", true}, {"uplink", "gateway, store", false}, {"decode", " decode ,", true}} {
+		if got := selectedSuite(tc.name, tc.only); got != tc.want {
+			t.Errorf("selectedSuite(%q, %q) = %v, want %v", tc.name, tc.only, got, tc.want)
+		}
+	}
+}
