@@ -105,6 +105,23 @@ func TestIngestBatchPath(t *testing.T) {
 			[]Status{Stored, Stored, Stored, Stored, Stored, Stored, Stored}})
 	}
 
+	// The head of a chain arrives after its tail: the contiguous mark runs
+	// through the batch and on over the records stored before it.
+	{
+		b := &booth{device: "lp/b01", chain: record.NewChainID()}
+		for range 10 {
+			b.call("W-1", "2026-11", time.Minute)
+		}
+		tests = append(tests, struct {
+			name          string
+			policy        string
+			before, batch func() []upload
+			want          []Status
+		}{"head after its tail", "", func() []upload { return []upload{{b.device, b.recs[4:]}} },
+			func() []upload { return []upload{{b.device, b.recs[:4]}} },
+			[]Status{Stored, Stored, Stored, Stored}})
+	}
+
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
 			for _, tc := range tests {
@@ -181,6 +198,10 @@ func TestIngestBatchPath(t *testing.T) {
 					case strings.HasPrefix(tc.name, "officer"):
 						if batched.cred != 90*time.Second {
 							t.Errorf("credited %v, want the cap 1m30s", batched.cred)
+						}
+					case strings.HasPrefix(tc.name, "head after"):
+						if batched.contiguous != 10 {
+							t.Errorf("contiguous %d, want 10: the tail stored before counts", batched.contiguous)
 						}
 					case strings.HasPrefix(tc.name, "duplicate"):
 						if batched.used != 6*time.Minute || batched.contiguous != 6 {

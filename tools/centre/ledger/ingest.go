@@ -91,7 +91,7 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 		if err := s.flush(ctx, tx, c, facility, w); err != nil {
 			return fmt.Errorf("store the batch's rows: %w", err)
 		}
-		if res.Contiguous, err = s.advanceHead(ctx, tx, c, contiguous, newChain, now); err != nil {
+		if res.Contiguous, err = s.advanceHead(ctx, tx, c, contiguous, newChain, now, known, lo, hi); err != nil {
 			return err
 		}
 		if newChain {
@@ -292,10 +292,18 @@ func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r rec
 }
 
 // advanceHead moves the chain's contiguous mark, at head before the batch,
-// over the seqs now stored, reading them in pages rather than one query per
-// seq.
-func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head int64, newChain bool, now int64) (uint64, error) {
+// over the seqs now stored. Within lo-1…hi+1 it needs no query: known holds
+// every seq stored there, before the batch and by it. Past that (or when
+// the batch starts beyond the mark) it reads the stored seqs in pages
+// rather than one query per seq.
+func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head int64, newChain bool, now int64, known map[uint64]link, lo, hi uint64) (uint64, error) {
 	start := head
+	for next := uint64(head) + 1; next+1 >= lo && next <= hi+1; next++ {
+		if _, ok := known[next]; !ok {
+			return s.setHead(ctx, tx, c, start, head, newChain, now) // a hole inside what known covers
+		}
+		head = int64(next)
+	}
 	for {
 		next, err := s.walk(ctx, tx, c, head)
 		if err != nil {
@@ -306,6 +314,11 @@ func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head
 		}
 		head = next
 	}
+	return s.setHead(ctx, tx, c, start, head, newChain, now)
+}
+
+// setHead writes the chain's contiguous mark when it is new or moved.
+func (s *sqlStore) setHead(ctx context.Context, tx *sql.Tx, c chainKey, start, head int64, newChain bool, now int64) (uint64, error) {
 	switch {
 	case newChain:
 		if _, err := s.exec(ctx, tx, `INSERT INTO chain_heads (device, chain, contiguous, first_seen_ms) VALUES (?, ?, ?, ?)`, c.device, c.chain, head, now); err != nil {
