@@ -57,22 +57,41 @@ func Decode(r io.Reader, limit int64, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("protocol.Decode: want a non-nil pointer, got %T", v)
 	}
-	body, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(r, limit+1)); err != nil {
 		return &DecodeError{Msg: fmt.Sprintf("read body: %v", err), Err: err}
 	}
+	body := buf.Bytes()
 	if int64(len(body)) > limit {
 		return &DecodeError{Msg: "body larger than " + sizeString(limit), Err: ErrTooLarge}
 	}
-	if err := check(body, rv.Type().Elem()); err != nil {
-		return err
+	if !scan(body, rv.Type().Elem()) {
+		// Something is wrong, or scan is unsure: check finds and names it.
+		if err := check(body, rv.Type().Elem()); err != nil {
+			return err
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	// The checks passed, so every key is a field spelled exactly and
+	// encoding/json's own (case-insensitive) matching meets no other: what
+	// is left for it is the types.
+	if err := json.Unmarshal(body, v); err != nil {
 		return typeError(body, err)
 	}
 	return nil
+}
+
+// bodyBuffers keeps the buffers bodies are read into: nothing decoded
+// points into one (encoding/json copies strings and raw values), so a
+// buffer is reused once Decode returns.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() > 4*MaxBodyBytes { // a caller's larger limit: let it go
+		return
+	}
+	b.Reset()
+	bodyBuffers.Put(b)
 }
 
 // check walks body once with the token reader, against type t, and reports

@@ -56,11 +56,11 @@ func (s *Store) appendRecord(c *sql.Conn, kind record.Kind, p any, d *usageDelta
 	r := record.Record{Device: s.device, Chain: s.chain, Seq: h.seq + 1, Kind: kind, Payload: payload}
 	r.Link(h.hash)
 	now := s.clock.Now().UnixNano()
-	if _, err := c.ExecContext(ctx, `INSERT INTO outbox(seq, kind, payload, prev, hash, created) VALUES (?, ?, ?, ?, ?, ?)`,
+	if _, err := s.execPrepared(ctx, c, `INSERT INTO outbox(seq, kind, payload, prev, hash, created) VALUES (?, ?, ?, ?, ?, ?)`,
 		int64(r.Seq), string(r.Kind), []byte(r.Payload), r.Prev, r.Hash, now); err != nil {
 		return record.Record{}, fmt.Errorf("insert record #%d: %w", r.Seq, err)
 	}
-	if _, err := c.ExecContext(ctx, `UPDATE chain SET seq = ?, hash = ? WHERE name = 'head'`, int64(r.Seq), r.Hash); err != nil {
+	if _, err := s.execPrepared(ctx, c, `UPDATE chain SET seq = ?, hash = ? WHERE name = 'head'`, int64(r.Seq), r.Hash); err != nil {
 		return record.Record{}, fmt.Errorf("advance chain head to #%d: %w", r.Seq, err)
 	}
 	if d != nil && d.inmate != "" && (d.usedMs != 0 || d.grantedMs != 0 || d.endNs != 0) {

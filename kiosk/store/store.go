@@ -55,6 +55,8 @@ type Store struct {
 	head head
 
 	tagKey []byte // the card-tag key (tagkey.go)
+
+	stmts stmtCache // the commit path's prepared statements (prepared.go)
 }
 
 // head is the last record of the chain: the one the next record follows.
@@ -189,6 +191,7 @@ func (s *Store) Path() string { return s.path }
 // Close closes the database. The WAL is checkpointed by SQLite on the last
 // close; nothing committed depends on it.
 func (s *Store) Close() error {
+	s.closeStmts()
 	if err := s.db.Close(); err != nil {
 		return s.wrap("close", err)
 	}
@@ -223,14 +226,14 @@ func (s *Store) write(op string, fn func(c *sql.Conn) error) error {
 		return s.wrap(op, err)
 	}
 	defer c.Close()
-	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	if _, err := s.execPrepared(ctx, c, "BEGIN IMMEDIATE"); err != nil {
 		return s.wrap(op, err)
 	}
 	if err := fn(c); err != nil {
 		c.ExecContext(ctx, "ROLLBACK") // best effort; the error that matters is err
 		return s.wrap(op, err)
 	}
-	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+	if _, err := s.execPrepared(ctx, c, "COMMIT"); err != nil {
 		c.ExecContext(ctx, "ROLLBACK")
 		return s.wrap(op, err)
 	}

@@ -26,7 +26,7 @@ type queryer interface {
 
 // loadReported reads the heads reported for seqs lo…hi of chain c.
 func (s *sqlStore) loadReported(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi uint64) (map[uint64]string, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, hash FROM heads_reported WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`),
+	rows, err := s.query(ctx, tx, `SELECT seq, hash FROM heads_reported WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`,
 		c.device, c.chain, int64(lo), int64(hi))
 	if err != nil {
 		return nil, err

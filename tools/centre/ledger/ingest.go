@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 	"time"
 
 	"wartelsuspas/kiosk/policy"
@@ -62,7 +61,7 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 		}
 		c := chainKey{device: device, chain: chain}
 		var contiguous int64
-		err := tx.QueryRowContext(ctx, s.q(`SELECT contiguous FROM chain_heads WHERE device = ? AND chain = ?`), device, chain).Scan(&contiguous)
+		err := s.queryRow(ctx, tx, `SELECT contiguous FROM chain_heads WHERE device = ? AND chain = ?`, device, chain).Scan(&contiguous)
 		newChain := absent(err)
 		if err != nil && !newChain {
 			return err
@@ -81,14 +80,18 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 			return err
 		}
 		now := s.now().UnixMilli()
+		w := &writes{}
 		for _, r := range sorted {
-			rr, err := s.ingestOne(ctx, tx, facility, r, known, reported, now)
+			rr, err := s.ingestOne(ctx, tx, facility, r, known, reported, w, now)
 			if err != nil {
 				return fmt.Errorf("record #%d: %w", r.Seq, err)
 			}
 			res.Records = append(res.Records, rr)
 		}
-		if res.Contiguous, err = s.advanceHead(ctx, tx, c, contiguous, newChain, now); err != nil {
+		if err := s.flush(ctx, tx, c, facility, w); err != nil {
+			return fmt.Errorf("store the batch's rows: %w", err)
+		}
+		if res.Contiguous, err = s.advanceHead(ctx, tx, c, contiguous, newChain, now, known, lo, hi); err != nil {
 			return err
 		}
 		if newChain {
@@ -113,7 +116,7 @@ type link struct{ hash, prev, sum string }
 // loadRange reads the stored records from lo-1 to hi+1: everything the
 // chain checks of a batch spanning lo…hi look at, in one query.
 func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi uint64) (map[uint64]link, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq, kind, payload, prev, hash, sealed FROM records WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`),
+	rows, err := s.query(ctx, tx, `SELECT seq, kind, payload, prev, hash, sealed FROM records WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`,
 		c.device, c.chain, int64(lo)-1, int64(min(hi, math.MaxInt64-1))+1)
 	if err != nil {
 		return nil, err
@@ -145,19 +148,23 @@ func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi
 // flag raises a chain error of kind at seq of chain c (once per kind and
 // seq: a repeat keeps the first detail and time).
 func (s *sqlStore) flag(ctx context.Context, tx *sql.Tx, c chainKey, seq uint64, kind, detail string, now int64) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_errors (device, chain, seq, kind, detail, first_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (device, chain, seq, kind) DO NOTHING`), c.device, c.chain, int64(seq), kind, detail, now)
+	_, err := s.exec(ctx, tx, `INSERT INTO chain_errors (device, chain, seq, kind, detail, first_seen_ms) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (device, chain, seq, kind) DO NOTHING`, c.device, c.chain, int64(seq), kind, detail, now)
 	return err
 }
 
-func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r record.Record, known map[uint64]link, reported map[uint64]string, now int64) (RecordResult, error) {
+// ingestOne decides what one record of a batch is and holds the rows that
+// says in w (batch.go); the statements that must see rows already held
+// flush w first.
+func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r record.Record, known map[uint64]link, reported map[uint64]string, w *writes, now int64) (RecordResult, error) {
 	rr := RecordResult{Seq: r.Seq}
 	c := chainKey{device: r.Device, chain: r.Chain}
 	flag := func(seq uint64, kind, detail string) error {
 		if seq == r.Seq {
 			rr.Flags = append(rr.Flags, kind)
 		}
-		return s.flag(ctx, tx, c, seq, kind, detail, now)
+		w.flag(int64(seq), kind, detail, now)
+		return nil
 	}
 
 	sum := r.ComputeHash()
@@ -170,8 +177,13 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 		// Another version: another hash, or the same claimed hash over other
 		// content (an edit that kept the hash, or the original of one).
 		rr.Status = Conflict
-		ins, err := tx.ExecContext(ctx, s.q(`INSERT INTO conflicts (device, chain, seq, hash, sum, kind, payload, prev, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (device, chain, seq, hash, sum) DO NOTHING`), r.Device, r.Chain, int64(r.Seq), r.Hash, sum, string(r.Kind), []byte(r.Payload), r.Prev, now)
+		// Rare, and it reads and changes the fact of a seq that may be
+		// held: what is held goes first, then this version row by row.
+		if err := s.flush(ctx, tx, c, facility, w); err != nil {
+			return rr, err
+		}
+		ins, err := s.exec(ctx, tx, `INSERT INTO conflicts (device, chain, seq, hash, sum, kind, payload, prev, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (device, chain, seq, hash, sum) DO NOTHING`, r.Device, r.Chain, int64(r.Seq), r.Hash, sum, string(r.Kind), []byte(r.Payload), r.Prev, now)
 		if err != nil {
 			return rr, err
 		}
@@ -182,18 +194,15 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 			return rr, err // a version already counted
 		}
 		// Any doubt withdraws credit, whichever version came first.
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE facts SET credit_ms = 0 WHERE device = ? AND chain = ? AND seq = ?`), r.Device, r.Chain, int64(r.Seq)); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE facts SET credit_ms = 0 WHERE device = ? AND chain = ? AND seq = ?`, r.Device, r.Chain, int64(r.Seq)); err != nil {
 			return rr, err
 		}
-		return rr, s.claim(ctx, tx, facility, r, sum, true, flag)
+		return rr, s.claim(ctx, tx, facility, r, sum, true, w, flag)
 	}
 
 	rr.Status = Stored
 	hashOK := sum == r.Hash
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO records (device, chain, seq, kind, payload, prev, hash, hash_ok, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		r.Device, r.Chain, int64(r.Seq), string(r.Kind), []byte(r.Payload), r.Prev, r.Hash, b2i(hashOK), now); err != nil {
-		return rr, err
-	}
+	w.records = append(w.records, recordRow{seq: int64(r.Seq), kind: string(r.Kind), payload: []byte(r.Payload), prev: r.Prev, hash: r.Hash, hashOK: int64(b2i(hashOK)), receivedMs: now})
 	known[r.Seq] = link{hash: r.Hash, prev: r.Prev, sum: sum}
 	if !hashOK {
 		if err := flag(r.Seq, FlagHash, "hash does not match the content: edited or corrupt; a call charges what it claims (or more, if another version claims more), an officer credit is withdrawn"); err != nil {
@@ -237,15 +246,13 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 	switch {
 	case !ok:
 	case hashOK && (record.Record{Seq: r.Seq + 1, Prev: nextPrev}).Follows(&r) == nil:
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE chain_errors SET cleared = 1 WHERE device = ? AND chain = ? AND seq = ? AND kind = ?`), r.Device, r.Chain, int64(r.Seq+1), FlagGap); err != nil {
-			return rr, err
-		}
+		w.clears = append(w.clears, int64(r.Seq+1))
 	default:
 		if err := flag(r.Seq+1, FlagLink, fmt.Sprintf("prev %.12s is not the hash of the late #%d (%.12s)", nextPrev, r.Seq, r.Hash)); err != nil {
 			return rr, err
 		}
 	}
-	return rr, s.claim(ctx, tx, facility, r, sum, !hashOK || rewritten, flag)
+	return rr, s.claim(ctx, tx, facility, r, sum, !hashOK || rewritten, w, flag)
 }
 
 // claim puts what one version of a record claims into the ledger. Billing
@@ -256,7 +263,7 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 // arrival order
 // and an edit can never lower a charge. A version whose payload is out of
 // bounds or unreadable claims nothing.
-func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r record.Record, sum string, doubtful bool, flag func(uint64, string, string) error) error {
+func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r record.Record, sum string, doubtful bool, w *writes, flag func(uint64, string, string) error) error {
 	f, ok, err := factOf(r)
 	if err != nil {
 		return flag(r.Seq, FlagPayload, err.Error()+"; kept out of the ledger")
@@ -268,7 +275,11 @@ func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r rec
 	case doubtful:
 		f.credit = 0
 	case r.Kind == record.KindOfficer:
-		// Only a verified officer credits, and never beyond the caps.
+		// Only a verified officer credits, and never beyond the caps,
+		// which sum the facts: the batch's own held so far count too.
+		if err := s.flush(ctx, tx, chainKey{device: r.Device, chain: r.Chain}, facility, w); err != nil {
+			return err
+		}
 		kind, detail, err := s.checkOfficer(ctx, tx, facility, &f)
 		if err != nil {
 			return err
@@ -279,22 +290,25 @@ func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r rec
 			}
 		}
 	}
-	const better = `(excluded.charged_ms > facts.charged_ms OR (excluded.charged_ms = facts.charged_ms AND excluded.hash < facts.hash))`
-	pick := func(col string) string {
-		return col + ` = CASE WHEN ` + better + ` THEN excluded.` + col + ` ELSE facts.` + col + ` END`
-	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO facts (device, chain, seq, facility, kind, inmate, period, month, action, talked_ms, charged_ms, credit_ms, hash, officer, at_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device, chain, seq) DO UPDATE SET
-		`+strings.Join([]string{pick("kind"), pick("inmate"), pick("period"), pick("month"), pick("action"), pick("talked_ms"), pick("officer"), pick("at_ms"), pick("hash"), pick("charged_ms")}, ", ")+`, credit_ms = 0`),
-		r.Device, r.Chain, int64(r.Seq), facility, string(r.Kind), f.inmate, f.period, f.month, f.action, f.talked, f.charged, f.credit, sum, f.officer, f.atMs)
-	return err
+	// One fact per seq: the version charging most (factUpsert, batch.go).
+	w.facts = append(w.facts, factRow{seq: int64(r.Seq), kind: string(r.Kind), inmate: f.inmate, period: f.period, month: f.month, action: f.action,
+		talked: f.talked, charged: f.charged, credit: f.credit, sum: sum, officer: f.officer, atMs: f.atMs})
+	return nil
 }
 
 // advanceHead moves the chain's contiguous mark, at head before the batch,
-// over the seqs now stored, reading them in pages rather than one query per
-// seq.
-func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head int64, newChain bool, now int64) (uint64, error) {
+// over the seqs now stored. Within lo-1…hi+1 it needs no query: known holds
+// every seq stored there, before the batch and by it. Past that (or when
+// the batch starts beyond the mark) it reads the stored seqs in pages
+// rather than one query per seq.
+func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head int64, newChain bool, now int64, known map[uint64]link, lo, hi uint64) (uint64, error) {
 	start := head
+	for next := uint64(head) + 1; next+1 >= lo && next <= hi+1; next++ {
+		if _, ok := known[next]; !ok {
+			return s.setHead(ctx, tx, c, start, head, newChain, now) // a hole inside what known covers
+		}
+		head = int64(next)
+	}
 	for {
 		next, err := s.walk(ctx, tx, c, head)
 		if err != nil {
@@ -305,13 +319,18 @@ func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head
 		}
 		head = next
 	}
+	return s.setHead(ctx, tx, c, start, head, newChain, now)
+}
+
+// setHead writes the chain's contiguous mark when it is new or moved.
+func (s *sqlStore) setHead(ctx context.Context, tx *sql.Tx, c chainKey, start, head int64, newChain bool, now int64) (uint64, error) {
 	switch {
 	case newChain:
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO chain_heads (device, chain, contiguous, first_seen_ms) VALUES (?, ?, ?, ?)`), c.device, c.chain, head, now); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT INTO chain_heads (device, chain, contiguous, first_seen_ms) VALUES (?, ?, ?, ?)`, c.device, c.chain, head, now); err != nil {
 			return 0, err
 		}
 	case head != start:
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE chain_heads SET contiguous = ? WHERE device = ? AND chain = ?`), head, c.device, c.chain); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE chain_heads SET contiguous = ? WHERE device = ? AND chain = ?`, head, c.device, c.chain); err != nil {
 			return 0, err
 		}
 	}
@@ -321,7 +340,7 @@ func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head
 // walk returns how far one page of stored seqs after head runs without a
 // hole.
 func (s *sqlStore) walk(ctx context.Context, tx *sql.Tx, c chainKey, head int64) (int64, error) {
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT seq FROM records WHERE device = ? AND chain = ? AND seq > ? ORDER BY seq LIMIT 1000`), c.device, c.chain, head)
+	rows, err := s.query(ctx, tx, `SELECT seq FROM records WHERE device = ? AND chain = ? AND seq > ? ORDER BY seq LIMIT 1000`, c.device, c.chain, head)
 	if err != nil {
 		return 0, err
 	}

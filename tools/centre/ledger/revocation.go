@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -29,8 +30,15 @@ func (s *sqlStore) RevokeCertificate(ctx context.Context, device, serial string,
 // CertificateRevoked implements Store.
 func (s *sqlStore) CertificateRevoked(ctx context.Context, device, serial string) (bool, error) {
 	var revoked bool
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT EXISTS (SELECT 1 FROM devices WHERE device = ? AND revoked_ms IS NOT NULL)
-		OR EXISTS (SELECT 1 FROM revoked_certs WHERE serial = ?)`), device, serial).Scan(&revoked)
+	// Every request of every booth asks this: prepared where that pays.
+	q := s.q(`SELECT EXISTS (SELECT 1 FROM devices WHERE device = ? AND revoked_ms IS NOT NULL)
+		OR EXISTS (SELECT 1 FROM revoked_certs WHERE serial = ?)`)
+	row := s.db.QueryRowContext
+	if st := s.prepared(q); st != nil {
+		row = func(ctx context.Context, _ string, args ...any) *sql.Row { return st.QueryRowContext(ctx, args...) }
+	}
+	err := row(ctx, q, device, serial).Scan(&revoked)
+	s.prepareMissed(ctx)
 	if err != nil {
 		return false, s.errf(fmt.Sprintf("revocation check %s certificate %s", device, serial), err)
 	}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -32,6 +33,7 @@ type sqlStore struct {
 	name    string // for errors: "ledger sqlite /var/lib/…"
 	now     func() time.Time
 	raised  raisedEvents // centre events waiting for their commit, and who hears of them
+	stmts   *stmtCache   // SQLite: prepared statements of the hot paths (stmts.go); nil on PostgreSQL
 }
 
 // OpenSQLite opens (creating if needed) the ledger in the SQLite file at
@@ -51,7 +53,7 @@ func OpenSQLite(path string) (Store, error) {
 	// SQLite has one writer: a single connection serialises transactions
 	// in the process instead of failing them with SQLITE_BUSY.
 	db.SetMaxOpenConns(1)
-	s := &sqlStore{db: db, dialect: sqlite, name: "ledger sqlite " + path, now: time.Now}
+	s := &sqlStore{db: db, dialect: sqlite, name: "ledger sqlite " + path, now: time.Now, stmts: &stmtCache{}}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
 		return nil, err
@@ -99,7 +101,10 @@ func redact(dsn string) string {
 
 func (s *sqlStore) String() string { return s.name }
 
-func (s *sqlStore) Close() error { return s.db.Close() }
+func (s *sqlStore) Close() error {
+	s.closeStmts()
+	return s.db.Close()
+}
 
 // q rebinds ? placeholders for the dialect. No query here has a ? inside
 // a literal.
@@ -107,6 +112,19 @@ func (s *sqlStore) q(query string) string {
 	if s.dialect != postgres {
 		return query
 	}
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	q := rebind(query)
+	rebound.Store(query, q)
+	return q
+}
+
+// rebound caches rebind's answers: the queries are a fixed set, plus one
+// per row count of the batch statements (batch.go).
+var rebound sync.Map // query with ? → query with $n
+
+func rebind(query string) string {
 	var b strings.Builder
 	n := 0
 	for _, c := range query {
@@ -131,6 +149,7 @@ func (s *sqlStore) tx(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx)
 	if err != nil {
 		return err
 	}
+	defer s.prepareMissed(ctx) // with the connection free (stmts.go)
 	if err := fn(tx); err != nil {
 		tx.Rollback()
 		s.raised.settle(tx, false)

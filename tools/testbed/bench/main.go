@@ -106,20 +106,42 @@ func endGroup(g string) {
 	delete(groupEnds, g)
 }
 
+// exitCode is main's exit status, set where deferred profiles must still
+// be written.
+var exitCode int
+
 func main() {
-	only := flag.String("only", "", "run only the suites whose name contains this; with -out, the other suites' rows of the file are kept")
+	run()
+	os.Exit(exitCode)
+}
+
+func run() {
+	only := flag.String("only", "", "run only the suites whose name contains this (several: comma-separated); with -out, the other suites' rows of the file are kept")
 	runs := flag.Int("runs", 3, "runs of each suite; each figure is the median (slow suites run fewer, see their notes)")
 	out := flag.String("out", "", "also write the table as Markdown to this file (e.g. docs/benchmarks.md)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run to this file at the end")
 	flag.Parse()
 	if *runs < 1 {
 		fmt.Fprintln(os.Stderr, "bench: -runs must be at least 1")
 		os.Exit(2)
 	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(2)
+		}
+		defer stop()
+	}
+	if *memProfile != "" {
+		defer writeMemProfile(*memProfile)
+	}
 	sort.Slice(suites, func(i, j int) bool { return suites[i].name < suites[j].name })
 	begin := time.Now()
 	var selected []suite
 	for _, s := range suites {
-		if *only == "" || strings.Contains(s.name, *only) {
+		if selectedSuite(s.name, *only) {
 			selected = append(selected, s)
 		}
 	}
@@ -145,13 +167,18 @@ func main() {
 			}
 		}
 		md := t.Markdown(m, time.Now(), Commit(), strings.Join(os.Args[1:], " "))
+		// What people wrote below the table (profiles, findings) stays.
+		if old, err := os.ReadFile(*out); err == nil {
+			md += KeptNotes(string(old))
+		}
 		if err := os.WriteFile(*out, []byte(md), 0o644); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: write the table: %v\n", err)
-			os.Exit(1)
+			exitCode = 1
+			return
 		}
 	}
 	if len(failures) > 0 {
-		os.Exit(1)
+		exitCode = 1
 	}
 }
 
@@ -190,4 +217,18 @@ func runSuites(selected []suite, runs int) (rows []Row, failures []string) {
 		}
 	}
 	return rows, failures
+}
+
+// selectedSuite reports whether -only (comma-separated parts; "" for all)
+// selects the suite called name.
+func selectedSuite(name, only string) bool {
+	if only == "" {
+		return true
+	}
+	for part := range strings.SplitSeq(only, ",") {
+		if part = strings.TrimSpace(part); part != "" && strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
 }

@@ -269,3 +269,18 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// NotesHeading starts the part of the benchmark file written by people
+// (where the time goes, what the profiles showed), which a new run keeps
+// below its table.
+const NotesHeading = "\n## Notes"
+
+// KeptNotes returns the people's part of an earlier benchmark file, from
+// NotesHeading on ("" when it has none).
+func KeptNotes(old string) string {
+	i := strings.Index(old, NotesHeading)
+	if i < 0 {
+		return ""
+	}
+	return old[i:]
+}

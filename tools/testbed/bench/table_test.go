@@ -306,3 +306,23 @@ func TestKeepRows(t *testing.T) {
 		t.Errorf("the table does not say where the kept rows come from:\n%s", md)
 	}
 }
+
+// A new run keeps what people wrote below the table, and -only takes
+// several suites.
+func TestKeptNotesAndSelection(t *testing.T) {
+	old := "# Benchmarks\n\n| a | b |\n" + NotesHeading + " (ingest)\n\nprofiles say X\n"
+	if got := KeptNotes(old); got != NotesHeading+" (ingest)\n\nprofiles say X\n" {
+		t.Errorf("KeptNotes = %q", got)
+	}
+	if got := KeptNotes("# Benchmarks\n| a |\n"); got != "" {
+		t.Errorf("KeptNotes of a file without notes = %q", got)
+	}
+	for _, tc := range []struct {
+		name, only string
+		want       bool
+	}{{"gateway", "", true}, {"gateway", "gate", true}, {"store", "gateway,store", true}, {"uplink", "gateway, store", false}, {"decode", " decode ,", true}} {
+		if got := selectedSuite(tc.name, tc.only); got != tc.want {
+			t.Errorf("selectedSuite(%q, %q) = %v, want %v", tc.name, tc.only, got, tc.want)
+		}
+	}
+}
