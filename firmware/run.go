@@ -186,9 +186,8 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	}
 	if mod != nil {
 		deps.Dialer = modemDialer{mod}
-		// LEAD: deps.Numbers = st — kiosk/store's Numbers/NumberBlocked come
-		// with the numbers helper's branch (not on main when this was written);
-		// until then a booth with a modem has a Dialer and no Numbers.
+		// The numbers the roster sync brought: the engine dials only these.
+		deps.Numbers = st
 	}
 	sc := cfg.Session()
 	sc.Rules = keptRules(sc.Rules, st, log)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"wartelsuspas/kiosk/dialplan"
 
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
@@ -202,45 +203,16 @@ func (e *Engine) resolve(person, keys string) (record.Number, policy.Reason) {
 	return n, policy.ReasonNone
 }
 
-// matchNumber finds the registered number the digits typed are, in E.164
-// after Indonesian normalising (08… and 628… are +628…). kiosk/dialplan
-// is to hold this rule for the booth and the gateway both; until it is on
-// main the engine keeps this small copy.
+// matchNumber finds the registered number the digits typed are, by
+// kiosk/dialplan's rule (the one the gateway registers numbers by: 08… and
+// 628… are +628…).
 func matchNumber(typed string, nums []record.Number) (record.Number, bool) {
-	want, ok := normalise(typed)
-	if !ok {
-		return record.Number{}, false
-	}
 	for _, n := range nums {
-		if got, ok := normalise(n.E164); ok && got == want {
+		if dialplan.Match(typed, n.E164) {
 			return n, true
 		}
 	}
 	return record.Number{}, false
-}
-
-// normalise writes a number in E.164: "+" and 8 to 15 digits. A leading 0
-// is Indonesia's trunk prefix (+62); 62… without "+" is read as +62….
-func normalise(s string) (string, bool) {
-	digits := strings.TrimPrefix(s, "+")
-	international := len(digits) < len(s)
-	for _, r := range digits {
-		if r < '0' || r > '9' {
-			return "", false
-		}
-	}
-	switch {
-	case international:
-	case strings.HasPrefix(digits, "0"):
-		digits = "62" + digits[1:]
-	case strings.HasPrefix(digits, "62"):
-	default:
-		return "", false
-	}
-	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
-		return "", false
-	}
-	return "+" + digits, true
 }
 
 // progress is the modem's word on the call the engine dialled.

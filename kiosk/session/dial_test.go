@@ -384,19 +384,3 @@ func TestDialIncoming(t *testing.T) {
 	}
 }
 
-func TestNormalise(t *testing.T) {
-	tests := []struct {
-		in, want string
-		ok       bool
-	}{
-		{"081234567890", "+6281234567890", true}, {"6281234567890", "+6281234567890", true},
-		{"+6281234567890", "+6281234567890", true}, {"+441632960961", "+441632960961", true},
-		{"1234", "", false}, {"0812", "", false}, {"08123456789012345", "", false}, {"08-1234", "", false},
-		{"", "", false}, {"+", "", false}, {"00", "", false}, {"81234567890", "", false},
-	}
-	for _, tt := range tests {
-		if got, ok := normalise(tt.in); got != tt.want || ok != tt.ok {
-			t.Errorf("normalise(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
-		}
-	}
-}
