@@ -383,4 +383,3 @@ func TestDialIncoming(t *testing.T) {
 		t.Errorf("dialer %+v, relay %v: an incoming call changes nothing (one hang-up: at start)", r.d.Events(), r.b.Relay())
 	}
 }
-
