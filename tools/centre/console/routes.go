@@ -66,6 +66,8 @@ func Routes() []Route {
 		{"GET", "/f/{facility}/inmates", View, anyRole, inmatesPage},
 		{"POST", "/f/{facility}/inmates/block", Change, rosterWriters, cardBlock},
 		{"POST", "/f/{facility}/inmates/import", Change, rosterWriters, rosterImport},
+		{"GET", "/f/{facility}/policy", View, anyRole, policyPage},
+		{"POST", "/f/{facility}/policy", Change, policyWriters, policySet},
 	}
 }
 
