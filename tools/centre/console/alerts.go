@@ -21,7 +21,7 @@ type alertRow struct {
 }
 
 func (q *Request) alertRow(a ledger.Alert) alertRow {
-	r := alertRow{Device: a.Device, Booth: a.Device[len(a.Facility)+1:], Kind: string(a.Kind), Label: q.T("alert." + string(a.Kind)), Detail: a.Detail, Ack: a.Ack}
+	r := alertRow{Device: a.Device, Booth: a.Device[len(a.Facility)+1:], Kind: string(a.Kind), Label: q.T("alert." + string(a.Kind)), Detail: q.T("alertdetail."+string(a.Kind), a.Args...), Ack: a.Ack}
 	if !a.Since.IsZero() {
 		r.Since = a.Since.UTC().Format("2006-01-02 15:04:05Z")
 		r.SinceMs = a.Since.UnixMilli()

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"wartelsuspas/tools/centre/ledger"
@@ -56,6 +57,9 @@ type Console struct {
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
 	static http.Handler
+
+	dummyOnce sync.Once
+	dummy     string // dummyHash
 }
 
 //go:embed templates/*.html

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"wartelsuspas/tools/centre/ledger"
@@ -25,12 +24,11 @@ type Throttle struct {
 var DefaultThrottle = Throttle{Window: 15 * time.Minute, PerAccount: 5, PerAddress: 30}
 
 // dummyHash is checked for an unknown account, so a login takes as long
-// whether or not the name exists.
-// Made on first use: every CLI command links this package.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := HashPassword("no such account", DefaultArgon2)
-	return h
-})
+// whether or not the name exists; made on first use, at the console's cost.
+func (c *Console) dummyHash() string {
+	c.dummyOnce.Do(func() { c.dummy, _ = HashPassword("no such account", c.opts.Argon2) })
+	return c.dummy
+}
 
 type loginData struct {
 	Name  string
@@ -89,7 +87,7 @@ func loginSubmit(q *Request) error {
 	if err != nil && !errors.Is(err, ledger.ErrNoAccount) {
 		return err
 	}
-	hash := dummyHash()
+	hash := c.dummyHash()
 	if known {
 		hash = a.PasswordHash
 	}

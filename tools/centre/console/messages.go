@@ -222,6 +222,16 @@ var english = map[string]string{
 	"alerts.acked":    "Acknowledged",
 	"alerts.acked_by": "acknowledged by %s",
 
+	"alertdetail.booth_offline":   "last heartbeat %s ago",
+	"alertdetail.tamper":          "panel opened; an officer card clears it after inspection",
+	"alertdetail.relay_fault":     "relay did not follow its command; check the relay board",
+	"alertdetail.reader_down":     "card reader not answering; check its cable",
+	"alertdetail.store_replaced":  "store replaced %d time(s), %d record(s) lost",
+	"alertdetail.clone_suspected": "its identity ran on two machines at once: revoke and re-enrol",
+	"alertdetail.chain_flags":     "%d open chain flag(s)",
+	"alertdetail.outbox_growing":  "%d records waiting (limit %d)",
+	"nav.audit_all":               "Audit trail (all)",
+
 	"alert.booth_offline":   "booth offline",
 	"alert.tamper":          "panel opened",
 	"alert.relay_fault":     "relay fault",
@@ -453,6 +463,16 @@ var indonesian = map[string]string{
 	"alerts.note":     "apa yang Anda lakukan atau akan lakukan",
 	"alerts.acked":    "Sudah dilihat",
 	"alerts.acked_by": "dilihat oleh %s",
+
+	"alertdetail.booth_offline":   "detak terakhir %s yang lalu",
+	"alertdetail.tamper":          "panel dibuka; kartu petugas menghapusnya setelah diperiksa",
+	"alertdetail.relay_fault":     "relai tidak mengikuti perintah; periksa papan relai",
+	"alertdetail.reader_down":     "pembaca kartu tidak menjawab; periksa kabelnya",
+	"alertdetail.store_replaced":  "penyimpanan diganti %d kali, %d catatan hilang",
+	"alertdetail.clone_suspected": "identitasnya berjalan di dua mesin sekaligus: cabut dan daftarkan ulang",
+	"alertdetail.chain_flags":     "%d tanda rantai terbuka",
+	"alertdetail.outbox_growing":  "%d catatan menunggu (batas %d)",
+	"nav.audit_all":               "Jejak audit (semua)",
 
 	"alert.booth_offline":   "bilik luring",
 	"alert.tamper":          "panel dibuka",

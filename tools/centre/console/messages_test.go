@@ -43,6 +43,9 @@ func TestEveryKeyInEveryLanguage(t *testing.T) {
 		if _, ok := english["alert."+string(k)]; !ok {
 			t.Errorf("alert %s has no label", k)
 		}
+		if _, ok := english["alertdetail."+string(k)]; !ok {
+			t.Errorf("alert %s has no detail", k)
+		}
 	}
 	for _, k := range record.AllEvents {
 		if _, ok := english["event."+string(k)]; !ok {

@@ -56,8 +56,11 @@ type Alert struct {
 	// that raised it); zero when it cannot. (Device, Kind, Since) names
 	// one occurrence: an acknowledgement holds for that occurrence only.
 	Since time.Time
-	// Detail is the centre's own words plus numbers (never booth text).
+	// Detail is the centre's own words plus numbers (never booth text),
+	// in English; Args are its numbers in order, for a translation of the
+	// kind's detail (the console's "alertdetail.KIND").
 	Detail string
+	Args   []any
 	// Ack is the acknowledgement of this occurrence (nil: none).
 	Ack *AlertAck
 }
@@ -178,8 +181,8 @@ func Alerts(ctx context.Context, s Store, facility string, now time.Time, r Aler
 		if d.Revoked {
 			continue
 		}
-		raise := func(k AlertKind, since time.Time, detail string) {
-			a := Alert{Facility: facility, Device: d.Device, Kind: k, Since: since, Detail: detail}
+		raise := func(k AlertKind, since time.Time, format string, args ...any) {
+			a := Alert{Facility: facility, Device: d.Device, Kind: k, Since: since, Detail: fmt.Sprintf(format, args...), Args: args}
 			for _, ack := range acks {
 				if ack.Device == d.Device && ack.Kind == k && ack.Since.Equal(since) {
 					a.Ack = &ack.AlertAck
@@ -194,7 +197,7 @@ func Alerts(ctx context.Context, s Store, facility string, now time.Time, r Aler
 		case d.LastSeen.IsZero():
 			raise(AlertOffline, time.Time{}, "no heartbeat ever")
 		case !online:
-			raise(AlertOffline, d.LastSeen, fmt.Sprintf("last heartbeat %s ago", now.Sub(d.LastSeen).Truncate(time.Second)))
+			raise(AlertOffline, d.LastSeen, "last heartbeat %s ago", now.Sub(d.LastSeen).Truncate(time.Second).String())
 		}
 		if has(d.OutOfService, "tamper") || has(d.Faults, "panel_open") {
 			raise(AlertTamper, ev[string(record.EventTamper)], "panel opened; an officer card clears it after inspection")
@@ -206,7 +209,7 @@ func Alerts(ctx context.Context, s Store, facility string, now time.Time, r Aler
 			raise(AlertReaderDown, ev[string(record.EventReaderDown)], "card reader not answering; check its cable")
 		}
 		if d.StoreReplaced > 0 {
-			raise(AlertStoreReplaced, ev[string(EventStoreReplaced)], fmt.Sprintf("store replaced %d time(s), %d record(s) lost", d.StoreReplaced, d.LostRecords))
+			raise(AlertStoreReplaced, ev[string(EventStoreReplaced)], "store replaced %d time(s), %d record(s) lost", d.StoreReplaced, d.LostRecords)
 		}
 		if !d.CloneSuspected.IsZero() {
 			raise(AlertCloneSuspected, d.CloneSuspected, "its identity ran on two machines at once: revoke and re-enrol")
@@ -226,12 +229,12 @@ func Alerts(ctx context.Context, s Store, facility string, now time.Time, r Aler
 			}
 		}
 		if open > 0 {
-			raise(AlertChainFlags, first, fmt.Sprintf("%d open chain flag(s)", open))
+			raise(AlertChainFlags, first, "%d open chain flag(s)", open)
 		}
 		if online && d.OutboxDepth > r.OutboxLimit {
 			// Heartbeats keep only the latest depth: dated by nothing, so
 			// an acknowledgement holds until the depth falls (below).
-			raise(AlertOutboxGrowing, time.Time{}, fmt.Sprintf("%d records waiting (limit %d)", d.OutboxDepth, r.OutboxLimit))
+			raise(AlertOutboxGrowing, time.Time{}, "%d records waiting (limit %d)", d.OutboxDepth, r.OutboxLimit)
 		}
 	}
 	// An undated condition's acknowledgement lapses when the condition
