@@ -51,6 +51,9 @@ type Options struct {
 	// start (SetKey helps), e.g. to dial the gateway through a fault proxy
 	// or to put the store on a small file system.
 	Configure func(b *Booth, doc string) (string, error)
+	// Console, when set, is the address the gateway serves the centre's
+	// console on (e.g. "127.0.0.1:0"); Gateway.Console is then its URL.
+	Console string
 }
 
 // Rig is a running gateway and its booths.
@@ -159,10 +162,11 @@ func (r *Rig) Ledger() (ledger.Store, error) {
 
 // Gateway is the wartel-gateway serve process.
 type Gateway struct {
-	Dir  string
-	Addr string // host:port the booths dial
-	bin  string
-	proc *process
+	Dir     string
+	Addr    string // host:port the booths dial
+	Console string // the console's URL, when Options.Console was set
+	bin     string
+	proc    *process
 }
 
 func startGateway(ctx context.Context, o Options) (*Gateway, error) {
@@ -188,7 +192,11 @@ func startGateway(ctx context.Context, o Options) (*Gateway, error) {
 	if err := g.Run(ctx, "policy", "set", "-facility", o.Facility, pol); err != nil {
 		return nil, err
 	}
-	if err := g.Start(ctx, "127.0.0.1:0", o.Log); err != nil {
+	var extra []string
+	if o.Console != "" {
+		extra = append(extra, "-console", o.Console)
+	}
+	if err := g.Start(ctx, "127.0.0.1:0", o.Log, extra...); err != nil {
 		return nil, err
 	}
 	return g, nil

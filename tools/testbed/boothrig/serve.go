@@ -33,7 +33,7 @@ func (g *Gateway) startServe(ctx context.Context, listen string, log io.Writer, 
 	if err != nil {
 		return "", err
 	}
-	type addrs struct{ api, metrics string }
+	type addrs struct{ api, metrics, console string }
 	ready := make(chan addrs, 1)
 	go func() {
 		var a addrs
@@ -41,6 +41,9 @@ func (g *Gateway) startServe(ctx context.Context, listen string, log io.Writer, 
 		for sc.Scan() {
 			if rest, ok := strings.CutPrefix(sc.Text(), "metrics on "); ok {
 				a.metrics = strings.Fields(rest)[0]
+			}
+			if rest, ok := strings.CutPrefix(sc.Text(), "console on "); ok {
+				a.console = strings.Fields(rest)[0]
 			}
 			if rest, ok := strings.CutPrefix(sc.Text(), "serving booths on https://"); ok {
 				a.api = strings.Fields(rest)[0]
@@ -50,7 +53,7 @@ func (g *Gateway) startServe(ctx context.Context, listen string, log io.Writer, 
 	}()
 	select {
 	case a := <-ready:
-		g.Addr = a.api
+		g.Addr, g.Console = a.api, a.console
 		g.proc = p
 		return a.metrics, nil
 	case <-p.done:

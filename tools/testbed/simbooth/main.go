@@ -41,6 +41,7 @@ type options struct {
 	kiosk   string
 	gateway string
 	lang    string
+	console string // the console's address; "": none
 	fast    bool
 	allow   time.Duration // overrides the rules' allowance when set
 	perCall time.Duration // overrides the rules' longest call when set
@@ -57,6 +58,7 @@ func main() {
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the page; if it is busy, any free loopback port")
 	fs.StringVar(&o.kiosk, "kiosk", "", "wartel-kiosk binary (default: beside simbooth, else built into DIR/bin)")
 	fs.StringVar(&o.gateway, "gateway", "", "wartel-gateway binary (default: beside simbooth, else built into DIR/bin)")
+	fs.StringVar(&o.console, "console", "127.0.0.1:0", "address of the centre's console (HTTPS; empty: none); port 0 picks a free one, printed at start")
 	fs.StringVar(&o.lang, "lang", i18n.Choose(""), "language of the page and the console: id (Bahasa Indonesia) or en")
 	fs.BoolVar(&o.fast, "fast", true, "demo rules: 3 min a day, 90 s a call, so a warning and a cut-off come within two minutes; false: 30 min a day, 10 min a call")
 	fs.DurationVar(&o.allow, "allowance", 0, "minutes per inmate per day, overriding -fast's (e.g. 40s, for tests)")
@@ -120,7 +122,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	defer ln.Close()
 
 	fmt.Fprintln(stdout, cat.T("sim.starting", o.booths))
-	r, err := boothrig.Start(ctx, boothrig.Options{Dir: rigDir, Booths: o.booths, KioskBin: kiosk, GatewayBin: gateway, Rules: rules})
+	r, err := boothrig.Start(ctx, boothrig.Options{Dir: rigDir, Booths: o.booths, KioskBin: kiosk, GatewayBin: gateway, Rules: rules, Console: o.console})
 	if err != nil {
 		return fmt.Errorf("starting the booths: %w", err)
 	}
@@ -147,6 +149,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	fmt.Fprintln(stdout, cat.T("sim.start", o.booths, r.Facility()))
 	fmt.Fprintln(stdout, cat.T("sim.url", "http://"+ln.Addr().String()+"/"))
 	fmt.Fprintln(stdout, cat.T("sim.gateway_addr", r.Gateway.Addr))
+	if err := demoConsole(ctx, r, rigDir, cat, stdout); err != nil {
+		return err
+	}
 	fmt.Fprintln(stdout, cat.T("sim.state_dir", state, filepath.Join(rigDir, "booths", "*", "kiosk.log")))
 	fmt.Fprintln(stdout, cat.T("sim.stop_hint"))
 
