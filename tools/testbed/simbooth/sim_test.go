@@ -288,6 +288,15 @@ func TestProcessStopsEverything(t *testing.T) {
 	if !regexp.MustCompile(`msg="call ended".* reason=shutdown .*charged_ms=\d+`).Match(log) {
 		t.Errorf("b01's log does not show the call ended and billed at shutdown:\n%s", log)
 	}
+	// make run serves the console with its demo accounts (issue 16): an
+	// admin, an operator and a supervisor, each with a password, a TOTP
+	// secret and its code now; kept for the next run.
+	if !regexp.MustCompile(`(?s)Centre's console: https://127\.0\.0\.1:\d+/.*added admin demo-admin.*added operator demo-operator of lapas-demo.*added supervisor demo-supervisor of lapas-demo.*the code for secret [A-Z2-7]+ now: \d{6}`).MatchString(s.out.String()) {
+		t.Errorf("simbooth's output does not show the console and its demo accounts:\n%s", s.out)
+	}
+	if kept, err := os.ReadFile(filepath.Join(s.state, "rig", "console-accounts.txt")); err != nil || strings.Count(string(kept), "totp secret: ") != 3 {
+		t.Errorf("the demo accounts are not kept for the next run (%v):\n%s", err, kept)
+	}
 	for _, want := range []string{"Gateway: https://127.0.0.1:", "State:   " + s.state, "Ctrl-C to stop", "Stopped; nothing left running."} {
 		if !strings.Contains(s.out.String(), want) {
 			t.Errorf("simbooth's output lacks %q:\n%s", want, s.out)
