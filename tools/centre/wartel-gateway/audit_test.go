@@ -39,13 +39,16 @@ func TestAuditCLI(t *testing.T) {
 		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5"}, "roster.block"},
 		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5", "-unblock"}, "roster.unblock"},
 		{[]string{"policy", "set", "-facility", "lapas-a", policy}, "policy.set"},
+		{[]string{"numbers", "add", "-facility", "lapas-a", "-person", "budi", "-number", "081234567890", "-slot", "1", "-label", "ibu"}, "numbers.add"},
+		{[]string{"numbers", "block", "-facility", "lapas-a", "-reason", "victim", "08111111111"}, "numbers.block"},
+		{[]string{"numbers", "unblock", "-facility", "lapas-a", "08111111111"}, "numbers.unblock"},
 		{[]string{"account", "add", "-name", "siti", "-role", "operator", "-facility", "lapas-a"}, "account.add"},
 		{[]string{"account", "reset-totp", "-name", "siti"}, "account.reset-totp"},
 		{[]string{"account", "disable", "-name", "siti"}, "account.disable"},
 		{[]string{"revoke", "lapas-a/b01"}, "booth.revoke"},
 	} {
 		var args []string
-		if tc.args[0] == "roster" || tc.args[0] == "account" || tc.args[0] == "policy" {
+		if tc.args[0] == "roster" || tc.args[0] == "account" || tc.args[0] == "policy" || tc.args[0] == "numbers" {
 			// flags follow the subcommand
 			args = append(append([]string{tc.args[0], tc.args[1]}, by...), tc.args[2:]...)
 		} else {

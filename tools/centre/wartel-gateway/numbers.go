@@ -76,6 +76,7 @@ func numbersAdd(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
+	g.changed("numbers.add", *facility, fmt.Sprint(n.ID), nil, n)
 	fmt.Fprintf(g.stdout, "registered number %d: %s for %s, slot %d, pending a supervisor's approval (wartel-gateway numbers approve -facility %s -by ACCOUNT %d)\n",
 		n.ID, n.E164, n.Person, n.Slot, *facility, n.ID)
 	return nil
@@ -125,6 +126,7 @@ func numbersDecide(ctx context.Context, g *globals, verb string, args []string) 
 	if err != nil {
 		return err
 	}
+	g.changed("numbers."+verb, *facility, fmt.Sprint(n.ID), nil, n)
 	fmt.Fprintf(g.stdout, "number %d (%s for %s) is %s by %s\n", n.ID, n.E164, n.Person, n.Status, n.DecidedBy)
 	return nil
 }
@@ -180,6 +182,7 @@ func numbersBlock(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	e, _ := dialplan.Parse(rest[0]) // BlockNumber parsed it
+	g.changed("numbers.block", *facility, e, nil, map[string]any{"reason": *reason})
 	fmt.Fprintf(g.stdout, "blocked %s in %s: no booth dials it from its next sync, whoever registered it\n", e, *facility)
 	return nil
 }
@@ -201,6 +204,7 @@ func numbersUnblock(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	e, _ := dialplan.Parse(rest[0])
+	g.changed("numbers.unblock", *facility, e, map[string]any{"blocked": true}, nil)
 	fmt.Fprintf(g.stdout, "unblocked %s in %s\n", e, *facility)
 	return nil
 }
