@@ -148,6 +148,17 @@ func rosterImport(q *Request) error {
 		}
 		err = roster.CheckRoles(cards, lines, full.Upserts)
 	}
+	if err == nil {
+		// The roster parser reads a numbers column too, but registering
+		// numbers here would bypass the registrar/approver rule the
+		// numbers pages keep: the console imports cards only.
+		for i, c := range cards {
+			if len(c.Numbers) > 0 {
+				err = errors.Join(err, roster.RowError{Line: lines[i], Column: roster.NumbersColumn,
+					Msg: "the console imports cards only: register numbers with wartel-gateway roster import -by ACCOUNT, or leave the column out"})
+			}
+		}
+	}
 	if err != nil {
 		imp.Errors = rowErrors(err)
 		return q.showInmates(imp)

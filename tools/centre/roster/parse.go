@@ -15,12 +15,19 @@ import (
 	"time"
 
 	"wartelsuspas/cardid"
+	"wartelsuspas/kiosk/dialplan"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 )
 
-// Header is the first line of a roster CSV, in this order.
+// Header is the first line of a roster CSV, in this order; a file
+// may add the numbers column (NumbersColumn) after them.
 var Header = []string{"role", "person", "name", "block", "card", "allowance_min", "blocked"}
+
+// NumbersColumn holds an inmate's registered numbers, "SLOT:NUMBER:LABEL"
+// separated by ";", e.g. "1:081234567890:ibu;2:+6281298765432:kakak;:0215551234:pengacara"
+// (an empty slot: chosen by keying the full number). docs/dial.md.
+const NumbersColumn = "numbers"
 
 // MaxErrors bounds the errors one import reports, so a file in the
 // wrong format does not bury the first useful message.
@@ -71,16 +78,22 @@ func ParseLines(r io.Reader) ([]record.CardInfo, []int, error) {
 	for i := range head {
 		head[i] = strings.ToLower(strings.TrimSpace(head[i]))
 	}
-	if !slices.Equal(head, Header) {
-		return nil, nil, fmt.Errorf("line 1: header is %q, want %s", strings.Join(head, ","), strings.Join(Header, ","))
+	withNumbers := slices.Equal(head, append(slices.Clone(Header), NumbersColumn))
+	if !slices.Equal(head, Header) && !withNumbers {
+		return nil, nil, fmt.Errorf("line 1: header is %q, want %s (and optionally ,%s)", strings.Join(head, ","), strings.Join(Header, ","), NumbersColumn)
+	}
+	ncols := len(Header)
+	if withNumbers {
+		ncols++
 	}
 	var (
-		cards []record.CardInfo
-		lines []int
-		errs  []error
-		seen  = make(map[string]int) // card → line
-		roles = make(map[string]int) // person → line of their first card
-		byLn  = make(map[int]record.CardInfo)
+		cards   []record.CardInfo
+		lines   []int
+		errs    []error
+		seen    = make(map[string]int) // card → line
+		roles   = make(map[string]int) // person → line of their first card
+		byLn    = make(map[int]record.CardInfo)
+		numbers = make(map[string]int) // person → line of their numbers
 	)
 	for {
 		fields, err := cr.Read()
@@ -100,10 +113,12 @@ func ParseLines(r io.Reader) ([]record.CardInfo, []int, error) {
 		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
 			continue // blank line
 		}
-		ci, rerrs := parseRow(line, fields)
+		ci, rerrs := parseRow(line, fields, ncols)
 		errs = append(errs, rerrs...)
 		if len(rerrs) == 0 {
-			if first, dup := seen[ci.Card]; dup {
+			if first, dup := numbers[ci.Person]; dup && len(ci.Numbers) > 0 {
+				errs = append(errs, RowError{line, NumbersColumn, fmt.Sprintf("the numbers of %s are already given on line %d; write them on one of the person's rows", ci.Person, first)})
+			} else if first, dup := seen[ci.Card]; dup {
 				errs = append(errs, RowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
 			} else if first, ok := roles[ci.Person]; ok && byLn[first].Role != ci.Role {
 				// An officer holding an inmate card could credit their own minutes.
@@ -111,6 +126,9 @@ func ParseLines(r io.Reader) ([]record.CardInfo, []int, error) {
 					ci.Person, byLn[first].Role, first)})
 			} else {
 				seen[ci.Card] = line
+				if len(ci.Numbers) > 0 {
+					numbers[ci.Person] = line
+				}
 				if !ok {
 					roles[ci.Person], byLn[line] = line, ci
 				}
@@ -131,9 +149,13 @@ func ParseLines(r io.Reader) ([]record.CardInfo, []int, error) {
 	return cards, lines, nil
 }
 
-func parseRow(line int, f []string) (record.CardInfo, []error) {
-	if len(f) != len(Header) {
-		return record.CardInfo{}, []error{RowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), len(Header), strings.Join(Header, ","))}}
+func parseRow(line int, f []string, ncols int) (record.CardInfo, []error) {
+	if len(f) != ncols {
+		head := strings.Join(Header, ",")
+		if ncols > len(Header) {
+			head += "," + NumbersColumn
+		}
+		return record.CardInfo{}, []error{RowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), ncols, head)}}
 	}
 	for i := range f {
 		f[i] = strings.TrimSpace(f[i])
@@ -177,7 +199,59 @@ func parseRow(line int, f []string) (record.CardInfo, []error) {
 	default:
 		bad("blocked", "%q is not yes or no", f[6])
 	}
+	if len(f) > len(Header) && f[7] != "" {
+		if ci.Role == record.RoleOfficer {
+			bad(NumbersColumn, "officers have no registered numbers; leave it empty")
+		} else {
+			ns, err := parseNumbersCell(ci.Person, f[7])
+			if err != nil {
+				bad(NumbersColumn, "%v", err)
+			}
+			ci.Numbers = ns
+		}
+	}
 	return ci, errs
+}
+
+// parseNumbersCell reads the numbers column of one row.
+func parseNumbersCell(person, cell string) ([]record.Number, error) {
+	var out []record.Number
+	slots, seen := map[int]string{}, map[string]bool{}
+	for i, entry := range strings.Split(cell, ";") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		parts := strings.SplitN(entry, ":", 3)
+		if len(parts) < 2 {
+			return nil, fmt.Errorf("entry %d %q: write SLOT:NUMBER:LABEL, e.g. 1:081234567890:ibu (the slot may be empty)", i+1, entry)
+		}
+		n := record.Number{Person: person}
+		if s := strings.TrimSpace(parts[0]); s != "" {
+			d, err := strconv.Atoi(s)
+			if err != nil || d < 0 || d > 9 {
+				return nil, fmt.Errorf("entry %d %q: slot %q is not a digit 1 to 9 (leave it empty for a number keyed in full)", i+1, entry, s)
+			}
+			n.Slot = d
+		}
+		e, err := dialplan.Parse(parts[1])
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i+1, err)
+		}
+		n.E164 = e
+		if len(parts) == 3 {
+			n.Label = strings.TrimSpace(parts[2])
+		}
+		if seen[n.E164] {
+			return nil, fmt.Errorf("entry %d: %s is listed twice", i+1, n.E164)
+		}
+		if other, ok := slots[n.Slot]; ok && n.Slot != 0 {
+			return nil, fmt.Errorf("entry %d: slot %d is already %s", i+1, n.Slot, other)
+		}
+		seen[n.E164], slots[n.Slot] = true, n.E164
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // CheckRoles refuses cards (read on lines) whose person already holds a

@@ -38,6 +38,7 @@ import (
 	"wartelsuspas/cardid"
 	"wartelsuspas/tools/centre/ca"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/roster"
 )
 
 // DefaultState is where the gateway keeps its CA and database unless
@@ -270,7 +271,7 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		return fmt.Errorf("open the roster: %w", err)
 	}
 	defer f.Close()
-	cards, lines, err := parseRosterLines(f)
+	cards, lines, err := roster.ParseLines(f)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 	}
@@ -283,7 +284,7 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read the roster of %s to check the file against it: %w", *facility, err)
 	}
-	if err := checkRoles(cards, lines, now.Upserts); err != nil {
+	if err := roster.CheckRoles(cards, lines, now.Upserts); err != nil {
 		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 	}
 	todo, err := numbersToRegister(ctx, s, *facility, *by, cards, lines)

@@ -2,288 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
-	"slices"
-	"strconv"
-	"strings"
-	"time"
 
-	"wartelsuspas/cardid"
-	"wartelsuspas/kiosk/dialplan"
-	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/roster"
 )
-
-// rosterHeader is the first line of a roster CSV, in this order; a file
-// may add the numbers column (numbersColumn) after them.
-var rosterHeader = []string{"role", "person", "name", "block", "card", "allowance_min", "blocked"}
-
-// numbersColumn holds an inmate's registered numbers, "SLOT:NUMBER:LABEL"
-// separated by ";", e.g. "1:081234567890:ibu;2:+6281298765432:kakak;:0215551234:pengacara"
-// (an empty slot: chosen by keying the full number). docs/dial.md.
-const numbersColumn = "numbers"
-
-// maxRowErrors bounds the errors one import reports, so a file in the
-// wrong format does not bury the first useful message.
-const maxRowErrors = 20
-
-// maxAllowanceMin is the largest allowance_min a roster may give: the
-// gateway's ledger refuses longer allowances (policy.MaxCall).
-const maxAllowanceMin = int64(policy.MaxCall / time.Minute)
-
-// rowError is one bad cell of a roster CSV.
-type rowError struct {
-	Line   int
-	Column string
-	Msg    string
-}
-
-func (e rowError) Error() string {
-	if e.Column == "" {
-		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
-	}
-	return fmt.Sprintf("line %d, column %s: %s", e.Line, e.Column, e.Msg)
-}
-
-// parseRoster reads a roster CSV (docs/gateway.md) and returns its cards.
-// It checks every row and returns all the problems found (up to
-// maxRowErrors), joined, so a clerk fixes the file in one pass; nothing is
-// imported from a file with any error.
-func parseRoster(r io.Reader) ([]record.CardInfo, error) {
-	cards, _, err := parseRosterLines(r)
-	return cards, err
-}
-
-// parseRosterLines is parseRoster, also returning each card's line.
-func parseRosterLines(r io.Reader) ([]record.CardInfo, []int, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // checked here, with a better message
-	cr.TrimLeadingSpace = true
-	head, err := cr.Read()
-	if err == io.EOF {
-		return nil, nil, errors.New("the file is empty; the first line must be " + strings.Join(rosterHeader, ","))
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("line 1: %w", err)
-	}
-	if len(head) > 0 {
-		head[0] = strings.TrimPrefix(head[0], "\ufeff") // spreadsheets write a byte-order mark
-	}
-	for i := range head {
-		head[i] = strings.ToLower(strings.TrimSpace(head[i]))
-	}
-	withNumbers := slices.Equal(head, append(slices.Clone(rosterHeader), numbersColumn))
-	if !slices.Equal(head, rosterHeader) && !withNumbers {
-		return nil, nil, fmt.Errorf("line 1: header is %q, want %s (and optionally ,%s)", strings.Join(head, ","), strings.Join(rosterHeader, ","), numbersColumn)
-	}
-	ncols := len(rosterHeader)
-	if withNumbers {
-		ncols++
-	}
-	var (
-		cards   []record.CardInfo
-		lines   []int
-		errs    []error
-		seen    = make(map[string]int) // card → line
-		roles   = make(map[string]int) // person → line of their first card
-		byLn    = make(map[int]record.CardInfo)
-		numbers = make(map[string]int) // person → line of their numbers
-	)
-	for {
-		fields, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			line := 0
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-			}
-			errs = append(errs, rowError{Line: line, Msg: fmt.Sprintf("not valid CSV: %v", err)})
-			break // the reader cannot resynchronise after a quoting error
-		}
-		line, _ := cr.FieldPos(0)
-		if len(fields) == 1 && strings.TrimSpace(fields[0]) == "" {
-			continue // blank line
-		}
-		ci, rerrs := parseRosterRow(line, fields, ncols)
-		errs = append(errs, rerrs...)
-		if len(rerrs) == 0 {
-			if first, dup := numbers[ci.Person]; dup && len(ci.Numbers) > 0 {
-				errs = append(errs, rowError{line, numbersColumn, fmt.Sprintf("the numbers of %s are already given on line %d; write them on one of the person's rows", ci.Person, first)})
-			} else if first, dup := seen[ci.Card]; dup {
-				errs = append(errs, rowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
-			} else if first, ok := roles[ci.Person]; ok && byLn[first].Role != ci.Role {
-				// An officer holding an inmate card could credit their own minutes.
-				errs = append(errs, rowError{line, "role", fmt.Sprintf("person %s is already an %s on line %d; one person may not hold both an officer card and an inmate card",
-					ci.Person, byLn[first].Role, first)})
-			} else {
-				seen[ci.Card] = line
-				if len(ci.Numbers) > 0 {
-					numbers[ci.Person] = line
-				}
-				if !ok {
-					roles[ci.Person], byLn[line] = line, ci
-				}
-				cards, lines = append(cards, ci), append(lines, line)
-			}
-		}
-		if len(errs) >= maxRowErrors {
-			errs = append(errs[:maxRowErrors], errors.New("too many errors; stopped reading"))
-			break
-		}
-	}
-	if len(errs) > 0 {
-		return nil, nil, errors.Join(errs...)
-	}
-	if len(cards) == 0 {
-		return nil, nil, errors.New("the file has a header but no cards")
-	}
-	return cards, lines, nil
-}
-
-func parseRosterRow(line int, f []string, ncols int) (record.CardInfo, []error) {
-	if len(f) != ncols {
-		head := strings.Join(rosterHeader, ",")
-		if ncols > len(rosterHeader) {
-			head += "," + numbersColumn
-		}
-		return record.CardInfo{}, []error{rowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), ncols, head)}}
-	}
-	for i := range f {
-		f[i] = strings.TrimSpace(f[i])
-	}
-	var errs []error
-	bad := func(col, format string, args ...any) {
-		errs = append(errs, rowError{line, col, fmt.Sprintf(format, args...)})
-	}
-	ci := record.CardInfo{Role: record.Role(strings.ToLower(f[0])), Person: f[1], Name: f[2], Block: f[3]}
-	if ci.Role != record.RoleInmate && ci.Role != record.RoleOfficer {
-		bad("role", "%q is not inmate or officer", f[0])
-	}
-	if ci.Person == "" {
-		bad("person", "is empty; give the inmate's or officer's id")
-	}
-	card, err := cardid.Parse(f[4])
-	if err != nil {
-		bad("card", "%v", err)
-	}
-	ci.Card = string(card)
-	if f[5] != "" {
-		n, err := strconv.ParseInt(f[5], 10, 64)
-		switch {
-		case err != nil:
-			bad("allowance_min", "%q is not a whole number of minutes", f[5])
-		case n < 0:
-			bad("allowance_min", "%d is negative", n)
-		case n > maxAllowanceMin:
-			// Minutes beyond this would also overflow on conversion and be stored negative.
-			bad("allowance_min", "%d minutes is more than the longest call a policy allows (%d minutes, %v); write at most %d", n, maxAllowanceMin, policy.MaxCall, maxAllowanceMin)
-		case ci.Role == record.RoleOfficer && n != 0:
-			bad("allowance_min", "officers have no allowance; leave it empty")
-		default:
-			ci.Allowance = time.Duration(n) * time.Minute
-		}
-	}
-	switch strings.ToLower(f[6]) {
-	case "", "no", "false", "0":
-	case "yes", "true", "1":
-		ci.Blocked = true
-	default:
-		bad("blocked", "%q is not yes or no", f[6])
-	}
-	if len(f) > len(rosterHeader) && f[7] != "" {
-		if ci.Role == record.RoleOfficer {
-			bad(numbersColumn, "officers have no registered numbers; leave it empty")
-		} else {
-			ns, err := parseNumbersCell(ci.Person, f[7])
-			if err != nil {
-				bad(numbersColumn, "%v", err)
-			}
-			ci.Numbers = ns
-		}
-	}
-	return ci, errs
-}
-
-// parseNumbersCell reads the numbers column of one row.
-func parseNumbersCell(person, cell string) ([]record.Number, error) {
-	var out []record.Number
-	slots, seen := map[int]string{}, map[string]bool{}
-	for i, entry := range strings.Split(cell, ";") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		parts := strings.SplitN(entry, ":", 3)
-		if len(parts) < 2 {
-			return nil, fmt.Errorf("entry %d %q: write SLOT:NUMBER:LABEL, e.g. 1:081234567890:ibu (the slot may be empty)", i+1, entry)
-		}
-		n := record.Number{Person: person}
-		if s := strings.TrimSpace(parts[0]); s != "" {
-			d, err := strconv.Atoi(s)
-			if err != nil || d < 0 || d > 9 {
-				return nil, fmt.Errorf("entry %d %q: slot %q is not a digit 1 to 9 (leave it empty for a number keyed in full)", i+1, entry, s)
-			}
-			n.Slot = d
-		}
-		e, err := dialplan.Parse(parts[1])
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: %w", i+1, err)
-		}
-		n.E164 = e
-		if len(parts) == 3 {
-			n.Label = strings.TrimSpace(parts[2])
-		}
-		if seen[n.E164] {
-			return nil, fmt.Errorf("entry %d: %s is listed twice", i+1, n.E164)
-		}
-		if other, ok := slots[n.Slot]; ok && n.Slot != 0 {
-			return nil, fmt.Errorf("entry %d: slot %d is already %s", i+1, n.Slot, other)
-		}
-		seen[n.E164], slots[n.Slot] = true, n.E164
-		out = append(out, n)
-	}
-	return out, nil
-}
-
-// checkRoles refuses cards (read on lines) whose person already holds a
-// card of the other role in the facility's roster (existing), unless the
-// file itself replaces that card: one person may not hold both an officer
-// card and an inmate card. The ledger checks it again (UpsertCards); this
-// names the line.
-func checkRoles(cards []record.CardInfo, lines []int, existing []record.CardInfo) error {
-	inFile := make(map[string]bool, len(cards))
-	for _, c := range cards {
-		inFile[c.Card] = true
-	}
-	held := map[string]record.CardInfo{} // person → a card of theirs not replaced by the file
-	for _, c := range existing {
-		if !inFile[c.Card] {
-			held[c.Person+"\x00"+string(c.Role)] = c
-		}
-	}
-	var errs []error
-	for i, c := range cards {
-		other := record.RoleInmate
-		if c.Role == record.RoleInmate {
-			other = record.RoleOfficer
-		}
-		if h, ok := held[c.Person+"\x00"+string(other)]; ok {
-			errs = append(errs, rowError{lines[i], "role", fmt.Sprintf("person %s already holds %s card %s in the roster; one person may not hold both an officer card and an inmate card (delete that card first)",
-				c.Person, other, h.Card)})
-			if len(errs) >= maxRowErrors {
-				break
-			}
-		}
-	}
-	return errors.Join(errs...)
-}
 
 // pendingNumber is a number of a roster file to register, and its line.
 type pendingNumber struct {
@@ -306,7 +31,7 @@ func numbersToRegister(ctx context.Context, s ledger.Store, facility, by string,
 			continue
 		}
 		if by == "" {
-			return nil, rowError{lines[i], numbersColumn, "the file registers numbers: name the importing account with -by (they are registered as pending by it)"}
+			return nil, roster.RowError{Line: lines[i], Column: roster.NumbersColumn, Msg: "the file registers numbers: name the importing account with -by (they are registered as pending by it)"}
 		}
 		if !loaded {
 			all, err := s.Numbers(ctx, facility, "")
@@ -330,7 +55,7 @@ func numbersToRegister(ctx context.Context, s ledger.Store, facility, by string,
 	next:
 		for _, n := range c.Numbers {
 			if blocked[n.E164] {
-				errs = append(errs, rowError{lines[i], numbersColumn, fmt.Sprintf("%s is on the facility's blocked list", n.E164)})
+				errs = append(errs, roster.RowError{Line: lines[i], Column: roster.NumbersColumn, Msg: fmt.Sprintf("%s is on the facility's blocked list", n.E164)})
 				continue
 			}
 			for _, h := range held[c.Person] {
@@ -338,14 +63,14 @@ func numbersToRegister(ctx context.Context, s ledger.Store, facility, by string,
 					continue next // registered already
 				}
 				if n.Slot != 0 && h.Slot == n.Slot {
-					errs = append(errs, rowError{lines[i], numbersColumn, fmt.Sprintf("slot %d of %s is already number %d (%s, %s): choose another digit, or revoke that number first",
+					errs = append(errs, roster.RowError{Line: lines[i], Column: roster.NumbersColumn, Msg: fmt.Sprintf("slot %d of %s is already number %d (%s, %s): choose another digit, or revoke that number first",
 						n.Slot, c.Person, h.ID, h.E164, h.Status)})
 					continue next
 				}
 			}
 			todo = append(todo, pendingNumber{ledger.NumberEntry{Person: c.Person, E164: n.E164, Slot: n.Slot, Label: n.Label, RegisteredBy: by}, lines[i]})
 		}
-		if len(errs) >= maxRowErrors {
+		if len(errs) >= roster.MaxErrors {
 			break
 		}
 	}

@@ -1,4 +1,4 @@
-package main
+package roster
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 	"wartelsuspas/kiosk/record"
 )
 
-func TestParseRoster(t *testing.T) {
+func TestParse(t *testing.T) {
 	const head = "role,person,name,block,card,allowance_min,blocked\n"
 	const numHead = "role,person,name,block,card,allowance_min,blocked,numbers\n"
 	tests := []struct {
@@ -61,7 +61,7 @@ func TestParseRoster(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseRoster(strings.NewReader(tt.csv))
+			got, err := Parse(strings.NewReader(tt.csv))
 			if len(tt.errs) == 0 {
 				if err != nil {
 					t.Fatal(err)
@@ -88,28 +88,28 @@ func TestParseRoster(t *testing.T) {
 	}
 }
 
-func TestParseRosterErrorLimit(t *testing.T) {
+func TestParseErrorLimit(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("role,person,name,block,card,allowance_min,blocked\n")
 	for range 100 {
 		b.WriteString("x,,,,,,\n")
 	}
-	_, err := parseRoster(strings.NewReader(b.String()))
-	if err == nil || !strings.Contains(err.Error(), "too many errors") || strings.Count(err.Error(), "\n") > maxRowErrors {
-		t.Errorf("error of a file of 100 bad rows has %d lines, want at most %d ending in too many errors", strings.Count(err.Error(), "\n")+1, maxRowErrors+1)
+	_, err := Parse(strings.NewReader(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "too many errors") || strings.Count(err.Error(), "\n") > MaxErrors {
+		t.Errorf("error of a file of 100 bad rows has %d lines, want at most %d ending in too many errors", strings.Count(err.Error(), "\n")+1, MaxErrors+1)
 	}
 }
 
 // FuzzParseRoster: any file either yields valid, distinct cards in
 // canonical form or an error that names a line; never a panic.
-func FuzzParseRoster(f *testing.F) {
-	f.Add(testRoster)
+func FuzzParse(f *testing.F) {
+	f.Add("role,person,name,block,card,allowance_min,blocked\ninmate,w1,Budi Santoso,A,em:0400d8b2a5,,\ninmate,w2,Andi,B,14a:04 A1 B2 C3,30,no\nofficer,p1,Sari,,em:0A00000001,,\n")
 	f.Add("role,person,name,block,card,allowance_min,blocked\ninmate,w1,A,,em:0400D8B2A5,10,yes\n")
 	f.Add("role,person,name,block,card,allowance_min,blocked\n\"")
 	f.Fuzz(func(t *testing.T, in string) {
-		cards, err := parseRoster(strings.NewReader(in))
+		cards, err := Parse(strings.NewReader(in))
 		if err != nil {
-			var re rowError
+			var re RowError
 			if errors.As(err, &re) && re.Line < 1 {
 				t.Fatalf("error names line %d: %v", re.Line, err)
 			}
@@ -151,7 +151,7 @@ func TestCheckRoles(t *testing.T) {
 		for i := range lines {
 			lines[i] = i + 2
 		}
-		err := checkRoles(tc.cards, lines, existing)
+		err := CheckRoles(tc.cards, lines, existing)
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
