@@ -35,6 +35,7 @@ func (r result) String() string {
 
 // call is the state of the one call the driver dialled.
 type call struct {
+	id       int64 // the caller's (Dial), in each Progress event
 	number   string
 	stage    Stage
 	answered bool

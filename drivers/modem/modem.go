@@ -150,6 +150,7 @@ func (k EventKind) String() string {
 // Event is what a Modem delivers.
 type Event struct {
 	Kind    EventKind
+	Call    int64   // Progress: the id the call was dialled with (Dial)
 	Stage   Stage   // Progress
 	Outcome Outcome // Progress at StageEnded
 	From    string  // Incoming: the caller's number as +CLIP gave it ("" if withheld)
@@ -407,9 +408,12 @@ func (m *Modem) send(f func(*loop)) error {
 }
 
 // Dial places a voice call to number (E.164 "+62…" or national digits).
-// It returns at once: the call's stages arrive as Progress events. It
+// It returns at once: the call's stages arrive as Progress events, each
+// with id as its Call, so that a caller tells a late event of a call it
+// hung up from the call it dialled next (the booth gives its journal's
+// call id, never reused; the driver keeps it through a module reset). It
 // fails when the module is down or a call is already up.
-func (m *Modem) Dial(number string) error {
+func (m *Modem) Dial(id int64, number string) error {
 	if err := checkNumber(number); err != nil {
 		return err
 	}
@@ -425,7 +429,7 @@ func (m *Modem) Dial(number string) error {
 	case busy:
 		return errors.New("modem: cannot dial: a call is already up; hang it up first")
 	}
-	return m.send(func(l *loop) { l.dial(number) })
+	return m.send(func(l *loop) { l.dial(id, number) })
 }
 
 func checkNumber(n string) error {

@@ -29,6 +29,15 @@ type rig struct {
 	clk *clock.Fake // the driver's
 	ec  *clock.Fake // the emulator's
 	o   modem.Options
+	// call is the id of the last call dialled: every Progress event
+	// must carry it.
+	call int64
+}
+
+// dial dials number as a new call.
+func (r *rig) dial(number string) error {
+	r.call++
+	return r.m.Dial(r.call, number)
 }
 
 // start runs the real driver over a pty against an emulator of family;
@@ -92,8 +101,8 @@ func (r *rig) health(up bool, cause modem.Cause) modem.Event {
 func (r *rig) progress(stage modem.Stage, outcome modem.Outcome) {
 	r.t.Helper()
 	e := r.next()
-	if e.Kind != modem.Progress || e.Stage != stage || e.Outcome != outcome {
-		r.t.Fatalf("event %+v, want progress %s %q", e, stage, outcome)
+	if e.Kind != modem.Progress || e.Call != r.call || e.Stage != stage || e.Outcome != outcome {
+		r.t.Fatalf("event %+v, want progress of call %d: %s %q", e, r.call, stage, outcome)
 	}
 }
 
@@ -101,7 +110,7 @@ func (r *rig) progress(stage modem.Stage, outcome modem.Outcome) {
 // reports by itself, alerting.
 func (r *rig) dialTo(n string) {
 	r.t.Helper()
-	if err := r.m.Dial(n); err != nil {
+	if err := r.dial(n); err != nil {
 		r.t.Fatal(err)
 	}
 	r.progress(modem.StageDialling, "")
@@ -251,7 +260,7 @@ func TestCallOutcomes(t *testing.T) {
 					r.health(false, modem.CauseNoNetwork)
 				}
 				r.progress(modem.StageEnded, tc.want)
-				if err := r.m.Dial(number); tc.want != modem.OutcomeNetworkLost && err != nil {
+				if err := r.dial(number); tc.want != modem.OutcomeNetworkLost && err != nil {
 					t.Fatalf("a second call after the first ended: %v", err)
 				}
 			})
@@ -334,7 +343,7 @@ func TestHealthCauses(t *testing.T) {
 			t.Parallel()
 			r := start(t, modem.FamilySIMCom, modem.Options{MinSignal: tc.min}, tc.prepare)
 			r.health(tc.cause == "", tc.cause)
-			if err := r.m.Dial(number); (err == nil) != (tc.cause == "") {
+			if err := r.dial(number); (err == nil) != (tc.cause == "") {
 				t.Fatalf("Dial: %v with cause %q", err, tc.cause)
 			}
 		})
@@ -403,7 +412,7 @@ func TestHangReset(t *testing.T) {
 	}
 	r.progress(modem.StageEnded, modem.OutcomeModemFault)
 	r.health(false, modem.CauseModemFault)
-	if err := r.m.Dial(number); err == nil {
+	if err := r.dial(number); err == nil {
 		t.Fatal("dialled a module that is down")
 	}
 	if l := key.Levels(); !slices.Equal(l, []gpio.Level{gpio.High}) {
@@ -486,7 +495,7 @@ func TestHaltHangsUp(t *testing.T) {
 	if _, ok := <-r.m.Events(); ok {
 		t.Fatal("events not closed by Halt")
 	}
-	if err := r.m.Dial(number); err == nil {
+	if err := r.dial(number); err == nil {
 		t.Fatal("dialled after Halt")
 	}
 }
@@ -498,7 +507,7 @@ func TestOptions(t *testing.T) {
 	if _, err := modem.Open(nil, modem.Options{MinSignal: 32}); err == nil {
 		t.Error("min signal 32 accepted")
 	}
-	if err := (&modem.Modem{}).Dial("0812-34"); err == nil {
+	if err := (&modem.Modem{}).Dial(1, "0812-34"); err == nil {
 		t.Error("a number with a dash accepted")
 	}
 }

@@ -323,14 +323,14 @@ func crashChild(path string, modem bool) {
 		in <- session.Key{Digit: '#'}
 		// The engine takes an input only when it is done with the last:
 		// the call it dialled at # is journaled by now.
-		in <- session.CallProgress{Stage: session.StageAlerting}
+		in <- session.CallProgress{Call: last.Load(), Stage: session.StageAlerting}
 		fmt.Printf("ringing %d\n", last.Load())
 		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond) // it rings
 		if rng.IntN(3) == 0 {
-			in <- session.CallProgress{Stage: session.StageEnded, Outcome: record.OutcomeBusy}
+			in <- session.CallProgress{Call: last.Load(), Stage: session.StageEnded, Outcome: record.OutcomeBusy}
 		} else {
 			fmt.Printf("answer %d\n", last.Load()) // before the answer: the parent's set may only be larger
-			in <- session.CallProgress{Stage: session.StageActive}
+			in <- session.CallProgress{Call: last.Load(), Stage: session.StageActive}
 			time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond) // the inmate talks
 		}
 		in <- session.Hook{OffHook: false}

@@ -383,3 +383,41 @@ func TestDialIncoming(t *testing.T) {
 		t.Errorf("dialer %+v, relay %v: an incoming call changes nothing (one hang-up: at start)", r.d.Events(), r.b.Relay())
 	}
 }
+
+// TestDialStaleProgress: the modem's late word of a call the booth already
+// hung up (its "active" and "ended", read after the next call was dialled)
+// neither answers, bills nor ends the next call; that call is billed from
+// its own answer.
+func TestDialStaleProgress(t *testing.T) {
+	r := newDialRig(t, nil).boot()
+	dc := watchDial(r)
+	r.play(offHook, tap(inmate1), keys("1#"), alerting, 5*sec, onHook, sec)
+	first := r.d.LastCall()
+	r.play(offHook, tap(inmate1), keys("2#"), sec)
+	second := r.d.LastCall()
+	if first == 0 || second == first {
+		t.Fatalf("call ids %d then %d: want two calls", first, second)
+	}
+	r.play(CallProgress{Call: first, Stage: StageActive}, 10*sec,
+		CallProgress{Call: first, Stage: StageEnded, Outcome: record.OutcomeAnswered}, sec)
+	if s := r.e.Status(); s.State != StateDialling || s.CallID != second {
+		t.Fatalf("after the first call's late progress: %s call %d, want still dialling call %d", s.State, s.CallID, second)
+	}
+	if got := r.signalAt(signal.Talking); len(got) != 0 {
+		t.Errorf("talking shown at %v: the first call's answer started the second's talk time", got)
+	}
+	r.play(alerting, 4*sec, answered, 30*sec, onHook)
+	dc.ok(t)
+	cs := r.st.Calls()
+	if len(cs) != 2 {
+		t.Fatalf("calls %+v, want 2", cs)
+	}
+	if c := cs[0]; c.CallID != first || c.Outcome != record.OutcomeCancelled || c.ChargedMs != 0 {
+		t.Errorf("first call %+v: want cancelled, nothing charged", c)
+	}
+	answer := start.Add(6*sec + sec + 11*sec + 4*sec)
+	if c := cs[1]; c.CallID != second || c.Outcome != record.OutcomeAnswered || c.EndReason != EndHangup ||
+		c.TalkedMs != 30000 || c.ChargedMs != 30000 || !c.AnsweredAt.Equal(answer) {
+		t.Errorf("second call %+v: want answered at %v, 30 s talked and charged from its own answer", c, answer)
+	}
+}

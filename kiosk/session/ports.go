@@ -93,8 +93,12 @@ type Remote struct {
 // far end); what the call does next arrives as CallProgress inputs, and the
 // module's health as ModemHealth.
 type Dialer interface {
-	// Dial places a voice call to an E.164 number.
-	Dial(e164 string) error
+	// Dial places a voice call to an E.164 number for the journaled call
+	// call (its record.Call.CallID). Every CallProgress of that call
+	// carries the same id, so that a late word of an earlier call is told
+	// from the current one's: journal ids are never reused, so it holds
+	// across a module reset and a restart of the booth.
+	Dial(call int64, e164 string) error
 	// HangUp ends the call in any stage; the engine opens the relay first.
 	HangUp() error
 }
