@@ -328,8 +328,10 @@ func TestDialAttemptEnds(t *testing.T) {
 }
 
 // TestDialRecovery: a crash while talking through the modem bills the
-// call to its last checkpoint (counted from the answer); a crash while
-// ringing bills nothing. The engine hangs the modem up at start.
+// call to its last checkpoint (counted from the answer) and its record
+// says when it was answered; a crash while ringing bills nothing; a crash
+// after the answer but before the first checkpoint is an answered call
+// that charges nothing. The engine hangs the modem up at start.
 func TestDialRecovery(t *testing.T) {
 	r := newDialRig(t, nil).boot()
 	r.play(offHook, tap(inmate1), keys("1#"), 10*sec, answered, 12*sec)
@@ -337,20 +339,47 @@ func TestDialRecovery(t *testing.T) {
 	r.boot()
 	r.play(offHook, tap(inmate1), keys("2#"), alerting, 8*sec)
 	r.b.PowerCut()
+	r.boot()
+	r.play(offHook, tap(inmate1), keys("1#"), 2*sec, answered, 3*sec)
+	r.b.PowerCut()
 	hangups := len(r.d.HangUps())
 	r.boot()
 	if got := len(r.d.HangUps()); got != hangups+1 {
 		t.Errorf("hang-ups %d at the restart, want one", got-hangups)
 	}
 	cs := r.st.Calls()
-	if len(cs) != 2 {
-		t.Fatalf("calls %+v, want 2", cs)
+	if len(cs) != 3 {
+		t.Fatalf("calls %+v, want 3", cs)
 	}
-	if c := cs[0]; c.EndReason != EndPowerLoss || c.NumberID != 11 || c.TalkedMs != 10000 || c.ChargedMs != 10000 || c.Outcome != record.OutcomeAnswered {
-		t.Errorf("talking call %+v: want power_loss billed to its checkpoint 10 s after the answer", c)
+	if c := cs[0]; c.EndReason != EndPowerLoss || c.NumberID != 11 || c.TalkedMs != 10000 || c.ChargedMs != 10000 || c.Outcome != record.OutcomeAnswered ||
+		!c.AnsweredAt.Equal(start.Add(10*sec)) || !c.TalkStartAt.Equal(c.AnsweredAt) {
+		t.Errorf("talking call %+v: want power_loss, answered at +10s, billed to its checkpoint 10 s after the answer", c)
 	}
-	if c := cs[1]; c.EndReason != EndPowerLoss || c.NumberID != 12 || c.TalkedMs != 0 || c.ChargedMs != 0 || c.Outcome != record.OutcomeCancelled {
-		t.Errorf("ringing call %+v: want power_loss, nothing charged", c)
+	if c := cs[1]; c.EndReason != EndPowerLoss || c.NumberID != 12 || c.TalkedMs != 0 || c.ChargedMs != 0 || c.Outcome != record.OutcomeCancelled || !c.AnsweredAt.IsZero() {
+		t.Errorf("ringing call %+v: want power_loss, never answered, nothing charged", c)
+	}
+	if c := cs[2]; c.EndReason != EndPowerLoss || c.TalkedMs != 0 || c.ChargedMs != 0 || c.Outcome != record.OutcomeAnswered || !c.AnsweredAt.Equal(start.Add(32*sec)) {
+		t.Errorf("call cut before its first checkpoint %+v: want power_loss, answered at +32s, nothing checkpointed so nothing charged", c)
+	}
+}
+
+// TestDialAnswerNotJournaled: an answer the journal cannot keep ends the
+// call at once (store_error, relay off, hung up), charged nothing, and
+// puts the booth out of service.
+func TestDialAnswerNotJournaled(t *testing.T) {
+	r := newDialRig(t, nil).boot()
+	dc := watchDial(r)
+	r.play(offHook, tap(inmate1), keys("1#"), alerting, 4*sec, failOp("Answered", errDisk), answered, failOp("", nil), sec)
+	dc.ok(t)
+	c := r.onlyCall()
+	if c.EndReason != EndStoreError || c.ChargedMs != 0 || c.Outcome != record.OutcomeAnswered {
+		t.Errorf("call %+v: want store_error, answered, nothing charged", c)
+	}
+	if off := r.lastRelayOff(); off != 4*sec || !slices.Equal(dc.hangupAt, []time.Duration{4 * sec}) {
+		t.Errorf("relay off at %v, hang-ups %v: want both at the answer (4s)", off, dc.hangupAt)
+	}
+	if s := r.e.Status(); !slices.Contains(s.OutOfService, CauseStore) {
+		t.Errorf("status %+v, want out of service for the store", s)
 	}
 }
 

@@ -31,6 +31,10 @@ type Store interface {
 	// Checkpoint records the talk time so far; after a power cut the call
 	// is billed to its last checkpoint.
 	Checkpoint(callID int64, talked time.Duration) error
+	// Answered journals the instant a dialled call was answered (its talk
+	// start), durably: after a power cut the call is closed as answered
+	// then, billed from it to its last checkpoint.
+	Answered(callID int64, at time.Time) error
 	// CloseCall, in one transaction: removes the call from the journal,
 	// adds c.ChargedMs to the inmate's usage in c.Period, and appends the
 	// call record to the outbox.

@@ -98,7 +98,7 @@ func (w *world) crash() {
 	w.boot()
 }
 
-var storeOps = []string{"Card", "Usage", "SetCentreBalance", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
+var storeOps = []string{"Card", "Usage", "SetCentreBalance", "OpenCall", "Checkpoint", "Answered", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
 
 // apply performs one random action; op and arg come from rapid or a fuzzer.
 func (w *world) apply(op, arg int) {

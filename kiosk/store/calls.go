@@ -59,6 +59,27 @@ func (s *Store) Checkpoint(callID int64, talked time.Duration) error {
 	})
 }
 
+// Answered journals the instant a dialled call was answered. OpenCalls
+// gives it back as the call's AnsweredAt and TalkStartAt.
+func (s *Store) Answered(callID int64, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("store %s: answer of call %d: no instant", s.path, callID)
+	}
+	return s.write(fmt.Sprintf("journal the answer of call %d", callID), func(c *sql.Conn) error {
+		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET answered = ?, updated = ? WHERE call_id = ?`,
+			at.UnixNano(), s.clock.Now().UnixNano(), callID)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("call %d is not open in the journal", callID)
+		}
+		return nil
+	})
+}
+
 // CloseCall, in one transaction, removes call c.CallID from the journal,
 // adds c.ChargedMs to the inmate's usage in c.Period and appends the call
 // record. Closing a call that is not open is an error and changes nothing,
@@ -96,7 +117,7 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 // OpenCalls lists the calls in the journal, oldest first, each with its last
 // checkpoint as TalkedMs.
 func (s *Store) OpenCalls() ([]record.OpenCall, error) {
-	rows, err := s.db.Query(`SELECT call_id, call, talked_ms FROM journal ORDER BY call_id`)
+	rows, err := s.db.Query(`SELECT call_id, call, talked_ms, answered FROM journal ORDER BY call_id`)
 	if err != nil {
 		return nil, s.wrap("list open calls", err)
 	}
@@ -105,14 +126,18 @@ func (s *Store) OpenCalls() ([]record.OpenCall, error) {
 	for rows.Next() {
 		var oc record.OpenCall
 		var b []byte
-		var talked int64
-		if err := rows.Scan(&oc.CallID, &b, &talked); err != nil {
+		var talked, answered int64
+		if err := rows.Scan(&oc.CallID, &b, &talked, &answered); err != nil {
 			return nil, s.wrap("list open calls", err)
 		}
 		if err := json.Unmarshal(b, &oc.Call); err != nil {
 			return nil, s.wrap("list open calls", fmt.Errorf("call %d: decode: %w", oc.CallID, err))
 		}
 		oc.Call.CallID, oc.Call.TalkedMs = oc.CallID, talked
+		if answered != 0 {
+			oc.Call.AnsweredAt = time.Unix(0, answered)
+			oc.Call.TalkStartAt = oc.Call.AnsweredAt
+		}
 		out = append(out, oc)
 	}
 	if err := rows.Err(); err != nil {
