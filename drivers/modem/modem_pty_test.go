@@ -2,7 +2,10 @@ package modem_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -439,6 +442,62 @@ func TestPortGone(t *testing.T) {
 	r.health(true, "")
 	r.emu.Close()
 	r.health(false, modem.CauseModemFault)
+}
+
+// TestPortBack: a USB module unplugged mid-call ends the call (modem_fault,
+// with its id) and is down; the driver opens its port again every
+// ReopenInterval, and once the module is plugged back (here: a new pty
+// behind the same path, as udev's symlink of a replugged module) it is
+// initialised, ATH first, reported up and dials again, with no restart.
+func TestPortBack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	link := filepath.Join(dir, "wartel-modem")
+	ec := clock.NewFake(time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC))
+	plug := func() *modemtest.Emulator {
+		emu, err := modemtest.New(modemtest.Options{Family: string(modem.FamilySIMCom), Clock: ec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { emu.Close() })
+		must(t, os.Symlink(emu.Path(), link))
+		return emu
+	}
+	clk := clock.NewFake(time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC))
+	o := modem.Options{Family: modem.FamilySIMCom, Clock: clk, CommandTimeout: time.Hour, DialTimeout: time.Hour}
+	r := &rig{t: t, emu: plug(), clk: clk, ec: ec, o: o}
+	m, err := modem.OpenPort(link, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Halt() })
+	r.m = m
+	r.health(true, "")
+	r.dialTo(number)
+
+	r.emu.Close() // unplugged
+	must(t, os.Remove(link))
+	r.progress(modem.StageEnded, modem.OutcomeModemFault)
+	if e := r.health(false, modem.CauseModemFault); !strings.Contains(e.Err.Error(), "opens it again") {
+		t.Errorf("down: %v, want it to say the port is opened again", e.Err)
+	}
+	every := modem.DefaultOptions.ReopenInterval
+	r.waitTimers(1)
+	clk.Advance(every) // still unplugged: tried, and armed again
+	r.waitTimers(1)
+	if err := r.m.Dial(r.call+1, number); err == nil {
+		t.Fatal("Dial while the module is unplugged: no error")
+	}
+
+	r.emu = plug()
+	clk.Advance(every)
+	r.health(true, "")
+	if cmds := r.emu.Commands(); len(cmds) == 0 || cmds[0] != "ATH" {
+		t.Fatalf("commands to the module plugged back %q, want ATH first", cmds)
+	}
+	r.dialTo(number)
+	must(t, r.emu.Answer())
+	r.answered()
 }
 
 func TestTones(t *testing.T) {
