@@ -44,19 +44,7 @@ func (s *Store) OpenCall(c record.Call) (int64, error) {
 // Checkpoint records the talk time of an open call so far; after a power cut
 // the call is billed to its last checkpoint.
 func (s *Store) Checkpoint(callID int64, talked time.Duration) error {
-	return s.write(fmt.Sprintf("checkpoint call %d", callID), func(c *sql.Conn) error {
-		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET talked_ms = ?, updated = ? WHERE call_id = ?`,
-			talked.Milliseconds(), s.clock.Now().UnixNano(), callID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("call %d is not open in the journal", callID)
-		}
-		return nil
-	})
+	return s.updateOpen(fmt.Sprintf("checkpoint call %d", callID), callID, "talked_ms", talked.Milliseconds())
 }
 
 // Answered journals the instant a dialled call was answered. OpenCalls
@@ -65,9 +53,15 @@ func (s *Store) Answered(callID int64, at time.Time) error {
 	if at.IsZero() {
 		return fmt.Errorf("store %s: answer of call %d: no instant", s.path, callID)
 	}
-	return s.write(fmt.Sprintf("journal the answer of call %d", callID), func(c *sql.Conn) error {
-		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET answered = ?, updated = ? WHERE call_id = ?`,
-			at.UnixNano(), s.clock.Now().UnixNano(), callID)
+	return s.updateOpen(fmt.Sprintf("journal the answer of call %d", callID), callID, "answered", at.UnixNano())
+}
+
+// updateOpen sets one column of an open call's journal row (and when it
+// was updated), durably; a call not open is an error.
+func (s *Store) updateOpen(op string, callID int64, column string, v int64) error {
+	return s.write(op, func(c *sql.Conn) error {
+		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET `+column+` = ?, updated = ? WHERE call_id = ?`,
+			v, s.clock.Now().UnixNano(), callID)
 		if err != nil {
 			return err
 		}
