@@ -24,7 +24,10 @@ import (
 type modemDialer struct{ m *modem.Modem }
 
 // Dial implements session.Dialer.
-func (d modemDialer) Dial(e164 string) error { return d.m.Dial(e164) }
+// The engine's call id goes with the call to the driver and comes back in
+// its every Progress event (modemInput): the engine takes progress only for
+// the call in progress.
+func (d modemDialer) Dial(call int64, e164 string) error { return d.m.Dial(call, e164) }
 
 // HangUp implements session.Dialer.
 func (d modemDialer) HangUp() error { return d.m.HangUp() }
@@ -93,7 +96,7 @@ func newKeypad(cfg *config.Config, backend string, log *slog.Logger) (*keypad.Ke
 func modemInput(ev modem.Event) session.Input {
 	switch ev.Kind {
 	case modem.Progress:
-		return session.CallProgress{Stage: session.DialStage(ev.Stage), Outcome: record.Outcome(ev.Outcome)}
+		return session.CallProgress{Call: ev.Call, Stage: session.DialStage(ev.Stage), Outcome: record.Outcome(ev.Outcome)}
 	case modem.Health:
 		return session.ModemHealth{Up: ev.Up, Cause: string(ev.Cause), Err: ev.Err}
 	case modem.Incoming:

@@ -24,8 +24,9 @@ func TestModemWords(t *testing.T) {
 		s session.DialStage
 	}{{modem.StageDialling, session.StageDialling}, {modem.StageAlerting, session.StageAlerting},
 		{modem.StageActive, session.StageActive}, {modem.StageEnded, session.StageEnded}} {
-		if in := modemInput(modem.Event{Kind: modem.Progress, Stage: s.m}); in.(session.CallProgress).Stage != s.s {
-			t.Errorf("stage %s became %v", s.m, in)
+		in := modemInput(modem.Event{Kind: modem.Progress, Call: 42, Stage: s.m})
+		if p := in.(session.CallProgress); p.Stage != s.s || p.Call != 42 {
+			t.Errorf("stage %s of call 42 became %+v: the call id must reach the engine", s.m, in)
 		}
 	}
 	for _, c := range modem.AllCauses {

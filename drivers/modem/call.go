@@ -4,11 +4,11 @@ package modem
 // (or ^DSCI), its end from the result codes, and the refusal of incoming
 // calls.
 
-func (l *loop) dial(number string) {
+func (l *loop) dial(id int64, number string) {
 	if l.call != nil {
 		return // Dial refuses a second call before it gets here
 	}
-	l.call = &call{number: number}
+	l.call = &call{id: id, number: number}
 	if l.faulted || l.resetting || l.portDead {
 		l.endCall(OutcomeModemFault)
 		return
@@ -78,7 +78,7 @@ func (l *loop) setStage(s Stage) {
 		c.answered = true
 		stop(&l.dialTimer)
 	}
-	l.emit(Event{Kind: Progress, Stage: s})
+	l.emit(Event{Kind: Progress, Call: c.id, Stage: s})
 }
 
 func (l *loop) callStatus(s Call) {
@@ -148,7 +148,8 @@ func (l *loop) endOutcome(k Kind) Outcome {
 }
 
 func (l *loop) endCall(o Outcome) {
-	if l.call == nil {
+	c := l.call
+	if c == nil {
 		return
 	}
 	stop(&l.dialTimer)
@@ -158,7 +159,7 @@ func (l *loop) endCall(o Outcome) {
 	l.m.mu.Lock()
 	l.m.inCall = false
 	l.m.mu.Unlock()
-	l.emit(Event{Kind: Progress, Stage: StageEnded, Outcome: o})
+	l.emit(Event{Kind: Progress, Call: c.id, Stage: StageEnded, Outcome: o})
 	if l.initialised && !l.checking {
 		l.evaluate() // a weak signal held back during the call
 	}

@@ -19,12 +19,12 @@ func Example() {
 		switch e.Kind {
 		case modem.Health:
 			if e.Up {
-				m.Dial("+6281234567890")
+				m.Dial(1, "+6281234567890") // 1: the caller's id of the call, in its Progress events
 			} else {
 				fmt.Println("out of service:", e.Cause, e.Err)
 			}
 		case modem.Progress:
-			fmt.Println("call", e.Stage, e.Outcome)
+			fmt.Println("call", e.Call, e.Stage, e.Outcome)
 		case modem.Incoming:
 			fmt.Println("refused a call from", e.From)
 		}

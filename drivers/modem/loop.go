@@ -35,6 +35,7 @@ func (r result) String() string {
 
 // call is the state of the one call the driver dialled.
 type call struct {
+	id       int64 // the caller's (Dial), in each Progress event
 	number   string
 	stage    Stage
 	answered bool
@@ -49,7 +50,11 @@ type loop struct {
 	m       *Modem
 	port    Port
 	lines   chan Line
-	readErr chan error
+	readErr chan portErr
+	// reopen opens the port again after it failed (OpenPort: an
+	// unplugged USB module plugged back); nil for a port given to Open.
+	reopen func() (Port, error)
+	gen    int // the port's generation: a reader's error names the port it read
 
 	queue    []*command
 	cur      *command
@@ -84,10 +89,17 @@ type loop struct {
 	endTimer  clock.Timer
 	health    clock.Timer
 	reset     clock.Timer
+	reopenT   clock.Timer
 }
 
-func newLoop(m *Modem, p Port) *loop {
-	return &loop{m: m, port: p, lines: make(chan Line, 64), readErr: make(chan error, 1), creg: -1, cereg: -1, rssi: 99}
+// portErr is how a port's reader ended, and which port (generation) it read.
+type portErr struct {
+	gen int
+	err error
+}
+
+func newLoop(m *Modem, p Port, reopen func() (Port, error)) *loop {
+	return &loop{m: m, port: p, reopen: reopen, lines: make(chan Line, 64), readErr: make(chan portErr, 1), creg: -1, cereg: -1, rssi: 99}
 }
 
 func tc(t clock.Timer) <-chan time.Time {
@@ -110,15 +122,17 @@ func (l *loop) run() {
 	m := l.m
 	defer close(m.done)
 	defer close(m.events)
-	go readLines(l.port, l.lines, l.readErr)
+	go readLines(l.port, l.gen, l.lines, l.readErr)
 	l.startInit()
 	l.publish()
 	for {
 		select {
 		case ln := <-l.lines:
 			l.handle(ln)
-		case err := <-l.readErr:
-			l.portGone(err)
+		case e := <-l.readErr:
+			if e.gen == l.gen {
+				l.portGone(e.err)
+			}
 		case f := <-m.reqs:
 			f(l)
 		case <-tc(l.curTimer):
@@ -144,6 +158,9 @@ func (l *loop) run() {
 		case <-tc(l.reset):
 			l.reset = nil
 			l.resetStepDone()
+		case <-tc(l.reopenT):
+			l.reopenT = nil
+			l.reopenPort()
 		case <-m.halt:
 			l.stopAll()
 			return
@@ -153,7 +170,7 @@ func (l *loop) run() {
 }
 
 // readLines splits what the module sends into lines and parses them.
-func readLines(p Port, lines chan<- Line, errc chan<- error) {
+func readLines(p Port, gen int, lines chan<- Line, errc chan<- portErr) {
 	buf := make([]byte, 256)
 	var acc []byte
 	for {
@@ -171,7 +188,7 @@ func readLines(p Port, lines chan<- Line, errc chan<- error) {
 			}
 		}
 		if err != nil {
-			errc <- err
+			errc <- portErr{gen, err}
 			return
 		}
 	}
@@ -440,6 +457,9 @@ func (l *loop) evaluate() {
 	} else {
 		l.m.o.Log.Warn("modem down", "modem", l.m.String(), "cause", string(cause), "err", err)
 	}
+	// Status says it before the event does: a Dial right after an up
+	// event finds the module up.
+	l.publish()
 	l.emit(Event{Kind: Health, Up: up, Cause: cause, Err: err})
 }
 
@@ -494,13 +514,45 @@ func (l *loop) resetStepDone() {
 	}
 }
 
-// portGone: the port failed (unplugged USB modem, closed pty).
+// portGone: the port failed (unplugged USB modem, closed pty). It is
+// closed at once, so that its reader ends and a module plugged back finds
+// its device free; a port OpenPort opened is opened again every
+// ReopenInterval until it is back.
 func (l *loop) portGone(err error) {
 	if l.portDead {
 		return
 	}
 	l.portDead = true
-	l.fault(fmt.Errorf("modem: the port %s failed (%v): is the module's USB cable in and the module powered? restart wartel-kiosk once it is back", l.m.o.Name, err))
+	l.port.Close()
+	what := "restart wartel-kiosk once it is back"
+	if l.reopen != nil {
+		what = fmt.Sprintf("the booth opens it again every %v until it is back", l.m.o.ReopenInterval)
+	}
+	l.fault(fmt.Errorf("modem: the port %s failed (%v): is the module's USB cable in and the module powered? %s", l.m.o.Name, err, what))
+	if l.reopen != nil {
+		l.reopenT = l.after(l.m.o.ReopenInterval)
+	}
+}
+
+// reopenPort tries the port that failed again; once it opens, the module
+// is initialised as at Open (ATH first) and reported up when it is.
+func (l *loop) reopenPort() {
+	if !l.portDead || l.reopen == nil {
+		return
+	}
+	p, err := l.reopen()
+	if err != nil {
+		l.m.o.Log.Debug("modem port still gone", "modem", l.m.String(), "err", err)
+		l.reopenT = l.after(l.m.o.ReopenInterval)
+		return
+	}
+	l.port = p
+	l.gen++
+	l.portDead = false
+	l.timeouts = 0
+	go readLines(p, l.gen, l.lines, l.readErr)
+	l.m.o.Log.Info("modem port back: initialising the module", "modem", l.m.String())
+	l.startInit()
 }
 
 // stopAll hangs up and stops: ATH, bounded by CommandTimeout on the real
@@ -512,6 +564,7 @@ func (l *loop) stopAll() {
 	stop(&l.dialTimer)
 	stop(&l.endTimer)
 	stop(&l.reset)
+	stop(&l.reopenT)
 	if !l.portDead {
 		if _, err := l.port.Write([]byte("ATH\r")); err == nil {
 			bound := time.NewTimer(l.m.o.CommandTimeout)
@@ -522,9 +575,11 @@ func (l *loop) stopAll() {
 					if ln.Kind.Final() {
 						break wait
 					}
-				case <-l.readErr:
-					l.portDead = true
-					break wait
+				case e := <-l.readErr:
+					if e.gen == l.gen {
+						l.portDead = true
+						break wait
+					}
 				case <-bound.C:
 					break wait
 				}
@@ -539,8 +594,8 @@ func (l *loop) stopAll() {
 	for !l.portDead { // the reader ends on the closed port
 		select {
 		case <-l.lines:
-		case <-l.readErr:
-			l.portDead = true
+		case e := <-l.readErr:
+			l.portDead = e.gen == l.gen
 		}
 	}
 	l.m.mu.Lock()

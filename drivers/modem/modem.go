@@ -150,6 +150,7 @@ func (k EventKind) String() string {
 // Event is what a Modem delivers.
 type Event struct {
 	Kind    EventKind
+	Call    int64   // Progress: the id the call was dialled with (Dial)
 	Stage   Stage   // Progress
 	Outcome Outcome // Progress at StageEnded
 	From    string  // Incoming: the caller's number as +CLIP gave it ("" if withheld)
@@ -215,6 +216,10 @@ type Options struct {
 	// StartupWait is the wait after a reset before re-initialising.
 	// Default 15 s (a SIM7600 takes about 12 s to answer AT).
 	StartupWait time.Duration
+	// ReopenInterval is how often OpenPort opens a port that failed (an
+	// unplugged USB module) again. Default 5 s (a module plugged back
+	// enumerates its ports within seconds).
+	ReopenInterval time.Duration
 
 	// Clock times every wait. Default the real clock.
 	Clock clock.Clock
@@ -235,6 +240,7 @@ var DefaultOptions = Options{
 	MinSignal:      5,
 	PowerKeyPulse:  3 * time.Second,
 	StartupWait:    15 * time.Second,
+	ReopenInterval: 5 * time.Second,
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -263,6 +269,7 @@ func (o Options) withDefaults() (Options, error) {
 	pos(&o.EndGrace, d.EndGrace)
 	pos(&o.PowerKeyPulse, d.PowerKeyPulse)
 	pos(&o.StartupWait, d.StartupWait)
+	pos(&o.ReopenInterval, d.ReopenInterval)
 	if o.Baud <= 0 {
 		o.Baud = d.Baud
 	}
@@ -326,6 +333,10 @@ func Open(port Port, o Options) (*Modem, error) {
 	if err != nil {
 		return nil, err
 	}
+	return start(port, o, nil), nil
+}
+
+func start(port Port, o Options, reopen func() (Port, error)) *Modem {
 	m := &Modem{
 		o:      o,
 		events: make(chan Event, 32),
@@ -334,30 +345,36 @@ func Open(port Port, o Options) (*Modem, error) {
 		done:   make(chan struct{}),
 		st:     Status{CREG: -1, CEREG: -1, RSSI: 99},
 	}
-	l := newLoop(m, port)
-	go l.run()
-	return m, nil
+	go newLoop(m, port, reopen).run()
+	return m
 }
 
 // OpenPort opens the serial device path at o.Baud, 8N1, and Opens the
-// module on it.
+// module on it. When the port fails later (a USB module unplugged, its
+// cable loose) the Modem is down with modem_fault and opens path again
+// every o.ReopenInterval; once it opens, the module is initialised again
+// (ATH first) and reported up: no restart of the service is needed.
 func OpenPort(path string, o Options) (*Modem, error) {
 	if o.Name == "" {
 		o.Name = path
 	}
-	baud := o.Baud
-	if baud <= 0 {
-		baud = DefaultOptions.Baud
-	}
-	p, err := serial.Open(path, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	o, err := o.withDefaults()
 	if err != nil {
-		return nil, openError(path, baud, err)
+		return nil, err
 	}
-	m, err := Open(p, o)
+	mode := &serial.Mode{BaudRate: o.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit}
+	open := func() (Port, error) {
+		p, err := serial.Open(path, mode)
+		if err != nil {
+			return nil, openError(path, o.Baud, err)
+		}
+		return p, nil
+	}
+	p, err := open()
 	if err != nil {
-		p.Close()
+		return nil, err
 	}
-	return m, err
+	return start(p, o, open), nil
 }
 
 func openError(path string, baud int, err error) error {
@@ -407,9 +424,12 @@ func (m *Modem) send(f func(*loop)) error {
 }
 
 // Dial places a voice call to number (E.164 "+62…" or national digits).
-// It returns at once: the call's stages arrive as Progress events. It
+// It returns at once: the call's stages arrive as Progress events, each
+// with id as its Call, so that a caller tells a late event of a call it
+// hung up from the call it dialled next (the booth gives its journal's
+// call id, never reused; the driver keeps it through a module reset). It
 // fails when the module is down or a call is already up.
-func (m *Modem) Dial(number string) error {
+func (m *Modem) Dial(id int64, number string) error {
 	if err := checkNumber(number); err != nil {
 		return err
 	}
@@ -425,7 +445,7 @@ func (m *Modem) Dial(number string) error {
 	case busy:
 		return errors.New("modem: cannot dial: a call is already up; hang it up first")
 	}
-	return m.send(func(l *loop) { l.dial(number) })
+	return m.send(func(l *loop) { l.dial(id, number) })
 }
 
 func checkNumber(n string) error {

@@ -2,7 +2,10 @@ package modem_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,6 +32,15 @@ type rig struct {
 	clk *clock.Fake // the driver's
 	ec  *clock.Fake // the emulator's
 	o   modem.Options
+	// call is the id of the last call dialled: every Progress event
+	// must carry it.
+	call int64
+}
+
+// dial dials number as a new call.
+func (r *rig) dial(number string) error {
+	r.call++
+	return r.m.Dial(r.call, number)
 }
 
 // start runs the real driver over a pty against an emulator of family;
@@ -92,8 +104,8 @@ func (r *rig) health(up bool, cause modem.Cause) modem.Event {
 func (r *rig) progress(stage modem.Stage, outcome modem.Outcome) {
 	r.t.Helper()
 	e := r.next()
-	if e.Kind != modem.Progress || e.Stage != stage || e.Outcome != outcome {
-		r.t.Fatalf("event %+v, want progress %s %q", e, stage, outcome)
+	if e.Kind != modem.Progress || e.Call != r.call || e.Stage != stage || e.Outcome != outcome {
+		r.t.Fatalf("event %+v, want progress of call %d: %s %q", e, r.call, stage, outcome)
 	}
 }
 
@@ -101,7 +113,7 @@ func (r *rig) progress(stage modem.Stage, outcome modem.Outcome) {
 // reports by itself, alerting.
 func (r *rig) dialTo(n string) {
 	r.t.Helper()
-	if err := r.m.Dial(n); err != nil {
+	if err := r.dial(n); err != nil {
 		r.t.Fatal(err)
 	}
 	r.progress(modem.StageDialling, "")
@@ -251,7 +263,7 @@ func TestCallOutcomes(t *testing.T) {
 					r.health(false, modem.CauseNoNetwork)
 				}
 				r.progress(modem.StageEnded, tc.want)
-				if err := r.m.Dial(number); tc.want != modem.OutcomeNetworkLost && err != nil {
+				if err := r.dial(number); tc.want != modem.OutcomeNetworkLost && err != nil {
 					t.Fatalf("a second call after the first ended: %v", err)
 				}
 			})
@@ -334,7 +346,7 @@ func TestHealthCauses(t *testing.T) {
 			t.Parallel()
 			r := start(t, modem.FamilySIMCom, modem.Options{MinSignal: tc.min}, tc.prepare)
 			r.health(tc.cause == "", tc.cause)
-			if err := r.m.Dial(number); (err == nil) != (tc.cause == "") {
+			if err := r.dial(number); (err == nil) != (tc.cause == "") {
 				t.Fatalf("Dial: %v with cause %q", err, tc.cause)
 			}
 		})
@@ -403,7 +415,7 @@ func TestHangReset(t *testing.T) {
 	}
 	r.progress(modem.StageEnded, modem.OutcomeModemFault)
 	r.health(false, modem.CauseModemFault)
-	if err := r.m.Dial(number); err == nil {
+	if err := r.dial(number); err == nil {
 		t.Fatal("dialled a module that is down")
 	}
 	if l := key.Levels(); !slices.Equal(l, []gpio.Level{gpio.High}) {
@@ -430,6 +442,62 @@ func TestPortGone(t *testing.T) {
 	r.health(true, "")
 	r.emu.Close()
 	r.health(false, modem.CauseModemFault)
+}
+
+// TestPortBack: a USB module unplugged mid-call ends the call (modem_fault,
+// with its id) and is down; the driver opens its port again every
+// ReopenInterval, and once the module is plugged back (here: a new pty
+// behind the same path, as udev's symlink of a replugged module) it is
+// initialised, ATH first, reported up and dials again, with no restart.
+func TestPortBack(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	link := filepath.Join(dir, "wartel-modem")
+	ec := clock.NewFake(time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC))
+	plug := func() *modemtest.Emulator {
+		emu, err := modemtest.New(modemtest.Options{Family: string(modem.FamilySIMCom), Clock: ec})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { emu.Close() })
+		must(t, os.Symlink(emu.Path(), link))
+		return emu
+	}
+	clk := clock.NewFake(time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC))
+	o := modem.Options{Family: modem.FamilySIMCom, Clock: clk, CommandTimeout: time.Hour, DialTimeout: time.Hour}
+	r := &rig{t: t, emu: plug(), clk: clk, ec: ec, o: o}
+	m, err := modem.OpenPort(link, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Halt() })
+	r.m = m
+	r.health(true, "")
+	r.dialTo(number)
+
+	r.emu.Close() // unplugged
+	must(t, os.Remove(link))
+	r.progress(modem.StageEnded, modem.OutcomeModemFault)
+	if e := r.health(false, modem.CauseModemFault); !strings.Contains(e.Err.Error(), "opens it again") {
+		t.Errorf("down: %v, want it to say the port is opened again", e.Err)
+	}
+	every := modem.DefaultOptions.ReopenInterval
+	r.waitTimers(1)
+	clk.Advance(every) // still unplugged: tried, and armed again
+	r.waitTimers(1)
+	if err := r.m.Dial(r.call+1, number); err == nil {
+		t.Fatal("Dial while the module is unplugged: no error")
+	}
+
+	r.emu = plug()
+	clk.Advance(every)
+	r.health(true, "")
+	if cmds := r.emu.Commands(); len(cmds) == 0 || cmds[0] != "ATH" {
+		t.Fatalf("commands to the module plugged back %q, want ATH first", cmds)
+	}
+	r.dialTo(number)
+	must(t, r.emu.Answer())
+	r.answered()
 }
 
 func TestTones(t *testing.T) {
@@ -486,7 +554,7 @@ func TestHaltHangsUp(t *testing.T) {
 	if _, ok := <-r.m.Events(); ok {
 		t.Fatal("events not closed by Halt")
 	}
-	if err := r.m.Dial(number); err == nil {
+	if err := r.dial(number); err == nil {
 		t.Fatal("dialled after Halt")
 	}
 }
@@ -498,7 +566,7 @@ func TestOptions(t *testing.T) {
 	if _, err := modem.Open(nil, modem.Options{MinSignal: 32}); err == nil {
 		t.Error("min signal 32 accepted")
 	}
-	if err := (&modem.Modem{}).Dial("0812-34"); err == nil {
+	if err := (&modem.Modem{}).Dial(1, "0812-34"); err == nil {
 		t.Error("a number with a dash accepted")
 	}
 }

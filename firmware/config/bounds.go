@@ -59,6 +59,8 @@ var durationBounds = map[string]span{
 	"session.store_retry":         {hi: 10 * time.Minute, why: "a booth back from a full disk waits this long"},
 	"session.authorise_deadline":  {hi: 5 * time.Second, why: "an inmate waits this long at a tap"},
 	"session.warnings[N].before":  {hi: 30 * time.Minute, why: "a warning comes shortly before the cut-off"},
+	"session.choose_timeout":      {lo: 5 * time.Second, hi: 5 * time.Minute, why: "an inmate keys a slot digit and # within seconds; the booth waits this long for a number"},
+	"session.ring_timeout":        {lo: 10 * time.Second, hi: 3 * time.Minute, why: "a network gives up ringing after about a minute; the inmate hears it ring this long"},
 }
 
 // count is the range of a whole-number key.

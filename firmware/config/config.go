@@ -199,6 +199,12 @@ type Calls struct {
 	AuthoriseDeadline   Duration  `toml:"authorise_deadline"`
 	ClockTrustedAtStart bool      `toml:"clock_trusted_at_start"`
 	Warnings            []Warning `toml:"warnings"`
+	// ChooseTimeout and RingTimeout are dial control's (a booth with a
+	// modem): how long an authorised tap waits for a number to be keyed
+	// (from the tap or the last key), and how long a dialled call may
+	// ring unanswered before the booth hangs up (no_answer).
+	ChooseTimeout Duration `toml:"choose_timeout"`
+	RingTimeout   Duration `toml:"ring_timeout"`
 }
 
 // Warning is one [[session.warnings]] entry: a lamp signal shown Before the
@@ -251,7 +257,7 @@ func Default() Config {
 		Calls: Calls{
 			OffHookTimeout: "20s", Checkpoint: "5s", OfficerTimeout: "30s",
 			OfficerRateLimit: 6, OfficerRateWindow: "1m", StoreRetry: "10s",
-			AuthoriseDeadline: "400ms",
+			AuthoriseDeadline: "400ms", ChooseTimeout: "30s", RingTimeout: "1m",
 		},
 		Store:   Store{Path: "/var/lib/wartel/booth.db"},
 		Gateway: Gateway{Bundle: "/etc/wartel/bundle"},

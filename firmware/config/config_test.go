@@ -156,6 +156,8 @@ func TestProblems(t *testing.T) {
 			[]string{"policy.period@year: use day, week or month", "policy.billing.unit@hour: use second or minute"}},
 		{"durations", base + "[session]\ncheckpoint = \"5\"\noff_hook_timeout = \"-1s\"\nstore_retry = \"0s\"\n",
 			[]string{`session.checkpoint@"5": "5" is not a duration`, "session.off_hook_timeout@-1s: negative", "session.store_retry@0s: more than zero"}},
+		{"dial timeouts", base + "[session]\nchoose_timeout = \"soon\"\nring_timeout = \"0s\"\n",
+			[]string{`session.choose_timeout@soon: "soon" is not a duration`, "session.ring_timeout@ring_timeout: more than zero"}},
 		{"window", base + "[policy.hours.weekly]\nmonday = [\n \"08:00-11:30\",\n \"13:00-12:00\",\n \"11:00-12:00\"]\n",
 			[]string{"policy.hours.weekly.monday[1]@13:00-12:00: ", "policy.hours.weekly.monday[2]@11:00-12:00: overlaps 08:00-11:30"}},
 		{"indonesian weekday", base + "[policy.hours.weekly]\nsenin = [\"08:00-11:30\"]\n", []string{"policy.hours.weekly.senin@senin: senin → monday"}},
@@ -266,6 +268,7 @@ sunday = ["09:00-09:30"]
 [session]
 checkpoint = "3s"
 second_tap_ends = true
+ring_timeout = "90s"
 [[session.warnings]]
 before = "2m"
 signal = "warning_minute"
@@ -312,6 +315,9 @@ path = "/tmp/x.db"
 	if s.Checkpoint != 3*time.Second || !s.SecondTapEnds || s.OffHookTimeout != 20*time.Second || s.OfficerRateLimit != 6 ||
 		!reflect.DeepEqual(s.Warnings, []session.Warning{{Before: 2 * time.Minute, Signal: "warning_minute"}}) || s.Rules.Location != r.Location {
 		t.Errorf("Session() = %+v", s)
+	}
+	if s.ChooseTimeout != 30*time.Second || s.RingTimeout != 90*time.Second {
+		t.Errorf("Session() choose timeout %v, ring timeout %v: want the default 30s and the file's 90s", s.ChooseTimeout, s.RingTimeout)
 	}
 	if p, so := c.StoreOptions(); p != "/tmp/x.db" || so.Device != "lapas-x/b01" {
 		t.Errorf("StoreOptions() = %q, %+v", p, so)

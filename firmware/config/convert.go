@@ -103,6 +103,8 @@ func (c *Config) Session() session.Config {
 		StoreRetry:          s.StoreRetry.Value(),
 		AuthoriseDeadline:   s.AuthoriseDeadline.Value(),
 		ClockTrustedAtStart: s.ClockTrustedAtStart,
+		ChooseTimeout:       s.ChooseTimeout.Value(),
+		RingTimeout:         s.RingTimeout.Value(),
 	}
 }
 

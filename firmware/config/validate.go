@@ -279,6 +279,8 @@ func (k *checker) session() {
 	k.duration("session.officer_rate_window", s.OfficerRateWindow, false)
 	k.duration("session.store_retry", s.StoreRetry, false)
 	k.duration("session.authorise_deadline", s.AuthoriseDeadline, false)
+	k.duration("session.choose_timeout", s.ChooseTimeout, false)
+	k.duration("session.ring_timeout", s.RingTimeout, false)
 	k.count("session.officer_rate_limit", s.OfficerRateLimit)
 	k.count("session.warnings", len(s.Warnings))
 	signals := booth.Signals()

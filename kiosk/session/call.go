@@ -43,11 +43,13 @@ func (e *Engine) recover() {
 		}
 		c.ChargedMs = e.cfg.Rules.Billing.Charge(ms(c.TalkedMs)).Milliseconds()
 		if c.NumberID != 0 && c.Outcome == "" {
-			// A dialled call's checkpoints count from the answer: talk
-			// checkpointed means it was answered; none, and it charges
-			// nothing whatever it did.
+			// A dialled call's checkpoints count from its answer, which
+			// the journal holds (AnsweredAt, TalkStartAt): billed from
+			// it to the last checkpoint. A journal row from before the
+			// answer was kept tells it by its talk; never answered, it
+			// charges nothing whatever it did.
 			c.Outcome = record.OutcomeCancelled
-			if c.TalkedMs > 0 {
+			if !c.AnsweredAt.IsZero() || c.TalkedMs > 0 {
 				c.Outcome = record.OutcomeAnswered
 			}
 		}
@@ -95,10 +97,19 @@ func (e *Engine) startTalking() {
 		c.max = max(c.max-(c.talkStart-c.authorised), 0)
 	}
 	c.rec.TalkStartAt = e.clk.Now()
+	c.nextCkpt = c.talkStart + e.cfg.Checkpoint
 	if c.dial != nil {
 		c.rec.AnsweredAt = c.rec.TalkStartAt
+		// Journaled at once, as a checkpoint is: a call recovered after
+		// a power cut says when it was answered, and one the journal
+		// cannot follow ends now (nothing talked yet, nothing charged).
+		if err := e.store.Answered(c.rec.CallID, c.rec.AnsweredAt); err != nil {
+			e.storeFailed(fmt.Sprintf("journaling the answer of call %d", c.rec.CallID), err)
+			e.endCall(EndStoreError)
+			e.showIdle()
+			return
+		}
 	}
-	c.nextCkpt = c.talkStart + e.cfg.Checkpoint
 	// Skip warnings that would come at or before the start.
 	for c.nextWarn < len(e.warnings) && e.warnings[c.nextWarn].Before >= c.max {
 		c.nextWarn++

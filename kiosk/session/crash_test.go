@@ -79,9 +79,11 @@ func TestCrashKill(t *testing.T) {
 // child chooses slot 1, dials, is answered or not (busy), talks and hangs
 // up; round 0 kills it while a call rings, round 1 while one talks, the
 // others at random. Beyond
-// TestCrashKill's checks, every call is journaled with its number, and a
+// TestCrashKill's checks, every call is journaled with its number, a
 // call the child never answered charges nothing, whether it ended or was
-// recovered after the kill (its checkpoints count from the answer).
+// recovered after the kill (its checkpoints count from the answer), and a
+// call killed while it talked is recovered answered, at the instant the
+// journal kept (AnsweredAt), and only a call the child answered says so.
 func TestCrashKillDialling(t *testing.T) {
 	if path := os.Getenv(crashEnv); path != "" && os.Getenv(crashModemEnv) != "" {
 		crashChild(path, true)
@@ -102,6 +104,7 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	opened := map[int64]bool{}
 	answered := map[int64]bool{} // the child answered (or was about to)
+	talking := map[int64]bool{}  // the engine took the answer: it is journaled
 	for round := range rounds {
 		cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$")
 		cmd.Env = append(os.Environ(), crashEnv+"="+path, fmt.Sprintf("SESSION_TEST_CRASH_SEED=%d", rng.Int64()))
@@ -141,7 +144,7 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 			case modem && !killed && round == 0 && strings.HasPrefix(line, "ringing "):
 				cmd.Process.Signal(syscall.SIGKILL)
 				killed = true
-			case modem && !killed && round == 1 && strings.HasPrefix(line, "answer "):
+			case modem && !killed && round == 1 && strings.HasPrefix(line, "talking "):
 				time.AfterFunc(150*time.Millisecond, func() { cmd.Process.Signal(syscall.SIGKILL) })
 				killed = true
 			case strings.HasPrefix(line, "open "):
@@ -151,6 +154,12 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 				}
 				opened[id] = true
 			case strings.HasPrefix(line, "answer "), strings.HasPrefix(line, "ringing "):
+			case strings.HasPrefix(line, "talking "):
+				id, err := strconv.ParseInt(strings.TrimPrefix(line, "talking "), 10, 64)
+				if err != nil {
+					t.Fatalf("round %d: child said %q", round, line)
+				}
+				talking[id] = true
 			default:
 				t.Logf("round %d: child: %s", round, line)
 			}
@@ -202,7 +211,7 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 	billing := crashRules().Billing
 	closed := map[int64]int{}
 	var charged time.Duration
-	powerLoss, lostRinging, lostTalking := 0, 0, 0
+	powerLoss, lostRinging, lostTalking, recoveredAnswer := 0, 0, 0, 0
 	for _, r := range rs {
 		if r.Kind != record.KindCall {
 			continue
@@ -217,6 +226,9 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 		}
 		if c.EndReason == session.EndPowerLoss {
 			powerLoss++
+			if !c.AnsweredAt.IsZero() {
+				recoveredAnswer++
+			}
 			if answered[c.CallID] {
 				lostTalking++
 			} else {
@@ -225,6 +237,13 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 		}
 		if modem && (c.NumberID != crashNumber.ID || c.Slot != 1 || c.Outcome == "") {
 			t.Errorf("call %d: number %d slot %d outcome %q, want the registered number and an outcome", c.CallID, c.NumberID, c.Slot, c.Outcome)
+		}
+		if modem && c.EndReason == session.EndPowerLoss && talking[c.CallID] &&
+			(c.Outcome != record.OutcomeAnswered || c.AnsweredAt.IsZero() || !c.TalkStartAt.Equal(c.AnsweredAt)) {
+			t.Errorf("call %d killed while talking, recovered %s answered at %v (talk start %v): want answered, with the instant the journal kept", c.CallID, c.Outcome, c.AnsweredAt, c.TalkStartAt)
+		}
+		if modem && !c.AnsweredAt.IsZero() && !answered[c.CallID] {
+			t.Errorf("call %d says it was answered at %v, but the child never answered it", c.CallID, c.AnsweredAt)
 		}
 		if modem && !answered[c.CallID] && (c.TalkedMs != 0 || c.ChargedMs != 0) {
 			t.Errorf("call %d never answered, talked %d ms, charged %d ms (%s, %s)", c.CallID, c.TalkedMs, c.ChargedMs, c.EndReason, c.Outcome)
@@ -246,6 +265,9 @@ func crashKill(t *testing.T, name string, rounds int, modem bool) {
 		}
 	}
 	t.Logf("%d rounds, %d calls journaled (%d answered), %d records, %d closed by power loss", rounds, len(opened), len(answered), len(rs), powerLoss)
+	if modem && recoveredAnswer == 0 {
+		t.Error("no call recovered with its answer: round 1 kills one while it talks")
+	}
 	if modem && (lostRinging == 0 || lostTalking == 0) {
 		t.Errorf("power-loss closes: %d of calls killed ringing, %d killed talking: want both (rounds 0 and 1 kill at those stages)", lostRinging, lostTalking)
 	}
@@ -323,14 +345,18 @@ func crashChild(path string, modem bool) {
 		in <- session.Key{Digit: '#'}
 		// The engine takes an input only when it is done with the last:
 		// the call it dialled at # is journaled by now.
-		in <- session.CallProgress{Stage: session.StageAlerting}
+		in <- session.CallProgress{Call: last.Load(), Stage: session.StageAlerting}
 		fmt.Printf("ringing %d\n", last.Load())
 		time.Sleep(time.Duration(200+rng.IntN(600)) * time.Millisecond) // it rings
 		if rng.IntN(3) == 0 {
-			in <- session.CallProgress{Stage: session.StageEnded, Outcome: record.OutcomeBusy}
+			in <- session.CallProgress{Call: last.Load(), Stage: session.StageEnded, Outcome: record.OutcomeBusy}
 		} else {
 			fmt.Printf("answer %d\n", last.Load()) // before the answer: the parent's set may only be larger
-			in <- session.CallProgress{Stage: session.StageActive}
+			in <- session.CallProgress{Call: last.Load(), Stage: session.StageActive}
+			// Taken only once the engine is done with the answer: by
+			// now the answer is in the journal.
+			in <- session.CardRemoved{Card: crashCard}
+			fmt.Printf("talking %d\n", last.Load())
 			time.Sleep(time.Duration(500+rng.IntN(2500)) * time.Millisecond) // the inmate talks
 		}
 		in <- session.Hook{OffHook: false}

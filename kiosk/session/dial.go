@@ -160,7 +160,7 @@ func (e *Engine) placeCall(c *call) {
 	e.log.Info("dialling a registered number", "call", rec.CallID, "inmate", rec.Inmate, "number", rec.NumberID, "slot", rec.Slot)
 	e.observe(Activity{Kind: ActivityDialling, CallID: rec.CallID, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, Slot: rec.Slot, Max: c.max})
 	e.show(signal.Dialling)
-	if err := e.dialer.Dial(n.E164); err != nil {
+	if err := e.dialer.Dial(rec.CallID, n.E164); err != nil {
 		e.log.Error("the modem refused to dial: call ended, not charged; check the modem (wartel-kiosk selftest)", "call", rec.CallID, "err", err)
 		c.dial.outcome = record.OutcomeFailed
 		e.notConnected(EndNotAnswered)
@@ -219,7 +219,13 @@ func matchNumber(typed string, nums []record.Number) (record.Number, bool) {
 func (e *Engine) progress(p CallProgress) {
 	c := e.call
 	if c == nil || c.dial == nil || !c.journaled() {
-		e.log.Debug("call progress ignored: no call dialled", "stage", p.Stage, "outcome", p.Outcome)
+		e.log.Debug("call progress ignored: no call dialled", "call", p.Call, "stage", p.Stage, "outcome", p.Outcome)
+		return
+	}
+	if p.Call != c.rec.CallID {
+		// A late word of a call already ended (or never this booth's):
+		// it must not end, answer or bill the call in progress.
+		e.log.Warn("call progress of another call ignored", "call", p.Call, "current", c.rec.CallID, "stage", p.Stage, "outcome", p.Outcome)
 		return
 	}
 	switch p.Stage {

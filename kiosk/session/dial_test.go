@@ -328,8 +328,10 @@ func TestDialAttemptEnds(t *testing.T) {
 }
 
 // TestDialRecovery: a crash while talking through the modem bills the
-// call to its last checkpoint (counted from the answer); a crash while
-// ringing bills nothing. The engine hangs the modem up at start.
+// call to its last checkpoint (counted from the answer) and its record
+// says when it was answered; a crash while ringing bills nothing; a crash
+// after the answer but before the first checkpoint is an answered call
+// that charges nothing. The engine hangs the modem up at start.
 func TestDialRecovery(t *testing.T) {
 	r := newDialRig(t, nil).boot()
 	r.play(offHook, tap(inmate1), keys("1#"), 10*sec, answered, 12*sec)
@@ -337,20 +339,47 @@ func TestDialRecovery(t *testing.T) {
 	r.boot()
 	r.play(offHook, tap(inmate1), keys("2#"), alerting, 8*sec)
 	r.b.PowerCut()
+	r.boot()
+	r.play(offHook, tap(inmate1), keys("1#"), 2*sec, answered, 3*sec)
+	r.b.PowerCut()
 	hangups := len(r.d.HangUps())
 	r.boot()
 	if got := len(r.d.HangUps()); got != hangups+1 {
 		t.Errorf("hang-ups %d at the restart, want one", got-hangups)
 	}
 	cs := r.st.Calls()
-	if len(cs) != 2 {
-		t.Fatalf("calls %+v, want 2", cs)
+	if len(cs) != 3 {
+		t.Fatalf("calls %+v, want 3", cs)
 	}
-	if c := cs[0]; c.EndReason != EndPowerLoss || c.NumberID != 11 || c.TalkedMs != 10000 || c.ChargedMs != 10000 || c.Outcome != record.OutcomeAnswered {
-		t.Errorf("talking call %+v: want power_loss billed to its checkpoint 10 s after the answer", c)
+	if c := cs[0]; c.EndReason != EndPowerLoss || c.NumberID != 11 || c.TalkedMs != 10000 || c.ChargedMs != 10000 || c.Outcome != record.OutcomeAnswered ||
+		!c.AnsweredAt.Equal(start.Add(10*sec)) || !c.TalkStartAt.Equal(c.AnsweredAt) {
+		t.Errorf("talking call %+v: want power_loss, answered at +10s, billed to its checkpoint 10 s after the answer", c)
 	}
-	if c := cs[1]; c.EndReason != EndPowerLoss || c.NumberID != 12 || c.TalkedMs != 0 || c.ChargedMs != 0 || c.Outcome != record.OutcomeCancelled {
-		t.Errorf("ringing call %+v: want power_loss, nothing charged", c)
+	if c := cs[1]; c.EndReason != EndPowerLoss || c.NumberID != 12 || c.TalkedMs != 0 || c.ChargedMs != 0 || c.Outcome != record.OutcomeCancelled || !c.AnsweredAt.IsZero() {
+		t.Errorf("ringing call %+v: want power_loss, never answered, nothing charged", c)
+	}
+	if c := cs[2]; c.EndReason != EndPowerLoss || c.TalkedMs != 0 || c.ChargedMs != 0 || c.Outcome != record.OutcomeAnswered || !c.AnsweredAt.Equal(start.Add(32*sec)) {
+		t.Errorf("call cut before its first checkpoint %+v: want power_loss, answered at +32s, nothing checkpointed so nothing charged", c)
+	}
+}
+
+// TestDialAnswerNotJournaled: an answer the journal cannot keep ends the
+// call at once (store_error, relay off, hung up), charged nothing, and
+// puts the booth out of service.
+func TestDialAnswerNotJournaled(t *testing.T) {
+	r := newDialRig(t, nil).boot()
+	dc := watchDial(r)
+	r.play(offHook, tap(inmate1), keys("1#"), alerting, 4*sec, failOp("Answered", errDisk), answered, failOp("", nil), sec)
+	dc.ok(t)
+	c := r.onlyCall()
+	if c.EndReason != EndStoreError || c.ChargedMs != 0 || c.Outcome != record.OutcomeAnswered {
+		t.Errorf("call %+v: want store_error, answered, nothing charged", c)
+	}
+	if off := r.lastRelayOff(); off != 4*sec || !slices.Equal(dc.hangupAt, []time.Duration{4 * sec}) {
+		t.Errorf("relay off at %v, hang-ups %v: want both at the answer (4s)", off, dc.hangupAt)
+	}
+	if s := r.e.Status(); !slices.Contains(s.OutOfService, CauseStore) {
+		t.Errorf("status %+v, want out of service for the store", s)
 	}
 }
 
@@ -381,5 +410,43 @@ func TestDialIncoming(t *testing.T) {
 	}
 	if len(r.d.Dialled()) != 0 || len(r.d.HangUps()) != 1 || r.b.Relay() {
 		t.Errorf("dialer %+v, relay %v: an incoming call changes nothing (one hang-up: at start)", r.d.Events(), r.b.Relay())
+	}
+}
+
+// TestDialStaleProgress: the modem's late word of a call the booth already
+// hung up (its "active" and "ended", read after the next call was dialled)
+// neither answers, bills nor ends the next call; that call is billed from
+// its own answer.
+func TestDialStaleProgress(t *testing.T) {
+	r := newDialRig(t, nil).boot()
+	dc := watchDial(r)
+	r.play(offHook, tap(inmate1), keys("1#"), alerting, 5*sec, onHook, sec)
+	first := r.d.LastCall()
+	r.play(offHook, tap(inmate1), keys("2#"), sec)
+	second := r.d.LastCall()
+	if first == 0 || second == first {
+		t.Fatalf("call ids %d then %d: want two calls", first, second)
+	}
+	r.play(CallProgress{Call: first, Stage: StageActive}, 10*sec,
+		CallProgress{Call: first, Stage: StageEnded, Outcome: record.OutcomeAnswered}, sec)
+	if s := r.e.Status(); s.State != StateDialling || s.CallID != second {
+		t.Fatalf("after the first call's late progress: %s call %d, want still dialling call %d", s.State, s.CallID, second)
+	}
+	if got := r.signalAt(signal.Talking); len(got) != 0 {
+		t.Errorf("talking shown at %v: the first call's answer started the second's talk time", got)
+	}
+	r.play(alerting, 4*sec, answered, 30*sec, onHook)
+	dc.ok(t)
+	cs := r.st.Calls()
+	if len(cs) != 2 {
+		t.Fatalf("calls %+v, want 2", cs)
+	}
+	if c := cs[0]; c.CallID != first || c.Outcome != record.OutcomeCancelled || c.ChargedMs != 0 {
+		t.Errorf("first call %+v: want cancelled, nothing charged", c)
+	}
+	answer := start.Add(6*sec + sec + 11*sec + 4*sec)
+	if c := cs[1]; c.CallID != second || c.Outcome != record.OutcomeAnswered || c.EndReason != EndHangup ||
+		c.TalkedMs != 30000 || c.ChargedMs != 30000 || !c.AnsweredAt.Equal(answer) {
+		t.Errorf("second call %+v: want answered at %v, 30 s talked and charged from its own answer", c, answer)
 	}
 }

@@ -62,8 +62,12 @@ const (
 	StageEnded    DialStage = "ended"    // the call is gone; Outcome says how
 )
 
-// CallProgress is the modem's word on the call the engine dialled.
+// CallProgress is the modem's word on a call the engine dialled: Call is
+// the id given to Dialer.Dial. The engine takes it only for the call in
+// progress; a late word of an earlier call (its "ended" or "active" read
+// after the booth hung it up and dialled again) is ignored.
 type CallProgress struct {
+	Call    int64
 	Stage   DialStage
 	Outcome record.Outcome // with StageEnded
 }

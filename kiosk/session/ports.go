@@ -31,6 +31,10 @@ type Store interface {
 	// Checkpoint records the talk time so far; after a power cut the call
 	// is billed to its last checkpoint.
 	Checkpoint(callID int64, talked time.Duration) error
+	// Answered journals the instant a dialled call was answered (its talk
+	// start), durably: after a power cut the call is closed as answered
+	// then, billed from it to its last checkpoint.
+	Answered(callID int64, at time.Time) error
 	// CloseCall, in one transaction: removes the call from the journal,
 	// adds c.ChargedMs to the inmate's usage in c.Period, and appends the
 	// call record to the outbox.
@@ -93,8 +97,12 @@ type Remote struct {
 // far end); what the call does next arrives as CallProgress inputs, and the
 // module's health as ModemHealth.
 type Dialer interface {
-	// Dial places a voice call to an E.164 number.
-	Dial(e164 string) error
+	// Dial places a voice call to an E.164 number for the journaled call
+	// call (its record.Call.CallID). Every CallProgress of that call
+	// carries the same id, so that a late word of an earlier call is told
+	// from the current one's: journal ids are never reused, so it holds
+	// across a module reset and a restart of the booth.
+	Dial(call int64, e164 string) error
 	// HangUp ends the call in any stage; the engine opens the relay first.
 	HangUp() error
 }

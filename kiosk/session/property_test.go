@@ -98,7 +98,7 @@ func (w *world) crash() {
 	w.boot()
 }
 
-var storeOps = []string{"Card", "Usage", "SetCentreBalance", "OpenCall", "Checkpoint", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
+var storeOps = []string{"Card", "Usage", "SetCentreBalance", "OpenCall", "Checkpoint", "Answered", "CloseCall", "OpenCalls", "Deny", "Officer", "Event", "Probe"}
 
 // apply performs one random action; op and arg come from rapid or a fuzzer.
 func (w *world) apply(op, arg int) {
@@ -374,7 +374,7 @@ func (w *world) applyDial(op, arg int) {
 			if s := r.e.Status(); (s.State == StateDialling || s.State == StateRinging) && w.answeredAt[s.CallID] == 0 {
 				w.answeredAt[s.CallID] = r.fc.Mono()
 			}
-			r.e.Handle(CallProgress{Stage: StageActive})
+			r.play(CallProgress{Stage: StageActive})
 		}
 	case 26:
 		step = CallProgress{Stage: StageEnded, Outcome: record.AllOutcomes[arg%len(record.AllOutcomes)]}
@@ -407,9 +407,43 @@ func (w *world) applyDial(op, arg int) {
 			}
 			r.play(time.Duration(arg)*sec, onHook, sec)
 		}
+	case 31:
+		// A late word of another call: a call hung up while it rang,
+		// the next one dialled, and then the first one's "active" or
+		// "ended" arrives (or the word of a call never dialled). It
+		// changes nothing.
+		step = func(r *rig) {
+			slot := string(rune("12"[arg%2])) + "#"
+			r.play(offHook, tap(inmate1), keys(slot), alerting, time.Duration(arg%5)*sec, onHook, sec)
+			first := w.d.LastCall()
+			r.play(offHook, tap(inmate1), keys(slot), time.Duration(arg%3)*sec)
+			w.stale(arg, first)
+		}
 	}
 	w.log = append(w.log, fmt.Sprintf("%T%+v", step, step))
 	w.play(step)
+}
+
+// stale hands the engine the progress of a call other than the one in
+// progress (earlier, else one never dialled) and checks that nothing
+// changed: the state, the call, the relay, the records, the journal and
+// what the modem was told.
+func (w *world) stale(arg int, earlier int64) {
+	before := w.e.Status()
+	id := earlier
+	if id == 0 || id == before.CallID || arg%5 == 0 {
+		id = w.d.LastCall() + 1 // never dialled
+	}
+	stages := []DialStage{StageDialling, StageAlerting, StageActive, StageEnded}
+	p := CallProgress{Call: id, Stage: stages[arg%len(stages)], Outcome: record.AllOutcomes[arg%len(record.AllOutcomes)]}
+	relay, records, open, told := w.b.Relay(), len(w.st.Records()), w.st.Open(), len(w.d.Events())
+	w.e.Handle(p)
+	after := w.e.Status()
+	if after.State != before.State || after.CallID != before.CallID || w.b.Relay() != relay || len(w.st.Records()) != records ||
+		!slices.Equal(w.st.Open(), open) || len(w.d.Events()) != told {
+		w.dialBad = fmt.Errorf("stale progress %+v (current call %d, %s) changed the booth: now call %d, %s, relay %v→%v, records %d→%d",
+			p, before.CallID, before.State, after.CallID, after.State, relay, w.b.Relay(), records, len(w.st.Records()))
+	}
 }
 
 // propConfig draws a booth configuration: short allowances so quotas run
@@ -485,7 +519,7 @@ func TestPropertyDialling(t *testing.T) {
 		}
 		steps := rapid.IntRange(1, 120).Draw(rt, "steps")
 		for i := 0; i < steps; i++ {
-			op := rapid.IntRange(0, 30).Draw(rt, "op")
+			op := rapid.IntRange(0, 31).Draw(rt, "op")
 			arg := rapid.IntRange(0, 255).Draw(rt, "arg")
 			w.applyDial(op, arg)
 			if err := w.check(); err != nil {
@@ -535,6 +569,7 @@ func FuzzEngineDialling(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 1, 23, 0, 24, 0, 25, 0, 9, 40, 5, 0})
 	f.Add([]byte{1, 1, 1, 1, 0, 1, 0, 0, 1, 1, 30, 7, 27, 0, 14, 0, 30, 3, 28, 1, 30, 2})
 	f.Add([]byte{2, 0, 1, 0, 1, 1, 0, 2, 0, 0, 4, 0, 0, 0, 22, 1, 22, 7, 9, 20, 26, 1, 30, 5})
+	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 30, 4, 4, 0, 1, 23, 0, 24, 0, 31, 2, 31, 3, 31, 1, 9, 40})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		i := 0
 		next := func() int {
@@ -548,7 +583,7 @@ func FuzzEngineDialling(f *testing.F) {
 		cfg.Rules.DialFullNumber = next()%2 == 1
 		w := newDialWorld(t, cfg, next()%2 == 1)
 		for i+1 < len(data) {
-			w.applyDial(next()%31, next())
+			w.applyDial(next()%32, next())
 			if err := w.check(); err != nil {
 				t.Fatalf("after %v: %v", w.log, err)
 			}

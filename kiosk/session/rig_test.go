@@ -111,6 +111,11 @@ func (r *rig) play(script ...any) {
 	r.t.Helper()
 	for _, s := range script {
 		switch s := s.(type) {
+		case CallProgress:
+			if s.Call == 0 && r.d != nil {
+				s.Call = r.d.LastCall() // the call the script means: the one dialled last
+			}
+			r.e.Handle(s)
 		case Input:
 			r.e.Handle(s)
 		case time.Duration:
@@ -262,6 +267,8 @@ func keys(s string) func(*rig) {
 	}
 }
 
+// The call's progress in scripts: with no Call, play gives it the id of
+// the call dialled last (the current one, when a call is dialled).
 var (
 	alerting = CallProgress{Stage: StageAlerting}
 	answered = CallProgress{Stage: StageActive}

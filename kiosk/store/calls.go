@@ -44,9 +44,24 @@ func (s *Store) OpenCall(c record.Call) (int64, error) {
 // Checkpoint records the talk time of an open call so far; after a power cut
 // the call is billed to its last checkpoint.
 func (s *Store) Checkpoint(callID int64, talked time.Duration) error {
-	return s.write(fmt.Sprintf("checkpoint call %d", callID), func(c *sql.Conn) error {
-		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET talked_ms = ?, updated = ? WHERE call_id = ?`,
-			talked.Milliseconds(), s.clock.Now().UnixNano(), callID)
+	return s.updateOpen(fmt.Sprintf("checkpoint call %d", callID), callID, "talked_ms", talked.Milliseconds())
+}
+
+// Answered journals the instant a dialled call was answered. OpenCalls
+// gives it back as the call's AnsweredAt and TalkStartAt.
+func (s *Store) Answered(callID int64, at time.Time) error {
+	if at.IsZero() {
+		return fmt.Errorf("store %s: answer of call %d: no instant", s.path, callID)
+	}
+	return s.updateOpen(fmt.Sprintf("journal the answer of call %d", callID), callID, "answered", at.UnixNano())
+}
+
+// updateOpen sets one column of an open call's journal row (and when it
+// was updated), durably; a call not open is an error.
+func (s *Store) updateOpen(op string, callID int64, column string, v int64) error {
+	return s.write(op, func(c *sql.Conn) error {
+		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET `+column+` = ?, updated = ? WHERE call_id = ?`,
+			v, s.clock.Now().UnixNano(), callID)
 		if err != nil {
 			return err
 		}
@@ -96,7 +111,7 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 // OpenCalls lists the calls in the journal, oldest first, each with its last
 // checkpoint as TalkedMs.
 func (s *Store) OpenCalls() ([]record.OpenCall, error) {
-	rows, err := s.db.Query(`SELECT call_id, call, talked_ms FROM journal ORDER BY call_id`)
+	rows, err := s.db.Query(`SELECT call_id, call, talked_ms, answered FROM journal ORDER BY call_id`)
 	if err != nil {
 		return nil, s.wrap("list open calls", err)
 	}
@@ -105,14 +120,18 @@ func (s *Store) OpenCalls() ([]record.OpenCall, error) {
 	for rows.Next() {
 		var oc record.OpenCall
 		var b []byte
-		var talked int64
-		if err := rows.Scan(&oc.CallID, &b, &talked); err != nil {
+		var talked, answered int64
+		if err := rows.Scan(&oc.CallID, &b, &talked, &answered); err != nil {
 			return nil, s.wrap("list open calls", err)
 		}
 		if err := json.Unmarshal(b, &oc.Call); err != nil {
 			return nil, s.wrap("list open calls", fmt.Errorf("call %d: decode: %w", oc.CallID, err))
 		}
 		oc.Call.CallID, oc.Call.TalkedMs = oc.CallID, talked
+		if answered != 0 {
+			oc.Call.AnsweredAt = time.Unix(0, answered)
+			oc.Call.TalkStartAt = oc.Call.AnsweredAt
+		}
 		out = append(out, oc)
 	}
 	if err := rows.Err(); err != nil {

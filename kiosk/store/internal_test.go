@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"wartelsuspas/kiosk/record"
 )
@@ -254,5 +255,44 @@ func TestMigrationNumbers(t *testing.T) {
 	}
 	if _, ok, err := s.Card("em:A"); !ok || err != nil {
 		t.Fatalf("the card held before is gone: %v", err)
+	}
+}
+
+// TestMigrationJournalAnswer: a call journaled before the journal kept
+// answers comes back unanswered (recovery tells it by its talk), and the
+// migrated journal keeps the answer of the next.
+func TestMigrationJournalAnswer(t *testing.T) {
+	step := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN answered") })
+	if step < 0 {
+		t.Fatal("no migration adds the journal's answer")
+	}
+	path := filepath.Join(t.TempDir(), "before.db")
+	db, err := sql.Open("sqlite", dsn(path, 5000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(db, step); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO meta(key, value) VALUES ('device', 'd')`,
+		`INSERT INTO journal(call, talked_ms, opened, updated) VALUES (CAST('{"inmate":"W-1","period":"p","number_id":7}' AS BLOB), 10000, 1, 1)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+	s, err := Open(path, Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	calls, err := s.OpenCalls()
+	if err != nil || len(calls) != 1 || calls[0].Call.TalkedMs != 10000 || !calls[0].Call.AnsweredAt.IsZero() {
+		t.Fatalf("open calls after migration %+v (%v): want the call, its talk, no answer", calls, err)
+	}
+	if err := s.Answered(calls[0].CallID, time.Unix(100, 0)); err != nil {
+		t.Fatalf("answer after migration: %v", err)
 	}
 }

@@ -161,6 +161,12 @@ CREATE TABLE blocked_numbers (e164 TEXT PRIMARY KEY) STRICT;
 ALTER TABLE roster_staged ADD COLUMN numbers TEXT NOT NULL DEFAULT '[]';
 UPDATE meta SET value = '0' WHERE key = 'roster_version';
 `,
+	// 8: the answer of a dialled call in the journal (Store.Answered), so
+	// that a call recovered after a power cut says when it was answered.
+	// Calls journaled before keep 0: recovery tells them by their talk.
+	`
+ALTER TABLE journal ADD COLUMN answered INTEGER NOT NULL DEFAULT 0; -- unix ns, 0 = not answered (or a relay-only call)
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.

@@ -622,3 +622,43 @@ func TestPolicyKept(t *testing.T) {
 		t.Fatalf("policy after reopen = %q, %v; want the last one kept", doc, err)
 	}
 }
+
+// TestCallAnswered: the answer of a dialled call is in the journal: after
+// a power cut OpenCalls gives it back as AnsweredAt and TalkStartAt, to
+// the nanosecond; a call never answered has neither.
+func TestCallAnswered(t *testing.T) {
+	s, path := newStore(t)
+	dialled, err := s.OpenCall(call("W-1", "2026-11-29"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ringing, err := s.OpenCall(call("W-2", "2026-11-29"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(12*time.Second + 345678901)
+	if err := s.Answered(dialled, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Checkpoint(dialled, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Answered(999, at); err == nil || !strings.Contains(err.Error(), "not open") {
+		t.Fatalf("answer of an unknown call: %v", err)
+	}
+	if err := s.Answered(ringing, time.Time{}); err == nil {
+		t.Fatal("an answer with no instant was journaled")
+	}
+	s.Close()
+	s = open(t, path)
+	calls, err := s.OpenCalls()
+	if err != nil || len(calls) != 2 {
+		t.Fatalf("open calls %+v (%v)", calls, err)
+	}
+	if c := calls[0].Call; !c.AnsweredAt.Equal(at) || !c.TalkStartAt.Equal(at) || c.TalkedMs != 5000 {
+		t.Errorf("answered call %+v: want answered and talking from %v, 5 s checkpointed", c, at)
+	}
+	if c := calls[1].Call; !c.AnsweredAt.IsZero() || !c.TalkStartAt.IsZero() {
+		t.Errorf("ringing call %+v: want no answer", c)
+	}
+}

@@ -14,6 +14,7 @@ import (
 // monotonic instant: a Dial (E164 set), a HangUp, or a Tone.
 type DialEvent struct {
 	Mono   time.Duration
+	Call   int64         // Dial: the engine's call id
 	E164   string        // Dial
 	HangUp bool          // HangUp
 	Tone   signal.Signal // Tone
@@ -42,9 +43,9 @@ type Dialer struct {
 func NewDialer(clk clock.Clock) *Dialer { return &Dialer{clk: clk} }
 
 // Dial implements session.Dialer; FailDial makes it fail.
-func (d *Dialer) Dial(e164 string) error {
+func (d *Dialer) Dial(call int64, e164 string) error {
 	d.mu.Lock()
-	d.events = append(d.events, DialEvent{Mono: d.clk.Mono(), E164: e164})
+	d.events = append(d.events, DialEvent{Mono: d.clk.Mono(), Call: call, E164: e164})
 	err, f := d.dialErr, d.OnDial
 	d.mu.Unlock()
 	if f != nil {
@@ -103,6 +104,19 @@ func (d *Dialer) Dialled() []string {
 		}
 	}
 	return out
+}
+
+// LastCall is the call id of the last Dial (0: none yet): the id a test
+// gives the CallProgress it hands the engine, as the modem's driver does.
+func (d *Dialer) LastCall() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := len(d.events) - 1; i >= 0; i-- {
+		if d.events[i].E164 != "" {
+			return d.events[i].Call
+		}
+	}
+	return 0
 }
 
 // HangUps returns the instants of every HangUp.

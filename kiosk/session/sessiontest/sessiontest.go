@@ -193,6 +193,22 @@ func (s *Store) Checkpoint(id int64, talked time.Duration) error {
 	return nil
 }
 
+// Answered implements session.Store.
+func (s *Store) Answered(id int64, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check("Answered"); err != nil {
+		return err
+	}
+	oc, ok := s.journal[id]
+	if !ok {
+		return fmt.Errorf("answered: call %d is not open", id)
+	}
+	oc.Call.AnsweredAt, oc.Call.TalkStartAt = at, at
+	s.journal[id] = oc
+	return nil
+}
+
 // CloseCall implements session.Store.
 func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 	s.mu.Lock()
