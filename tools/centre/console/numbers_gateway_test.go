@@ -3,12 +3,8 @@ package console_test
 import (
 	"context"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,31 +15,11 @@ import (
 	"wartelsuspas/tools/testbed/boothrig"
 )
 
-var (
-	kioskOnce sync.Once
-	kioskPath string
-	kioskErr  error
-)
-
-// kioskBinary builds wartel-kiosk once for this package's tests (without
-// -race: it is the booth the gateway serves, not the code under test).
+// kioskBinary is wartel-kiosk, built without -race: it is the booth the
+// gateway serves, not the code under test.
 func kioskBinary(t *testing.T) string {
 	t.Helper()
-	kioskOnce.Do(func() {
-		dir := filepath.Join(os.TempDir(), "console-test-bin")
-		if kioskErr = os.MkdirAll(dir, 0o755); kioskErr != nil {
-			return
-		}
-		kioskPath = filepath.Join(dir, "wartel-kiosk")
-		if out, err := exec.Command("go", "build", "-o", kioskPath, "wartelsuspas/firmware").CombinedOutput(); err != nil {
-			kioskErr = err
-			t.Logf("go build firmware:\n%s", out)
-		}
-	})
-	if kioskErr != nil {
-		t.Fatal(kioskErr)
-	}
-	return kioskPath
+	return binary(t, "wartelsuspas/firmware")
 }
 
 // TestBrowserNumbers: in chromium against a real gateway with a real
