@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/testbed/pgtest"
 )
 
 var fieldErrRE = regexp.MustCompile(`data-error-for="([^"]+)">([^<]*)</p>`)
@@ -27,7 +28,17 @@ func fieldErrorsOf(body string) map[string]string {
 // can break is named beside its field, in the page's language; nothing
 // is written on a refusal; every change is audited with before and after.
 func TestNumbersRules(t *testing.T) {
-	e := newEnv(t)
+	t.Run("sqlite", func(t *testing.T) { numbersRules(t, newEnv(t)) })
+	t.Run("postgres", func(t *testing.T) {
+		st, err := ledger.OpenPostgres(context.Background(), pgtest.DB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbersRules(t, newEnvOn(t, st))
+	})
+}
+
+func numbersRules(t *testing.T, e *env) {
 	seedRoster(t, e)
 	ctx := context.Background()
 	// One inmate may hold two live numbers here.
