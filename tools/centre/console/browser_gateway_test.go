@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"wartelsuspas/tools/centre/console"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -144,8 +146,9 @@ func newChrome(t *testing.T) *chrome {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("starting %s: %v", chromium, err)
 	}
-	dir := os.Getenv("WARTEL_ARTEFACTS")
-	if dir == "" {
+	dir, err := console.ArtefactsDir()
+	if err != nil {
+		t.Logf("screenshots in the test's artefacts: %v", err)
 		dir = t.ArtifactDir()
 	}
 	return &chrome{t: t, ctx: ctx, dir: dir}
