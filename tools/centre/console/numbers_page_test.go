@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/chromedp"
+
 	"wartelsuspas/tools/centre/ledger"
 	"wartelsuspas/tools/testbed/pgtest"
 )
@@ -253,3 +255,49 @@ func TestDialErrorsWorded(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// TestBrowserNumbersRefused: in chromium, an operator's registration that
+// breaks two rules (a slot taken, a number that does not parse) comes
+// back with each problem beside its field and the form as typed; a
+// screenshot of the refusal.
+func TestBrowserNumbersRefused(t *testing.T) {
+	e := newEnv(t)
+	seedRoster(t, e)
+	ctx := context.Background()
+	if _, err := e.st.RegisterNumber(ctx, "lp", ledger.NumberEntry{Person: "W-1", E164: "081234567890", Slot: 1, Label: "ibu", RegisteredBy: "ratna"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.BlockNumber(ctx, "lp", ledger.BlockedNumber{E164: "081299990000", Reason: "saksi perkara 12/2026", AddedBy: "ratna"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, e)
+	b.login(e.account("ratna", ledger.RoleOperator, "lp"))
+	b.open("/f/lp/numbers?person=W-1")
+	b.step("a number that does not parse", chromedp.Steps(
+		chromedp.SendKeys(chromedp.CSS(`input[data-field="number"]`), "0812-34x"),
+		chromedp.SendKeys(chromedp.CSS(`input[data-field="slot"]`), "1"),
+		chromedp.SendKeys(chromedp.CSS(`input[data-field="label"]`), "kakak"),
+		chromedp.Click(chromedp.CSS(`[data-role="do-register"]`)),
+	))
+	b.wait("the refusal", `document.querySelector('[data-error-for="number"]') !== null`)
+	var msg, number, slot string
+	b.eval(`document.querySelector('[data-error-for="number"]').textContent.trim()`, &msg)
+	b.eval(`document.querySelector('input[data-field="number"]').value`, &number)
+	if !strings.HasPrefix(msg, "Nomor telepon hanya berisi angka") || number != "0812-34x" {
+		t.Errorf("the number's error %q, the number typed came back as %q", msg, number)
+	}
+	// Corrected, it breaks the slot rule: the ledger's refusal, beside the slot.
+	b.step("correct the number", chromedp.Steps(
+		chromedp.SetValue(chromedp.CSS(`input[data-field="number"]`), "0813 1111 2222"),
+		chromedp.Click(chromedp.CSS(`[data-role="do-register"]`)),
+	))
+	b.wait("the slot's refusal", `document.querySelector('[data-error-for="slot"]') !== null && document.querySelector('[data-error-for="number"]') === null`)
+	b.eval(`document.querySelector('[data-error-for="slot"]').textContent.trim()`, &slot)
+	if !strings.HasPrefix(slot, "Slot 1 sudah dipakai") {
+		t.Errorf("the slot's error: %q", slot)
+	}
+	if ns, _ := e.st.Numbers(ctx, "lp", "W-1"); len(ns) != 1 {
+		t.Errorf("the refusals wrote: %+v", ns)
+	}
+	t.Logf("screenshot: %s", b.shot("console-numbers-refused.png"))
+}
