@@ -134,7 +134,7 @@ func Doc(v any) string {
 // AuditChange is one audited change, for Audited.
 type AuditChange struct {
 	Actor    string // the account or host user
-	Via      string // "console" or "cli"
+	Via      string // "console", "cli", or "serve" (its scheduled retention run)
 	Action   string // "account.add", "roster.block", …
 	Facility string
 	Target   string

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"wartelsuspas/tools/centre/console"
 )
 
 const chromium = "/usr/bin/chromium"
@@ -20,88 +22,9 @@ const chromium = "/usr/bin/chromium"
 // inmate's name holding a script), the accounts, the language switch; a
 // screenshot of each main page.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %v: CI must install chromium (tools/release/ci/deps.sh)", chromium, err)
-		}
-		t.Skipf("%s not installed: the browser test needs Debian's chromium", chromium)
-	}
+	b := newChrome(t)
 	c := newCentre(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// The console's certificate is from the test's own CA.
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	dir := os.Getenv("WARTEL_ARTEFACTS")
-	if dir == "" {
-		dir = t.ArtifactDir()
-	}
-	shot := func(name string) {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, hang)
-		defer scancel()
-		png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-		if err == nil {
-			err = os.MkdirAll(dir, 0o755)
-		}
-		path := filepath.Join(dir, name)
-		if err == nil {
-			err = os.WriteFile(path, png, 0o644)
-		}
-		if err != nil {
-			t.Logf("no screenshot %s: %v", path, err)
-			return
-		}
-		t.Logf("screenshot %s", path)
-	}
-	run := func(what string, as ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, hang)
-		defer scancel()
-		if err := chromedp.Do(sctx, as...); err != nil {
-			shot("console-failed.png")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, hang)
-		defer scancel()
-		s, err := chromedp.Run(sctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return s
-	}
-	wait := func(what, js string) {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, hang)
-		defer scancel()
-		if _, err := chromedp.Run(sctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(hang))); err != nil {
-			shot("console-failed.png")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		return eval(`(document.querySelector(` + strconv.Quote(sel) + `) || {textContent: "(none)"}).textContent.trim()`)
-	}
+	run, eval, wait, text, shot := b.run, b.eval, b.wait, b.text, b.shot
 
 	// Log in, in Indonesian (the default).
 	admin := c.people["kanwil"]
@@ -181,6 +104,110 @@ func TestBrowser(t *testing.T) {
 	if l := text(`[data-booth="b01"] [data-col="link"]`); l != "offline" {
 		t.Errorf("b01's link in English: %q", l)
 	}
+}
+
+// chrome is headless chromium for the tests of the real binary, with
+// the steps they take; a failed step leaves console-failed.png.
+type chrome struct {
+	t   *testing.T
+	ctx context.Context
+	dir string // where screenshots go
+}
+
+// newChrome starts chromium, or skips the test where Debian's chromium is
+// not installed (CI must have it).
+func newChrome(t *testing.T) *chrome {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s: %v: CI must install chromium (tools/release/ci/deps.sh)", chromium, err)
+		}
+		t.Skipf("%s not installed: the browser test needs Debian's chromium", chromium)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox, // tests run as root
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		// The console's certificate is from the test's own CA.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v", chromium, err)
+	}
+	dir, err := console.ArtefactsDir()
+	if err != nil {
+		t.Logf("screenshots in the test's artefacts: %v", err)
+		dir = t.ArtifactDir()
+	}
+	return &chrome{t: t, ctx: ctx, dir: dir}
+}
+
+func (b *chrome) shot(name string) {
+	t := b.t
+	t.Helper()
+	sctx, scancel := context.WithTimeout(b.ctx, hang)
+	defer scancel()
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	if err == nil {
+		err = os.MkdirAll(b.dir, 0o755)
+	}
+	path := filepath.Join(b.dir, name)
+	if err == nil {
+		err = os.WriteFile(path, png, 0o644)
+	}
+	if err != nil {
+		t.Logf("no screenshot %s: %v", path, err)
+		return
+	}
+	t.Logf("screenshot %s", path)
+}
+
+func (b *chrome) run(what string, as ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, scancel := context.WithTimeout(b.ctx, hang)
+	defer scancel()
+	if err := chromedp.Do(sctx, as...); err != nil {
+		b.shot("console-failed.png")
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *chrome) eval(js string) string {
+	b.t.Helper()
+	sctx, scancel := context.WithTimeout(b.ctx, hang)
+	defer scancel()
+	s, err := chromedp.Run(sctx, chromedp.Evaluate[string](js))
+	if err != nil {
+		b.t.Fatalf("evaluate %s: %v", js, err)
+	}
+	return s
+}
+
+func (b *chrome) wait(what, js string) {
+	b.t.Helper()
+	sctx, scancel := context.WithTimeout(b.ctx, hang)
+	defer scancel()
+	if _, err := chromedp.Run(sctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(hang))); err != nil {
+		b.shot("console-failed.png")
+		b.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (b *chrome) text(sel string) string {
+	b.t.Helper()
+	return b.eval(`(document.querySelector(` + strconv.Quote(sel) + `) || {textContent: "(none)"}).textContent.trim()`)
 }
 
 func contains(s string, subs ...string) bool {

@@ -142,14 +142,10 @@ func (b *browser) login(w who) {
 // shot saves a full-page screenshot as a test artefact: in
 // $WARTEL_ARTEFACTS, else in the module's bin/artefacts.
 func (b *browser) shot(name string) string {
-	dir := os.Getenv("WARTEL_ARTEFACTS")
-	if dir == "" {
-		out, err := exec.Command("go", "env", "GOMOD").Output()
-		if err != nil {
-			b.t.Logf("no screenshot: %v", err)
-			return ""
-		}
-		dir = filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "bin", "artefacts")
+	dir, err := ArtefactsDir()
+	if err != nil {
+		b.t.Logf("no screenshot: %v", err)
+		return ""
 	}
 	sctx, cancel := context.WithTimeout(b.ctx, hang)
 	defer cancel()
@@ -166,4 +162,18 @@ func (b *browser) shot(name string) string {
 		return ""
 	}
 	return path
+}
+
+// ArtefactsDir is where the browser tests' screenshots go:
+// $WARTEL_ARTEFACTS, else the module's bin/artefacts. (Exported for the
+// tests of the real binary, package console_test.)
+func ArtefactsDir() (string, error) {
+	if dir := os.Getenv("WARTEL_ARTEFACTS"); dir != "" {
+		return dir, nil
+	}
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	return filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "bin", "artefacts"), nil
 }

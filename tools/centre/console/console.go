@@ -57,6 +57,7 @@ type Console struct {
 	mux    *http.ServeMux
 	pages  map[string]*template.Template
 	static http.Handler
+	routes []Route
 
 	dummyOnce sync.Once
 	dummy     string // dummyHash
@@ -93,7 +94,7 @@ func newConsole(o Options, routes []Route) (*Console, error) {
 	if o.Argon2 == (Argon2Params{}) {
 		o.Argon2 = DefaultArgon2
 	}
-	c := &Console{opts: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	c := &Console{opts: o, mux: http.NewServeMux(), pages: map[string]*template.Template{}, routes: routes}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -34,8 +34,15 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvOn(t, st)
+}
+
+// newEnvOn is newEnv over st (closed at the test's end).
+func newEnvOn(t *testing.T, st ledger.Store) *env {
+	t.Helper()
 	t.Cleanup(func() { st.Close() })
 	e := &env{t: t, st: st, now: time.Date(2026, 12, 2, 9, 0, 15, 0, time.UTC)}
+	var err error
 	e.c, err = New(Options{Store: st, Now: e.clock, Argon2: cheap})
 	if err != nil {
 		t.Fatal(err)

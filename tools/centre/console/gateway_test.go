@@ -26,32 +26,50 @@ import (
 // hang bounds a wait that should end at once; it never paces a test.
 const hang = 30 * time.Second
 
+// built is one binary this package's tests build once.
+type built struct {
+	once sync.Once
+	path string
+	err  error
+}
+
 var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
+	buildsMu sync.Mutex
+	builds   = map[string]*built{}
 )
 
-// gatewayBinary builds wartel-gateway (with -race, as its own tests do)
-// once for this package's tests.
-func gatewayBinary(t *testing.T) string {
+// binary builds the package pkg (with flags) into TMPDIR once for this
+// package's tests and returns its path.
+func binary(t *testing.T, pkg string, flags ...string) string {
 	t.Helper()
-	buildOnce.Do(func() {
+	buildsMu.Lock()
+	b := builds[pkg]
+	if b == nil {
+		b = &built{}
+		builds[pkg] = b
+	}
+	buildsMu.Unlock()
+	b.once.Do(func() {
 		dir := filepath.Join(os.TempDir(), "console-test-bin")
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			buildErr = err
+		if b.err = os.MkdirAll(dir, 0o755); b.err != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "wartel-gateway")
-		out, err := exec.Command("go", "build", "-race", "-o", binPath, "wartelsuspas/tools/centre/wartel-gateway").CombinedOutput()
+		b.path = filepath.Join(dir, filepath.Base(pkg))
+		out, err := exec.Command("go", append(append([]string{"build"}, flags...), "-o", b.path, pkg)...).CombinedOutput()
 		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			b.err = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binPath
+	return b.path
+}
+
+// gatewayBinary is wartel-gateway built with -race, as its own tests do.
+func gatewayBinary(t *testing.T) string {
+	t.Helper()
+	return binary(t, "wartelsuspas/tools/centre/wartel-gateway", "-race")
 }
 
 // person is an account of the test with what logs it in.

@@ -3,7 +3,9 @@ package console
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -149,3 +151,54 @@ func TestInmatesAccess(t *testing.T) {
 }
 
 func parseCSV(s string) ([]record.CardInfo, error) { return roster.Parse(strings.NewReader(s)) }
+
+// TestImportRefusesNumbers: a roster CSV whose numbers column registers
+// numbers is refused by the console's import, on every line that has
+// some, previewed or confirmed, and nothing is written (not even the
+// cards, which would leave the file half applied): registering numbers
+// there would bypass the numbers page, where another account approves
+// what one registered. A numbers column left empty is fine.
+func TestImportRefusesNumbers(t *testing.T) {
+	e := newEnv(t)
+	seedRoster(t, e)
+	op := e.login(e.account("ratna", ledger.RoleOperator, "lp"))
+	ctx := context.Background()
+	before, err := e.st.RosterSince(ctx, "lp", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withNumbers := "role,person,name,block,card,allowance_min,blocked,numbers\n" +
+		"inmate,W-7,Dewi,C,em:0400D8B2B1,,,1:081234567890:ibu\n" +
+		"inmate,W-8,Sri,C,em:0400D8B2B2,,,\n" +
+		"inmate,W-9,Tono,C,em:0400D8B2B3,,,1:081298765432:kakak;2:+6281311112222:teman\n"
+	errLine := regexp.MustCompile(`<li data-line="(\d+)">([^<]*)</li>`)
+	for _, confirm := range []string{"", "1"} {
+		r := e.do("POST", "/f/lp/inmates/import", op, url.Values{"csrf": {e.csrf(op)}, "csv": {withNumbers}, "confirm": {confirm}})
+		var got []string
+		for _, m := range errLine.FindAllStringSubmatch(r.body, -1) {
+			got = append(got, m[1])
+			if msg := html.UnescapeString(m[2]); !strings.Contains(msg, roster.NumbersColumn) || !strings.Contains(msg, "register numbers with") {
+				t.Errorf("confirm %q: line %s says %q", confirm, m[1], msg)
+			}
+		}
+		if r.status != 200 || strings.Join(got, ",") != "2,4" || strings.Contains(r.body, `data-role="confirm"`) {
+			t.Errorf("confirm %q: %d, lines refused %v, want 2 and 4 and no confirmation", confirm, r.status, got)
+		}
+	}
+	after, err := e.st.RosterSince(ctx, "lp", 0)
+	if err != nil || after.Version != before.Version || len(after.Upserts) != len(before.Upserts) {
+		t.Errorf("the refused imports wrote: version %d → %d, %d → %d cards (%v)", before.Version, after.Version, len(before.Upserts), len(after.Upserts), err)
+	}
+	if ns, _ := e.st.Numbers(ctx, "lp", ""); len(ns) != 0 {
+		t.Errorf("the refused imports registered %+v", ns)
+	}
+	// The column present but empty: imported.
+	empty := strings.NewReplacer("1:081234567890:ibu", "", "1:081298765432:kakak;2:+6281311112222:teman", "").Replace(withNumbers)
+	r := e.do("POST", "/f/lp/inmates/import", op, url.Values{"csrf": {e.csrf(op)}, "csv": {empty}, "confirm": {"1"}})
+	if r.status != 303 {
+		t.Fatalf("an empty numbers column: %d\n%s", r.status, r.body)
+	}
+	if after, _ := e.st.RosterSince(ctx, "lp", 0); len(after.Upserts) != len(before.Upserts)+3 {
+		t.Errorf("after the import: %d cards, want %d", len(after.Upserts), len(before.Upserts)+3)
+	}
+}

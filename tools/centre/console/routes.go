@@ -68,6 +68,12 @@ func Routes() []Route {
 		{"POST", "/f/{facility}/inmates/import", Change, rosterWriters, rosterImport},
 		{"GET", "/f/{facility}/policy", View, anyRole, policyPage},
 		{"POST", "/f/{facility}/policy", Change, policyWriters, policySet},
+		{"GET", "/f/{facility}/numbers", View, anyRole, numbersPage},
+		{"POST", numbersRegisterPath, Change, numberRegistrars, numberRegister},
+		{"POST", numbersDecidePath, Change, numberDeciders, numberDecide},
+		{"POST", numbersRevokePath, Change, writeRoles, numberRevoke},
+		{"POST", numbersBlockPath, Change, numberRegistrars, numberBlock},
+		{"POST", numbersUnblockPath, Change, numberRegistrars, numberUnblock},
 	}
 }
 
@@ -90,6 +96,19 @@ func allowed(a ledger.Account, rt Route, facility string) bool {
 		return false
 	}
 	return true
+}
+
+// May says whether the signed-in account may use the route of method and
+// path (a pattern as in Routes) on the request's facility, by the same
+// decision as serve's: a page shows a form only when its action would be
+// let through.
+func (q *Request) May(method, path string) bool {
+	for _, rt := range q.c.routes {
+		if rt.Method == method && rt.Path == path {
+			return allowed(q.Account, rt, q.Facility)
+		}
+	}
+	return false
 }
 
 // serve runs one route: session, CSRF, access, then the handler.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/session"
 )
 
 // AlertKind is a condition of a booth someone at the centre must see.
@@ -135,6 +136,47 @@ func (s *sqlStore) AlertAcksOf(ctx context.Context, facility string) ([]StoredAc
 	return out, s.errf2("acknowledgements of "+facility, rows.Err())
 }
 
+// HeartbeatAlertKinds are the conditions a booth's last heartbeat (and
+// the centre's clone check) state by themselves, with no threshold: the
+// gateway's metrics export each as wartel_booth_condition through
+// HeartbeatStates, the decision Alerts makes, so the page and the rules
+// cannot disagree.
+var HeartbeatAlertKinds = []AlertKind{AlertTamper, AlertRelayFault, AlertReaderDown, AlertCloneSuspected}
+
+// heartbeatWords are the words of a heartbeat each condition is read
+// from: the engine's out-of-service causes (kiosk/session) and the
+// firmware's faults (firmware/report.go), either one enough.
+var heartbeatWords = map[AlertKind]struct{ causes, faults []string }{
+	AlertTamper:     {[]string{string(session.CauseTamper)}, []string{"panel_open"}},
+	AlertRelayFault: {[]string{string(session.CauseRelay)}, []string{"relay_fault"}},
+	AlertReaderDown: {[]string{string(session.CauseReader)}, []string{"reader_down"}},
+}
+
+// HeartbeatStates reports whether the device's last heartbeat states the
+// condition k, one of HeartbeatAlertKinds (false for any other kind).
+func HeartbeatStates(d DeviceStatus, k AlertKind) bool {
+	if k == AlertCloneSuspected {
+		return !d.CloneSuspected.IsZero()
+	}
+	w, ok := heartbeatWords[k]
+	if !ok {
+		return false
+	}
+	for _, c := range w.causes {
+		if slices.Contains(d.OutOfService, c) {
+			return true
+		}
+	}
+	for _, f := range w.faults {
+		if slices.Contains(d.Faults, f) {
+			return true
+		}
+	}
+	// A booth whose engine is in the tamper state is tampered with, whatever
+	// its causes say.
+	return k == AlertTamper && d.State == string(session.StateTamper)
+}
+
 // Alerts computes the alerts of a facility's booths at now: the one place
 // the conditions are decided. Revoked booths raise none (they are refused
 // anyway). Alerts come by device, then in AllAlertKinds order, with their
@@ -190,7 +232,6 @@ func Alerts(ctx context.Context, s Store, facility string, now time.Time, r Aler
 			}
 			out = append(out, a)
 		}
-		has := func(l []string, w string) bool { return slices.Contains(l, w) }
 		ev := last[d.Device]
 		online := !d.LastSeen.IsZero() && now.Sub(d.LastSeen) <= r.OfflineAfter
 		switch {
@@ -199,19 +240,19 @@ func Alerts(ctx context.Context, s Store, facility string, now time.Time, r Aler
 		case !online:
 			raise(AlertOffline, d.LastSeen, "last heartbeat %s ago", now.Sub(d.LastSeen).Truncate(time.Second).String())
 		}
-		if has(d.OutOfService, "tamper") || has(d.Faults, "panel_open") {
+		if HeartbeatStates(d, AlertTamper) {
 			raise(AlertTamper, ev[string(record.EventTamper)], "panel opened; an officer card clears it after inspection")
 		}
-		if has(d.OutOfService, "relay") || has(d.Faults, "relay_fault") {
+		if HeartbeatStates(d, AlertRelayFault) {
 			raise(AlertRelayFault, ev[string(record.EventRelayFault)], "relay did not follow its command; check the relay board")
 		}
-		if has(d.OutOfService, "reader") || has(d.Faults, "reader_down") {
+		if HeartbeatStates(d, AlertReaderDown) {
 			raise(AlertReaderDown, ev[string(record.EventReaderDown)], "card reader not answering; check its cable")
 		}
 		if d.StoreReplaced > 0 {
 			raise(AlertStoreReplaced, ev[string(EventStoreReplaced)], "store replaced %d time(s), %d record(s) lost", d.StoreReplaced, d.LostRecords)
 		}
-		if !d.CloneSuspected.IsZero() {
+		if HeartbeatStates(d, AlertCloneSuspected) {
 			raise(AlertCloneSuspected, d.CloneSuspected, "its identity ran on two machines at once: revoke and re-enrol")
 		}
 		ces, err := s.ChainErrors(ctx, d.Device)

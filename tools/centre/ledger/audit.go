@@ -18,7 +18,7 @@ type AuditEntry struct {
 	Seq      int64 // 1, 2, …: the trail's order
 	At       time.Time
 	Actor    string // the console account, or the host user of a CLI command
-	Via      string // "console" or "cli"
+	Via      string // "console", "cli", or "serve" (its scheduled retention run)
 	Action   string // e.g. "account.add", "roster.block"
 	Facility string // "" for what concerns no one facility (accounts)
 	Target   string // what was changed: an account, a card, a booth

@@ -75,6 +75,8 @@ var (
 	ErrNumberLimit   = errors.New("the inmate has as many live numbers as the facility's policy allows (max_numbers_per_inmate)")
 	ErrNumberBlocked = errors.New("the number is on the facility's blocked list")
 	ErrNumberState   = errors.New("the number is not in a state that allows this")
+	ErrNotInmate     = errors.New("the person holds no inmate card in the facility's roster")
+	ErrAlreadyLive   = errors.New("the number is already registered (pending or approved) for this inmate")
 )
 
 // RegisterNumber implements Store.
@@ -97,7 +99,7 @@ func (s *sqlStore) RegisterNumber(ctx context.Context, facility string, n Number
 			return err
 		}
 		if inmates == 0 {
-			return fmt.Errorf("person %q holds no inmate card in the roster of %s: import the inmate's card first", n.Person, facility)
+			return fmt.Errorf("person %q: %w (%s): import the inmate's card first", n.Person, ErrNotInmate, facility)
 		}
 		if b, ok, err := s.blockedNumber(ctx, tx, facility, n.E164); err != nil {
 			return err
@@ -110,7 +112,7 @@ func (s *sqlStore) RegisterNumber(ctx context.Context, facility string, n Number
 		}
 		for _, o := range live {
 			if o.E164 == n.E164 {
-				return fmt.Errorf("%s is already registered for %s (number %d, %s)", n.E164, n.Person, o.ID, o.Status)
+				return fmt.Errorf("%s: %w (%s, number %d, %s)", n.E164, ErrAlreadyLive, n.Person, o.ID, o.Status)
 			}
 			if n.Slot != 0 && o.Slot == n.Slot {
 				return fmt.Errorf("slot %d: %w (number %d, %s, %s): choose another digit, or revoke that number first", n.Slot, ErrSlotTaken, o.ID, o.E164, o.Status)

@@ -7,6 +7,7 @@ package retention
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -18,6 +19,13 @@ import (
 // DefaultEvery is how often serve runs retention: daily. A month is purged
 // at the earliest on the first day it is due, so a day late at most.
 const DefaultEvery = 24 * time.Hour
+
+// Actor and Via name the scheduled run in the audit trail (a person's
+// `retention apply` is host:NAME via cli).
+const (
+	Actor = "system:retention"
+	Via   = "serve"
+)
 
 // Options configure Run.
 type Options struct {
@@ -51,6 +59,13 @@ func Run(ctx context.Context, o Options) error {
 		}
 		for _, p := range purged {
 			log.Info("retention purged a month's personal fields", "facility", p.Facility, "month", p.Month, "records", p.Records)
+			// A purge changes records: it goes into the audit trail as
+			// `retention apply` does, by the schedule rather than a person.
+			doc, _ := json.Marshal(p)
+			if _, aerr := o.Store.AppendAudit(ctx, ledger.AuditEntry{At: o.Clock.Now(), Actor: Actor, Via: Via, Action: "retention.apply",
+				Facility: p.Facility, Target: p.Month, After: string(doc)}); aerr != nil {
+				log.Error("retention purged a month but its audit entry is not written", "facility", p.Facility, "month", p.Month, "err", aerr)
+			}
 		}
 		if o.Ran != nil {
 			o.Ran(purged, err)

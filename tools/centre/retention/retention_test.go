@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,6 +108,26 @@ func onSchedule(t *testing.T, s ledger.Store) {
 	ps, err := s.Purges(ctx, "lp")
 	if err != nil || len(ps) != 2 || !ps[1].At.Equal(time.Date(2027, 1, 1, 1, 0, 0, 0, time.UTC)) {
 		t.Errorf("purges %+v %v", ps, err)
+	}
+	// Each month purged is in the audit trail, by the schedule, at the
+	// run's instant on the injected clock.
+	trail, err := s.AuditLog(ctx, ledger.AuditQuery{Facilities: []string{"lp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range trail {
+		got = append(got, strings.Join([]string{e.Actor, e.Via, e.Action, e.Target, e.At.UTC().Format(time.RFC3339), e.Before}, " "))
+		if !strings.Contains(e.After, `"Records":1`) {
+			t.Errorf("entry %d's after: %s", e.Seq, e.After)
+		}
+	}
+	want := []string{"system:retention serve retention.apply 2026-11 2027-01-01T01:00:00Z ", "system:retention serve retention.apply 2026-10 2026-12-02T01:00:00Z "}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit trail, newest first:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Error(err)
 	}
 	clk.WaitTimers(1)
 	cancel()

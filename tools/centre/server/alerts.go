@@ -1,11 +1,8 @@
 package server
 
 import (
-	"slices"
-
 	"github.com/prometheus/client_golang/prometheus"
 
-	"wartelsuspas/kiosk/session"
 	"wartelsuspas/tools/centre/ledger"
 )
 
@@ -33,36 +30,19 @@ const (
 var AllConditions = []Condition{CondOffline, CondTamper, CondRelayFault, CondReaderDown, CondStoreReplaced, CondCloneSuspected, CondChainFlags, CondOutboxGrowing}
 
 // heartbeatConditions are the conditions a booth's last heartbeat states,
-// exported as wartel_booth_condition 0 or 1; the others have series of
-// their own (age, stores replaced, chain flags, outbox depth).
-var heartbeatConditions = []Condition{CondTamper, CondRelayFault, CondReaderDown, CondCloneSuspected}
-
-// Words of the booth's heartbeat each condition is read from: the
-// engine's out-of-service causes (kiosk/session) and the firmware's
-// faults (firmware/report.go), either one enough.
-var conditionWords = map[Condition]struct{ causes, faults []string }{
-	CondTamper:     {[]string{string(session.CauseTamper)}, []string{"panel_open"}},
-	CondRelayFault: {[]string{string(session.CauseRelay)}, []string{"relay_fault"}},
-	CondReaderDown: {[]string{string(session.CauseReader)}, []string{"reader_down"}},
-}
-
-// holds reports whether the device's last heartbeat states condition c.
-func holds(d ledger.DeviceStatus, c Condition) bool {
-	if c == CondCloneSuspected {
-		return !d.CloneSuspected.IsZero()
-	}
-	w := conditionWords[c]
-	for _, s := range w.causes {
-		if slices.Contains(d.OutOfService, s) {
-			return true
-		}
-	}
-	for _, s := range w.faults {
-		if slices.Contains(d.Faults, s) {
-			return true
-		}
-	}
-	return c == CondTamper && d.State == string(session.StateTamper)
+// exported as wartel_booth_condition 0 or 1, each decided by the ledger's
+// HeartbeatStates for its alert kind: the same decision as the console's
+// Alerts page (ledger.Alerts). The other conditions have series of their
+// own (age, stores replaced, chain flags, outbox depth) with thresholds in
+// the rules.
+var heartbeatConditions = []struct {
+	cond Condition
+	kind ledger.AlertKind
+}{
+	{CondTamper, ledger.AlertTamper},
+	{CondRelayFault, ledger.AlertRelayFault},
+	{CondReaderDown, ledger.AlertReaderDown},
+	{CondCloneSuspected, ledger.AlertCloneSuspected},
 }
 
 // alertDescs are the descriptions of the alerting series.
@@ -100,12 +80,12 @@ func (a alertDescs) collect(ch chan<- prometheus.Metric, facility string, d ledg
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, append([]string{facility, d.Device}, labels...)...)
 	}
 	gauge(a.age, age)
-	for _, c := range heartbeatConditions {
+	for _, hc := range heartbeatConditions {
 		v := 0.0
-		if holds(d, c) {
+		if ledger.HeartbeatStates(d, hc.kind) {
 			v = 1
 		}
-		gauge(a.condition, v, string(c))
+		gauge(a.condition, v, string(hc.cond))
 	}
 	gauge(a.replaced, float64(d.StoreReplaced))
 	gauge(a.lost, float64(d.LostRecords))

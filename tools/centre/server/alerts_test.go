@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -91,13 +92,20 @@ func TestConditionsNamed(t *testing.T) {
 		}
 		seen[c] = true
 	}
-	for _, c := range heartbeatConditions {
-		if !seen[c] {
-			t.Errorf("heartbeat condition %q not in AllConditions", c)
+	// The heartbeat conditions are exactly the ledger's, under the same
+	// word, decided by its HeartbeatStates.
+	var kinds []ledger.AlertKind
+	for _, hc := range heartbeatConditions {
+		if !seen[hc.cond] {
+			t.Errorf("heartbeat condition %q not in AllConditions", hc.cond)
 		}
-		if _, ok := conditionWords[c]; !ok && c != CondCloneSuspected {
-			t.Errorf("heartbeat condition %q is read from no word", c)
+		if string(hc.cond) != string(hc.kind) {
+			t.Errorf("heartbeat condition %q exported for alert kind %q: one word for both", hc.cond, hc.kind)
 		}
+		kinds = append(kinds, hc.kind)
+	}
+	if !slices.Equal(kinds, ledger.HeartbeatAlertKinds) {
+		t.Errorf("heartbeat conditions for %v, the ledger's are %v", kinds, ledger.HeartbeatAlertKinds)
 	}
 }
 
@@ -149,6 +157,63 @@ func TestAlertRulesMatchSeries(t *testing.T) {
 	for _, c := range AllConditions {
 		if !used[c] {
 			t.Errorf("condition %q has no alert in %s", c, rulesFile)
+		}
+	}
+}
+
+// TestConditionSeriesAreAlerts: for heartbeats stating each condition in
+// each way a booth can (a cause, a fault, the engine's state), the
+// series the rules read are 1 exactly where the console's Alerts page
+// (ledger.Alerts) raises the alert: one decision, not two.
+func TestConditionSeriesAreAlerts(t *testing.T) {
+	e := newEnv(t, backends()[0].open(t), nil)
+	beats := map[string]protocol.HeartbeatRequest{
+		"b01": {State: "ready", Faults: []string{}, OutOfService: []string{}},
+		"b02": {State: "out_of_service", OutOfService: []string{"tamper"}, Faults: []string{}},
+		"b03": {State: "ready", Faults: []string{"panel_open"}, OutOfService: []string{}},
+		"b04": {State: "tamper", Faults: []string{}, OutOfService: []string{}},
+		"b05": {State: "out_of_service", OutOfService: []string{"relay"}, Faults: []string{}},
+		"b06": {State: "ready", Faults: []string{"relay_fault", "reader_down"}, OutOfService: []string{}},
+		"b07": {State: "out_of_service", OutOfService: []string{"reader", "store"}, Faults: []string{"store_full"}},
+	}
+	for _, name := range slices.Sorted(maps.Keys(beats)) {
+		e.booth(facility, name).call(protocol.PathHeartbeat, beats[name], nil)
+	}
+	alerts, err := ledger.Alerts(t.Context(), e.store, facility, e.clk.Now(), ledger.AlertRules{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := map[string]bool{}
+	for _, a := range alerts {
+		raised[a.Device+" "+string(a.Kind)] = true
+	}
+	families, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range families {
+		if f.GetName() != "wartel_booth_condition" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			n++
+			series := m.GetGauge().GetValue() == 1
+			if alert := raised[labels["device"]+" "+labels["condition"]]; series != alert {
+				t.Errorf("%s %s: series %v, the Alerts page raises it: %v", labels["device"], labels["condition"], series, alert)
+			}
+		}
+	}
+	if n != len(beats)*len(heartbeatConditions) {
+		t.Errorf("%d condition series, want %d", n, len(beats)*len(heartbeatConditions))
+	}
+	for _, want := range []string{"b02 tamper", "b03 tamper", "b04 tamper", "b05 relay_fault", "b06 relay_fault", "b06 reader_down", "b07 reader_down"} {
+		if !raised[facility+"/"+want] {
+			t.Errorf("no alert %s", want)
 		}
 	}
 }

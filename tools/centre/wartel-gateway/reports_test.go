@@ -108,16 +108,41 @@ func TestReportsAndRetentionCLI(t *testing.T) {
 	if _, errOut, err := gw(t, "retention", "set", "-state", state, "-facility", "lp", "-months", "soon"); err == nil || !strings.Contains(errOut, "-months") {
 		t.Errorf("retention set -months soon: %v %q", err, errOut)
 	}
-	mustGW(t, "retention", "set", "-state", state, "-facility", "lp", "-months", "1")
+	mustGW(t, "retention", "set", "-state", state, "-facility", "lp", "-months", "1", "-by", "wayan")
 	if out := mustGW(t, "retention", "show", "-state", state); !strings.Contains(out, "lp") || !strings.Contains(out, " 1 ") {
 		t.Errorf("retention show:\n%s", out)
 	}
+	t.Setenv("USER", "ketut") // apply names who ran it from $USER
 	out := mustGW(t, "retention", "apply", "-state", state)
 	if !strings.Contains(out, fmt.Sprintf("lp %s: personal fields of %d records purged", month, len(recs))) {
 		t.Errorf("retention apply:\n%s", out)
 	}
 	if out := mustGW(t, "retention", "apply", "-state", state); !strings.Contains(out, "nothing due") {
 		t.Errorf("retention apply again:\n%s", out)
+	}
+	// Both are in the audit trail (the run that purged nothing changed
+	// nothing: no entry), who and what before and after.
+	s, err = ledger.OpenSQLite(filepath.Join(state, "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	trail, err := s.AuditLog(ctx, ledger.AuditQuery{Facilities: []string{"lp"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited []string
+	for _, e := range trail {
+		if strings.HasPrefix(e.Action, "retention.") {
+			audited = append(audited, strings.Join([]string{e.Action, e.Actor, e.Via, e.Target, e.Before, e.After}, " "))
+		}
+	}
+	wantTrail := []string{
+		fmt.Sprintf(`retention.apply host:ketut cli %s  {"Facility":"lp","Month":"%s",`, month, month),
+		`retention.set host:wayan cli lp {"months":0} {"months":1}`,
+	}
+	if len(audited) != 2 || !strings.HasPrefix(audited[0], wantTrail[0]) || !strings.Contains(audited[0], fmt.Sprintf(`"Records":%d`, len(recs))) || audited[1] != wantTrail[1] {
+		t.Errorf("retention's audit entries, newest first:\n%s\nwant\n%s", strings.Join(audited, "\n"), strings.Join(wantTrail, "\n"))
 	}
 	stdout, stderr, err := gw(t, "report", "-state", state, "-facility", "lp", "-month", month)
 	if err != nil || !strings.Contains(stderr, "purged on") {

@@ -34,9 +34,14 @@ func cmdRetention(ctx context.Context, g *globals, args []string) error {
 			return err
 		}
 		defer s.Close()
+		before, err := retentionOf(ctx, s, *facility)
+		if err != nil {
+			return err
+		}
 		if err := s.SetRetention(ctx, *facility, n, time.Now()); err != nil {
 			return err
 		}
+		g.changed("retention.set", *facility, *facility, before, map[string]int{"months": n})
 		if n == 0 {
 			fmt.Fprintf(g.stdout, "retention of %s removed: its records keep their personal fields\n", *facility)
 			return nil
@@ -85,6 +90,8 @@ func cmdRetention(ctx context.Context, g *globals, args []string) error {
 		defer s.Close()
 		purged, err := s.ApplyRetention(ctx, time.Now())
 		for _, p := range purged {
+			// Each month purged is a change (also when the run failed later).
+			g.changed("retention.apply", p.Facility, p.Month, nil, p)
 			fmt.Fprintf(g.stdout, "%s %s: personal fields of %d records purged\n", p.Facility, p.Month, p.Records)
 		}
 		if err != nil {
@@ -97,4 +104,19 @@ func cmdRetention(ctx context.Context, g *globals, args []string) error {
 	}
 	fmt.Fprintf(g.stderr, "wartel-gateway retention: unknown subcommand %q (set, show, apply)\n", args[0])
 	return errUsage
+}
+
+// retentionOf is a facility's retention as the audit trail shows it
+// before a change: {"months": N} (0: none set, kept for ever).
+func retentionOf(ctx context.Context, s ledger.Store, facility string) (map[string]int, error) {
+	ps, err := s.RetentionPeriods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range ps {
+		if p.Facility == facility {
+			return map[string]int{"months": p.Months}, nil
+		}
+	}
+	return map[string]int{"months": 0}, nil
 }
