@@ -44,8 +44,12 @@ func NewID12() *Passive {
 		newParser: func() ByteParser { return NewID12Parser() }}
 }
 
-// NewASCII returns the plain ASCII-line protocol at baud (9600 when 0;
-// USB CDC readers ignore it). Such readers print a card once per tap, so
+// DefaultASCIIBaud is the line speed NewASCII takes for 0: the common
+// speed of serial line readers.
+const DefaultASCIIBaud = 9600
+
+// NewASCII returns the plain ASCII-line protocol at baud (DefaultASCIIBaud
+// when 0; USB CDC readers ignore it). Such readers print a card once per tap, so
 // the protocol is not repeating: the Reader reports Present at the first
 // line and Removed after Options.Silence without a line.
 func NewASCII(o ASCIIOptions, baud int) (*Passive, error) {
@@ -53,7 +57,7 @@ func NewASCII(o ASCIIOptions, baud int) (*Passive, error) {
 		return nil, err
 	}
 	if baud == 0 {
-		baud = 9600
+		baud = DefaultASCIIBaud
 	}
 	return &Passive{name: "ascii", baud: baud,
 		newParser: func() ByteParser { p, _ := NewASCIILineParser(o); return p }}, nil
@@ -114,7 +118,7 @@ func (p *Passive) Run(ctx context.Context, port Port, s Sink) error {
 // ProtocolOptions carries the settings a protocol chosen by name may need.
 type ProtocolOptions struct {
 	ASCII ASCIIOptions // for "ascii"
-	Baud  int          // for "ascii"; 0 means 9600
+	Baud  int          // for "ascii"; 0 means DefaultASCIIBaud
 	PN532 PN532Options // for "pn532"
 }
 

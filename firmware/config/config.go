@@ -238,16 +238,7 @@ func Default() Config {
 			Debounce: "30ms", FeedbackDebounce: "5ms", Settle: "50ms",
 			PollInterval: "10ms", EdgeWait: "250ms",
 		},
-		Card: CardReader{
-			Protocol: "rdm6300", Path: "/dev/ttyUSB0",
-			ConfirmFrames: 2, ConfirmWindow: "300ms", Silence: "500ms",
-			AbsentPolls: 2, RetryMin: "250ms", RetryMax: "10s",
-			ASCII: ASCIIReader{Format: "hex", Tech: "raw", Baud: 9600},
-			PN532: PN532Reader{
-				PollInterval: "100ms", AckTimeout: "50ms", ResponseTimeout: "200ms",
-				PassiveRetries: int(rfid.DefaultPN532Options.PassiveRetries), MaxReinits: 3, ResetPulse: "20ms", ResetStartup: "50ms",
-			},
-		},
+		Card: defaultReader(),
 		Policy: Policy{
 			TimeZone: "Asia/Jakarta", Period: "day", Allowance: "30m", PerCall: "10m",
 			MinGap: "0s", Untrusted: "refuse", OfflineCap: "10m", Officer: "reset",
@@ -263,6 +254,24 @@ func Default() Config {
 		Gateway: Gateway{Bundle: "/etc/wartel/bundle"},
 		Modem: Modem{Family: string(modem.FamilyGeneric), Baud: modem.DefaultOptions.Baud,
 			DialTimeout: Duration(short(modem.DefaultOptions.DialTimeout)), MinSignal: modem.DefaultOptions.MinSignal},
+	}
+}
+
+// defaultReader is [reader] of a file that sets none of it: drivers/rfid's
+// own defaults (rfid.DefaultOptions, DefaultPN532Options,
+// DefaultASCIIBaud), written there only, on the rdm6300 at /dev/ttyUSB0.
+func defaultReader() CardReader {
+	o, pn := rfid.DefaultOptions, rfid.DefaultPN532Options
+	return CardReader{
+		Protocol: "rdm6300", Path: "/dev/ttyUSB0",
+		ConfirmFrames: o.ConfirmFrames, ConfirmWindow: Duration(short(o.ConfirmWindow)), Silence: Duration(short(o.Silence)),
+		AbsentPolls: o.AbsentPolls, RetryMin: Duration(short(o.RetryMin)), RetryMax: Duration(short(o.RetryMax)),
+		ASCII: ASCIIReader{Format: "hex", Tech: "raw", Baud: rfid.DefaultASCIIBaud},
+		PN532: PN532Reader{
+			PollInterval: Duration(short(pn.PollInterval)), AckTimeout: Duration(short(pn.AckTimeout)),
+			ResponseTimeout: Duration(short(pn.ResponseTimeout)), PassiveRetries: int(pn.PassiveRetries),
+			MaxReinits: pn.MaxReinits, ResetPulse: Duration(short(pn.ResetPulse)), ResetStartup: Duration(short(pn.ResetStartup)),
+		},
 	}
 }
 

@@ -8,6 +8,8 @@ package policy
 import (
 	"strconv"
 	"time"
+
+	"wartelsuspas/kiosk/record"
 )
 
 // The exported names below are a contract used by kiosk/session; keep the
@@ -260,8 +262,10 @@ func (r Rules) NumbersPerInmate() int {
 // "policy: hours.weekly.monday[1]: window 13:00-12:00 ends before it starts".
 func (r Rules) Validate() error { return r.validate() }
 
-// Reason is why a tap was denied (or, in Decision.EndsBy, why a call will end).
-type Reason string
+// Reason is why a tap was denied (or, in Decision.EndsBy, why a call will
+// end). It is record.DenialReason, the type a denial record carries, so a
+// reason goes onto the record as it is.
+type Reason = record.DenialReason
 
 const (
 	ReasonNone           Reason = ""

@@ -193,11 +193,11 @@ type Call struct {
 
 // Denial is the payload of a refused tap.
 type Denial struct {
-	At           time.Time `json:"at"`
-	Card         string    `json:"card"`
-	Inmate       string    `json:"inmate,omitempty"`
-	Reason       string    `json:"reason"` // policy.Reason
-	ClockTrusted bool      `json:"clock_trusted"`
+	At           time.Time    `json:"at"`
+	Card         string       `json:"card"`
+	Inmate       string       `json:"inmate,omitempty"`
+	Reason       DenialReason `json:"reason"` // one of session.AllDenials
+	ClockTrusted bool         `json:"clock_trusted"`
 	// Lease is a lease the centre gave before the booth refused the tap
 	// (outside hours, too soon…); the gateway ends it on storing the record.
 	Lease string `json:"lease,omitempty"`

@@ -43,6 +43,13 @@ var AllEndReasons = []EndReason{
 	EndFarEnd, EndNotAnswered, EndModemDown,
 }
 
+// DenialReason is why a tap was refused (Denial.Reason). Only the type
+// lives here, so that a record carries it: the words live beside the rules
+// that give them, in kiosk/policy (whose Reason is this type, and which
+// names the bounds of a granted call with it too) and kiosk/session, whose
+// AllDenials is the exhaustive list.
+type DenialReason string
+
 // OfficerAction is what an officer did at the booth (Officer.Action).
 type OfficerAction string
 

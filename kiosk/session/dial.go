@@ -138,7 +138,7 @@ func (e *Engine) placeCall(c *call) {
 		e.call = nil
 		e.log.Info("number refused", "card", e.tags.Tag(c.rec.Card), "inmate", c.rec.Inmate, "reason", reason)
 		e.showIdle()
-		e.deny(record.Denial{Card: c.rec.Card, Inmate: c.rec.Inmate, Reason: string(reason), Lease: c.rec.Lease})
+		e.deny(record.Denial{Card: c.rec.Card, Inmate: c.rec.Inmate, Reason: reason, Lease: c.rec.Lease})
 		return
 	}
 	rec := c.rec
@@ -296,7 +296,7 @@ func (e *Engine) dialTimeout(c *call) {
 func (e *Engine) abandon(c *call, why record.EndReason) {
 	e.call = nil
 	e.log.Info("authorised tap ended before a number was dialled: nothing charged", "card", e.tags.Tag(c.rec.Card), "why", why)
-	e.deny(record.Denial{Card: c.rec.Card, Inmate: c.rec.Inmate, Reason: string(ReasonNotDialled), Lease: c.rec.Lease})
+	e.deny(record.Denial{Card: c.rec.Card, Inmate: c.rec.Inmate, Reason: ReasonNotDialled, Lease: c.rec.Lease})
 }
 
 // hangUp asks the modem to end a dialled call, once, unless the modem

@@ -221,7 +221,7 @@ func TestDialFarEndAndModemDown(t *testing.T) {
 				t.Errorf("status %+v, want out of service for %s", s, tt.oos)
 			}
 			r.play(onHook, sec, tap(inmate1))
-			if ds := r.st.Denials(); len(ds) != 1 || ds[0].Reason != string(tt.denial) {
+			if ds := r.st.Denials(); len(ds) != 1 || ds[0].Reason != tt.denial {
 				t.Errorf("denials %+v, want one %s", ds, tt.denial)
 			}
 			r.play(ModemHealth{Up: true}, sec, offHook, tap(inmate1), keys("1#"))
@@ -275,7 +275,7 @@ func TestDialChoosing(t *testing.T) {
 			switch {
 			case tt.denial == "" && len(ds) != 0:
 				t.Errorf("denials %+v, want none", ds)
-			case tt.denial != "" && (len(ds) != 1 || ds[0].Reason != string(tt.denial) || ds[0].Inmate != "i1"):
+			case tt.denial != "" && (len(ds) != 1 || ds[0].Reason != tt.denial || ds[0].Inmate != "i1"):
 				t.Errorf("denials %+v, want one %s", ds, tt.denial)
 			case tt.denial != "":
 				if n := len(r.st.Opened()); n != 0 || r.b.Relay() {
@@ -317,7 +317,7 @@ func TestDialAttemptEnds(t *testing.T) {
 			r.play(tap(inmate1))
 			r.play(tt.script...)
 			ds := r.st.Denials()
-			if len(ds) != 1 || ds[0].Reason != string(ReasonNotDialled) || ds[0].Lease != "L-1" || !ds[0].At.Equal(start.Add(tt.at)) {
+			if len(ds) != 1 || ds[0].Reason != ReasonNotDialled || ds[0].Lease != "L-1" || !ds[0].At.Equal(start.Add(tt.at)) {
 				t.Fatalf("denials %+v, want one not_dialled at +%v with the lease", ds, tt.at)
 			}
 			if len(r.st.Opened()) != 0 || len(r.relayOn()) != 0 || len(r.d.Dialled()) != 0 || len(r.st.Calls()) != 0 {

@@ -149,7 +149,7 @@ func TestDenials(t *testing.T) {
 				t.Fatalf("%d new denial records, want 1", len(ds)-before)
 			}
 			d := ds[len(ds)-1]
-			if d.Reason != string(tc.reason) || d.Card != tc.card {
+			if d.Reason != tc.reason || d.Card != tc.card {
 				t.Errorf("denial %+v, want reason %s for %s", d, tc.reason, tc.card)
 			}
 			if d.ClockTrusted != r.e.Status().ClockTrusted {
@@ -382,7 +382,7 @@ func TestOfficer(t *testing.T) {
 			t.Errorf("%d officer records, want 3 (enter, 2 resets)", len(os))
 		}
 		ds := r.st.Denials()
-		if len(ds) != 1 || ds[0].Reason != string(ReasonOfficerRate) || ds[0].Card != officer1 {
+		if len(ds) != 1 || ds[0].Reason != ReasonOfficerRate || ds[0].Card != officer1 {
 			t.Errorf("denials %+v, want one officer_rate_limit", ds)
 		}
 		r.play(time.Minute, tap(officer1))
@@ -533,7 +533,7 @@ func TestOfflineCapPerPeriod(t *testing.T) {
 				}
 			}
 			ds := r.st.Denials()
-			if len(ds) == 0 || ds[len(ds)-1].Reason != string(policy.ReasonOfflineCapReached) {
+			if len(ds) == 0 || ds[len(ds)-1].Reason != policy.ReasonOfflineCapReached {
 				t.Fatalf("denials %+v, want the last tap refused offline_cap_reached", ds)
 			}
 			if sig := r.b.Signals(); sig[len(sig)-1] != "denied_quota" {
@@ -558,7 +558,7 @@ func TestOfflineCapPerPeriod(t *testing.T) {
 			if c := r.st.Calls()[n-1]; !c.Offline || ms(c.MaxMs) != 3*time.Minute || c.EndReason != "offline_cap" {
 				t.Errorf("offline after the centre's answer: %+v, want a new 3 min of offline cap", c)
 			}
-			if ds := r.st.Denials(); ds[len(ds)-1].Reason != string(policy.ReasonOfflineCapReached) {
+			if ds := r.st.Denials(); ds[len(ds)-1].Reason != policy.ReasonOfflineCapReached {
 				t.Errorf("then %+v, want offline_cap_reached (1 min of the centre's balance is left, not of the cap)", ds[len(ds)-1])
 			}
 			// The next day is a new period with a cap of its own.
@@ -597,7 +597,7 @@ func TestOfflineFromCentreBalance(t *testing.T) {
 			r.play(func(r *rig) { r.b.PowerCut(); r.boot() }, tap(inmate1), offHook, time.Hour, onHook)
 			cs, ds := r.st.Calls(), r.st.Denials()
 			if tc.wantMax == 0 {
-				if len(cs) != 1 || len(ds) != 1 || ds[0].Reason != string(tc.wantDeny) {
+				if len(cs) != 1 || len(ds) != 1 || ds[0].Reason != tc.wantDeny {
 					t.Fatalf("calls %+v denials %+v, want the offline tap denied %s", cs, ds, tc.wantDeny)
 				}
 				return
@@ -649,7 +649,7 @@ func TestDenialEndsLease(t *testing.T) {
 	r.boot()
 	r.play(tap(inmate1), offHook, time.Minute, onHook, time.Minute, tap(inmate1))
 	ds := r.st.Denials()
-	if len(ds) != 1 || ds[0].Reason != string(policy.ReasonTooSoon) || ds[0].Lease != "L7" {
+	if len(ds) != 1 || ds[0].Reason != policy.ReasonTooSoon || ds[0].Lease != "L7" {
 		t.Fatalf("denials %+v, want one too soon carrying lease L7", ds)
 	}
 }
@@ -889,7 +889,7 @@ func TestPolicyFromCentre(t *testing.T) {
 	}
 	// The next tap is decided by the centre's minute: none left.
 	r.play(tap(inmate1))
-	if ds := r.st.Denials(); len(ds) != 1 || ds[0].Reason != string(policy.ReasonNoMinutes) {
+	if ds := r.st.Denials(); len(ds) != 1 || ds[0].Reason != policy.ReasonNoMinutes {
 		t.Fatalf("denials %+v, want one for no minutes", ds)
 	}
 	if ev := r.st.Events(); !slices.ContainsFunc(ev, func(e record.Event) bool { return e.Event == "policy_applied" }) {
@@ -907,7 +907,7 @@ func TestPolicyFromCentre(t *testing.T) {
 	bad := central
 	bad.Location = nil
 	r.play(Policy{Rules: bad}, tap(inmate2))
-	if ds := r.st.Denials(); len(ds) != 2 || ds[1].Reason != string(policy.ReasonOutsideHours) {
+	if ds := r.st.Denials(); len(ds) != 2 || ds[1].Reason != policy.ReasonOutsideHours {
 		t.Fatalf("denials %+v, want the second for the centre's closed hours", ds)
 	}
 }

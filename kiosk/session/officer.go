@@ -48,7 +48,7 @@ func (e *Engine) officerAllowed(info record.CardInfo) bool {
 	if len(taps) >= e.cfg.OfficerRateLimit {
 		e.officerTaps[info.Person] = taps
 		e.log.Warn("officer tap refused: too many taps", "officer", info.Person, "limit", e.cfg.OfficerRateLimit, "window", e.cfg.OfficerRateWindow)
-		e.deny(record.Denial{At: e.clk.Now(), Card: info.Card, Reason: string(ReasonOfficerRate)})
+		e.deny(record.Denial{At: e.clk.Now(), Card: info.Card, Reason: ReasonOfficerRate})
 		return false
 	}
 	e.officerTaps[info.Person] = append(taps, now)
@@ -87,7 +87,7 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 	}
 	if over != "" {
 		e.log.Warn("officer credit refused: over a cap of the policy", "officer", o.info.Person, "inmate", inmate.Person, "credit", credit, "cap", over)
-		e.deny(record.Denial{At: now, Card: o.info.Card, Inmate: inmate.Person, Reason: string(ReasonOfficerCap)})
+		e.deny(record.Denial{At: now, Card: o.info.Card, Inmate: inmate.Person, Reason: ReasonOfficerCap})
 		return
 	}
 	action := record.ActionReset

@@ -3,7 +3,6 @@ package session
 import (
 	"time"
 
-	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/signal"
 )
@@ -17,12 +16,12 @@ func (e *Engine) deny(d record.Denial) {
 	d.ClockTrusted = e.trusted
 	e.denials++
 	e.log.Info("tap denied", "card", e.tags.Tag(d.Card), "inmate", d.Inmate, "reason", d.Reason)
-	e.observe(Activity{Kind: ActivityDenied, Card: e.tags.Tag(d.Card), Inmate: d.Inmate, Denial: policy.Reason(d.Reason)})
+	e.observe(Activity{Kind: ActivityDenied, Card: e.tags.Tag(d.Card), Inmate: d.Inmate, Denial: d.Reason})
 	if _, err := e.store.Deny(d); err != nil {
 		e.unrecorded++
 		e.storeFailed("recording a denial (counted in memory)", err)
 	}
-	sig, ok := denialSignal(policy.Reason(d.Reason))
+	sig, ok := denialSignal(d.Reason)
 	if !ok {
 		// The tap is refused and recorded all the same; the lamps keep
 		// what they show rather than tell the inmate a wrong reason.

@@ -22,7 +22,7 @@ func (e *Engine) tap(ctx context.Context, card string) {
 	info, known, err := e.store.Card(card)
 	if err != nil {
 		e.storeFailed("looking the card up in the roster", err)
-		e.deny(record.Denial{Card: card, Reason: string(policy.ReasonOutOfService)})
+		e.deny(record.Denial{Card: card, Reason: policy.ReasonOutOfService})
 		return
 	}
 	isOfficer := known && info.Role == record.RoleOfficer && !info.Blocked
@@ -42,7 +42,7 @@ func (e *Engine) tap(ctx context.Context, card string) {
 		e.officer = nil
 	}
 	if isOfficer && e.outOfService() {
-		e.deny(record.Denial{Card: card, Reason: string(policy.ReasonOutOfService)})
+		e.deny(record.Denial{Card: card, Reason: policy.ReasonOutOfService})
 		return
 	}
 	if isOfficer {
@@ -65,7 +65,7 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 		centre, online = e.askCentre(ctx, card, info.Person, period)
 	}
 	if online && centre.Busy {
-		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(ReasonBusy)})
+		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: ReasonBusy})
 		return
 	}
 	if online {
@@ -81,7 +81,7 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 		if reason == policy.ReasonOutOfService {
 			reason = e.outOfServiceReason()
 		}
-		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: string(reason), Lease: centre.Lease})
+		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: reason, Lease: centre.Lease})
 		return
 	}
 	rec := e.callRecord(card, info, now, dec, online, centre)
@@ -210,7 +210,7 @@ func (e *Engine) journal(rec *record.Call) bool {
 	id, err := e.store.OpenCall(*rec)
 	if err != nil {
 		e.storeFailed("journaling the call before closing the relay", err)
-		e.deny(record.Denial{At: rec.AuthorisedAt, Card: rec.Card, Inmate: rec.Inmate, Reason: string(policy.ReasonOutOfService), Lease: rec.Lease})
+		e.deny(record.Denial{At: rec.AuthorisedAt, Card: rec.Card, Inmate: rec.Inmate, Reason: policy.ReasonOutOfService, Lease: rec.Lease})
 		return false
 	}
 	rec.CallID = id

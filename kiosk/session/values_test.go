@@ -78,7 +78,7 @@ func TestOfficerCaps(t *testing.T) {
 			}
 			refused := 0
 			for _, d := range r.st.Denials() {
-				if d.Reason == string(ReasonOfficerCap) {
+				if d.Reason == ReasonOfficerCap {
 					refused++
 					if d.Card != officer1 || d.Inmate == "" {
 						t.Errorf("denial %+v should name the officer's card and the inmate", d)

@@ -21,7 +21,7 @@ func FuzzRecords(f *testing.F) {
 	s := open(f, filepath.Join(ramDir(f), "fuzz.db"))
 	var prev *record.Record
 	f.Fuzz(func(t *testing.T, card, inmate, reason, detail string, credit int64) {
-		d := record.Denial{At: t0, Card: card, Inmate: inmate, Reason: reason}
+		d := record.Denial{At: t0, Card: card, Inmate: inmate, Reason: record.DenialReason(reason)}
 		o := record.Officer{At: t0, Officer: detail, Action: "grant", Inmate: inmate, Period: reason, CreditMs: credit}
 		e := record.Event{At: t0.Add(time.Duration(credit)), Event: record.EventName(reason), Detail: detail}
 		var rs []record.Record

@@ -125,7 +125,7 @@ func TestProperties(t *testing.T) {
 				m.ledger = append(m.ledger, ledgerEntry{seq: r.Seq, key: k, used: c.ChargedMs})
 			},
 			"deny": func(rt *rapid.T) {
-				appended(s.Deny(record.Denial{Card: "em:x", Reason: rapid.SampledFrom([]string{"quota", "hours"}).Draw(rt, "reason")}))
+				appended(s.Deny(record.Denial{Card: "em:x", Reason: rapid.SampledFrom([]record.DenialReason{"quota", "hours"}).Draw(rt, "reason")}))
 			},
 			"officer": func(rt *rapid.T) {
 				k := key(rt)

@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"bufio"
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -12,9 +14,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"modernc.org/sqlite"
 
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/store"
@@ -180,7 +185,10 @@ func mapsEqual(a, b map[string]record.CardInfo) bool {
 	return true
 }
 
-const stageEnv = "STORE_TEST_STAGE_DB"
+const (
+	stageEnv     = "STORE_TEST_STAGE_DB"
+	stageKillEnv = "STORE_TEST_STAGE_KILL" // PAGE,CARD: where the child pauses to be killed
+)
 
 const (
 	stagePages    = 60
@@ -197,15 +205,18 @@ func stagePage(i int) []record.CardInfo {
 }
 
 // TestRosterStageKill: a child process stages the pages of a full sync,
-// resuming from the stage it finds, and is SIGKILLed at a random instant,
-// several times. After each kill the store holds whole pages only (as many
-// rows as pages counted, every page reported committed kept) and the
-// roster taps see is still the one held. Then the sync completes and
-// applies: every card, the version. SIGKILL proves crash safety, not
-// power-loss safety.
+// resuming from the stage it finds, and is SIGKILLed inside the
+// transaction of a page, several times: a temporary trigger in the child
+// pauses that page's insert of a chosen card and the child says so, then
+// the kill comes (a point the child signals, not a race with time, so a
+// loaded machine cannot let the child finish the sync first). After each
+// kill the store holds exactly the pages committed before it, whole (as
+// many rows as pages counted) and the roster taps see is still the one
+// held. Then the sync completes and applies: every card, the version.
+// SIGKILL proves crash safety, not power-loss safety.
 func TestRosterStageKill(t *testing.T) {
 	if path := os.Getenv(stageEnv); path != "" {
-		stageChild(path)
+		stageChild(path, os.Getenv(stageKillEnv))
 		return
 	}
 	path := filepath.Join(t.TempDir(), "booth.db")
@@ -215,11 +226,16 @@ func TestRosterStageKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
-	reported := 0
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 2))
+	held := 0 // pages the stage holds
 	for round := range 4 {
+		// Killed inside page `page`, after `row` of its cards were
+		// inserted; the pages before it commit.
+		page, row := held+1+rng.IntN(4), 1+rng.IntN(stagePageSize)
 		cmd := exec.Command(os.Args[0], "-test.run=^TestRosterStageKill$")
-		cmd.Env = append(os.Environ(), stageEnv+"="+path)
+		cmd.Env = append(os.Environ(), stageEnv+"="+path, fmt.Sprintf("%s=%d,%d", stageKillEnv, page, row))
 		cmd.Stderr = os.Stderr
 		out, err := cmd.StdoutPipe()
 		if err != nil {
@@ -228,35 +244,41 @@ func TestRosterStageKill(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		hang := time.AfterFunc(60*time.Second, func() { cmd.Process.Kill() })
-		target := 1 + rng.IntN(5)
+		// Only bounds a hang: a child that never reaches its kill point.
+		hang := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
 		sc := bufio.NewScanner(out)
-		n := 0
+		committed, paused := held, false
 		for sc.Scan() {
-			p, err := strconv.Atoi(strings.TrimPrefix(sc.Text(), "page "))
-			if err != nil {
-				t.Fatalf("round %d: child said %q", round, sc.Text())
+			line := sc.Text()
+			if p, ok := strings.CutPrefix(line, "page "); ok {
+				if committed, err = strconv.Atoi(p); err != nil {
+					t.Fatalf("round %d: child said %q", round, line)
+				}
+				continue
 			}
-			reported = max(reported, p)
-			if n++; n == target {
-				delay := time.Duration(rng.IntN(30000)) * time.Microsecond
-				time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
+			if line != fmt.Sprintf("paused in page %d at card %d", page, row) {
+				t.Fatalf("round %d: child said %q", round, line)
 			}
+			paused = true
+			cmd.Process.Signal(syscall.SIGKILL)
 		}
 		cmd.Wait()
-		if !hang.Stop() {
-			t.Fatalf("round %d: child hung", round)
+		if !hang.Stop() || !paused {
+			t.Fatalf("round %d: the child never paused in page %d at card %d (it committed %d pages)", round, page, row, committed)
 		}
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
 			t.Fatalf("round %d: child ended by %v, not by the kill", round, cmd.ProcessState)
 		}
+		if committed != page-1 {
+			t.Fatalf("round %d: the child committed %d pages before pausing in page %d", round, committed, page)
+		}
 		s := open(t, path)
 		st, ok, err := s.RosterStage()
-		if err != nil || !ok {
-			t.Fatalf("round %d: no stage after the kill (%v)", round, err)
+		if err != nil {
+			t.Fatalf("round %d: reading the stage after the kill: %v", round, err)
 		}
-		if st.Pages < reported {
-			t.Fatalf("round %d: stage holds %d pages, the child reported %d committed", round, st.Pages, reported)
+		if ok != (page > 1) || st.Pages != page-1 { // killed inside the first page: no stage at all
+			t.Fatalf("round %d: stage %v holds %d pages after a kill inside page %d; want the %d committed", round, ok, st.Pages, page, page-1)
 		}
 		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
 		if err != nil {
@@ -273,7 +295,8 @@ func TestRosterStageKill(t *testing.T) {
 		if r := roster(t, s); len(r) != 1 || !reflect.DeepEqual(r[old.Card], old) {
 			t.Fatalf("round %d: taps see %d cards mid-sync, want the one held", round, len(r))
 		}
-		t.Logf("round %d: killed after %d pages staged", round, st.Pages)
+		t.Logf("round %d: killed inside page %d at card %d, %d pages staged", round, page, row, st.Pages)
+		held = st.Pages
 		s.Close()
 	}
 	// Finish the sync where it stopped, then apply.
@@ -298,12 +321,31 @@ func TestRosterStageKill(t *testing.T) {
 }
 
 // stageChild stages pages from where the stage stands, printing each page
-// committed, until it is killed (or has staged them all, then it waits).
-func stageChild(path string) {
+// committed. kill is "PAGE,CARD": a temporary trigger on its connection
+// pauses the insert of the CARDth card of page PAGE inside that page's
+// transaction, and the child prints "paused in page PAGE at card CARD"
+// and waits there to be killed.
+func stageChild(path, kill string) {
 	fail := func(err error) {
 		fmt.Fprintln(os.Stderr, "stage child:", err)
 		os.Exit(2)
 	}
+	var pausePage, pauseCard int
+	if _, err := fmt.Sscanf(kill, "%d,%d", &pausePage, &pauseCard); err != nil {
+		fail(fmt.Errorf("%s=%q: %w", stageKillEnv, kill, err))
+	}
+	var page, inserted atomic.Int64 // the page being staged, its cards inserted
+	sqlite.MustRegisterScalarFunction("stage_kill_point", 0, func(*sqlite.FunctionContext, []driver.Value) (driver.Value, error) {
+		if n := inserted.Add(1); page.Load() == int64(pausePage) && n == int64(pauseCard) {
+			fmt.Fprintf(os.Stdout, "paused in page %d at card %d\n", pausePage, pauseCard)
+			select {}
+		}
+		return nil, nil
+	})
+	sqlite.RegisterConnectionHook(func(c sqlite.ExecQuerierContext, _ string) error {
+		_, err := c.ExecContext(context.Background(), `CREATE TEMP TRIGGER stage_kill_point AFTER INSERT ON main.roster_staged BEGIN SELECT stage_kill_point(); END`, nil)
+		return err
+	})
 	s, err := store.Open(path, store.Options{Device: device})
 	if err != nil {
 		fail(err)
@@ -317,10 +359,12 @@ func stageChild(path string) {
 	}
 	for i := st.Pages; i < stagePages-1; i++ { // the last page is the parent's
 		st.Pages, st.Cursor = i+1, fmt.Sprint(i+1)
+		page.Store(int64(st.Pages))
+		inserted.Store(0)
 		if err := s.StageRoster(st, stagePage(i), nil); err != nil {
 			fail(err)
 		}
 		fmt.Fprintf(os.Stdout, "page %d\n", st.Pages)
 	}
-	select {}
+	fail(fmt.Errorf("staged every page without pausing in page %d at card %d", pausePage, pauseCard))
 }

@@ -38,14 +38,26 @@ type Store struct {
 	fail    func(op string) error
 	opened  []int64 // every call id OpenCall returned, in order
 	version int64   // roster version (SetRosterVersion)
-	acked   int     // records the centre confirmed storing (Ack)
+
+	// What Usage adds up over the records, kept as each record is
+	// appended, so that a Usage costs the same on the 20,000th call as
+	// on the first (tools/testbed/bench runs that many).
+	sinceCentre map[[2]string]centreTally   // records since the key's last SetCentreBalance (all, if none)
+	unconfirmed map[[2]string]time.Duration // charges of calls since the last Ack
+	officers    map[string][]record.Officer // officer records by officer, for OfficerCredits
 }
 
-// centreBalance is the centre's answer kept by SetCentreBalance, and the
-// number of records written before it.
+// centreBalance is the centre's answer kept by SetCentreBalance.
 type centreBalance struct {
 	remaining time.Duration
-	after     int
+}
+
+// centreTally is what the records of one inmate and period written after
+// the centre's answer change: credits minus charges, and the charges of
+// calls authorised offline.
+type centreTally struct {
+	delta   time.Duration
+	offline time.Duration
 }
 
 // NewStore returns an empty store for device with the given roster.
@@ -56,6 +68,10 @@ func NewStore(device string, roster ...record.CardInfo) *Store {
 		usage:   map[[2]string]record.Usage{},
 		centre:  map[[2]string]centreBalance{},
 		journal: map[int64]record.OpenCall{},
+
+		sinceCentre: map[[2]string]centreTally{},
+		unconfirmed: map[[2]string]time.Duration{},
+		officers:    map[string][]record.Officer{},
 	}
 	for _, c := range roster {
 		s.roster[c.Card] = c
@@ -116,30 +132,47 @@ func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 	k := [2]string{inmate, period}
 	u := s.usage[k]
 	b, known := s.centre[k]
-	u.Centre, u.CentreRemaining = known, b.remaining
-	for _, r := range s.records[b.after:] {
-		var p struct {
-			record.Call
-			CreditMs int64 `json:"credit_ms"`
-		}
-		if (r.Kind != record.KindCall && r.Kind != record.KindOfficer) || json.Unmarshal(r.Payload, &p) != nil || p.Inmate != inmate || p.Period != period {
-			continue
-		}
-		u.CentreRemaining += time.Duration(p.CreditMs-p.ChargedMs) * time.Millisecond
-		if r.Kind == record.KindCall && p.Offline {
-			u.OfflineUsed += time.Duration(p.ChargedMs) * time.Millisecond
-		}
-	}
-	for _, r := range s.records[min(s.acked, len(s.records)):] {
-		var c record.Call
-		if r.Kind == record.KindCall && json.Unmarshal(r.Payload, &c) == nil && c.Inmate == inmate && c.Period == period {
-			u.Unconfirmed += time.Duration(c.ChargedMs) * time.Millisecond
-		}
-	}
+	t := s.sinceCentre[k]
+	u.Centre, u.CentreRemaining = known, b.remaining+t.delta
+	u.OfflineUsed += t.offline
+	u.Unconfirmed += s.unconfirmed[k]
 	if !known {
 		u.CentreRemaining = 0
 	}
 	return u, nil
+}
+
+// tallyLocked adds a record just appended to what Usage and
+// OfficerCredits add up, decoding it as they would have.
+func (s *Store) tallyLocked(r record.Record) {
+	switch r.Kind {
+	case record.KindCall, record.KindOfficer:
+	default:
+		return
+	}
+	var p struct {
+		record.Call
+		CreditMs int64 `json:"credit_ms"`
+	}
+	if json.Unmarshal(r.Payload, &p) == nil { // a call's payload has no credit_ms: p.Call is the call
+		k := [2]string{p.Inmate, p.Period}
+		t := s.sinceCentre[k]
+		t.delta += time.Duration(p.CreditMs-p.ChargedMs) * time.Millisecond
+		if r.Kind == record.KindCall {
+			if p.Offline {
+				t.offline += time.Duration(p.ChargedMs) * time.Millisecond
+			}
+			s.unconfirmed[k] += time.Duration(p.ChargedMs) * time.Millisecond
+		}
+		s.sinceCentre[k] = t
+	}
+	if r.Kind == record.KindOfficer {
+		var o record.Officer
+		if err := json.Unmarshal(r.Payload, &o); err != nil {
+			panic(fmt.Sprintf("sessiontest: record #%d does not decode as %s: %v", r.Seq, r.Kind, err))
+		}
+		s.officers[o.Officer] = append(s.officers[o.Officer], o)
+	}
 }
 
 // Ack marks every record written so far as stored by the centre, as the
@@ -148,7 +181,7 @@ func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 func (s *Store) Ack() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.acked = len(s.records)
+	clear(s.unconfirmed)
 }
 
 // SetCentreBalance implements session.Store.
@@ -158,7 +191,9 @@ func (s *Store) SetCentreBalance(inmate, period string, remaining time.Duration)
 	if err := s.check("SetCentreBalance"); err != nil {
 		return err
 	}
-	s.centre[[2]string{inmate, period}] = centreBalance{remaining: remaining, after: len(s.records)}
+	k := [2]string{inmate, period}
+	s.centre[k] = centreBalance{remaining: remaining}
+	delete(s.sinceCentre, k) // this fake's centre has counted every record written before its answer
 	return nil
 }
 
@@ -317,14 +352,13 @@ func (s *Store) SetRosterVersion(v int64) {
 // records stamped at or after since.
 func (s *Store) OfficerCredits(officer string, since time.Time) (time.Duration, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.check("OfficerCredits"); err != nil {
-		s.mu.Unlock()
 		return 0, err
 	}
-	s.mu.Unlock()
 	var total time.Duration
-	for _, o := range s.Officers() {
-		if o.Officer == officer && !o.At.Before(since) {
+	for _, o := range s.officers[officer] {
+		if !o.At.Before(since) {
 			total += time.Duration(o.CreditMs) * time.Millisecond
 		}
 	}
@@ -343,6 +377,7 @@ func (s *Store) appendLocked(kind record.Kind, payload any) (record.Record, erro
 	}
 	r.Seal(prev)
 	s.records = append(s.records, r)
+	s.tallyLocked(r)
 	return r, nil
 }
 

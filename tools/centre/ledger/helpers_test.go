@@ -91,7 +91,7 @@ func (b *booth) officer(action, inmate, period string, credit time.Duration) rec
 }
 
 func (b *booth) deny(inmate, reason string) record.Record {
-	return b.add(record.KindDenial, record.Denial{At: t0, Card: "em:" + inmate, Inmate: inmate, Reason: reason})
+	return b.add(record.KindDenial, record.Denial{At: t0, Card: "em:" + inmate, Inmate: inmate, Reason: record.DenialReason(reason)})
 }
 
 func (b *booth) event(ev record.EventName) record.Record {

@@ -414,7 +414,7 @@ func factOf(r record.Record) (f fact, ok bool, err error) {
 		if err := json.Unmarshal(r.Payload, &d); err != nil {
 			return f, false, fmt.Errorf("denial payload: %w", err)
 		}
-		return fact{inmate: d.Inmate, month: monthOf("", d.At), action: d.Reason, atMs: msOf(d.At)}, true, nil
+		return fact{inmate: d.Inmate, month: monthOf("", d.At), action: string(d.Reason), atMs: msOf(d.At)}, true, nil
 	case record.KindOfficer:
 		var o record.Officer
 		if err := json.Unmarshal(r.Payload, &o); err != nil {
