@@ -37,8 +37,8 @@ type Booth struct {
 	mu      sync.Mutex
 	scripts map[string]modemtest.Script
 	proc    *process
-	notify *net.UnixConn
-	starts int
+	notify  *net.UnixConn
+	starts  int
 }
 
 func newBooth(ctx context.Context, r *Rig, name string, withModem bool) (*Booth, error) {

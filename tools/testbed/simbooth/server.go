@@ -71,7 +71,7 @@ type server struct {
 	facility  string
 	roster    []boothrig.Person
 	numbers   []boothrig.Number // registered for the roster's inmates
-	allowance time.Duration // per inmate per day, unless a card has its own
+	allowance time.Duration     // per inmate per day, unless a card has its own
 	zone      *time.Location
 	now       func() time.Time
 	page      *template.Template
@@ -168,9 +168,9 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	err := s.page.Execute(w, struct {
-		Lang   string
-		Title  string
-		Texts  map[string]string
+		Lang    string
+		Title   string
+		Texts   map[string]string
 		Cards   []cardButton
 		Booths  []pageBooth
 		Scripts []string
