@@ -77,7 +77,7 @@ deb: cross
 
 ## run: simulated booths (the real daemons, the gateway on SQLite) with a live web page
 ## (docs/simbooth.md); e.g. make run BOOTHS=4, make run RUN_ARGS='-lang en'
-BOOTHS ?= 1
+BOOTHS ?= 2
 run: build
 	$(BIN)/simbooth -booths $(BOOTHS) $(RUN_ARGS)
 

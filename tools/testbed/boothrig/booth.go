@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"wartelsuspas/cardid"
+	"wartelsuspas/drivers/modem/modemtest"
 	"wartelsuspas/drivers/rfid/rfidtest"
 	"wartelsuspas/kiosk/session"
 )
@@ -29,16 +30,18 @@ type Booth struct {
 	SimDir string // one file per pin
 	Socket string // status socket
 
-	rig *Rig
-	emu *rfidtest.Emulator
+	rig   *Rig
+	emu   *rfidtest.Emulator
+	modem *modemtest.Emulator // nil: a relay-only booth
 
-	mu     sync.Mutex
-	proc   *process
-	notify *net.UnixConn
-	starts int
+	mu      sync.Mutex
+	scripts map[string]modemtest.Script
+	proc    *process
+	notify  *net.UnixConn
+	starts  int
 }
 
-func newBooth(ctx context.Context, r *Rig, name string) (*Booth, error) {
+func newBooth(ctx context.Context, r *Rig, name string, withModem bool) (*Booth, error) {
 	dir := filepath.Join(r.o.Dir, "booths", name)
 	b := &Booth{
 		Name: name, Device: r.o.Facility + "/" + name, Dir: dir,
@@ -69,14 +72,30 @@ func newBooth(ctx context.Context, r *Rig, name string) (*Booth, error) {
 		emu.Close()
 		return nil, err
 	}
+	if withModem {
+		m, err := modemtest.New(modemtest.Options{Family: r.o.ModemFamily})
+		if err != nil {
+			emu.Close()
+			return nil, fmt.Errorf("boothrig: %s: modem emulator: %w", name, err)
+		}
+		b.modem, b.scripts = m, map[string]modemtest.Script{}
+		for _, n := range r.o.Numbers {
+			b.scripts[n.E164] = n.Script
+			m.Script(n.E164, n.Script)
+		}
+		if doc, err = modemConfig(doc, m.Path(), r.o.ModemFamily); err != nil {
+			b.closeEmulators()
+			return nil, err
+		}
+	}
 	if r.o.Configure != nil {
 		if doc, err = r.o.Configure(b, doc); err != nil {
-			emu.Close()
+			b.closeEmulators()
 			return nil, fmt.Errorf("boothrig: %s: Options.Configure: %w", name, err)
 		}
 	}
 	if err := os.WriteFile(b.Config, []byte(doc), 0o644); err != nil {
-		emu.Close()
+		b.closeEmulators()
 		return nil, fmt.Errorf("boothrig: %w", err)
 	}
 	// The switches at rest before the daemon first reads them: handset on
@@ -84,12 +103,19 @@ func newBooth(ctx context.Context, r *Rig, name string) (*Booth, error) {
 	for pin, level := range map[string]string{"hook": "1", "tamper": "0"} {
 		if _, err := os.Stat(filepath.Join(b.SimDir, pin)); errors.Is(err, os.ErrNotExist) {
 			if err := b.setInput(pin, level); err != nil {
-				emu.Close()
+				b.closeEmulators()
 				return nil, err
 			}
 		}
 	}
 	return b, nil
+}
+
+func (b *Booth) closeEmulators() {
+	b.emu.Close()
+	if b.modem != nil {
+		b.modem.Close()
+	}
 }
 
 // Start starts the daemon and waits for it to tell systemd's protocol it

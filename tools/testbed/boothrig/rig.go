@@ -54,6 +54,16 @@ type Options struct {
 	// Console, when set, is the address the gateway serves the centre's
 	// console on (e.g. "127.0.0.1:0"); Gateway.Console is then its URL.
 	Console string
+	// Modems is how many of the booths, the last ones, have a cellular
+	// module (modem.go); the others are relay-only.
+	Modems int
+	// ModemFamily is the emulated modules' dialect; "": simcom (whose DTMF
+	// reports are the keypad).
+	ModemFamily string
+	// Numbers are registered and approved at the gateway, Blocked put on
+	// its blocked list; nil with Modems > 0: DemoNumbers and DemoBlocked.
+	Numbers []Number
+	Blocked []string
 }
 
 // Rig is a running gateway and its booths.
@@ -89,6 +99,18 @@ func Start(ctx context.Context, o Options) (*Rig, error) {
 	if o.Protocol == "" {
 		o.Protocol = "rdm6300"
 	}
+	if o.Modems > o.Booths {
+		return nil, fmt.Errorf("boothrig: Options.Modems %d is more than the %d booth(s)", o.Modems, o.Booths)
+	}
+	if o.Modems > 0 && o.Numbers == nil {
+		o.Numbers = DemoNumbers
+	}
+	if o.Modems > 0 && o.Blocked == nil {
+		o.Blocked = DemoBlocked
+	}
+	if o.ModemFamily == "" {
+		o.ModemFamily = "simcom"
+	}
 	if o.KioskBin == "" || o.GatewayBin == "" {
 		return nil, errors.New("boothrig: Options.KioskBin and GatewayBin are required (see Build)")
 	}
@@ -105,7 +127,7 @@ func Start(ctx context.Context, o Options) (*Rig, error) {
 	}
 	r.Gateway = g
 	for i := 1; i <= o.Booths; i++ {
-		b, err := newBooth(ctx, r, fmt.Sprintf("b%02d", i))
+		b, err := newBooth(ctx, r, fmt.Sprintf("b%02d", i), i > o.Booths-o.Modems)
 		if err != nil {
 			return nil, err
 		}
@@ -139,6 +161,9 @@ func (r *Rig) Close() error {
 			first = err
 		}
 		b.emu.Close()
+		if b.modem != nil {
+			b.modem.Close()
+		}
 	}
 	if r.ledger != nil {
 		r.ledger.Close()
@@ -190,6 +215,9 @@ func startGateway(ctx context.Context, o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("boothrig: %w", err)
 	}
 	if err := g.Run(ctx, "policy", "set", "-facility", o.Facility, pol); err != nil {
+		return nil, err
+	}
+	if err := registerNumbers(ctx, g, o); err != nil {
 		return nil, err
 	}
 	var extra []string

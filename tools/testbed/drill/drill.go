@@ -59,6 +59,7 @@ var Drills = []Drill{
 	{"reader-unplug", readerUnplug},
 	{"gateway-restart", gatewayRestart},
 	{"clock-jump", clockJump},
+	{"dial-crash", dialCrash},
 }
 
 // Line is the one summary line of a drill's outcome.

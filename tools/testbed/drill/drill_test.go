@@ -106,13 +106,33 @@ func TestLine(t *testing.T) {
 	}
 }
 
+// TestHungUpFirst: a restarted booth's first word to its module about a
+// call is a hang-up, never a dial.
+func TestHungUpFirst(t *testing.T) {
+	tests := []struct {
+		cmds []string
+		ok   bool
+	}{
+		{[]string{"ATH", "AT", "ATE0", "ATD+6281;"}, true},
+		{[]string{"AT", "AT+CHUP", "ATD+6281;"}, true},
+		{[]string{"AT", "ATE0", "ATD+6281;", "ATH"}, false},
+		{[]string{"AT", "ATE0"}, false},
+		{nil, false},
+	}
+	for _, tt := range tests {
+		if got := hungUpFirst(tt.cmds); (got == "") != tt.ok {
+			t.Errorf("hungUpFirst(%q) = %q, want ok %v", tt.cmds, got, tt.ok)
+		}
+	}
+}
+
 func TestSelectDrills(t *testing.T) {
 	tests := []struct {
 		only string
 		want []string
 		err  bool
 	}{
-		{"", []string{"power-cut", "network", "disk-full", "reader-unplug", "gateway-restart", "clock-jump"}, false},
+		{"", []string{"power-cut", "network", "disk-full", "reader-unplug", "gateway-restart", "clock-jump", "dial-crash"}, false},
 		{"network", []string{"network"}, false},
 		{"clock-jump, power-cut", []string{"clock-jump", "power-cut"}, false},
 		{"power", nil, true},

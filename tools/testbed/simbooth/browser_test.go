@@ -21,57 +21,12 @@ const chromium = "/usr/bin/chromium"
 // call from the tap to the cut-off, its record at the gateway, a denied
 // unknown card and an officer's reset that gives the minutes back.
 func TestBrowser(t *testing.T) {
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %v: CI must install chromium (tools/release/ci/deps.sh)", chromium, err)
-		}
-		t.Skipf("%s not installed: the browser test needs Debian's chromium", chromium)
-	}
-	s := startSim(t, "-lang", "id", "-allowance", "40s", "-per-call", "12s")
+	skipWithoutChromium(t)
+	s := startSim(t, "-lang", "id", "-allowance", "40s", "-per-call", "12s", "-booths", "1", "-modems", "0")
 	cat := i18n.New("id")
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1100),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// The first Run starts the browser and it lives as long as that Run's
-	// context: start it on ctx, then bound each step on a child of ctx.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	step := func(what string, a chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx, scancel := context.WithTimeout(ctx, hang)
-		defer scancel()
-		if _, err := chromedp.Run(sctx, a); err != nil {
-			shot(t, ctx, "simbooth-failed.png")
-			t.Fatalf("%s: %v\nAPI state: %+v", what, err, s.getState(t))
-		}
-	}
-	wait := func(what, js string) {
-		t.Helper()
-		step(what, func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(hang), chromedp.WithPollingInterval(20*time.Millisecond))(c, tg)
-			return chromedp.Void{}, err
-		})
-	}
-	click := func(sel string) {
-		t.Helper()
-		step("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
-	}
+	br := openBrowser(t, s)
+	ctx, wait, click := br.ctx, br.wait, br.click
+	step := br.step
 	booth := `document.querySelector('[data-booth="b01"]')`
 	pin := func(p string) string { return booth + `.querySelector('[data-pin="` + p + `"]').dataset.on === "1"` }
 	state := func(st string) string { return booth + `.dataset.state === "` + st + `"` }
@@ -132,6 +87,79 @@ func TestBrowser(t *testing.T) {
 	wait("the officer action at the gateway", budiRow+`.querySelector('[data-col="officer"]').textContent === "1"`)
 
 	t.Logf("screenshot: %s", shot(t, ctx, "simbooth.png"))
+}
+
+// skipWithoutChromium skips a browser test where chromium is missing,
+// except in CI, which must have it.
+func skipWithoutChromium(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(chromium); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s: %v: CI must install chromium (tools/release/ci/deps.sh)", chromium, err)
+		}
+		t.Skipf("%s not installed: the browser test needs Debian's chromium", chromium)
+	}
+}
+
+// browser is headless chromium on a simbooth's page.
+type browser struct {
+	t   *testing.T
+	s   *sim
+	ctx context.Context
+}
+
+// openBrowser starts headless chromium for the test; it stops with it.
+func openBrowser(t *testing.T, s *sim) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox, // tests run as root
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1100),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	// The first Run starts the browser and it lives as long as that Run's
+	// context: start it on ctx, then bound each step on a child of ctx.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("starting %s: %v", chromium, err)
+	}
+	return &browser{t: t, s: s, ctx: ctx}
+}
+
+// step runs one action, bounded by hang; a failure saves a screenshot.
+func (b *browser) step(what string, a chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	sctx, scancel := context.WithTimeout(b.ctx, hang)
+	defer scancel()
+	if _, err := chromedp.Run(sctx, a); err != nil {
+		shot(b.t, b.ctx, "simbooth-failed.png")
+		b.t.Fatalf("%s: %v\nAPI state: %+v", what, err, b.s.getState(b.t))
+	}
+}
+
+// wait polls js in the page until it is true.
+func (b *browser) wait(what, js string) {
+	b.t.Helper()
+	b.step(what, func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := chromedp.Poll[bool](js, chromedp.WithPollingTimeout(hang), chromedp.WithPollingInterval(20*time.Millisecond))(c, tg)
+		return chromedp.Void{}, err
+	})
+}
+
+// click clicks the element sel names, once it is visible.
+func (b *browser) click(sel string) {
+	b.t.Helper()
+	b.step("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
 // shot saves a full-page screenshot as a test artefact: in

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/kiosk/record"
 	"wartelsuspas/kiosk/session"
 	"wartelsuspas/tools/testbed/boothrig"
 )
@@ -61,9 +62,14 @@ func describe(a boothrig.Activity, cat *i18n.Catalogue, name func(person string)
 		ev.Kind, ev.Text = pageDenied, cat.T("sim.ev.denied", who, cat.Denial(a.Denial))
 	case session.ActivityEnded:
 		ev.Kind = pageEnded
-		if a.End == string(session.EndNoOffHook) {
+		switch {
+		case a.End == string(session.EndNoOffHook):
 			ev.Text = cat.T("sim.ev.no_offhook", a.CallID)
-		} else {
+		case a.Outcome != "":
+			// A dialled call: how the far end ended it too.
+			ev.Text = cat.T("sim.ev.ended_dial", a.CallID, cat.End(a.End), cat.T("sim.progress."+endProgress(a)),
+				clockText(ms(a.TalkedMs)), clockText(ms(a.ChargedMs)))
+		default:
 			ev.Text = cat.T("sim.ev.ended", a.CallID, cat.End(a.End), clockText(ms(a.TalkedMs)), clockText(ms(a.ChargedMs)))
 		}
 	case session.ActivityOfficerMode:
@@ -129,6 +135,9 @@ type feed struct {
 	seq      uint64
 	answered bool
 	events   []event
+	// ended is the progress word of the last dialled call's end ("" once
+	// a new choice begins).
+	ended string
 }
 
 func newFeed(cat *i18n.Catalogue, name func(string) string) *feed {
@@ -153,7 +162,44 @@ func (f *feed) update(s boothrig.Status, err error, now time.Time) {
 	for _, a := range s.After(f.seq) {
 		f.add(describe(a, f.cat, f.name))
 		f.seq = a.Seq
+		switch {
+		case a.Kind == session.ActivityChoosing:
+			f.ended = ""
+		case a.Kind == session.ActivityEnded && a.Outcome != "":
+			f.ended = endProgress(a)
+		}
 	}
+}
+
+// Progress words of a booth with a modem: how its call goes, or how its
+// last one ended (sim.progress.* in the catalogue; TestProgressWords).
+var progressWords = []string{"idle", "choosing", "dialling", "ringing", "talking", "ended", "far_end"}
+
+// endProgress is how a dialled call ended, as the page words it: the far
+// end hung up, ended by the booth (hang-up, cut-off…) after the answer, or
+// the carrier's outcome (busy, no answer…).
+func endProgress(a boothrig.Activity) string {
+	switch {
+	case a.End == string(record.EndFarEnd):
+		return "far_end"
+	case a.Outcome == string(record.OutcomeAnswered):
+		return "ended"
+	}
+	return a.Outcome
+}
+
+// progress is the call's progress on a booth with a modem in state.
+func (f *feed) progress(state string) string {
+	switch state {
+	case string(session.StateChoosing), string(session.StateDialling), string(session.StateRinging), string(session.StateTalking):
+		return state
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ended == "" {
+		return "idle"
+	}
+	return f.ended
 }
 
 func (f *feed) add(ev event) {

@@ -11,7 +11,11 @@
 // Ctrl-C (or SIGTERM) stops the page, then the booths (a call in progress
 // ends, billed, relay off), then the gateway. See docs/simbooth.md.
 //
-// Usage: simbooth [-state DIR] [-booths N] [-listen ADDR] [-lang id|en] [-fast=false]
+// The last booths (-modems, default 1 of the 2) have a cellular modem,
+// emulated on a pty, and a keypad: the page shows the call's progress and
+// lets you choose what each registered number's far end does.
+//
+// Usage: simbooth [-state DIR] [-booths N] [-modems M] [-listen ADDR] [-lang id|en] [-fast=false]
 package main
 
 import (
@@ -37,6 +41,7 @@ import (
 type options struct {
 	state   string
 	booths  int
+	modems  int // how many of the booths, the last ones, have a modem
 	listen  string
 	kiosk   string
 	gateway string
@@ -54,7 +59,8 @@ func main() {
 	var o options
 	fs := flag.NewFlagSet("simbooth", flag.ExitOnError)
 	fs.StringVar(&o.state, "state", "state", "folder for the rig (DIR/rig: the gateway's ledger, each booth's journal, pins and log), kept across runs")
-	fs.IntVar(&o.booths, "booths", 1, "how many booths to run")
+	fs.IntVar(&o.booths, "booths", 2, "how many booths to run")
+	fs.IntVar(&o.modems, "modems", 1, "how many of the booths, the last ones, have a modem (emulated) and a keypad; the others are relay-only")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:8080", "address of the page; if it is busy, any free loopback port")
 	fs.StringVar(&o.kiosk, "kiosk", "", "wartel-kiosk binary (default: beside simbooth, else built into DIR/bin)")
 	fs.StringVar(&o.gateway, "gateway", "", "wartel-gateway binary (default: beside simbooth, else built into DIR/bin)")
@@ -87,6 +93,9 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	}
 	if o.booths < 1 || o.booths > 99 {
 		return fmt.Errorf("-booths %d: want 1 to 99", o.booths)
+	}
+	if o.modems < 0 || o.modems > o.booths {
+		return fmt.Errorf("-modems %d: want 0 to the number of booths (%d)", o.modems, o.booths)
 	}
 	cat := i18n.New(o.lang)
 	rules := boothrig.DemoRules
@@ -122,7 +131,7 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	defer ln.Close()
 
 	fmt.Fprintln(stdout, cat.T("sim.starting", o.booths))
-	r, err := boothrig.Start(ctx, boothrig.Options{Dir: rigDir, Booths: o.booths, KioskBin: kiosk, GatewayBin: gateway, Rules: rules, Console: o.console})
+	r, err := boothrig.Start(ctx, boothrig.Options{Dir: rigDir, Booths: o.booths, Modems: o.modems, KioskBin: kiosk, GatewayBin: gateway, Rules: rules, Console: o.console})
 	if err != nil {
 		return fmt.Errorf("starting the booths: %w", err)
 	}
@@ -136,9 +145,12 @@ func run(ctx context.Context, o options, stdout io.Writer) error {
 	sites := make([]*site, len(r.Booths))
 	for i, b := range r.Booths {
 		sites[i] = &site{name: b.Name, device: b.Device, b: b, feed: newFeed(cat, personNamer(boothrig.DemoRoster))}
+		if b.Modem() != nil {
+			sites[i].modem = b
+		}
 	}
 	errLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := newServer(cat, sites, led, r.Facility(), boothrig.DemoRoster, rules.Allowance, errLog)
+	srv, err := newServer(cat, sites, led, r.Facility(), boothrig.DemoRoster, boothrig.DemoNumbers, rules.Allowance, errLog)
 	if err != nil {
 		return err
 	}

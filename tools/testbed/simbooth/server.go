@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"wartelsuspas/cardid"
+	"wartelsuspas/drivers/modem/modemtest"
 	"wartelsuspas/firmware/i18n"
 	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
@@ -37,6 +38,15 @@ type booth interface {
 	Status(ctx context.Context) (boothrig.Status, error)
 }
 
+// modemBooth is what the page drives of a booth with a modem (its keypad
+// and the far ends the emulator plays); *boothrig.Booth is one.
+type modemBooth interface {
+	Key(k rune) error
+	Script(number string, s modemtest.Script) error
+	Scripts() map[string]modemtest.Script
+	Commands() []string
+}
+
 // centre is the part of the gateway's ledger the page shows; a
 // ledger.Store is one.
 type centre interface {
@@ -49,6 +59,7 @@ type centre interface {
 type site struct {
 	name, device string
 	b            booth
+	modem        modemBooth // nil: a relay-only booth
 	feed         *feed
 }
 
@@ -59,7 +70,8 @@ type server struct {
 	centre    centre
 	facility  string
 	roster    []boothrig.Person
-	allowance time.Duration // per inmate per day, unless a card has its own
+	numbers   []boothrig.Number // registered for the roster's inmates
+	allowance time.Duration     // per inmate per day, unless a card has its own
 	zone      *time.Location
 	now       func() time.Time
 	page      *template.Template
@@ -73,7 +85,7 @@ type server struct {
 // stateMaxAge lets several open pages share one look at the booths.
 const stateMaxAge = 100 * time.Millisecond
 
-func newServer(cat *i18n.Catalogue, sites []*site, c centre, facility string, roster []boothrig.Person, allowance time.Duration, log *slog.Logger) (*server, error) {
+func newServer(cat *i18n.Catalogue, sites []*site, c centre, facility string, roster []boothrig.Person, numbers []boothrig.Number, allowance time.Duration, log *slog.Logger) (*server, error) {
 	zone, err := policy.LoadZone("Asia/Jakarta")
 	if err != nil {
 		return nil, fmt.Errorf("time zone of the facility: %w", err)
@@ -82,7 +94,7 @@ func newServer(cat *i18n.Catalogue, sites []*site, c centre, facility string, ro
 	if err != nil {
 		return nil, fmt.Errorf("page template: %w", err)
 	}
-	return &server{cat: cat, sites: sites, centre: c, facility: facility, roster: roster,
+	return &server{cat: cat, sites: sites, centre: c, facility: facility, roster: roster, numbers: numbers,
 		allowance: allowance, zone: zone, now: time.Now, page: page, log: log}, nil
 }
 
@@ -108,11 +120,36 @@ var pageTexts = []string{
 	"sim.col.calls", "sim.col.talked", "sim.col.charged", "sim.col.denials", "sim.col.officer",
 	"sim.col.credit", "sim.col.left_today", "sim.unknown_cards", "sim.blocked", "sim.unreachable",
 	"word.green", "word.amber", "word.red", "word.open", "word.closed",
+	"sim.keypad", "sim.progress", "sim.modem", "sim.far_ends", "sim.col.number", "sim.col.slot", "sim.col.does",
+	"sim.col.change", "sim.seconds", "sim.set", "sim.at",
+}
+
+// pageTextsOf adds the page's words of the lists the script shows:
+// progress and the far end's outcomes.
+func pageTextsOf() []string {
+	keys := append([]string(nil), pageTexts...)
+	for _, w := range allProgress() {
+		keys = append(keys, "sim.progress."+w)
+	}
+	for _, w := range scriptWords {
+		keys = append(keys, "sim.script."+w, "sim.choose."+w)
+	}
+	return keys
+}
+
+// allProgress is every progress word: the call's stages and every way
+// one ends (record.AllOutcomes).
+func allProgress() []string {
+	words := append([]string(nil), progressWords...)
+	for _, o := range record.AllOutcomes {
+		words = append(words, string(o))
+	}
+	return words
 }
 
 func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	texts := map[string]string{}
-	for _, k := range pageTexts {
+	for _, k := range pageTextsOf() {
 		texts[k] = s.cat.T(k)
 	}
 	var cards []cardButton
@@ -120,24 +157,40 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 		cards = append(cards, cardButton{Key: p.Short, Label: p.Info.Name, Role: string(p.Info.Role), Blocked: p.Info.Blocked})
 	}
 	cards = append(cards, cardButton{Key: "unknown", Label: s.cat.T("sim.unknown_card"), Role: "unknown"})
-	var booths []string
+	var booths []pageBooth
 	for _, st := range s.sites {
-		booths = append(booths, st.name)
+		pb := pageBooth{Name: st.name, Modem: st.modem != nil}
+		if st.modem != nil {
+			pb.Numbers = s.numberRows(st)
+		}
+		booths = append(booths, pb)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	err := s.page.Execute(w, struct {
-		Lang   string
-		Title  string
-		Texts  map[string]string
-		Cards  []cardButton
-		Booths []string
-	}{s.cat.Lang(), s.cat.T("sim.title"), texts, cards, booths})
+		Lang    string
+		Title   string
+		Texts   map[string]string
+		Cards   []cardButton
+		Booths  []pageBooth
+		Scripts []string
+		Keys    []string
+	}{s.cat.Lang(), s.cat.T("sim.title"), texts, cards, booths, scriptWords, keypadKeys})
 	if err != nil {
 		// The headers are sent: the log is where this can still be seen.
 		s.log.Error("page not rendered", "err", err)
 	}
 }
+
+// pageBooth is one booth's panel as the page's template draws it.
+type pageBooth struct {
+	Name    string
+	Modem   bool
+	Numbers []numberRow
+}
+
+// keypadKeys are the keypad's keys in the order a 3×4 keypad shows them.
+var keypadKeys = []string{"1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"}
 
 // cardButton is one card the page offers to tap.
 type cardButton struct {
@@ -176,6 +229,31 @@ type boothState struct {
 	Denials       int             `json:"denials"`
 	OfficerActs   int             `json:"officer_acts"`
 	Events        []event         `json:"events"`
+	Modem         *modemState     `json:"modem,omitempty"` // a booth with a modem
+}
+
+// modemState is a booth's modem as the page shows it: its health as the
+// daemon reports it, the call's progress, what each number's far end does
+// and the last commands the emulator received.
+type modemState struct {
+	Up           bool        `json:"up"`
+	Text         string      `json:"text"` // operator and signal, or why it is down
+	Progress     string      `json:"progress"`
+	ProgressText string      `json:"progress_text"`
+	Numbers      []numberRow `json:"numbers"`
+	AT           []string    `json:"at"`
+}
+
+// numberRow is a registered demo number and what its far end does now.
+type numberRow struct {
+	Key     string `json:"key"` // boothrig.Number.Short
+	Inmate  string `json:"inmate"`
+	Slot    int    `json:"slot"`
+	Label   string `json:"label"`
+	E164    string `json:"e164"`
+	Outcome string `json:"outcome"` // one of scriptWords
+	AfterS  int    `json:"after_s"`
+	Text    string `json:"text"`
 }
 
 type centreState struct {
@@ -269,7 +347,58 @@ func (s *server) boothState(ctx context.Context, st *site) boothState {
 	if json.Unmarshal(s2.Raw, &raw) == nil {
 		bs.ReaderUp, bs.ReaderError = raw.Reader.Up, raw.Reader.LastErr
 	}
+	if st.modem != nil {
+		bs.Modem = s.modemState(st, s2)
+	}
 	return bs
+}
+
+// atShown is how many of the emulator's last commands the page shows.
+const atShown = 8
+
+func (s *server) modemState(st *site, s2 boothrig.Status) *modemState {
+	ms := &modemState{Progress: st.feed.progress(s2.Session.State), Numbers: s.numberRows(st), AT: []string{}}
+	ms.ProgressText = s.cat.T("sim.progress." + ms.Progress)
+	var raw struct {
+		Modem *struct {
+			Up              bool
+			Cause, Err, SIM string
+			RSSI            int
+			Operator        string
+		} `json:"modem"`
+	}
+	if json.Unmarshal(s2.Raw, &raw) == nil && raw.Modem != nil {
+		m := raw.Modem
+		ms.Up = m.Up
+		if m.Up {
+			ms.Text = fmt.Sprintf("%s, +CSQ %d", m.Operator, m.RSSI)
+		} else {
+			ms.Text = strings.TrimSpace(m.Cause + " " + m.Err)
+		}
+	}
+	cmds := st.modem.Commands()
+	ms.AT = append(ms.AT, cmds[max(len(cmds)-atShown, 0):]...)
+	return ms
+}
+
+// numberRows are the demo numbers with what their far ends do at st.
+func (s *server) numberRows(st *site) []numberRow {
+	scripts := st.modem.Scripts()
+	rows := []numberRow{}
+	for _, n := range s.numbers {
+		sc, ok := scripts[n.E164]
+		if !ok {
+			sc = modemtest.Script{Outcome: modemtest.Ring}
+		}
+		word, after := scriptWord(sc)
+		text := s.cat.T("sim.script."+word, after)
+		if word == "ring" {
+			text = s.cat.T("sim.script.ring")
+		}
+		rows = append(rows, numberRow{Key: n.Short, Inmate: s.personName(n.Person), Slot: n.Slot, Label: n.Label, E164: n.E164,
+			Outcome: word, AfterS: after, Text: text})
+	}
+	return rows
 }
 
 func (s *server) centreState(ctx context.Context, now time.Time, today string) centreState {
@@ -358,10 +487,18 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body struct {
-		Card string `json:"card"`
-		Open *bool  `json:"open"`
+		Card    string `json:"card"`
+		Open    *bool  `json:"open"`
+		Key     string `json:"key"`
+		Number  string `json:"number"`
+		Outcome string `json:"outcome"`
+		AfterS  *int   `json:"after_s"`
 	}
-	if action == "tap" || action == "panel" {
+	if (action == "key" || action == "script") && st.modem == nil {
+		httpError(w, http.StatusNotFound, "%s is a relay-only booth: no keypad, nothing dialled; the booths with a modem are %s", name, s.modemNames())
+		return
+	}
+	if action == "tap" || action == "panel" || action == "key" || action == "script" {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil {
@@ -388,8 +525,36 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		err = st.b.Panel(*body.Open)
+	case "key":
+		if len(body.Key) != 1 || !strings.Contains("0123456789*#", body.Key) {
+			httpError(w, http.StatusBadRequest, "%s key: %q is not a key of the keypad: send one of 0-9, * or #, e.g. {\"key\":\"1\"}", name, body.Key)
+			return
+		}
+		err = st.modem.Key(rune(body.Key[0]))
+	case "script":
+		var n *boothrig.Number
+		for i := range s.numbers {
+			if s.numbers[i].Short == body.Number || s.numbers[i].E164 == body.Number {
+				n = &s.numbers[i]
+			}
+		}
+		if n == nil {
+			httpError(w, http.StatusBadRequest, "%s script: no registered demo number %q: give one of %s", name, body.Number, s.numberNames())
+			return
+		}
+		after := 0
+		if body.AfterS != nil {
+			after = *body.AfterS
+		}
+		sc, ok := scriptOf(body.Outcome, after)
+		if !ok {
+			httpError(w, http.StatusBadRequest, "%s script: outcome %q with after_s %d: want one of %s and 0 to 600 seconds, e.g. %s",
+				name, body.Outcome, after, strings.Join(scriptWords, ", "), exampleBody["script"])
+			return
+		}
+		err = st.modem.Script(n.E164, sc)
 	default:
-		httpError(w, http.StatusNotFound, "%s: no action %q: use tap, lift, hang or panel", name, action)
+		httpError(w, http.StatusNotFound, "%s: no action %q: use tap, lift, hang, panel, key or script", name, action)
 		return
 	}
 	if err != nil {
@@ -402,7 +567,75 @@ func (s *server) act(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-var exampleBody = map[string]string{"tap": `{"card":"budi"}`, "panel": `{"open":true}`}
+var exampleBody = map[string]string{"tap": `{"card":"budi"}`, "panel": `{"open":true}`, "key": `{"key":"1"}`,
+	"script": `{"number":"budi-1","outcome":"answer","after_s":2}`}
+
+// scriptWords are the far end's behaviours the page offers.
+var scriptWords = []string{"answer", "busy", "no_answer", "drop", "fail", "ring"}
+
+// scriptOf is the emulator's script for a behaviour the page chose: after
+// seconds of ringing answer, busy, no answer or fail; drop answers after a
+// second and hangs up after seconds; ring rings until the booth gives up.
+func scriptOf(word string, after int) (modemtest.Script, bool) {
+	if after < 0 || after > 600 {
+		return modemtest.Script{}, false
+	}
+	d := time.Duration(after) * time.Second
+	switch word {
+	case "answer":
+		return modemtest.Script{Outcome: modemtest.Answer, After: d}, true
+	case "busy":
+		return modemtest.Script{Outcome: modemtest.Busy, After: d}, true
+	case "no_answer":
+		return modemtest.Script{Outcome: modemtest.NoAnswer, After: d}, true
+	case "fail":
+		return modemtest.Script{Outcome: modemtest.Fail, After: d}, true
+	case "drop":
+		return modemtest.Script{Outcome: modemtest.Answer, After: time.Second, DropAfter: max(d, time.Second)}, true
+	case "ring":
+		return modemtest.Script{Outcome: modemtest.Ring}, true
+	}
+	return modemtest.Script{}, false
+}
+
+// scriptWord is the page's word and seconds for a script.
+func scriptWord(sc modemtest.Script) (string, int) {
+	secs := func(d time.Duration) int { return int(d / time.Second) }
+	switch {
+	case sc.Outcome == modemtest.Answer && sc.DropAfter > 0:
+		return "drop", secs(sc.DropAfter)
+	case sc.Outcome == modemtest.Answer:
+		return "answer", secs(sc.After)
+	case sc.Outcome == modemtest.Busy:
+		return "busy", secs(sc.After)
+	case sc.Outcome == modemtest.NoAnswer:
+		return "no_answer", secs(sc.After)
+	case sc.Outcome == modemtest.Fail:
+		return "fail", secs(sc.After)
+	}
+	return "ring", 0
+}
+
+func (s *server) modemNames() string {
+	var n []string
+	for _, st := range s.sites {
+		if st.modem != nil {
+			n = append(n, st.name)
+		}
+	}
+	if len(n) == 0 {
+		return "none (simbooth -modems 1)"
+	}
+	return strings.Join(n, ", ")
+}
+
+func (s *server) numberNames() string {
+	var n []string
+	for _, x := range s.numbers {
+		n = append(n, x.Short)
+	}
+	return strings.Join(n, ", ")
+}
 
 // card resolves a demo name, "unknown", or an EM card id.
 func (s *server) card(key string) (cardid.ID, bool) {

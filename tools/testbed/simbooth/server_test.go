@@ -4,19 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"wartelsuspas/cardid"
+	"wartelsuspas/drivers/modem/modemtest"
 	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ledger"
 	"wartelsuspas/tools/testbed/boothrig"
 )
@@ -92,7 +96,7 @@ func newTestServer(t *testing.T, lang string, b *fakeBooth, c centre) *server {
 	t.Helper()
 	cat := i18n.New(lang)
 	sites := []*site{{name: "b01", device: "lapas-demo/b01", b: b, feed: newFeed(cat, personNamer(boothrig.DemoRoster))}}
-	s, err := newServer(cat, sites, c, "lapas-demo", boothrig.DemoRoster, 40*time.Second, slog.New(slog.DiscardHandler))
+	s, err := newServer(cat, sites, c, "lapas-demo", boothrig.DemoRoster, boothrig.DemoNumbers, 40*time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +130,8 @@ func TestActions(t *testing.T) {
 		{"panel close", "/api/booths/b01/panel", `{"open":false}`, "", nil, nil, 204, "panel closed", ""},
 		{"panel without open", "/api/booths/b01/panel", `{}`, "", nil, nil, 400, "", `"open"`},
 		{"unknown booth", "/api/booths/b07/lift", ``, "", nil, nil, 404, "", "booths are b01"},
-		{"unknown action", "/api/booths/b01/dance", ``, "", nil, nil, 404, "", "tap, lift, hang or panel"},
+		{"unknown action", "/api/booths/b01/dance", ``, "", nil, nil, 404, "", "tap, lift, hang, panel, key or script"},
+		{"key on a relay-only booth", "/api/booths/b01/key", `{"key":"1"}`, "", nil, nil, 404, "", "relay-only"},
 		{"booth fails", "/api/booths/b01/lift", ``, "", nil, errors.New("sim dir gone"), 500, "lift", "sim dir gone"},
 		{"another site's page", "/api/booths/b01/tap", `{"card":"budi"}`, "", map[string]string{"Sec-Fetch-Site": "cross-site"}, nil, 403, "", ""},
 	}
@@ -154,6 +159,128 @@ func TestActions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// fakeModem is a booth with a modem: its keys and far ends.
+type fakeModem struct {
+	fakeBooth
+	scripts map[string]modemtest.Script
+}
+
+func (f *fakeModem) Key(k rune) error { return f.do("key " + string(k)) }
+func (f *fakeModem) Script(number string, s modemtest.Script) error {
+	f.scripts[number] = s
+	return f.do(fmt.Sprintf("script %s %d %v %v", number, s.Outcome, s.After, s.DropAfter))
+}
+func (f *fakeModem) Scripts() map[string]modemtest.Script { return f.scripts }
+func (f *fakeModem) Commands() []string                   { return []string{"ATH", "AT", "ATE0", "ATD+6281211110001;"} }
+
+// TestModemActions: the keypad and the far ends of a booth with a modem.
+func TestModemActions(t *testing.T) {
+	tests := []struct {
+		name, path, body string
+		code             int
+		call, errHas     string
+	}{
+		{"key digit", "/api/booths/b01/key", `{"key":"1"}`, 204, "key 1", ""},
+		{"key hash", "/api/booths/b01/key", `{"key":"#"}`, 204, "key #", ""},
+		{"key star", "/api/booths/b01/key", `{"key":"*"}`, 204, "key *", ""},
+		{"key letter", "/api/booths/b01/key", `{"key":"A"}`, 400, "", "0-9, * or #"},
+		{"key two", "/api/booths/b01/key", `{"key":"12"}`, 400, "", "not a key"},
+		{"script answer", "/api/booths/b01/script", `{"number":"budi-1","outcome":"answer","after_s":3}`, 204, "script +6281211110001 1 3s 0s", ""},
+		{"script by number", "/api/booths/b01/script", `{"number":"+6281211110002","outcome":"busy","after_s":0}`, 204, "script +6281211110002 2 0s 0s", ""},
+		{"script drop", "/api/booths/b01/script", `{"number":"siti-1","outcome":"drop","after_s":5}`, 204, "script +6281211110003 1 1s 5s", ""},
+		{"script ring", "/api/booths/b01/script", `{"number":"siti-2","outcome":"ring"}`, 204, "script +6281211110004 0 0s 0s", ""},
+		{"script no such number", "/api/booths/b01/script", `{"number":"joko-1","outcome":"ring"}`, 400, "", "budi-1, budi-2"},
+		{"script bad outcome", "/api/booths/b01/script", `{"number":"budi-1","outcome":"sing"}`, 400, "", "answer, busy"},
+		{"script too long", "/api/booths/b01/script", `{"number":"budi-1","outcome":"answer","after_s":9000}`, 400, "", "0 to 600"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &fakeModem{scripts: map[string]modemtest.Script{}}
+			s := newTestServer(t, "en", &b.fakeBooth, nil)
+			s.sites[0].b, s.sites[0].modem = b, b
+			req := httptest.NewRequest("POST", tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, req)
+			if rec.Code != tt.code {
+				t.Fatalf("POST %s %s: %d %s, want %d", tt.path, tt.body, rec.Code, rec.Body, tt.code)
+			}
+			if got := b.last(); got != tt.call {
+				t.Errorf("booth's last call = %q, want %q", got, tt.call)
+			}
+			if tt.errHas != "" && !strings.Contains(rec.Body.String(), tt.errHas) {
+				t.Errorf("error body %s, want a message with %q", rec.Body, tt.errHas)
+			}
+		})
+	}
+}
+
+// TestScriptWords: every far-end behaviour the page offers reads back as
+// itself, and has its words in both languages.
+func TestScriptWords(t *testing.T) {
+	for _, w := range scriptWords {
+		sc, ok := scriptOf(w, 7)
+		if !ok {
+			t.Fatalf("scriptOf(%q) refused", w)
+		}
+		if got, _ := scriptWord(sc); got != w {
+			t.Errorf("scriptWord(scriptOf(%q)) = %q", w, got)
+		}
+	}
+}
+
+// TestProgressWords: every progress word, and so every record.Outcome, has
+// its words on the page in both languages.
+func TestProgressWords(t *testing.T) {
+	for _, l := range i18n.Languages {
+		cat := i18n.New(l)
+		for _, k := range pageTextsOf() {
+			if !cat.Has(k) {
+				t.Errorf("%s: no %q in the catalogue", l, k)
+			}
+		}
+	}
+	for _, o := range record.AllOutcomes {
+		if !slices.Contains(allProgress(), string(o)) {
+			t.Errorf("outcome %q is not a progress word", o)
+		}
+	}
+}
+
+// TestModemState: a modem booth's panel shows the module, the progress of
+// the call, the far ends and the last AT commands.
+func TestModemState(t *testing.T) {
+	b := &fakeModem{scripts: map[string]modemtest.Script{"+6281211110002": {Outcome: modemtest.Busy, After: time.Second}}}
+	b.pins = map[string]string{"relay": "1", "hook": "0"}
+	b.status = `{"session":{"state":"ringing","inmate":"WBP-0001","left_ms":9000},"reader":{"Up":true},"gateway":{"online":true},
+		"modem":{"Up":true,"Operator":"TELKOMSEL","RSSI":20,"SIM":"READY"}}`
+	s := newTestServer(t, "en", &b.fakeBooth, nil)
+	s.sites[0].b, s.sites[0].modem = b, b
+	rec := httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/api/state", nil))
+	var ps pageState
+	if err := json.Unmarshal(rec.Body.Bytes(), &ps); err != nil {
+		t.Fatal(err)
+	}
+	m := ps.Booths[0].Modem
+	if m == nil || !m.Up || m.Text != "TELKOMSEL, +CSQ 20" || m.Progress != "ringing" || m.ProgressText != "ringing" ||
+		len(m.AT) != 4 || m.AT[3] != "ATD+6281211110001;" {
+		t.Fatalf("modem state %+v", m)
+	}
+	if len(m.Numbers) != len(boothrig.DemoNumbers) || m.Numbers[1].Outcome != "busy" || m.Numbers[1].Text != "busy after 1 s" ||
+		m.Numbers[0].Outcome != "ring" || m.Numbers[0].Inmate != "Budi Santoso" {
+		t.Errorf("numbers %+v", m.Numbers)
+	}
+	// The page draws the keypad and the far ends for it.
+	rec = httptest.NewRecorder()
+	s.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	for _, want := range []string{`data-modem="1"`, `data-key="#"`, `data-number="siti-2"`, `data-role="progress"`, `data-role="at"`, "busy after N s"} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("page lacks %s", want)
+		}
 	}
 }
 
@@ -359,7 +486,7 @@ func BenchmarkSnapshot(b *testing.B) {
 	c := &fakeCentre{report: []ledger.ReportRow{{Inmate: "WBP-0001", Calls: 2}}, used: map[string]time.Duration{}, credit: map[string]time.Duration{}}
 	cat := i18n.New("en")
 	sites := []*site{{name: "b01", b: fb, feed: newFeed(cat, personNamer(boothrig.DemoRoster))}}
-	s, err := newServer(cat, sites, c, "lapas-demo", boothrig.DemoRoster, 40*time.Second, slog.New(slog.DiscardHandler))
+	s, err := newServer(cat, sites, c, "lapas-demo", boothrig.DemoRoster, boothrig.DemoNumbers, 40*time.Second, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -245,20 +245,32 @@ func children(t *testing.T, dir string, simbooth int) []string {
 	return found
 }
 
-// TestProcessStopsEverything runs the built simbooth with two booths, puts
-// a call in progress through the API, sends SIGINT (Ctrl-C) and checks that
+// TestProcessStopsEverything runs the built simbooth with its two booths
+// (b02 with a modem), puts a call in progress on each through the API, sends SIGINT (Ctrl-C) and checks that
 // no daemon is left, that every relay file reads 0 and that the call was
 // ended and billed at shutdown.
 func TestProcessStopsEverything(t *testing.T) {
-	s := startSim(t, "-booths", "2", "-lang", "en")
+	s := startSim(t, "-lang", "en")
 	ps := s.getState(t)
 	if len(ps.Booths) != 2 || ps.Booths[0].State != "ready" || ps.Booths[1].Name != "b02" || !ps.Booths[0].GatewayOnline {
 		t.Fatalf("state after start = %+v; want two ready booths, online", ps.Booths)
+	}
+	// Both kinds by default: b01 relay-only, b02 with a modem.
+	if ps.Booths[0].Modem != nil || ps.Booths[1].Modem == nil || ps.Booths[1].State != "ready" {
+		t.Fatalf("booth kinds after start: b01 modem %+v, b02 modem %+v (%s); want b01 relay-only, b02 with a modem, ready",
+			ps.Booths[0].Modem, ps.Booths[1].Modem, ps.Booths[1].State)
 	}
 	s.post(t, "/api/booths/b01/tap", `{"card":"budi"}`)
 	s.waitState(t, "granted", func(ps pageState) bool { return ps.Booths[0].Pins["relay"] })
 	s.post(t, "/api/booths/b01/lift", ``)
 	s.waitState(t, "talking", func(ps pageState) bool { return ps.Booths[0].State == "talking" })
+	// A dialled call on b02: andi's slot 1 answers after a second.
+	s.post(t, "/api/booths/b02/tap", `{"card":"andi"}`)
+	s.waitState(t, "choosing", func(ps pageState) bool { return ps.Booths[1].State == "choosing" })
+	s.post(t, "/api/booths/b02/key", `{"key":"1"}`)
+	s.post(t, "/api/booths/b02/key", `{"key":"#"}`)
+	s.post(t, "/api/booths/b02/lift", ``)
+	s.waitState(t, "b02 talking", func(ps pageState) bool { return ps.Booths[1].State == "talking" && ps.Booths[1].Pins["relay"] })
 
 	procs := children(t, s.state, s.cmd.Process.Pid)
 	if len(procs) != 3 {
@@ -284,9 +296,11 @@ func TestProcessStopsEverything(t *testing.T) {
 			t.Errorf("%s relay file = %q (%v), want 0", b, v, err)
 		}
 	}
-	log, _ := os.ReadFile(filepath.Join(s.state, "rig", "booths", "b01", "kiosk.log"))
-	if !regexp.MustCompile(`msg="call ended".* reason=shutdown .*charged_ms=\d+`).Match(log) {
-		t.Errorf("b01's log does not show the call ended and billed at shutdown:\n%s", log)
+	for _, b := range []string{"b01", "b02"} {
+		log, _ := os.ReadFile(filepath.Join(s.state, "rig", "booths", b, "kiosk.log"))
+		if !regexp.MustCompile(`msg="call ended".* reason=shutdown .*charged_ms=\d+`).Match(log) {
+			t.Errorf("%s's log does not show the call ended and billed at shutdown:\n%s", b, log)
+		}
 	}
 	// make run serves the console with its demo accounts (issue 16): an
 	// admin, an operator and a supervisor, each with a password, a TOTP

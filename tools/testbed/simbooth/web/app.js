@@ -60,7 +60,8 @@ function renderBooth(b) {
   setText(st, b.state_text);
   setAttr(st, "data-state", b.state);
   setText(q(root, '[data-role="inmate"]'), b.inmate_name || "–");
-  const inCall = b.state === "talking" || b.state === "granted";
+  const inCall = b.state === "talking" || b.state === "granted" || b.state === "choosing" ||
+    b.state === "dialling" || b.state === "ringing";
   const left = q(root, '[data-role="left"]');
   setText(left, inCall ? mmss(b.left_ms) : "–");
   setAttr(left, "data-left-ms", String(inCall ? b.left_ms : 0));
@@ -82,6 +83,26 @@ function renderBooth(b) {
   setText(q(root, '[data-role="outbox"]'), String(b.outbox));
   showMessage(q(root, '[data-role="error"]'), b.error || root.dataset.actionError || "");
   renderEvents(q(root, '[data-role="events"]'), b.events);
+  if (b.modem) renderModem(root, b.modem);
+}
+
+// renderModem shows a booth's modem: the call's progress, the module's
+// health, what each number's far end does now, the last AT commands.
+function renderModem(root, m) {
+  const p = q(root, '[data-role="progress"]');
+  setText(p, m.progress_text);
+  setAttr(p, "data-progress", m.progress);
+  const md = q(root, '[data-role="modem"]');
+  setText(md, (m.up ? t("sim.working") : t("sim.down")) + (m.text ? ": " + m.text : ""));
+  setAttr(md, "data-ok", m.up ? "1" : "0");
+  setText(q(root, '[data-role="at"]'), m.at.join("  ·  "));
+  for (const n of m.numbers) {
+    const row = q(root, `[data-number="${n.key}"]`);
+    if (!row) continue;
+    const does = q(row, '[data-role="does"]');
+    setText(does, n.text);
+    setAttr(does, "data-outcome", n.outcome);
+  }
 }
 
 function renderEvents(list, events) {
@@ -177,6 +198,16 @@ function wire() {
     handset.addEventListener("click", () => post(name, handset.dataset.on === "1" ? "hang" : "lift"));
     const panel = q(root, '[data-role="panel"]');
     panel.addEventListener("click", () => post(name, "panel", { open: panel.dataset.on !== "1" }));
+    for (const btn of root.querySelectorAll("[data-key]")) {
+      btn.addEventListener("click", () => post(name, "key", { key: btn.dataset.key }));
+    }
+    for (const row of root.querySelectorAll("[data-number]")) {
+      q(row, '[data-role="set"]').addEventListener("click", () => post(name, "script", {
+        number: row.dataset.number,
+        outcome: q(row, '[data-role="outcome"]').value,
+        after_s: Number(q(row, '[data-role="after"]').value) || 0,
+      }));
+    }
   }
 }
 
