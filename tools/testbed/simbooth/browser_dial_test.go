@@ -96,6 +96,9 @@ func TestBrowserDial(t *testing.T) {
 	handset()
 	denied := cat.T("sim.ev.denied", "Andi Wijaya", cat.Denial("number_not_registered"))
 	br.wait("the unregistered number denied", events+`.textContent.includes(`+strconv.Quote(denied)+`) && `+state("ready")+` && !(`+pin("relay")+`)`)
+	// The call's progress says why too, not "no call yet" or the last call's end.
+	refused := cat.T("sim.progress.denied", cat.Denial("number_not_registered"))
+	br.wait("the progress shows the refusal", progress("denied")+` && `+booth+`.querySelector('[data-role="progress"]').textContent === `+strconv.Quote(refused))
 	handset()
 	br.wait("handset on the hook", `!(`+pin("hook")+`)`)
 

@@ -135,9 +135,11 @@ type feed struct {
 	seq      uint64
 	answered bool
 	events   []event
-	// ended is the progress word of the last dialled call's end ("" once
-	// a new choice begins).
-	ended string
+	// ended is the progress word of the last dialled call's end, or
+	// "denied" for a tap or a number refused ("" once a new choice
+	// begins); denial is that refusal's reason.
+	ended  string
+	denial string
 }
 
 func newFeed(cat *i18n.Catalogue, name func(string) string) *feed {
@@ -164,16 +166,20 @@ func (f *feed) update(s boothrig.Status, err error, now time.Time) {
 		f.seq = a.Seq
 		switch {
 		case a.Kind == session.ActivityChoosing:
-			f.ended = ""
+			f.ended, f.denial = "", ""
 		case a.Kind == session.ActivityEnded && a.Outcome != "":
-			f.ended = endProgress(a)
+			f.ended, f.denial = endProgress(a), ""
+		case a.Kind == session.ActivityDenied:
+			// A refused number (or a refused tap) is what the inmate last
+			// saw: the page says why, not "no call yet".
+			f.ended, f.denial = "denied", a.Denial
 		}
 	}
 }
 
 // Progress words of a booth with a modem: how its call goes, or how its
 // last one ended (sim.progress.* in the catalogue; TestProgressWords).
-var progressWords = []string{"idle", "choosing", "dialling", "ringing", "talking", "ended", "far_end"}
+var progressWords = []string{"idle", "choosing", "dialling", "ringing", "talking", "ended", "far_end", "denied"}
 
 // endProgress is how a dialled call ended, as the page words it: the far
 // end hung up, ended by the booth (hang-up, cut-off…) after the answer, or
@@ -188,18 +194,19 @@ func endProgress(a boothrig.Activity) string {
 	return a.Outcome
 }
 
-// progress is the call's progress on a booth with a modem in state.
-func (f *feed) progress(state string) string {
+// progress is the call's progress on a booth with a modem in state, and
+// the reason of the refusal when that word is "denied".
+func (f *feed) progress(state string) (word, denial string) {
 	switch state {
 	case string(session.StateChoosing), string(session.StateDialling), string(session.StateRinging), string(session.StateTalking):
-		return state
+		return state, ""
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.ended == "" {
-		return "idle"
+		return "idle", ""
 	}
-	return f.ended
+	return f.ended, f.denial
 }
 
 func (f *feed) add(ev event) {

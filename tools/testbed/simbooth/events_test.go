@@ -125,3 +125,35 @@ func BenchmarkDescribe(b *testing.B) {
 		describe(a, cat, name)
 	}
 }
+
+// TestFeedProgress: the progress word of a modem booth after each way a
+// call goes, in order; a refused number shows its reason until the next
+// choice begins.
+func TestFeedProgress(t *testing.T) {
+	f := newFeed(i18n.New("en"), personNamer(boothrig.DemoRoster))
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	var acts []boothrig.Activity
+	steps := []struct {
+		name       string
+		act        boothrig.Activity
+		state      string
+		word, deny string
+	}{
+		{"nothing yet", boothrig.Activity{Kind: session.ActivityReady}, "ready", "idle", ""},
+		{"choosing", boothrig.Activity{Kind: session.ActivityChoosing}, "choosing", "choosing", ""},
+		{"number refused", boothrig.Activity{Kind: session.ActivityDenied, Inmate: "WBP-0001", Denial: "number_not_registered"}, "ready", "denied", "number_not_registered"},
+		{"choosing again", boothrig.Activity{Kind: session.ActivityChoosing}, "choosing", "choosing", ""},
+		{"busy", boothrig.Activity{Kind: session.ActivityEnded, End: "not_answered", Outcome: "busy"}, "ready", "busy", ""},
+		{"tap refused", boothrig.Activity{Kind: session.ActivityDenied, Denial: "unknown_card"}, "ready", "denied", "unknown_card"},
+		{"answered, far end hung up", boothrig.Activity{Kind: session.ActivityEnded, End: "far_end", Outcome: "answered"}, "ready", "far_end", ""},
+	}
+	for _, st := range steps {
+		st.act.Seq, st.act.At = uint64(len(acts)+1), now
+		acts = append(acts, st.act)
+		f.update(boothrig.Status{BootID: "boot-1", Activity: acts}, nil, now)
+		word, deny := f.progress(st.state)
+		if word != st.word || deny != st.deny {
+			t.Errorf("%s: progress(%q) = %q, %q; want %q, %q", st.name, st.state, word, deny, st.word, st.deny)
+		}
+	}
+}

@@ -357,8 +357,14 @@ func (s *server) boothState(ctx context.Context, st *site) boothState {
 const atShown = 8
 
 func (s *server) modemState(st *site, s2 boothrig.Status) *modemState {
-	ms := &modemState{Progress: st.feed.progress(s2.Session.State), Numbers: s.numberRows(st), AT: []string{}}
-	ms.ProgressText = s.cat.T("sim.progress." + ms.Progress)
+	ms := &modemState{Numbers: s.numberRows(st), AT: []string{}}
+	var denial string
+	ms.Progress, denial = st.feed.progress(s2.Session.State)
+	if ms.Progress == "denied" {
+		ms.ProgressText = s.cat.T("sim.progress.denied", s.cat.Denial(denial))
+	} else {
+		ms.ProgressText = s.cat.T("sim.progress." + ms.Progress)
+	}
 	var raw struct {
 		Modem *struct {
 			Up              bool
