@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -154,10 +155,16 @@ func stampIn(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
-// facilityZone is the zone of the facility's policy, UTC without one (the
-// validity dates are read and shown in it).
+// facilityZone is the zone of the facility's policy (FacilityZone).
 func (q *Request) facilityZone() (*time.Location, error) {
-	full, err := q.Store().RosterPage(q.Ctx(), q.Facility, 0, "", 1)
+	return FacilityZone(q.Ctx(), q.Store(), q.Facility)
+}
+
+// FacilityZone is the zone of the facility's policy, UTC without one: the
+// validity dates of registered numbers are whole days in it, at the console
+// and on the host's command line alike.
+func FacilityZone(ctx context.Context, st ledger.Store, facility string) (*time.Location, error) {
+	full, err := st.RosterPage(ctx, facility, 0, "", 1)
 	if err != nil {
 		return nil, err
 	}
@@ -169,6 +176,20 @@ func (q *Request) facilityZone() (*time.Location, error) {
 		}
 	}
 	return time.UTC, nil
+}
+
+// ValidityDay reads a validity date (2026-12-31) as a whole day in loc:
+// valid from its start, or (until) up to the start of the day after, so
+// that "until the 31st" includes the 31st. ok is false if s is no date.
+func ValidityDay(s string, loc *time.Location, until bool) (t time.Time, ok bool) {
+	t, err := time.ParseInLocation(time.DateOnly, s, loc)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if until {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, true
 }
 
 // numbersBack sends the browser back to the page after a change.
@@ -251,13 +272,9 @@ func numberRegister(q *Request) error {
 		if s == "" {
 			return time.Time{}
 		}
-		t, err := time.ParseInLocation("2006-01-02", s, loc)
-		if err != nil {
+		t, ok := ValidityDay(s, loc, next)
+		if !ok {
 			bad(field, "numbers.err.date")
-			return time.Time{}
-		}
-		if next {
-			t = t.AddDate(0, 0, 1)
 		}
 		return t
 	}

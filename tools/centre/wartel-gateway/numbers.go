@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"wartelsuspas/tools/centre/console"
 
 	"wartelsuspas/kiosk/dialplan"
 	"wartelsuspas/tools/centre/inert"
@@ -53,24 +54,28 @@ func numbersAdd(ctx context.Context, g *globals, args []string) error {
 	number := fs.String("number", "", "the number as written: 0812…, 62812…, +62812… or +<country>…")
 	slot := fs.Int("slot", 0, "the digit 1..9 the inmate presses to choose it; 0: by keying the full number only")
 	label := fs.String("label", "", "the relationship: ibu, kakak, pengacara…")
-	from := fs.String("from", "", "valid from (RFC 3339, or a date 2026-12-01 in UTC); default: at once")
-	until := fs.String("until", "", "valid until, the instant it stops (RFC 3339, or a date); default: no end")
+	from := fs.String("from", "", "valid from (RFC 3339, or a date 2026-12-01: from its start in the facility's zone); default: at once")
+	until := fs.String("until", "", "valid until: the instant it stops (RFC 3339), or the last day it is valid (2026-12-31, in the facility's zone); default: no end")
 	if _, err := parse(fs, args, 0, "facility", "by", "person", "number"); err != nil {
 		return err
-	}
-	vf, err := parseInstant(*from)
-	if err != nil {
-		return fmt.Errorf("-from %q: %w", *from, err)
-	}
-	vu, err := parseInstant(*until)
-	if err != nil {
-		return fmt.Errorf("-until %q: %w", *until, err)
 	}
 	s, err := g.openLedger(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
+	loc, err := console.FacilityZone(ctx, s, *facility)
+	if err != nil {
+		return err
+	}
+	vf, err := parseInstant(*from, loc, false)
+	if err != nil {
+		return fmt.Errorf("-from %q: %w", *from, err)
+	}
+	vu, err := parseInstant(*until, loc, true)
+	if err != nil {
+		return fmt.Errorf("-until %q: %w", *until, err)
+	}
 	n, err := s.RegisterNumber(ctx, *facility, ledger.NumberEntry{Person: *person, E164: *number, Slot: *slot, Label: *label,
 		RegisteredBy: *by, ValidFrom: vf, ValidUntil: vu})
 	if err != nil {
@@ -242,8 +247,9 @@ func validStatus(s ledger.NumberStatus) bool {
 }
 
 // parseInstant reads -from and -until: empty (no bound), RFC 3339, or a
-// date (its midnight in UTC).
-func parseInstant(s string) (time.Time, error) {
+// date, which is a whole day in the facility's zone loc as at the console
+// (console.ValidityDay: -until 2026-12-31 includes the 31st).
+func parseInstant(s string, loc *time.Location, until bool) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, nil
@@ -251,10 +257,10 @@ func parseInstant(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		return t, nil
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
+	if t, ok := console.ValidityDay(s, loc, until); ok {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("write RFC 3339 (2026-12-01T08:00:00+07:00) or a date (2026-12-01)")
+	return time.Time{}, fmt.Errorf("write RFC 3339 (2026-12-01T08:00:00+07:00) or a date (2026-12-01, a whole day in the facility's zone)")
 }
 
 func stamp(t time.Time) string {

@@ -119,3 +119,29 @@ func TestNumbersCLI(t *testing.T) {
 	fail("-status", args("numbers", "list", "-status", "gone")...)
 	fail("unknown subcommand", "numbers", "call")
 }
+
+// TestNumbersDatesInFacilityZone: -from and -until dates are whole days in
+// the facility's zone, as at the console (console.ValidityDay): in Jakarta
+// (UTC+7) -from 2030-01-01 starts at 2029-12-31T17:00Z and -until
+// 2030-01-31 includes the 31st, ending at 2030-01-31T17:00Z. An RFC 3339
+// instant is taken as written.
+func TestNumbersDatesInFacilityZone(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	mustGW(t, "init", "-state", state)
+	csv := writeFile(t, dir, "roster.csv", "role,person,name,block,card,allowance_min,blocked\ninmate,w1,Budi,A,em:0400D8B2A5,,\n")
+	f := []string{"-state", state, "-facility", "lapas-uji"}
+	mustGW(t, append([]string{"roster", "import"}, append(f, csv)...)...)
+	mustGW(t, append([]string{"policy", "set"}, append(f, writeFile(t, dir, "policy.json", testPolicy))...)...)
+	for _, c := range []struct{ number, from, until, want string }{
+		{"081111111111", "2030-01-01", "2030-01-31", `2029-12-31T17:00:00Z\s+2030-01-31T17:00:00Z`},
+		{"081111111112", "2030-01-01T08:00:00+07:00", "2030-02-01T00:00:00Z", `2030-01-01T01:00:00Z\s+2030-02-01T00:00:00Z`},
+	} {
+		mustGW(t, append([]string{"numbers", "add"}, append(f, "-by", "operator", "-person", "w1", "-number", c.number, "-from", c.from, "-until", c.until)...)...)
+		list := mustGW(t, append([]string{"numbers", "list"}, f...)...)
+		e164 := "+62" + c.number[1:]
+		if !regexp.MustCompile(regexp.QuoteMeta(e164) + `.*\s` + c.want).MatchString(list) {
+			t.Errorf("-from %s -until %s: want valid %s in the list:\n%s", c.from, c.until, c.want, list)
+		}
+	}
+}
