@@ -145,7 +145,6 @@ func watchRelay(dir string) (*relayWatch, error) {
 		buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 		for {
 			n, err := w.f.Read(buf)
-			at := time.Now()
 			if err != nil {
 				return
 			}
@@ -153,6 +152,11 @@ func watchRelay(dir string) (*relayWatch, error) {
 				continue
 			}
 			v, err := os.ReadFile(relay)
+			// Stamped once the file is read, not when the event came: an
+			// event of an earlier rewrite can be read late, after the next
+			// change is already in the file, and its time would come
+			// before that change. The read costs microseconds.
+			at := time.Now()
 			if err != nil || bytes.Equal(v, last) {
 				continue
 			}
