@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"time"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
@@ -59,11 +61,31 @@ func newModem(cfg *config.Config, backend string, log *slog.Logger) (*modem.Mode
 }
 
 // newKeypad opens the keypad [keypad] names, or returns nil without one.
-// Its pins come from periph's registry; the simulator's backend has none.
-func newKeypad(cfg *config.Config, backend string, log *slog.Logger) (*keypad.Keypad, error) {
+// Its pins come from periph's registry. On the simulated backend the
+// matrix is keypad.Sim, typed into through the file "keypad" of -sim-dir
+// (the keys typed so far, rewritten whole): the real scanner reads it, as
+// on a Pi. stop ends that file's watch.
+func newKeypad(cfg *config.Config, backend, simDir string, log *slog.Logger, stop <-chan struct{}) (*keypad.Keypad, error) {
 	rowNames, colNames := cfg.KeypadPins()
 	if len(rowNames) == 0 {
 		return nil, nil
+	}
+	if backend == "sim" {
+		if simDir == "" {
+			log.Warn("a simulated keypad needs -sim-dir (its keys are typed into the file keypad there): no keypad")
+			return nil, nil
+		}
+		if len(rowNames) != len(keypad.DefaultLayout) || len(colNames) != len(keypad.DefaultLayout[0]) {
+			return nil, fmt.Errorf("keypad: %d rows and %d columns: the simulated keypad is 4×3; check [keypad] in %s", len(rowNames), len(colNames), cfg.File())
+		}
+		m := keypad.NewSim(nil, keypad.SimHold(keypad.DefaultOptions))
+		go m.WatchFile(filepath.Join(simDir, "keypad"), 20*time.Millisecond, stop)
+		k, err := keypad.New(m.Rows(), m.Cols(), keypad.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("%w: check [keypad] in %s", err, cfg.File())
+		}
+		log.Info("simulated keypad: type keys into the file keypad", "dir", simDir)
+		return k, nil
 	}
 	if backend != "periph" {
 		log.Warn("keypad pins not available on this GPIO backend: no keypad", "backend", backend)

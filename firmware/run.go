@@ -136,7 +136,9 @@ func runBooth(cfg *config.Config, f runFlags, log *slog.Logger) error {
 	if mod != nil {
 		defer mod.Halt()
 	}
-	keys, err := newKeypad(cfg, f.gpio.backend, log)
+	stopKeys := make(chan struct{})
+	defer close(stopKeys)
+	keys, err := newKeypad(cfg, f.gpio.backend, f.gpio.simDir, log, stopKeys)
 	if err != nil {
 		return err
 	}

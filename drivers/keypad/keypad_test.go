@@ -1,12 +1,8 @@
 package keypad
 
 import (
-	"sync"
 	"testing"
 	"time"
-
-	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"wartelsuspas/clock"
 )
@@ -46,69 +42,11 @@ func TestScanner(t *testing.T) {
 	}
 }
 
-// matrix fakes the keypad's wiring: a column reads low while a pressed
-// key's row is driven low.
-type matrix struct {
-	mu      sync.Mutex
-	rowLow  map[int]bool
-	pressed map[[2]int]bool
-}
-
-type rowPin struct {
-	gpiotest.Pin
-	m *matrix
-	i int
-}
-
-func (p *rowPin) Out(l gpio.Level) error {
-	p.m.mu.Lock()
-	defer p.m.mu.Unlock()
-	p.m.rowLow[p.i] = l == gpio.Low
-	return nil
-}
-
-type colPin struct {
-	gpiotest.Pin
-	m *matrix
-	j int
-}
-
-func (p *colPin) In(gpio.Pull, gpio.Edge) error { return nil }
-
-func (p *colPin) Read() gpio.Level {
-	p.m.mu.Lock()
-	defer p.m.mu.Unlock()
-	for k := range p.m.pressed {
-		if k[1] == p.j && p.m.rowLow[k[0]] {
-			return gpio.Low
-		}
-	}
-	return gpio.High
-}
-
-func (m *matrix) press(r, c int, down bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if down {
-		m.pressed[[2]int{r, c}] = true
-	} else {
-		delete(m.pressed, [2]int{r, c})
-	}
-}
-
 // TestKeypadOnPins scans fake pins under the fake clock.
 func TestKeypadOnPins(t *testing.T) {
-	m := &matrix{rowLow: map[int]bool{}, pressed: map[[2]int]bool{}}
-	var rows []gpio.PinOut
-	var cols []gpio.PinIn
-	for i := range 4 {
-		rows = append(rows, &rowPin{m: m, i: i})
-	}
-	for j := range 3 {
-		cols = append(cols, &colPin{m: m, j: j})
-	}
+	m := NewSim(nil, SimHold(DefaultOptions))
 	clk := clock.NewFake(time.Date(2026, 12, 2, 8, 0, 0, 0, time.UTC))
-	k, err := New(rows, cols, Options{Clock: clk})
+	k, err := New(m.Rows(), m.Cols(), Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,18 +69,26 @@ func TestKeypadOnPins(t *testing.T) {
 			}
 		}
 	}
-	m.press(1, 1, true) // 5
+	hold := func(keys ...rune) {
+		for _, r := range keys {
+			if err := m.Down(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	hold('5')
 	scan(10)
-	m.press(1, 1, false)
+	m.Up('5')
 	scan(10)
-	m.press(3, 2, true) // #
-	m.press(0, 0, true) // and 1: two keys
+	hold('#', '1') // two keys
 	scan(10)
-	m.press(0, 0, false) // # alone, but never released in between
+	m.Up('1') // # alone, but never released in between
 	scan(10)
-	m.press(3, 2, false)
+	m.Up('#')
 	scan(10)
-	m.press(3, 1, true) // 0
+	hold('0')
+	scan(10)
+	m.Up('0')
 	scan(10)
 	drain()
 	if string(got) != "50" {
@@ -150,6 +96,47 @@ func TestKeypadOnPins(t *testing.T) {
 	}
 	if s := k.String(); s != "keypad 3×4" {
 		t.Errorf("String %q", s)
+	}
+
+	// Typed keys: each pressed once, in order, the same key twice too.
+	got = nil
+	if err := m.Type("1192#"); err != nil {
+		t.Fatal(err)
+	}
+	for m.Typing() {
+		scan(1)
+	}
+	scan(10)
+	drain()
+	if string(got) != "1192#" {
+		t.Fatalf("typed keys %q, want \"1192#\"", string(got))
+	}
+	if err := m.Type("5A"); err == nil || m.Typing() {
+		t.Errorf("typing a key the keypad has not: %v, typing %v; want refused, nothing typed", err, m.Typing())
+	}
+}
+
+// TestSimTypesUnderLoad: a typed key counts once whatever the time between
+// scans, as long as it is at least the scan interval (a loaded machine only
+// makes scans slower).
+func TestSimTypesUnderLoad(t *testing.T) {
+	for _, gap := range []time.Duration{DefaultOptions.ScanInterval, 3 * DefaultOptions.ScanInterval, 250 * time.Millisecond} {
+		m := NewSim(nil, SimHold(DefaultOptions))
+		s := newScanner(DefaultOptions.Debounce)
+		m.Type("77*0#")
+		rows, cols := m.Rows(), m.Cols()
+		k := &Keypad{o: DefaultOptions, rows: rows, cols: cols}
+		var got []rune
+		now := time.Duration(0)
+		for i := 0; i < 200 && (m.Typing() || i < 10); i++ {
+			if r, ok := s.observe(k.scan(), now); ok {
+				got = append(got, r)
+			}
+			now += gap
+		}
+		if string(got) != "77*0#" {
+			t.Errorf("scans %v apart: keys %q, want \"77*0#\"", gap, string(got))
+		}
 	}
 }
 

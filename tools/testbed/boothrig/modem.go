@@ -1,11 +1,15 @@
 package boothrig
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"wartelsuspas/drivers/modem/modemtest"
@@ -14,10 +18,13 @@ import (
 
 // A booth with a modem (Options.Modems): its cellular module is
 // drivers/modem/modemtest on a pty in the rig's process, named in the
-// booth's [modem]; the keypad is the module's DTMF reports (the simulated
-// GPIO backend has no keypad matrix, and the firmware takes keys from
-// either), so Key presses a key. The far end of each number plays the
-// emulator's script, which Script changes while the booth runs.
+// booth's [modem]; its keypad is the 3×4 matrix of [keypad] on the GPIO
+// pins of docs/wiring.md, which the simulated backend wires to
+// keypad.Sim: Key types a key into the file "keypad" of the booth's
+// SimDir, and the daemon's real keypad scanner reads it off the matrix.
+// DTMF sends a key as the module's DTMF report instead (a handset whose
+// keys reach the module). The far end of each number plays the emulator's
+// script, which Script changes while the booth runs.
 
 // Number is a registered number of the demo roster: registered at the
 // gateway by DemoOperator, approved by DemoSupervisor (another account, as
@@ -117,12 +124,19 @@ func registerNumbers(ctx context.Context, g *Gateway, o Options) error {
 
 var registeredRE = regexp.MustCompile(`registered number (\d+):`)
 
-// modemConfig names the booth's emulated module in its kiosk.toml.
+// modemConfig names the booth's emulated module in its kiosk.toml and
+// fits its keypad on the pins the packaged file suggests (commented out).
 func modemConfig(doc, port, family string) (string, error) {
-	for _, e := range []struct{ key, value string }{{"port", strconv.Quote(port)}, {"family", strconv.Quote(family)}} {
+	for _, key := range []string{"rows", "cols"} {
+		doc = strings.Replace(doc, "\n#"+key+" = [", "\n"+key+" = [", 1)
+	}
+	for _, e := range []struct{ section, key, value string }{
+		{"modem", "port", strconv.Quote(port)}, {"modem", "family", strconv.Quote(family)},
+		{"keypad", "rows", `["GPIO12", "GPIO16", "GPIO20", "GPIO21"]`}, {"keypad", "cols", `["GPIO18", "GPIO19", "GPIO26"]`},
+	} {
 		var ok bool
-		if doc, ok = SetKey(doc, "modem", e.key, e.value); !ok {
-			return "", fmt.Errorf("boothrig: the packaged kiosk.toml has no key %s in [modem]: update boothrig's edits", e.key)
+		if doc, ok = SetKey(doc, e.section, e.key, e.value); !ok {
+			return "", fmt.Errorf("boothrig: the packaged kiosk.toml has no key %s in [%s]: update boothrig's edits", e.key, e.section)
 		}
 	}
 	return doc, nil
@@ -131,16 +145,48 @@ func modemConfig(doc, port, family string) (string, error) {
 // Modem is the booth's emulated module; nil on a relay-only booth.
 func (b *Booth) Modem() *modemtest.Emulator { return b.modem }
 
-// Key presses a key of the booth's keypad (a DTMF report of its module):
-// 0-9, * or #.
+// Key presses a key of the booth's keypad (0-9, * or #): typed into the
+// simulated matrix, where the daemon's scanner reads it (about 100 ms a
+// key: held and released past the debounce). Keys are read in the order
+// typed.
 func (b *Booth) Key(k rune) error {
+	if err := b.checkKey(k); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	p := filepath.Join(b.SimDir, "keypad")
+	typed, err := os.ReadFile(p)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("boothrig: %s: keypad: %w", b.Name, err)
+	}
+	typed = append(bytes.TrimSpace(typed), byte(k))
+	if err := os.WriteFile(p+".tmp", append(typed, '\n'), 0o644); err != nil {
+		return fmt.Errorf("boothrig: %s: keypad: %w", b.Name, err)
+	}
+	if err := os.Rename(p+".tmp", p); err != nil {
+		return fmt.Errorf("boothrig: %s: keypad: %w", b.Name, err)
+	}
+	return nil
+}
+
+// DTMF sends a key as the module's DTMF report (+RXDTMF, +DTMF or
+// +QTONEDET by the family), as a handset whose keys reach the module.
+func (b *Booth) DTMF(k rune) error {
+	if err := b.checkKey(k); err != nil {
+		return err
+	}
+	b.modem.Key(k)
+	return nil
+}
+
+func (b *Booth) checkKey(k rune) error {
 	if b.modem == nil {
 		return fmt.Errorf("boothrig: %s is a relay-only booth: it has no keypad", b.Name)
 	}
 	if !(k >= '0' && k <= '9' || k == '*' || k == '#') {
 		return fmt.Errorf("boothrig: %s: key %q: want 0-9, * or #", b.Name, k)
 	}
-	b.modem.Key(k)
 	return nil
 }
 
