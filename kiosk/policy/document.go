@@ -81,9 +81,9 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 	r := base
 	switch {
 	case d.Allowance < 0:
-		bad(FieldAllowance, "", fmt.Errorf("%s is negative", d.Allowance))
+		bad(FieldAllowance, "", problem(ProblemNegative, d.Allowance))
 	case d.Allowance == 0:
-		bad(FieldAllowance, "", fmt.Errorf("must be more than zero"))
+		bad(FieldAllowance, "", problem(ProblemNotPositive))
 	case d.Allowance > MaxCall:
 		bad(FieldAllowance, "", errTooLong(d.Allowance))
 	}
@@ -92,11 +92,11 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 	switch r.Period {
 	case Day, Week, Month:
 	default:
-		bad(FieldPeriod, "", fmt.Errorf("%q: use day, week or month", d.Period))
+		bad(FieldPeriod, "", problem(ProblemPeriod, d.Period))
 	}
 	loc, err := LoadZone(d.Zone)
 	if err != nil {
-		bad(FieldZone, "", fmt.Errorf("%q: use %s (WIB, WITA, WIT)", d.Zone, strings.Join(Zones, ", ")))
+		bad(FieldZone, "", problem(ProblemZone, d.Zone, strings.Join(Zones, ", ")))
 	}
 	r.Location = loc
 	for _, o := range []struct {
@@ -110,10 +110,10 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 		case o.v == nil:
 			continue
 		case *o.v < 0:
-			bad(o.f, "", fmt.Errorf("%s is negative; write 0 for none", *o.v))
+			bad(o.f, "", problem(ProblemNegativeNone, *o.v))
 		case *o.v > MaxCall && o.f == FieldMinGap:
 			// A gap longer than the longest period locks an inmate out for good.
-			bad(o.f, "", fmt.Errorf("%s is more than a period (%s)", *o.v, MaxCall))
+			bad(o.f, "", problem(ProblemGapTooLong, *o.v, MaxCall))
 		case *o.v > MaxCall:
 			bad(o.f, "", errTooLong(*o.v))
 		}
@@ -129,14 +129,14 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 		r.Rotation = Rotation{}
 		for _, b := range slices.Sorted(maps.Keys(d.Rotation)) {
 			if strings.TrimSpace(b) == "" {
-				bad(FieldRotation, "", fmt.Errorf("a cell block name is empty"))
+				bad(FieldRotation, "", problem(ProblemBlockEmpty))
 			}
 			r.Rotation[b] = d.Rotation[b].Hours(func(sub string, err error) { bad(FieldRotation, "."+b+sub, err) })
 		}
 	}
 	if n := d.MaxNumbersPerInmate; n != nil {
 		if *n < MinNumbersPerInmate || *n > MaxNumbersPerInmate {
-			bad(FieldMaxNumbersPerInmate, "", fmt.Errorf("%d is outside %d…%d (numbers one inmate may have registered)", *n, MinNumbersPerInmate, MaxNumbersPerInmate))
+			bad(FieldMaxNumbersPerInmate, "", problem(ProblemNumbersRange, *n, MinNumbersPerInmate, MaxNumbersPerInmate))
 		}
 		r.MaxNumbersPerInmate = *n
 	}
@@ -145,9 +145,9 @@ func (d Document) Rules(base Rules, bad Report) Rules {
 
 func errTooLong(v time.Duration) error {
 	if v == math.MaxInt64 { // saturated by Millis: the written number is more than a Duration holds
-		return fmt.Errorf("more than the longest call or credit (%s, %d ms)", MaxCall, MaxCall.Milliseconds())
+		return problem(ProblemTooLongAny, MaxCall, MaxCall.Milliseconds())
 	}
-	return fmt.Errorf("%s is more than the longest call or credit (%s, %d ms)", v, MaxCall, MaxCall.Milliseconds())
+	return problem(ProblemTooLong, v, MaxCall, MaxCall.Milliseconds())
 }
 
 // EveryDay is a schedule with the same windows on every weekday.
@@ -177,9 +177,9 @@ func ParseWeekday(name string) (time.Weekday, error) {
 		}
 	}
 	if en, ok := hari[strings.ToLower(name)]; ok {
-		return 0, fmt.Errorf("write weekdays in English: %s → %s", name, en)
+		return 0, problem(ProblemWeekdayEnglish, name, en)
 	}
-	return 0, fmt.Errorf("%q is not a weekday: use monday, tuesday, wednesday, thursday, friday, saturday or sunday", name)
+	return 0, problem(ProblemWeekday, name)
 }
 
 // Hours converts s, calling bad for each problem with its path below the
@@ -202,7 +202,7 @@ func (s Schedule) Hours(bad func(sub string, err error)) Hours {
 	for _, d := range slices.Sorted(maps.Keys(s.Exceptions)) {
 		sub := ".exceptions." + d
 		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			bad(sub, fmt.Errorf("%q is not a date: write it \"YYYY-MM-DD\", e.g. \"2026-12-25\"", d))
+			bad(sub, problem(ProblemDate, d))
 			continue
 		}
 		h.Exceptions[d] = windows(sub, s.Exceptions[d], bad)
@@ -219,11 +219,14 @@ func windows(sub string, ss []string, bad func(sub string, err error)) []Window 
 		at := fmt.Sprintf("%s[%d]", sub, i)
 		w, err := ParseWindow(s)
 		if err != nil {
-			bad(at, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "policy: ")))
+			if p, ok := AsProblem(err); ok {
+				err = p // without ParseWindow's "policy: "
+			}
+			bad(at, err)
 			continue
 		}
 		if j := overlapping(ws, w); j >= 0 {
-			bad(at, fmt.Errorf("window %s overlaps %s: merge them or fix the times", w, ws[j]))
+			bad(at, problem(ProblemWindowOverlap, w, ws[j]))
 		}
 		ws = append(ws, w)
 	}

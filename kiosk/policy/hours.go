@@ -35,15 +35,15 @@ func hhmm(m int) string {
 func ParseWindow(s string) (Window, error) {
 	from, to, ok := strings.Cut(strings.TrimSpace(s), "-")
 	if !ok {
-		return Window{}, fmt.Errorf("policy: window %q: want HH:MM-HH:MM, e.g. 08:00-11:30", s)
+		return Window{}, fmt.Errorf("policy: %w", problem(ProblemWindowFormat, s))
 	}
-	f, err := parseHHMM(strings.TrimSpace(from))
-	if err != nil {
-		return Window{}, fmt.Errorf("policy: window %q: start: %w", s, err)
+	f, code := parseHHMM(strings.TrimSpace(from), ProblemWindowStartHHMM, ProblemWindowStartClock)
+	if code != "" {
+		return Window{}, fmt.Errorf("policy: %w", problem(code, s, strings.TrimSpace(from)))
 	}
-	t, err := parseHHMM(strings.TrimSpace(to))
-	if err != nil {
-		return Window{}, fmt.Errorf("policy: window %q: end: %w", s, err)
+	t, code := parseHHMM(strings.TrimSpace(to), ProblemWindowEndHHMM, ProblemWindowEndClock)
+	if code != "" {
+		return Window{}, fmt.Errorf("policy: %w", problem(code, s, strings.TrimSpace(to)))
 	}
 	w := Window{From: f, To: t}
 	if err := w.check(); err != nil {
@@ -52,16 +52,18 @@ func ParseWindow(s string) (Window, error) {
 	return w, nil
 }
 
-func parseHHMM(s string) (int, error) {
+// parseHHMM reads "HH:MM" as minutes of the day, or says which of its two
+// problems s has.
+func parseHHMM(s string, notHHMM, notClock ProblemCode) (int, ProblemCode) {
 	if len(s) != 5 || s[2] != ':' || !digits(s[:2]) || !digits(s[3:]) {
-		return 0, fmt.Errorf("%q is not HH:MM", s)
+		return 0, notHHMM
 	}
 	h := int(s[0]-'0')*10 + int(s[1]-'0')
 	m := int(s[3]-'0')*10 + int(s[4]-'0')
 	if h > 24 || m > 59 || (h == 24 && m != 0) {
-		return 0, fmt.Errorf("%q is not a time of day (00:00 to 24:00)", s)
+		return 0, notClock
 	}
-	return h*60 + m, nil
+	return h*60 + m, ""
 }
 
 func digits(s string) bool {
@@ -77,11 +79,11 @@ func digits(s string) bool {
 func (w Window) check() error {
 	switch {
 	case w.From < 0 || w.From >= minutesPerDay || w.To <= 0 || w.To > minutesPerDay:
-		return fmt.Errorf("window %s is outside 00:00-24:00", w)
+		return problem(ProblemWindowOutside, w)
 	case w.To == w.From:
-		return fmt.Errorf("window %s is empty", w)
+		return problem(ProblemWindowEmpty, w)
 	case w.To < w.From:
-		return fmt.Errorf("window %s ends before it starts; a window may not cross midnight, split it at 24:00", w)
+		return problem(ProblemWindowBackwards, w)
 	}
 	return nil
 }

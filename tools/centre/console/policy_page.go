@@ -2,7 +2,6 @@ package console
 
 import (
 	"encoding/json"
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -90,7 +89,7 @@ func policySet(q *Request) error {
 		name := policy.WeekdayName(wd)
 		f.Days = append(f.Days, dayField{Name: name, Windows: q.Form("hours." + name)})
 	}
-	doc, errs := f.document()
+	doc, errs := f.document(q.T)
 	if len(errs) > 0 {
 		return q.c.render(q.W, 400, "policy", q.view(q.T("policy.title", q.Facility),
 			policyData{Form: f, Errors: errs, Zones: policy.Zones, Set: true, CanWrite: true}))
@@ -115,22 +114,32 @@ func policySet(q *Request) error {
 }
 
 // document reads the form into the policy document and checks it as the
-// booths will: the problems by input name.
-func (f policyForm) document() ([]byte, map[string][]string) {
+// booths will: the problems by input name, in the words of t (the
+// reader's language).
+func (f policyForm) document(t func(key string, args ...any) string) ([]byte, map[string][]string) {
 	errs := map[string][]string{}
-	bad := func(name string, format string, args ...any) {
-		errs[name] = append(errs[name], fmt.Sprintf(format, args...))
+	bad := func(name string, key string, args ...any) {
+		errs[name] = append(errs[name], t(key, args...))
+	}
+	// A problem of the booths' parser in the reader's words; any other
+	// error as it is (English).
+	badErr := func(name string, err error) {
+		if p, ok := policy.AsProblem(err); ok {
+			bad(name, "policy.problem."+string(p.Code), p.Args...)
+			return
+		}
+		errs[name] = append(errs[name], err.Error())
 	}
 	minutes := func(name, v string, required bool) *int64 {
 		if v == "" {
 			if required {
-				bad(name, "is required: write the minutes")
+				bad(name, "policy.err.required")
 			}
 			return nil
 		}
 		m, err := strconv.ParseFloat(strings.ReplaceAll(v, ",", "."), 64)
 		if err != nil || math.IsNaN(m) || math.IsInf(m, 0) || math.Abs(m) > 1e9 {
-			bad(name, "%q is not a number of minutes", v)
+			bad(name, "policy.err.minutes", v)
 			return nil
 		}
 		ms := int64(math.Round(m * 60000))
@@ -155,7 +164,7 @@ func (f policyForm) document() ([]byte, map[string][]string) {
 		}
 		date, ws, ok := strings.Cut(line, ":")
 		if !ok {
-			bad("exceptions", "line %d: write \"YYYY-MM-DD: 08:00-11:30\" (or nothing after the colon: closed)", i+1)
+			bad("exceptions", "policy.err.exception", i+1)
 			continue
 		}
 		if hours.Exceptions == nil {
@@ -168,7 +177,7 @@ func (f policyForm) document() ([]byte, map[string][]string) {
 	}
 	if strings.TrimSpace(f.Rotation) != "" {
 		if err := json.Unmarshal([]byte(f.Rotation), &p.Rotation); err != nil {
-			bad("rotation", "not a rotation document (JSON: {\"A\": {\"weekly\": {\"monday\": [\"08:00-10:00\"]}}}): %v", err)
+			bad("rotation", "policy.err.rotation", err)
 		}
 	}
 	switch f.DialFullNumber {
@@ -177,7 +186,7 @@ func (f policyForm) document() ([]byte, map[string][]string) {
 		v := f.DialFullNumber == "yes"
 		p.DialFullNumber = &v
 	default:
-		bad("dial_full_number", "%q: choose yes, no or the booth's own", f.DialFullNumber)
+		bad("dial_full_number", "policy.err.dial", f.DialFullNumber)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -194,20 +203,20 @@ func (f policyForm) document() ([]byte, map[string][]string) {
 				name = "exceptions"
 			}
 		}
-		bad(name, "%v", err)
+		badErr(name, err)
 	})
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	doc, err := json.Marshal(p)
 	if err != nil {
-		bad("", "%v", err)
+		badErr("", err)
 		return nil, errs
 	}
 	// The document as `policy set` and every booth read it: what is stored
 	// is what they accept.
 	if _, err := protocol.ParsePolicy(doc); err != nil {
-		bad("", "%v", err)
+		badErr("", err)
 		return nil, errs
 	}
 	return doc, nil

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -40,9 +41,13 @@ func TestBrowserPolicy(t *testing.T) {
 	var beside map[string]string
 	b.eval(`Object.fromEntries([...document.querySelectorAll('[data-error-for]')].map(p => [p.dataset.errorFor,
 		(p.previousElementSibling && p.previousElementSibling.querySelector('[name="' + p.dataset.errorFor + '"]') ? "beside: " : "elsewhere: ") + p.textContent]))`, &beside)
-	if len(beside) != 2 || !strings.HasPrefix(beside["allowance"], "beside: ") || !strings.Contains(beside["allowance"], "negative") ||
-		!strings.HasPrefix(beside["hours.monday"], "beside: ") || !strings.Contains(beside["hours.monday"], "25:00") {
-		t.Errorf("errors %q, want one beside allowance and one beside Monday", beside)
+	// In the page's language (Indonesian by default), the booths' parser's
+	// problems too.
+	negative := translate("id", "policy.problem.negative", -5*time.Minute)
+	window := translate("id", "policy.problem.window_end_time", "13:00-25:00", "25:00")
+	if len(beside) != 2 || strings.TrimSpace(beside["allowance"]) != "beside: "+negative ||
+		strings.TrimSpace(beside["hours.monday"]) != "beside: "+window {
+		t.Errorf("errors %q, want one beside allowance (%q) and one beside Monday (%q)", beside, negative, window)
 	}
 	t.Logf("screenshot: %s", b.shot("console-policy-errors.png"))
 	if after, _ := e.st.RosterSince(context.Background(), "lp", 0); after.Version != before.Version || string(after.Policy) != string(before.Policy) {
