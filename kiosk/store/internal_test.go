@@ -223,33 +223,10 @@ func errFull() error {
 // asks for a full one at its next sync (its version goes back to 0), and
 // keeps its cards until that sync is applied.
 func TestMigrationNumbers(t *testing.T) {
-	step := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "CREATE TABLE blocked_numbers") })
-	if step < 0 {
-		t.Fatal("no migration adds the blocked list")
-	}
-	path := filepath.Join(t.TempDir(), "before.db")
-	db, err := sql.Open("sqlite", dsn(path, 5000))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := migrate(db, step); err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
+	s := openMigrated(t, "CREATE TABLE blocked_numbers",
 		`INSERT INTO meta(key, value) VALUES ('device', 'd')`,
 		`UPDATE meta SET value = '41' WHERE key = 'roster_version'`,
-		`INSERT INTO cards(card, role, person) VALUES ('em:A', 'inmate', 'W-1')`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
-	db.Close()
-	s, err := Open(path, Options{Device: "d"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+		`INSERT INTO cards(card, role, person) VALUES ('em:A', 'inmate', 'W-1')`)
 	if v, err := s.RosterVersion(); err != nil || v != 0 {
 		t.Fatalf("roster version after migration %d, %v; want 0 (a full sync next)", v, err)
 	}
@@ -262,9 +239,26 @@ func TestMigrationNumbers(t *testing.T) {
 // answers comes back unanswered (recovery tells it by its talk), and the
 // migrated journal keeps the answer of the next.
 func TestMigrationJournalAnswer(t *testing.T) {
-	step := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, "ADD COLUMN answered") })
+	s := openMigrated(t, "ADD COLUMN answered",
+		`INSERT INTO meta(key, value) VALUES ('device', 'd')`,
+		`INSERT INTO journal(call, talked_ms, opened, updated) VALUES (CAST('{"inmate":"W-1","period":"p","number_id":7}' AS BLOB), 10000, 1, 1)`)
+	calls, err := s.OpenCalls()
+	if err != nil || len(calls) != 1 || calls[0].Call.TalkedMs != 10000 || !calls[0].Call.AnsweredAt.IsZero() {
+		t.Fatalf("open calls after migration %+v (%v): want the call, its talk, no answer", calls, err)
+	}
+	if err := s.Answered(calls[0].CallID, time.Unix(100, 0)); err != nil {
+		t.Fatalf("answer after migration: %v", err)
+	}
+}
+
+// openMigrated makes a store of the schema just before the migration whose
+// text holds marker, runs the statements in it, and opens it as a booth
+// would, migrating it the rest of the way. It closes with the test.
+func openMigrated(t *testing.T, marker string, before ...string) *Store {
+	t.Helper()
+	step := slices.IndexFunc(migrations, func(m string) bool { return strings.Contains(m, marker) })
 	if step < 0 {
-		t.Fatal("no migration adds the journal's answer")
+		t.Fatalf("no migration holds %q", marker)
 	}
 	path := filepath.Join(t.TempDir(), "before.db")
 	db, err := sql.Open("sqlite", dsn(path, 5000))
@@ -274,10 +268,7 @@ func TestMigrationJournalAnswer(t *testing.T) {
 	if err := migrate(db, step); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`INSERT INTO meta(key, value) VALUES ('device', 'd')`,
-		`INSERT INTO journal(call, talked_ms, opened, updated) VALUES (CAST('{"inmate":"W-1","period":"p","number_id":7}' AS BLOB), 10000, 1, 1)`,
-	} {
+	for _, q := range before {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
@@ -287,12 +278,6 @@ func TestMigrationJournalAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
-	calls, err := s.OpenCalls()
-	if err != nil || len(calls) != 1 || calls[0].Call.TalkedMs != 10000 || !calls[0].Call.AnsweredAt.IsZero() {
-		t.Fatalf("open calls after migration %+v (%v): want the call, its talk, no answer", calls, err)
-	}
-	if err := s.Answered(calls[0].CallID, time.Unix(100, 0)); err != nil {
-		t.Fatalf("answer after migration: %v", err)
-	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
