@@ -2,18 +2,14 @@ package console_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
-	"wartelsuspas/tools/centre/console"
+	"wartelsuspas/tools/testbed/headless"
 )
-
-const chromium = "/usr/bin/chromium"
 
 // TestBrowser drives the console of a real `wartel-gateway serve -console`
 // in headless chromium: log in with a TOTP code computed here, the booths
@@ -111,67 +107,21 @@ func TestBrowser(t *testing.T) {
 type chrome struct {
 	t   *testing.T
 	ctx context.Context
-	dir string // where screenshots go
 }
 
-// newChrome starts chromium, or skips the test where Debian's chromium is
-// not installed (CI must have it).
+// newChrome starts chromium (headless.Start: skipped where Debian's
+// chromium is not installed, a failure under CI).
 func newChrome(t *testing.T) *chrome {
 	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %v: CI must install chromium (tools/release/ci/deps.sh)", chromium, err)
-		}
-		t.Skipf("%s not installed: the browser test needs Debian's chromium", chromium)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		// The console's certificate is from the test's own CA.
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	dir, err := console.ArtefactsDir()
-	if err != nil {
-		t.Logf("screenshots in the test's artefacts: %v", err)
-		dir = t.ArtifactDir()
-	}
-	return &chrome{t: t, ctx: ctx, dir: dir}
+	// The console's certificate is from the test's own CA.
+	return &chrome{t: t, ctx: headless.Start(t, headless.Options{Width: 1400, Height: 900, AnyCertificate: true})}
 }
 
 func (b *chrome) shot(name string) {
-	t := b.t
-	t.Helper()
-	sctx, scancel := context.WithTimeout(b.ctx, hang)
-	defer scancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-	if err == nil {
-		err = os.MkdirAll(b.dir, 0o755)
+	b.t.Helper()
+	if path := headless.Shot(b.t, b.ctx, name); path != "" {
+		b.t.Logf("screenshot %s", path)
 	}
-	path := filepath.Join(b.dir, name)
-	if err == nil {
-		err = os.WriteFile(path, png, 0o644)
-	}
-	if err != nil {
-		t.Logf("no screenshot %s: %v", path, err)
-		return
-	}
-	t.Logf("screenshot %s", path)
 }
 
 func (b *chrome) run(what string, as ...chromedp.Action[chromedp.Void]) {

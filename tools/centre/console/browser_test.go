@@ -3,22 +3,18 @@ package console
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"wartelsuspas/tools/testbed/headless"
 )
 
-const chromium = "/usr/bin/chromium"
-
 // hang bounds one browser step: only a hang, never a timing assertion.
-const hang = 60 * time.Second
+const hang = headless.Hang
 
 // browser is headless chromium on a console served over TLS on loopback
 // (in-process, on the env's fake clock).
@@ -31,34 +27,9 @@ type browser struct {
 
 func newBrowser(t *testing.T, e *env) *browser {
 	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %v: CI must install chromium (tools/release/ci/deps.sh)", chromium, err)
-		}
-		t.Skipf("%s not installed: the browser tests need Debian's chromium", chromium)
-	}
+	ctx := headless.Start(t, headless.Options{Width: 1400, Height: 1100, AnyCertificate: true}) // the test server's own certificate
 	srv := httptest.NewTLSServer(e.c)
 	t.Cleanup(srv.Close)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root
-		chromedp.DisableGPU,
-		chromedp.Flag("ignore-certificate-errors", true), // the test server's own certificate
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1100),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
 	return &browser{t: t, e: e, url: srv.URL, ctx: ctx}
 }
 
@@ -139,41 +110,5 @@ func (b *browser) login(w who) {
 	b.e.advance(30 * time.Second)
 }
 
-// shot saves a full-page screenshot as a test artefact: in
-// $WARTEL_ARTEFACTS, else in the module's bin/artefacts.
-func (b *browser) shot(name string) string {
-	dir, err := ArtefactsDir()
-	if err != nil {
-		b.t.Logf("no screenshot: %v", err)
-		return ""
-	}
-	sctx, cancel := context.WithTimeout(b.ctx, hang)
-	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-	if err == nil {
-		err = os.MkdirAll(dir, 0o755)
-	}
-	path := filepath.Join(dir, name)
-	if err == nil {
-		err = os.WriteFile(path, png, 0o644)
-	}
-	if err != nil {
-		b.t.Logf("no screenshot: %v", fmt.Errorf("%s: %w", path, err))
-		return ""
-	}
-	return path
-}
-
-// ArtefactsDir is where the browser tests' screenshots go:
-// $WARTEL_ARTEFACTS, else the module's bin/artefacts. (Exported for the
-// tests of the real binary, package console_test.)
-func ArtefactsDir() (string, error) {
-	if dir := os.Getenv("WARTEL_ARTEFACTS"); dir != "" {
-		return dir, nil
-	}
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	return filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "bin", "artefacts"), nil
-}
+// shot saves a full-page screenshot as a test artefact (headless.Shot).
+func (b *browser) shot(name string) string { return headless.Shot(b.t, b.ctx, name) }

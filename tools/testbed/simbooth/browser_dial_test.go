@@ -12,6 +12,7 @@ import (
 	"wartelsuspas/firmware/i18n"
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/testbed/boothrig"
+	"wartelsuspas/tools/testbed/headless"
 )
 
 // TestBrowserDial drives a booth with a modem in headless chromium, in
@@ -20,7 +21,7 @@ import (
 // slot denied with its reason, and a busy number charged nothing, each
 // checked in the call records the gateway stored.
 func TestBrowserDial(t *testing.T) {
-	skipWithoutChromium(t)
+	headless.Require(t)
 	s := startSim(t, "-lang", "en", "-booths", "1", "-modems", "1")
 	cat := i18n.New("en")
 	br := openBrowser(t, s)

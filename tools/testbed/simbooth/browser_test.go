@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -12,16 +9,15 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"wartelsuspas/firmware/i18n"
+	"wartelsuspas/tools/testbed/headless"
 )
-
-const chromium = "/usr/bin/chromium"
 
 // TestBrowser drives the page in headless chromium against a real
 // simbooth with short rules (40 s a day, 12 s a call), in Indonesian: a
 // call from the tap to the cut-off, its record at the gateway, a denied
 // unknown card and an officer's reset that gives the minutes back.
 func TestBrowser(t *testing.T) {
-	skipWithoutChromium(t)
+	headless.Require(t)
 	s := startSim(t, "-lang", "id", "-allowance", "40s", "-per-call", "12s", "-booths", "1", "-modems", "0")
 	cat := i18n.New("id")
 	br := openBrowser(t, s)
@@ -89,18 +85,6 @@ func TestBrowser(t *testing.T) {
 	t.Logf("screenshot: %s", shot(t, ctx, "simbooth.png"))
 }
 
-// skipWithoutChromium skips a browser test where chromium is missing,
-// except in CI, which must have it.
-func skipWithoutChromium(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(chromium); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s: %v: CI must install chromium (tools/release/ci/deps.sh)", chromium, err)
-		}
-		t.Skipf("%s not installed: the browser test needs Debian's chromium", chromium)
-	}
-}
-
 // browser is headless chromium on a simbooth's page.
 type browser struct {
 	t   *testing.T
@@ -111,29 +95,7 @@ type browser struct {
 // openBrowser starts headless chromium for the test; it stops with it.
 func openBrowser(t *testing.T, s *sim) *browser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium),
-		chromedp.Headless,
-		chromedp.NoSandbox, // tests run as root
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1100),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	// The first Run starts the browser and it lives as long as that Run's
-	// context: start it on ctx, then bound each step on a child of ctx.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting %s: %v", chromium, err)
-	}
-	return &browser{t: t, s: s, ctx: ctx}
+	return &browser{t: t, s: s, ctx: headless.Start(t, headless.Options{Width: 1400, Height: 1100})}
 }
 
 // step runs one action, bounded by hang; a failure saves a screenshot.
@@ -162,31 +124,5 @@ func (b *browser) click(sel string) {
 	b.step("click "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
 }
 
-// shot saves a full-page screenshot as a test artefact: in
-// $WARTEL_ARTEFACTS, else in the module's bin/artefacts.
-func shot(t *testing.T, ctx context.Context, name string) string {
-	dir := os.Getenv("WARTEL_ARTEFACTS")
-	if dir == "" {
-		root, err := moduleRoot()
-		if err != nil {
-			t.Logf("no screenshot: %v", err)
-			return ""
-		}
-		dir = filepath.Join(root, "bin", "artefacts")
-	}
-	sctx, cancel := context.WithTimeout(ctx, hang)
-	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
-	if err == nil {
-		err = os.MkdirAll(dir, 0o755)
-	}
-	path := filepath.Join(dir, name)
-	if err == nil {
-		err = os.WriteFile(path, png, 0o644)
-	}
-	if err != nil {
-		t.Logf("no screenshot: %v", fmt.Errorf("%s: %w", path, err))
-		return ""
-	}
-	return path
-}
+// shot saves a full-page screenshot as a test artefact (headless.Shot).
+func shot(t *testing.T, ctx context.Context, name string) string { return headless.Shot(t, ctx, name) }
