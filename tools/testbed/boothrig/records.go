@@ -19,13 +19,9 @@ import (
 // process (SQLite's WAL allows readers): the ledger's Store has no
 // per-record query.
 func GatewayCalls(ctx context.Context, gatewayDir, device string) ([]record.Call, error) {
-	path := filepath.Join(gatewayDir, "gateway.db")
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "query_only(1)")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := OpenGatewayDB(gatewayDir)
 	if err != nil {
-		return nil, fmt.Errorf("boothrig: open the gateway database %s: %w", path, err)
+		return nil, err
 	}
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, `SELECT seq, payload FROM records WHERE device = ? AND kind = ? ORDER BY seq`, device, string(record.KindCall))
@@ -52,4 +48,19 @@ func GatewayCalls(ctx context.Context, gatewayDir, device string) ([]record.Call
 // Calls returns the call records the rig's gateway stored for booth b.
 func (r *Rig) Calls(ctx context.Context, b *Booth) ([]record.Call, error) {
 	return GatewayCalls(ctx, r.Gateway.Dir, b.Device)
+}
+
+// OpenGatewayDB opens the SQLite database of the gateway whose state is in
+// gatewayDir, read only, beside the serving process (SQLite's WAL allows
+// readers; a busy writer is waited for up to 10 s).
+func OpenGatewayDB(gatewayDir string) (*sql.DB, error) {
+	path := filepath.Join(gatewayDir, "gateway.db")
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "query_only(1)")
+	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("boothrig: open the gateway database %s: %w", path, err)
+	}
+	return db, nil
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -233,13 +232,9 @@ type gwRecord struct {
 type gatewayDB struct{ db *sql.DB }
 
 func openGatewayDB(r *boothrig.Rig) (*gatewayDB, error) {
-	path := filepath.Join(r.Gateway.Dir, "gateway.db")
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "query_only(1)")
-	db, err := sql.Open("sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+q.Encode())
+	db, err := boothrig.OpenGatewayDB(r.Gateway.Dir)
 	if err != nil {
-		return nil, fmt.Errorf("open the gateway database %s: %w", path, err)
+		return nil, err
 	}
 	return &gatewayDB{db}, nil
 }
