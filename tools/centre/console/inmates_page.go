@@ -1,7 +1,9 @@
 package console
 
 import (
+	"bytes"
 	"errors"
+	"io"
 	"strings"
 	"time"
 
@@ -138,7 +140,19 @@ func cardBlock(q *Request) error {
 // with any error is refused with every bad line named, and nothing is
 // written.
 func rosterImport(q *Request) error {
+	// The file chosen, else the text pasted (and the preview's own copy,
+	// which its confirm form sends back).
 	text := q.R.PostFormValue("csv")
+	if f, _, err := q.R.FormFile("file"); err == nil {
+		b, err := io.ReadAll(io.LimitReader(f, maxForm))
+		f.Close()
+		if err != nil {
+			return Bad("err.form")
+		}
+		if len(bytes.TrimSpace(b)) > 0 {
+			text = string(b)
+		}
+	}
 	imp := &importView{CSV: text}
 	cards, lines, err := roster.ParseLines(strings.NewReader(text))
 	if err == nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"html"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -108,7 +110,12 @@ func TestBrowserInmates(t *testing.T) {
 
 	good := strings.Replace(bad, "not-a-card", "em:0400D8B2B2", 1)
 	b.open("/f/lp/inmates")
-	b.step("paste a good roster", chromedp.SetValue(chromedp.CSS(`[data-role="import"] textarea`), good))
+	// The good one as an operator has it: a file, chosen with the file input.
+	file := filepath.Join(t.TempDir(), "roster.csv")
+	if err := os.WriteFile(file, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.step("choose the roster file", chromedp.SetUploadFiles(chromedp.CSS(`[data-role="import"] input[type="file"]`), []string{file}))
 	b.step("preview it", chromedp.Click(chromedp.CSS(`[data-role="preview"]`)))
 	b.wait("the preview", `document.querySelectorAll('[data-role="import-preview"] tbody tr').length === 3`)
 	if r, _ := e.st.RosterSince(context.Background(), "lp", 0); r.Version != before.Version {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/subtle"
+	"mime"
 	"net/http"
 	"slices"
 
@@ -122,7 +123,13 @@ func (c *Console) serve(rt Route, w http.ResponseWriter, r *http.Request) {
 	q.Session, q.Account = sess, acct
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-		if err := r.ParseForm(); err != nil {
+		// A file's form (the roster import) is multipart; its fields, the
+		// token among them, are read the same way as any other form's.
+		parse := r.ParseForm
+		if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct == "multipart/form-data" {
+			parse = func() error { return r.ParseMultipartForm(maxForm) }
+		}
+		if err := parse(); err != nil {
 			c.fail(q, Bad("err.form"))
 			return
 		}
