@@ -181,8 +181,11 @@ func (a *acker) run() {
 			return
 		}
 		a.done = upTo
+		// The outbox is counted at the end of the round; until then the
+		// status follows the Acks (records appended meanwhile show then).
 		a.u.mu.Lock()
 		a.u.status.Uploaded += n
+		a.u.status.OutboxDepth = max(0, a.u.status.OutboxDepth-int(n))
 		a.u.mu.Unlock()
 		a.cond.Broadcast()
 	}
