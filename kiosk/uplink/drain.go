@@ -46,7 +46,7 @@ func (u *Uplink) readBatch(after uint64) batch {
 // (asked before each batch after the first) ends the round. more reports
 // that records remain to be sent at once.
 //
-// It is a pipeline (docs/uplink.md, "Exactly once"): while batch k is at
+// It is a pipeline (docs/uplink.md, "The drain is a pipeline"): while batch k is at
 // the gateway, batch k+1 is read and encoded, and the Ack of batch k-1 is
 // committed behind the uploads; an Ack covers every confirmation before
 // it, so a slow Ack covers several batches in one commit. Acks are
@@ -66,8 +66,11 @@ func (u *Uplink) drain(ctx context.Context, stop func() bool) (more bool, err er
 		depth := u.setDepth()
 		more = err == nil && depth > 0
 	}()
-	var confirmed []uint64 // the point each batch of this round was confirmed up to
-	b := u.readBatch(0)    // the store's acknowledged point
+	// The points the last batches of this round were confirmed up to,
+	// batch j's at j % drainWindow.
+	var confirmed [drainWindow]uint64
+	sent := 0
+	b := u.readBatch(0) // the store's acknowledged point
 	for {
 		if b.err != nil {
 			return false, b.err
@@ -79,8 +82,8 @@ func (u *Uplink) drain(ctx context.Context, stop func() bool) (more bool, err er
 			return false, err
 		}
 		// The window: batch j goes once batch j-2's Ack is committed.
-		if j := len(confirmed); j >= drainWindow {
-			if err := ack.wait(confirmed[j-drainWindow]); err != nil {
+		if sent >= drainWindow {
+			if err := ack.wait(confirmed[sent%drainWindow]); err != nil {
 				return false, err
 			}
 		}
@@ -102,7 +105,8 @@ func (u *Uplink) drain(ctx context.Context, stop func() bool) (more bool, err er
 			return false, nil
 		}
 		ack.confirm(upTo, upTo-first+1)
-		confirmed = append(confirmed, upTo)
+		confirmed[sent%drainWindow] = upTo
+		sent++
 		b = <-next
 		if upTo < last {
 			// The gateway holds a prefix of the batch only: the rest goes
