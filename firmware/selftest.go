@@ -624,10 +624,10 @@ func (t *selftest) outbox(cfg *config.Config) (uplink.Store, func()) {
 // noStore is the outbox of a booth whose daemon has not run yet: empty.
 type noStore struct{}
 
-func (noStore) Pending(int) ([]record.Record, error) { return nil, nil }
-func (noStore) Ack(uint64) error                     { return errors.New("selftest: no store to acknowledge in") }
-func (noStore) Depth() (int, error)                  { return 0, nil }
-func (noStore) RosterVersion() (int64, error)        { return 0, nil }
+func (noStore) PendingAfter(uint64, int) ([]record.Record, error) { return nil, nil }
+func (noStore) Ack(uint64) error                                  { return errors.New("selftest: no store to acknowledge in") }
+func (noStore) Depth() (int, error)                               { return 0, nil }
+func (noStore) RosterVersion() (int64, error)                     { return 0, nil }
 
 func (noStore) RosterStage() (record.RosterStage, bool, error) {
 	return record.RosterStage{}, false, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"wartelsuspas/kiosk/record"
@@ -172,11 +173,20 @@ func (s *Store) Acked() (seq uint64, hash string, err error) {
 
 // Pending returns up to limit records not yet acknowledged by the centre,
 // oldest first (limit <= 0: all).
-func (s *Store) Pending(limit int) ([]record.Record, error) {
+func (s *Store) Pending(limit int) ([]record.Record, error) { return s.PendingAfter(0, limit) }
+
+// PendingAfter returns up to limit unacknowledged records with a seq above
+// after, oldest first (limit <= 0: all): the uplink reads the next batch
+// past the ones at the gateway or being acknowledged (docs/uplink.md).
+// Acknowledged records are deleted, so PendingAfter(0, n) is Pending(n).
+func (s *Store) PendingAfter(after uint64, limit int) ([]record.Record, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.Query(`SELECT seq, kind, payload, prev, hash FROM outbox ORDER BY seq LIMIT ?`, limit)
+	if after > math.MaxInt64 {
+		return nil, fmt.Errorf("store %s: read pending records after #%d: out of range", s.path, after)
+	}
+	rows, err := s.db.Query(`SELECT seq, kind, payload, prev, hash FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit)
 	if err != nil {
 		return nil, s.wrap("read pending records", err)
 	}

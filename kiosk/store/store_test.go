@@ -424,8 +424,18 @@ func TestChainAcrossReopenAndAck(t *testing.T) {
 	if len(page) != 10 || page[0].Seq != 1 || page[9].Seq != 10 {
 		t.Fatalf("first page %d records from #%d", len(page), page[0].Seq)
 	}
+	// The uplink reads the next batch past those still at the gateway.
+	if next, _ := s.PendingAfter(10, 10); len(next) != 10 || next[0].Seq != 11 || next[9].Seq != 20 {
+		t.Fatalf("page after #10: %d records from #%d", len(next), next[0].Seq)
+	}
+	if tail, _ := s.PendingAfter(n-3, 10); len(tail) != 3 || tail[0].Seq != n-2 {
+		t.Fatalf("page after #%d: %d records, want the last 3", n-3, len(tail))
+	}
 	if err := s.Ack(120); err != nil {
 		t.Fatal(err)
+	}
+	if rs, _ := s.PendingAfter(0, 5); len(rs) != 5 || rs[0].Seq != 121 {
+		t.Fatalf("page after #0 once #120 is acknowledged: %d records from #%d, want from #121", len(rs), rs[0].Seq)
 	}
 	if err := s.Ack(100); err != nil { // a late, repeated answer
 		t.Fatal(err)

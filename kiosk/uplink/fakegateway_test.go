@@ -28,7 +28,23 @@ type fakeGateway struct {
 	// answers for a prefix only (it crashed mid-ingest).
 	limit int
 	beats int
+	// gaps are the seqs stored while their predecessor was not: records that reached the
+	// gateway out of order, which the real gateway flags (docs/ledger.md).
+	gaps []uint64
+	// fault, when set, decides what the gateway does with each upload (before taking mu).
+	fault func(r *http.Request) gwFault
 }
+
+// gwFault is what the fake gateway does with one upload.
+type gwFault int
+
+const (
+	gwPass       gwFault = iota
+	gwRefuse             // nothing stored, 503
+	gwLoseAnswer         // stored, then the connection is cut before the answer
+	gwPrefix             // stores the first half of the batch only, answers honestly
+	gwHang               // nothing stored; waits until the booth gives up
+)
 
 func newFakeGateway(t *testing.T) *fakeGateway {
 	t.Helper()
@@ -40,16 +56,33 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 			http.Error(w, `{"error":"unreadable batch"}`, http.StatusBadRequest)
 			return
 		}
+		f := gwPass
+		if g.fault != nil {
+			f = g.fault(r)
+		}
+		switch f {
+		case gwRefuse:
+			http.Error(w, `{"error":"busy"}`, http.StatusServiceUnavailable)
+			return
+		case gwHang:
+			<-r.Context().Done()
+			return
+		}
 		g.mu.Lock()
-		defer g.mu.Unlock()
 		recs := req.Records
 		if g.limit > 0 && len(recs) > g.limit {
 			recs = recs[:g.limit]
+		}
+		if f == gwPrefix {
+			recs = recs[:len(recs)/2]
 		}
 		res := protocol.UploadResponse{Results: []protocol.ItemResult{}}
 		for _, rec := range recs {
 			st := protocol.StatusDuplicate
 			if _, ok := g.held[rec.Seq]; !ok {
+				if _, prev := g.held[rec.Seq-1]; rec.Seq > 1 && !prev {
+					g.gaps = append(g.gaps, rec.Seq)
+				}
 				g.held[rec.Seq] = rec.Hash
 				g.stored[rec.Seq]++
 				st = protocol.StatusStored
@@ -58,6 +91,10 @@ func newFakeGateway(t *testing.T) *fakeGateway {
 		}
 		for g.held[res.StoredUpTo+1] != "" {
 			res.StoredUpTo++
+		}
+		g.mu.Unlock()
+		if f == gwLoseAnswer {
+			panic(http.ErrAbortHandler) // the connection is cut: the booth reads no answer
 		}
 		json.NewEncoder(w).Encode(res)
 	})

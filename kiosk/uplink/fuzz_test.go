@@ -27,17 +27,25 @@ type memStore struct {
 
 func newMemStore(n int) *memStore {
 	s := &memStore{cards: map[string]record.CardInfo{}}
-	var prev *record.Record
-	for i := range n {
-		r := record.Record{Device: device, Seq: uint64(i + 1), Kind: record.KindEvent, Payload: []byte(fmt.Sprintf(`{"n":%d}`, i))}
-		r.Seal(prev)
-		s.recs = append(s.recs, r)
-		prev = &s.recs[len(s.recs)-1]
-	}
-	if prev != nil {
-		s.head = *prev
-	}
+	s.add(n)
 	return s
+}
+
+// add appends n records to the chain, as the engine does while the uplink
+// drains.
+func (s *memStore) add(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		r := record.Record{Device: device, Seq: s.head.Seq + 1, Kind: record.KindEvent, Payload: []byte(fmt.Sprintf(`{"n":%d}`, s.head.Seq))}
+		if s.head.Seq == 0 {
+			r.Seal(nil)
+		} else {
+			r.Seal(&s.head)
+		}
+		s.recs = append(s.recs, r)
+		s.head = r
+	}
 }
 
 func (s *memStore) ChainHead() (string, uint64, string) {
@@ -49,14 +57,20 @@ func (s *memStore) ChainHead() (string, uint64, string) {
 	return s.head.Chain, s.head.Seq, s.head.Hash
 }
 
-func (s *memStore) Pending(limit int) ([]record.Record, error) {
+func (s *memStore) Pending(limit int) ([]record.Record, error) { return s.PendingAfter(0, limit) }
+
+func (s *memStore) PendingAfter(after uint64, limit int) ([]record.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.recs)
+	i := 0
+	for i < len(s.recs) && s.recs[i].Seq <= after {
+		i++
+	}
+	n := len(s.recs) - i
 	if limit > 0 && limit < n {
 		n = limit
 	}
-	return append([]record.Record(nil), s.recs[:n]...), nil
+	return append([]record.Record(nil), s.recs[i:i+n]...), nil
 }
 
 func (s *memStore) Ack(upTo uint64) error {
@@ -188,7 +202,7 @@ func FuzzUploadAnswer(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, derr := u.drain(context.Background())
+		_, derr := u.Drain(context.Background())
 		depth, _ := st.Depth()
 		acked := n - depth
 

@@ -94,7 +94,7 @@ func TestDrainProperty(t *testing.T) {
 			if step > 10*n+100 {
 				t.Fatalf("outbox not drained after %d steps", step)
 			}
-			u.drain(context.Background())
+			u.Drain(context.Background())
 			left, _ := st.Pending(0)
 			// Every deleted record is held by the gateway, unchanged.
 			for _, r := range want[:len(want)-len(left)] {

@@ -48,9 +48,12 @@ const (
 // Store is what the uplink needs of the booth's store; kiosk/store.Store
 // implements it.
 type Store interface {
-	// Pending returns up to limit unacknowledged records, oldest first.
-	Pending(limit int) ([]record.Record, error)
-	// Ack deletes the records up to and including upToSeq.
+	// PendingAfter returns up to limit unacknowledged records with a seq
+	// above after, oldest first (after 0: from the acknowledged point).
+	PendingAfter(after uint64, limit int) ([]record.Record, error)
+	// Ack deletes the records up to and including upToSeq; an Ack at or
+	// below the acknowledged point does nothing. It may run while
+	// PendingAfter reads.
 	Ack(upToSeq uint64) error
 	// Depth is the number of records waiting.
 	Depth() (int, error)
@@ -271,10 +274,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		now := u.opt.Clock.Mono()
-		if now < nextBeat && !beatFailed && now >= lastBeat+u.opt.DrainInterval && u.changed() {
-			// The centre sees a tamper or a fault at the next wake
-			// (DrainInterval), not a minute later; never more often, and
-			// a failing heartbeat waits for its interval as before.
+		// The centre sees a tamper or a fault at the next wake
+		// (DrainInterval), not a minute later; never more often, and a
+		// failing heartbeat waits for its interval as before.
+		beatEarly := func(now time.Duration) bool {
+			return now < nextBeat && !beatFailed && now >= lastBeat+u.opt.DrainInterval && u.changed()
+		}
+		if beatEarly(now) {
 			nextBeat = now
 		}
 		var err error
@@ -298,7 +304,13 @@ func (u *Uplink) Run(ctx context.Context) error {
 			}
 		default:
 			drainTurn = false
-			more, err = u.drain(ctx)
+			// A round of batches ends when a heartbeat or a roster page
+			// falls due (between two pages: one batch), as the loop would
+			// see it between two batches.
+			more, err = u.drain(ctx, func() bool {
+				now := u.opt.Clock.Mono()
+				return now >= nextBeat || now >= nextSync || beatEarly(now)
+			})
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -399,49 +411,6 @@ func (u *Uplink) succeeded() {
 	u.status.Failures = 0
 	u.status.LastError = ""
 	u.status.LastSuccess = u.opt.Clock.Now()
-}
-
-// drain uploads one batch and acknowledges what the gateway confirmed.
-// more reports that records remain to be sent at once.
-func (u *Uplink) drain(ctx context.Context) (more bool, err error) {
-	recs, err := u.opt.Store.Pending(u.opt.BatchSize)
-	if err != nil {
-		return false, fmt.Errorf("uplink: read outbox: %w", err)
-	}
-	if len(recs) == 0 {
-		u.setDepth()
-		return false, nil
-	}
-	first, last := recs[0].Seq, recs[len(recs)-1].Seq
-	var resp protocol.UploadResponse
-	if err := u.post(ctx, protocol.PathUpload, protocol.UploadRequest{Records: recs}, &resp); err != nil {
-		return false, fmt.Errorf("uplink: upload records #%d–#%d: %w", first, last, err)
-	}
-	for _, ce := range resp.ChainErrors {
-		u.opt.Log.Error("uplink: the gateway flagged this booth's hash chain", "detail", ce,
-			"action", "keep this booth's database for a technician; do not wipe it")
-	}
-	for _, it := range resp.Results {
-		if it.Status == protocol.StatusConflict {
-			u.opt.Log.Error("uplink: the gateway holds a different record under this sequence", "seq", it.Seq,
-				"action", "keep this booth's database for a technician")
-		}
-	}
-	// Acknowledge only what the gateway confirmed, never past what we
-	// sent: the rest is resent next time.
-	upTo := min(resp.StoredUpTo, last)
-	if upTo < first {
-		u.setDepth()
-		return false, fmt.Errorf("uplink: the gateway stored records only up to #%d after upload of #%d–#%d; it must hold the earlier ones before these count", resp.StoredUpTo, first, last)
-	}
-	if err := u.opt.Store.Ack(upTo); err != nil {
-		return false, fmt.Errorf("uplink: acknowledge records up to #%d: %w", upTo, err)
-	}
-	u.mu.Lock()
-	u.status.Uploaded += upTo - first + 1
-	u.mu.Unlock()
-	depth := u.setDepth()
-	return depth > 0, nil
 }
 
 func (u *Uplink) setDepth() int {
@@ -634,11 +603,14 @@ type Beat struct {
 	RTT    time.Duration // on the monotonic clock
 }
 
-// Drain uploads one batch of the outbox now, as Run does at each wake, and
-// says whether more records wait. For a caller that steps the uplink itself
-// instead of running it: the unit tests and the whole-system tests
-// (tools/testbed/systest) check exactly once between two rounds.
-func (u *Uplink) Drain(ctx context.Context) (more bool, err error) { return u.drain(ctx) }
+// Drain uploads one batch of the outbox now and acknowledges it, and says
+// whether more records wait; Run sends rounds of batches, pipelined. For a
+// caller that steps the uplink itself instead of running it: the unit
+// tests and the whole-system tests (tools/testbed/systest) check exactly
+// once between two batches.
+func (u *Uplink) Drain(ctx context.Context) (more bool, err error) {
+	return u.drain(ctx, func() bool { return true })
+}
 
 // Sync brings the roster up to date, every page of it, as Run does every
 // SyncInterval; for a caller that steps the uplink.
@@ -752,6 +724,11 @@ func (u *Uplink) post(ctx context.Context, path string, req, resp any) error {
 	if err != nil {
 		return fmt.Errorf("encode request: %w", err)
 	}
+	return u.postBody(ctx, path, body, resp)
+}
+
+// postBody is post of a request already encoded.
+func (u *Uplink) postBody(ctx context.Context, path string, body []byte, resp any) error {
 	ctx, cancel := context.WithTimeout(ctx, u.opt.RequestTimeout)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u.base+path, bytes.NewReader(body))
