@@ -168,13 +168,12 @@ func rosterImport(q *Request) error {
 		// numbers pages keep: the console imports cards only.
 		for i, c := range cards {
 			if len(c.Numbers) > 0 {
-				err = errors.Join(err, roster.RowError{Line: lines[i], Column: roster.NumbersColumn,
-					Msg: "the console imports cards only: register numbers with wartel-gateway roster import -by ACCOUNT, or leave the column out"})
+				err = errors.Join(err, roster.RowError{Line: lines[i], Column: roster.NumbersColumn, Msg: q.T("inmates.err.numbers")})
 			}
 		}
 	}
 	if err != nil {
-		imp.Errors = rowErrors(err)
+		imp.Errors = rowErrors(err, q.T)
 		return q.showInmates(imp)
 	}
 	for i, c := range cards {
@@ -210,8 +209,9 @@ func rosterImport(q *Request) error {
 }
 
 // rowErrors lists the problems of a roster file, each with its line (0:
-// about the whole file).
-func rowErrors(err error) []roster.RowError {
+// about the whole file), in the words of t (the reader's language) where
+// the parser named the problem.
+func rowErrors(err error, t func(key string, args ...any) string) []roster.RowError {
 	var all []error
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		all = j.Unwrap()
@@ -222,6 +222,9 @@ func rowErrors(err error) []roster.RowError {
 	for _, e := range all {
 		var re roster.RowError
 		if errors.As(e, &re) {
+			if re.Code != "" {
+				re.Msg = t("roster.problem."+re.Code, re.Args...)
+			}
 			out = append(out, re)
 			continue
 		}

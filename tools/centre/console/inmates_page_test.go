@@ -88,8 +88,11 @@ func TestBrowserInmates(t *testing.T) {
 	b.wait("the errors", `document.querySelector('[data-role="import-errors"]') !== null`)
 	var lines []string
 	b.eval(`[...document.querySelectorAll('[data-role="import-errors"] li')].map(li => li.dataset.line + ' ' + li.textContent)`, &lines)
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "3 ") || !strings.Contains(lines[0], "card") {
-		t.Errorf("errors shown %q, want one naming line 3 and the card column", lines)
+	// In the page's language (Indonesian by default): the parser's problem
+	// worded from its code.
+	unread := strings.TrimSuffix(translate("id", "roster.problem.card"), "%v")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "3 ") || !strings.Contains(lines[0], "card") || !strings.Contains(lines[0], unread) {
+		t.Errorf("errors shown %q, want one naming line 3 and the card column, saying %q", lines, unread)
 	}
 	var confirm bool
 	b.eval(`document.querySelector('[data-role="confirm"]') !== null`, &confirm)
@@ -184,7 +187,7 @@ func TestImportRefusesNumbers(t *testing.T) {
 		var got []string
 		for _, m := range errLine.FindAllStringSubmatch(r.body, -1) {
 			got = append(got, m[1])
-			if msg := html.UnescapeString(m[2]); !strings.Contains(msg, roster.NumbersColumn) || !strings.Contains(msg, "register numbers with") {
+			if msg := html.UnescapeString(m[2]); !strings.Contains(msg, roster.NumbersColumn) || !strings.Contains(msg, translate("id", "inmates.err.numbers")) {
 				t.Errorf("confirm %q: line %s says %q", confirm, m[1], msg)
 			}
 		}

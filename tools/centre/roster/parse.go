@@ -41,8 +41,47 @@ const MaxAllowanceMin = int64(policy.MaxCall / time.Minute)
 type RowError struct {
 	Line   int
 	Column string
-	Msg    string
+	Msg    string // in English, for the command line
+	// Code names the problem (ProblemCodes) and Args are its values, for a
+	// page that words it in its reader's language (the console's
+	// "roster.problem.CODE", the same values in the same order); "" for a
+	// problem only Msg says.
+	Code string
+	Args []any
 }
+
+// rowError is the problem code at line and col, its Msg in English.
+func rowError(line int, col, code string, args ...any) RowError {
+	return RowError{Line: line, Column: col, Msg: fmt.Sprintf(problemText[code], args...), Code: code, Args: args}
+}
+
+// problemText is each problem's English, a format of its Args.
+var problemText = map[string]string{
+	"csv":               "not valid CSV: %v",
+	"columns":           "has %d columns, want %d (%s)",
+	"numbers_twice":     "the numbers of %s are already given on line %d; write them on one of the person's rows",
+	"card_twice":        "card %s is already on line %d; a card belongs to one person",
+	"roles_in_file":     "person %s is already an %s on line %d; one person may not hold both an officer card and an inmate card",
+	"roles_in_roster":   "person %s already holds %s card %s in the roster; one person may not hold both an officer card and an inmate card (delete that card first)",
+	"role":              "%q is not inmate or officer",
+	"person":            "is empty; give the inmate's or officer's id",
+	"card":              "%v",
+	"allowance":         "%q is not a whole number of minutes",
+	"allowance_below":   "%d is negative",
+	"allowance_above":   "%d minutes is more than the longest call a policy allows (%d minutes, %v); write at most %d",
+	"officer_allowance": "officers have no allowance; leave it empty",
+	"blocked":           "%q is not yes or no",
+	"officer_numbers":   "officers have no registered numbers; leave it empty",
+	"numbers":           "%v",
+}
+
+// ProblemCodes lists every RowError code, for the tests that give each
+// its words in every language.
+var ProblemCodes = []string{"csv", "columns", "numbers_twice", "card_twice", "roles_in_file", "roles_in_roster", "role", "person",
+	"card", "allowance", "allowance_below", "allowance_above", "officer_allowance", "blocked", "officer_numbers", "numbers"}
+
+// ProblemFormat is the English format of a RowError code.
+func ProblemFormat(code string) string { return problemText[code] }
 
 func (e RowError) Error() string {
 	if e.Column == "" {
@@ -106,7 +145,7 @@ func ParseLines(r io.Reader) ([]record.CardInfo, []int, error) {
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
-			errs = append(errs, RowError{Line: line, Msg: fmt.Sprintf("not valid CSV: %v", err)})
+			errs = append(errs, rowError(line, "", "csv", err))
 			break // the reader cannot resynchronise after a quoting error
 		}
 		line, _ := cr.FieldPos(0)
@@ -117,13 +156,12 @@ func ParseLines(r io.Reader) ([]record.CardInfo, []int, error) {
 		errs = append(errs, rerrs...)
 		if len(rerrs) == 0 {
 			if first, dup := numbers[ci.Person]; dup && len(ci.Numbers) > 0 {
-				errs = append(errs, RowError{line, NumbersColumn, fmt.Sprintf("the numbers of %s are already given on line %d; write them on one of the person's rows", ci.Person, first)})
+				errs = append(errs, rowError(line, NumbersColumn, "numbers_twice", ci.Person, first))
 			} else if first, dup := seen[ci.Card]; dup {
-				errs = append(errs, RowError{line, "card", fmt.Sprintf("card %s is already on line %d; a card belongs to one person", ci.Card, first)})
+				errs = append(errs, rowError(line, "card", "card_twice", ci.Card, first))
 			} else if first, ok := roles[ci.Person]; ok && byLn[first].Role != ci.Role {
 				// An officer holding an inmate card could credit their own minutes.
-				errs = append(errs, RowError{line, "role", fmt.Sprintf("person %s is already an %s on line %d; one person may not hold both an officer card and an inmate card",
-					ci.Person, byLn[first].Role, first)})
+				errs = append(errs, rowError(line, "role", "roles_in_file", ci.Person, byLn[first].Role, first))
 			} else {
 				seen[ci.Card] = line
 				if len(ci.Numbers) > 0 {
@@ -155,39 +193,39 @@ func parseRow(line int, f []string, ncols int) (record.CardInfo, []error) {
 		if ncols > len(Header) {
 			head += "," + NumbersColumn
 		}
-		return record.CardInfo{}, []error{RowError{Line: line, Msg: fmt.Sprintf("has %d columns, want %d (%s)", len(f), ncols, head)}}
+		return record.CardInfo{}, []error{rowError(line, "", "columns", len(f), ncols, head)}
 	}
 	for i := range f {
 		f[i] = strings.TrimSpace(f[i])
 	}
 	var errs []error
-	bad := func(col, format string, args ...any) {
-		errs = append(errs, RowError{line, col, fmt.Sprintf(format, args...)})
+	bad := func(col, code string, args ...any) {
+		errs = append(errs, rowError(line, col, code, args...))
 	}
 	ci := record.CardInfo{Role: record.Role(strings.ToLower(f[0])), Person: f[1], Name: f[2], Block: f[3]}
 	if ci.Role != record.RoleInmate && ci.Role != record.RoleOfficer {
-		bad("role", "%q is not inmate or officer", f[0])
+		bad("role", "role", f[0])
 	}
 	if ci.Person == "" {
-		bad("person", "is empty; give the inmate's or officer's id")
+		bad("person", "person")
 	}
 	card, err := cardid.Parse(f[4])
 	if err != nil {
-		bad("card", "%v", err)
+		bad("card", "card", err)
 	}
 	ci.Card = string(card)
 	if f[5] != "" {
 		n, err := strconv.ParseInt(f[5], 10, 64)
 		switch {
 		case err != nil:
-			bad("allowance_min", "%q is not a whole number of minutes", f[5])
+			bad("allowance_min", "allowance", f[5])
 		case n < 0:
-			bad("allowance_min", "%d is negative", n)
+			bad("allowance_min", "allowance_below", n)
 		case n > MaxAllowanceMin:
 			// Minutes beyond this would also overflow on conversion and be stored negative.
-			bad("allowance_min", "%d minutes is more than the longest call a policy allows (%d minutes, %v); write at most %d", n, MaxAllowanceMin, policy.MaxCall, MaxAllowanceMin)
+			bad("allowance_min", "allowance_above", n, MaxAllowanceMin, policy.MaxCall, MaxAllowanceMin)
 		case ci.Role == record.RoleOfficer && n != 0:
-			bad("allowance_min", "officers have no allowance; leave it empty")
+			bad("allowance_min", "officer_allowance")
 		default:
 			ci.Allowance = time.Duration(n) * time.Minute
 		}
@@ -197,15 +235,15 @@ func parseRow(line int, f []string, ncols int) (record.CardInfo, []error) {
 	case "yes", "true", "1":
 		ci.Blocked = true
 	default:
-		bad("blocked", "%q is not yes or no", f[6])
+		bad("blocked", "blocked", f[6])
 	}
 	if len(f) > len(Header) && f[7] != "" {
 		if ci.Role == record.RoleOfficer {
-			bad(NumbersColumn, "officers have no registered numbers; leave it empty")
+			bad(NumbersColumn, "officer_numbers")
 		} else {
 			ns, err := parseNumbersCell(ci.Person, f[7])
 			if err != nil {
-				bad(NumbersColumn, "%v", err)
+				bad(NumbersColumn, "numbers", err)
 			}
 			ci.Numbers = ns
 		}
@@ -277,8 +315,7 @@ func CheckRoles(cards []record.CardInfo, lines []int, existing []record.CardInfo
 			other = record.RoleOfficer
 		}
 		if h, ok := held[c.Person+"\x00"+string(other)]; ok {
-			errs = append(errs, RowError{lines[i], "role", fmt.Sprintf("person %s already holds %s card %s in the roster; one person may not hold both an officer card and an inmate card (delete that card first)",
-				c.Person, other, h.Card)})
+			errs = append(errs, rowError(lines[i], "role", "roles_in_roster", c.Person, other, h.Card))
 			if len(errs) >= MaxErrors {
 				break
 			}

@@ -2,6 +2,7 @@ package roster
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,6 +155,55 @@ func TestCheckRoles(t *testing.T) {
 		err := CheckRoles(tc.cards, lines, existing)
 		if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestProblemCodes: every problem the parser and CheckRoles report carries
+// its code and values (so the console can word it in Indonesian), its Msg
+// is the code's English, and every code of ProblemCodes is reported by
+// some file here.
+func TestProblemCodes(t *testing.T) {
+	head := "role,person,name,block,card,allowance_min,blocked,numbers\n"
+	files := []string{
+		head + "inmate,W-1,A,A,em:0400D8B2A5,,,\"1:0812\n",
+		head + "inmate,W-1,A,A,em:0400D8B2A5,,\n",
+		head + "inmate,W-1,A,A,em:0400D8B2A5,,,1:081234567890:ibu\ninmate,W-1,A,A,em:0400D8B2A6,,,2:081234567891:ibu\n",
+		head + "inmate,W-1,A,A,em:0400D8B2A5,,,\ninmate,W-2,B,A,em:0400D8B2A5,,,\n",
+		head + "inmate,W-1,A,A,em:0400D8B2A5,,,\nofficer,W-1,A,,em:0400D8B2A6,,,\n",
+		head + "warden,,A,A,nonsense,ten,maybe,\n",
+		head + "inmate,W-1,A,A,em:0400D8B2A5,-1,,x\n",
+		head + "inmate,W-1,A,A,em:0400D8B2A5,99999999,,\n",
+		head + "officer,P-1,A,,em:0400D8B2A5,5,,1:081234567890:ibu\n",
+	}
+	seen := map[string]bool{}
+	check := func(err error) {
+		t.Helper()
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var re RowError
+			if !errors.As(e, &re) || re.Code == "" {
+				t.Errorf("%v: no problem code: the console cannot word it in Indonesian", e)
+				continue
+			}
+			if want := fmt.Sprintf(ProblemFormat(re.Code), re.Args...); re.Msg != want || strings.Contains(want, "%!") {
+				t.Errorf("%s: Msg %q, want %q", re.Code, re.Msg, want)
+			}
+			seen[re.Code] = true
+		}
+	}
+	for _, f := range files {
+		if _, _, err := ParseLines(strings.NewReader(f)); err != nil {
+			check(err)
+		}
+	}
+	cards, lines, err := ParseLines(strings.NewReader(head + "officer,W-1,A,,em:0400D8B2A6,,,\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(CheckRoles(cards, lines, []record.CardInfo{{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "W-1"}}))
+	for _, c := range ProblemCodes {
+		if !seen[c] {
+			t.Errorf("code %s is never reported by the files here: add one", c)
 		}
 	}
 }
