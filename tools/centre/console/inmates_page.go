@@ -185,7 +185,7 @@ func rosterImport(q *Request) error {
 				replaced = append(replaced, c)
 			}
 		}
-		_, err = q.Store().UpsertCards(q.Ctx(), q.Facility, cards)
+		_, err = q.Store().UpsertCards(q.Ctx(), q.Facility, q.Account.Name, cards)
 		return replaced, cards, err
 	})
 	if err != nil {
