@@ -38,6 +38,7 @@ type inmatesData struct {
 	Period   string // this period's key; "" without a policy
 	Cards    []cardRow
 	More     int // cards matching beyond maxListed
+	Withheld int // officer cards not approved (the Officer cards page lists them)
 	CanWrite bool
 	Import   *importView
 }
@@ -62,6 +63,7 @@ func (q *Request) showInmates(imp *importView) error {
 	if err != nil {
 		return err
 	}
+	d.Withheld = len(full.Deletes) // a full roster's only deletes: officer cards withheld
 	var period policy.Period
 	allowance := time.Duration(0)
 	if full.Policy != nil {
