@@ -55,7 +55,7 @@ var ErrUnknownOfficer = errors.New("no such officer card in this facility's rost
 
 // withheld is the SQL condition of a card row the booths must not honour:
 // an officer card not (yet) approved.
-const withheld = `(role = 'officer' AND officer_status <> 'approved')`
+const withheld = `(role = '` + string(record.RoleOfficer) + `' AND officer_status <> '` + string(OfficerApproved) + `')`
 
 // historyRow is a card row as card_history keeps it: as the booths get it,
 // a withheld officer card as deleted.
