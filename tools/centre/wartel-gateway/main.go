@@ -408,5 +408,6 @@ func cardOf(ctx context.Context, s ledger.Store, facility, card string) (any, er
 			return map[string]any{"card": c.Card, "role": c.Role, "person": c.Person, "blocked": c.Blocked}, nil
 		}
 	}
-	return nil, nil
+	// An officer card pending approval is in the roster, withheld from the booths.
+	return officerCard(ctx, s, facility, card)
 }
