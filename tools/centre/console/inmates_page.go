@@ -63,7 +63,7 @@ func (q *Request) showInmates(imp *importView) error {
 	if err != nil {
 		return err
 	}
-	d.Withheld = len(full.Deletes) // a full roster's only deletes: officer cards withheld
+	d.Withheld = len(full.Withheld)
 	var period policy.Period
 	allowance := time.Duration(0)
 	if full.Policy != nil {
@@ -148,7 +148,7 @@ func rosterImport(q *Request) error {
 		if rerr != nil {
 			return rerr
 		}
-		err = roster.CheckRoles(cards, lines, full.Upserts)
+		err = roster.CheckRoles(cards, lines, append(full.Upserts, full.Withheld...))
 	}
 	if err == nil {
 		// The roster parser reads a numbers column too, but registering
@@ -182,7 +182,7 @@ func rosterImport(q *Request) error {
 			named[c.Card] = true
 		}
 		var replaced []record.CardInfo
-		for _, c := range full.Upserts {
+		for _, c := range append(full.Upserts, full.Withheld...) {
 			if named[c.Card] {
 				replaced = append(replaced, c)
 			}

@@ -262,6 +262,10 @@ type RosterDelta struct {
 	Full    bool              // replace the whole roster with Upserts
 	Upserts []record.CardInfo // by card
 	Deletes []string          // card ids; when Full, only officer cards withheld pending approval
+	// Withheld are those officer cards of a Full answer as the centre
+	// holds them, for its own views (a roster check, -replace, pages);
+	// booths never get it.
+	Withheld []record.CardInfo
 	Policy  []byte            // the facility rules if changed since (or Full); nil otherwise
 	// Blocked is the facility's whole blocked list when BlockedSent: it
 	// changed since the version asked from (or Full); like Policy, only

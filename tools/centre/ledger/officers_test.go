@@ -88,6 +88,9 @@ func TestOfficerApproval(t *testing.T) {
 			if up, del := sent(t, s, f, 0); up["em:OA"] != "" || !slices.Equal(del, []string{"em:OA"}) || up["em:W1"] != "W-1" {
 				t.Errorf("full roster with the officer card pending: upserts %v deletes %v; want only em:W1, em:OA deleted", up, del)
 			}
+			if d, _ := s.RosterSince(ctx, f, 0); len(d.Withheld) != 1 || d.Withheld[0].Card != officer.Card || d.Withheld[0].Person != officer.Person || d.Withheld[0].Name != officer.Name {
+				t.Errorf("the centre's view of the withheld card: %+v, want %+v", d.Withheld, officer)
+			}
 			if credit, flags := credited(t, s, f, "b01", "P-A", "em:OA", v1); credit != 0 || !slices.Equal(flags, []string{"officer@1"}) {
 				t.Errorf("an officer record of the pending card: credit %v flags %v, want none and officer@1", credit, flags)
 			}

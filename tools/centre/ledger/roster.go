@@ -251,12 +251,15 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 				return err
 			}
 			n, last = n+1, c.Card
-			if deleted != 0 {
-				d.Deletes = append(d.Deletes, c.Card)
-				continue
-			}
 			c.Blocked = blocked != 0
 			c.Allowance = time.Duration(c.allowanceMs) * time.Millisecond
+			if deleted != 0 {
+				d.Deletes = append(d.Deletes, c.Card)
+				if d.Full { // a full read has no tombstones: a withheld officer card
+					d.Withheld = append(d.Withheld, c.CardInfo)
+				}
+				continue
+			}
 			d.Upserts = append(d.Upserts, c.CardInfo)
 		}
 		if err := rows.Err(); err != nil {

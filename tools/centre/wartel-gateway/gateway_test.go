@@ -287,6 +287,11 @@ func TestCLI(t *testing.T) {
 	if out := mustGW(t, "roster", "import", "-state", state, "-facility", "lapas-uji", "-by", "operator", roster); !strings.Contains(out, "1 officer cards pending") {
 		t.Fatalf("import said %q, want the officer card pending", out)
 	}
+	// A pending officer card is in the roster, for the one-role check too.
+	if _, errOut, err := gw(t, "roster", "import", "-state", state, "-facility", "lapas-uji", "-by", "operator",
+		writeFile(t, dir, "clash.csv", "role,person,name,block,card,allowance_min,blocked\ninmate,p1,Sari,A,em:0400D8B2A9,,\n")); err == nil || !strings.Contains(errOut, "line 2, column role") {
+		t.Fatalf("an inmate card for the person of a pending officer card: %v %q, want line 2 refused", err, errOut)
+	}
 	// The officer card reaches no booth until another account approves it.
 	officers := func(a ...string) []string {
 		return append([]string{"roster", "officers", a[0], "-state", state, "-facility", "lapas-uji"}, a[1:]...)

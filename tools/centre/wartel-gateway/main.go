@@ -287,7 +287,7 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read the roster of %s to check the file against it: %w", *facility, err)
 	}
-	if err := roster.CheckRoles(cards, lines, now.Upserts); err != nil {
+	if err := roster.CheckRoles(cards, lines, append(now.Upserts, now.Withheld...)); err != nil {
 		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 	}
 	if err := officersNeedBy(*by, cards, lines); err != nil {
@@ -325,17 +325,13 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 			keep[c.Card] = true
 		}
 		// The roster as booths get it, and the officer cards it withholds
-		// pending approval (in a full roster, its only deletes).
-		held := all.Deletes
-		for _, c := range all.Upserts {
-			held = append(held, c.Card)
-		}
-		for _, card := range held {
-			if !keep[card] {
-				if version, err = s.DeleteCard(ctx, *facility, card); err != nil {
-					return fmt.Errorf("delete card %s of %s: %w", card, *facility, err)
+		// pending approval.
+		for _, c := range append(all.Upserts, all.Withheld...) {
+			if !keep[c.Card] {
+				if version, err = s.DeleteCard(ctx, *facility, c.Card); err != nil {
+					return fmt.Errorf("delete card %s of %s: %w", c.Card, *facility, err)
 				}
-				gone = append(gone, card)
+				gone = append(gone, c.Card)
 				deleted++
 			}
 		}
