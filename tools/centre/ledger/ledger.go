@@ -266,7 +266,7 @@ type RosterDelta struct {
 	// holds them, for its own views (a roster check, -replace, pages);
 	// booths never get it.
 	Withheld []record.CardInfo
-	Policy  []byte            // the facility rules if changed since (or Full); nil otherwise
+	Policy   []byte // the facility rules if changed since (or Full); nil otherwise
 	// Blocked is the facility's whole blocked list when BlockedSent: it
 	// changed since the version asked from (or Full); like Policy, only
 	// the first page carries it.
