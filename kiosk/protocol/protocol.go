@@ -135,7 +135,7 @@ type SyncResponse struct {
 	Version int64    `json:"version"`
 	Full    bool     `json:"full"`
 	Upserts []Card   `json:"upserts"`
-	Deletes []string `json:"deletes"` // canonical card ids
+	Deletes []string `json:"deletes"` // canonical card ids; in a full answer only officer cards withheld pending approval (docs/uplink.md)
 	// Policy is the facility's rules (allowances, hours, rotation) as the
 	// booth's configuration reads them; absent when unchanged. Only the
 	// first page of a pass carries it.

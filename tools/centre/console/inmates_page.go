@@ -40,6 +40,7 @@ type inmatesData struct {
 	Period   string // this period's key; "" without a policy
 	Cards    []cardRow
 	More     int // cards matching beyond maxListed
+	Withheld int // officer cards not approved (the Officer cards page lists them)
 	CanWrite bool
 	Import   *importView
 }
@@ -64,6 +65,7 @@ func (q *Request) showInmates(imp *importView) error {
 	if err != nil {
 		return err
 	}
+	d.Withheld = len(full.Withheld)
 	var period policy.Period
 	allowance := time.Duration(0)
 	if full.Policy != nil {
@@ -160,7 +162,7 @@ func rosterImport(q *Request) error {
 		if rerr != nil {
 			return rerr
 		}
-		err = roster.CheckRoles(cards, lines, full.Upserts)
+		err = roster.CheckRoles(cards, lines, append(full.Upserts, full.Withheld...))
 	}
 	if err == nil {
 		// The roster parser reads a numbers column too, but registering
@@ -193,12 +195,12 @@ func rosterImport(q *Request) error {
 			named[c.Card] = true
 		}
 		var replaced []record.CardInfo
-		for _, c := range full.Upserts {
+		for _, c := range append(full.Upserts, full.Withheld...) {
 			if named[c.Card] {
 				replaced = append(replaced, c)
 			}
 		}
-		_, err = q.Store().UpsertCards(q.Ctx(), q.Facility, cards)
+		_, err = q.Store().UpsertCards(q.Ctx(), q.Facility, q.Account.Name, cards)
 		return replaced, cards, err
 	})
 	if err != nil {

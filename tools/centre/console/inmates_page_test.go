@@ -32,7 +32,7 @@ func seedRoster(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.UpsertCards(ctx, "lp", cards); err != nil {
+	if _, err := e.st.UpsertCards(ctx, "lp", "operator", cards); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.st.SetPolicy(ctx, "lp", []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`)); err != nil {

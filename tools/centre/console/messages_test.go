@@ -57,6 +57,16 @@ func TestEveryKeyInEveryLanguage(t *testing.T) {
 			t.Errorf("centre event %s has no label", k)
 		}
 	}
+	for _, st := range ledger.AllNumberStatuses {
+		if _, ok := english["numbers.status."+string(st)]; !ok {
+			t.Errorf("number status %s has no label", st)
+		}
+	}
+	for _, st := range ledger.AllOfficerStatuses {
+		if _, ok := english["officers.status."+string(st)]; !ok {
+			t.Errorf("officer card status %s has no label", st)
+		}
+	}
 	for _, src := range ledger.AllEventSources {
 		if _, ok := english["source."+string(src)]; !ok {
 			t.Errorf("event source %s has no label", src)

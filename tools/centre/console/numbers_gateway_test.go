@@ -30,46 +30,12 @@ func kioskBinary(t *testing.T) string {
 // synced, holds the approved number and not the rejected one.
 func TestBrowserNumbers(t *testing.T) {
 	b := newChrome(t)
-	gw, kiosk := gatewayBinary(t), kioskBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // bounds a hang only
 	defer cancel()
-	r, err := boothrig.Start(ctx, boothrig.Options{Dir: t.TempDir(), KioskBin: kiosk, GatewayBin: gw, Console: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	st, err := r.Ledger()
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := r.Facility()
+	r, c := rigCentre(t, ctx, ledger.RoleOperator, ledger.RoleSupervisor, ledger.RoleAuditor)
+	st, f := c.store, r.Facility()
 	inmate := boothrig.DemoRoster[0].Info.Person
-	cheap := console.Argon2Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}
-	c := &centre{t: t, url: strings.TrimSuffix(r.Gateway.Console, "/"), people: map[string]person{}, store: st}
-	for _, p := range []struct {
-		name string
-		role ledger.Role
-	}{{"op", ledger.RoleOperator}, {"sup", ledger.RoleSupervisor}, {"aud", ledger.RoleAuditor}} {
-		a, cr, err := console.NewAccount(p.name, p.role, []string{f}, "", cheap, time.Now())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := st.AddAccount(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-		c.people[p.name] = person{p.name, cr.Password, cr.TOTPSecret, p.role}
-	}
-	login := func(p person) {
-		t.Helper()
-		b.run("log in as "+p.name, chromedp.Navigate(c.url+"/login"), chromedp.WaitVisible(chromedp.CSS(`form[data-role="login"]`)),
-			chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), p.name), chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), p.password),
-			chromedp.SendKeys(chromedp.CSS(`input[name="code"]`), c.code(p)), chromedp.Click(chromedp.CSS(`form[data-role="login"] button[type="submit"]`)),
-			chromedp.WaitVisible(chromedp.CSS(`[data-role="facilities"]`)))
-	}
+	login := func(p person) { t.Helper(); c.browserLogin(b, p) }
 	page := c.url + "/f/" + f + "/numbers"
 
 	// The operator registers two numbers from the inmate's link.
@@ -170,6 +136,49 @@ func TestBrowserNumbers(t *testing.T) {
 	if strings.Join(got, ", ") != "numbers.reject sup console, numbers.approve sup console, numbers.add op console, numbers.add op console" {
 		t.Errorf("audit trail %v", got)
 	}
+}
+
+// rigCentre starts a rig (boothrig: a real gateway with its console and a
+// real booth) and adds a console account of each role to its facility,
+// named "op", "sup" and "aud" by role.
+func rigCentre(t *testing.T, ctx context.Context, roles ...ledger.Role) (*boothrig.Rig, *centre) {
+	t.Helper()
+	r, err := boothrig.Start(ctx, boothrig.Options{Dir: t.TempDir(), KioskBin: kioskBinary(t), GatewayBin: gatewayBinary(t), Console: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	st, err := r.Ledger()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cheap := console.Argon2Params{Time: 1, Memory: 1024, Threads: 1, KeyLen: 32, SaltLen: 16}
+	c := &centre{t: t, url: strings.TrimSuffix(r.Gateway.Console, "/"), people: map[string]person{}, store: st}
+	names := map[ledger.Role]string{ledger.RoleOperator: "op", ledger.RoleSupervisor: "sup", ledger.RoleAuditor: "aud"}
+	for _, role := range roles {
+		a, cr, err := console.NewAccount(names[role], role, []string{r.Facility()}, "", cheap, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.AddAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		c.people[names[role]] = person{names[role], cr.Password, cr.TOTPSecret, role}
+	}
+	return r, c
+}
+
+// browserLogin logs p in in chromium with its password and a TOTP code.
+func (c *centre) browserLogin(b *chrome, p person) {
+	c.t.Helper()
+	b.run("log in as "+p.name, chromedp.Navigate(c.url+"/login"), chromedp.WaitVisible(chromedp.CSS(`form[data-role="login"]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name="name"]`), p.name), chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), p.password),
+		chromedp.SendKeys(chromedp.CSS(`input[name="code"]`), c.code(p)), chromedp.Click(chromedp.CSS(`form[data-role="login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-role="facilities"]`)))
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }

@@ -371,7 +371,7 @@ func (q *Request) numberChange(verb string) error {
 		return bad("numbers.err.same_account", before.RegisteredBy)
 	case errors.Is(err, ledger.ErrNumberBlocked):
 		return bad("numbers.err.blocked_approve")
-	case errors.Is(err, ledger.ErrNumberState):
+	case errors.Is(err, ledger.ErrState):
 		return bad("numbers.err.state", q.T("numbers.status."+string(before.Status)))
 	case errors.Is(err, ledger.ErrUnknownNumber):
 		return bad("numbers.err.unknown")

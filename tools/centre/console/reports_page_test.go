@@ -13,6 +13,7 @@ import (
 
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/ledger/ledgertest"
 )
 
 // seedMonth puts a month of facility lp in the ledger: calls, and four
@@ -26,9 +27,10 @@ func seedMonth(t *testing.T, st ledger.Store) {
 		cards = append(cards, record.CardInfo{Card: fmt.Sprintf("em:P%d", i), Role: record.RoleOfficer, Person: fmt.Sprintf("P-%d", i)})
 	}
 	cards = append(cards, record.CardInfo{Card: "em:X", Role: record.RoleOfficer, Person: "<script>x</script>"})
-	if _, err := st.UpsertCards(ctx, "lp", cards); err != nil {
+	if _, err := st.UpsertCards(ctx, "lp", "operator", cards); err != nil {
 		t.Fatal(err)
 	}
+	ledgertest.ApproveOfficers(t, st, "lp", "supervisor")
 	if _, err := st.SetPolicy(ctx, "lp", []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`)); err != nil {
 		t.Fatal(err)
 	}

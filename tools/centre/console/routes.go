@@ -75,6 +75,8 @@ func Routes() []Route {
 		{"POST", numbersRevokePath, Change, writeRoles, numberRevoke},
 		{"POST", numbersBlockPath, Change, numberRegistrars, numberBlock},
 		{"POST", numbersUnblockPath, Change, numberRegistrars, numberUnblock},
+		{"GET", "/f/{facility}/officers", View, anyRole, officersPage},
+		{"POST", officersDecidePath, Change, numberDeciders, officerDecide},
 	}
 }
 

@@ -22,12 +22,13 @@ func TestMonthActivity(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			s := open1(t, be)
 			f := "lp"
-			if _, err := s.UpsertCards(ctx, f, []record.CardInfo{
+			if _, err := s.UpsertCards(ctx, f, "operator", []record.CardInfo{
 				{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"},
 				{Card: "em:P2", Role: record.RoleOfficer, Person: "P-2"},
 			}); err != nil {
 				t.Fatal(err)
 			}
+			approveOfficers(t, s, f)
 			if _, err := s.SetPolicy(ctx, f, []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`)); err != nil {
 				t.Fatal(err)
 			}

@@ -91,7 +91,7 @@ func BenchmarkRosterPageNumbers(b *testing.B) {
 				for i := range cards {
 					cards[i] = record.CardInfo{Card: fmt.Sprintf("em:%010X", i), Role: record.RoleInmate, Person: fmt.Sprintf("W-%05d", i), Name: "Inmate"}
 				}
-				if _, err := s.UpsertCards(ctx, "bench", cards); err != nil {
+				if _, err := s.UpsertCards(ctx, "bench", "operator", cards); err != nil {
 					b.Fatal(err)
 				}
 				tx, err := s.db.Begin()

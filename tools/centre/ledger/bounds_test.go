@@ -140,7 +140,7 @@ func TestUpsertCardsBounds(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			s := open1(t, be)
 			for _, tc := range cases {
-				_, err := s.UpsertCards(ctx, "lp", tc.cards)
+				_, err := s.UpsertCards(ctx, "lp", "operator", tc.cards)
 				if (err == nil) != tc.ok {
 					t.Errorf("%s: error %v, want ok %v", tc.name, err, tc.ok)
 				}

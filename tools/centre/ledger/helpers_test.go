@@ -160,7 +160,26 @@ func itoa(n uint64) string {
 // the facility's roster, so officer records verify at the centre.
 func staffed(t testing.TB, s Store, facility string) {
 	t.Helper()
-	if _, err := s.UpsertCards(ctx, facility, []record.CardInfo{{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"}}); err != nil {
+	if _, err := s.UpsertCards(ctx, facility, "operator", []record.CardInfo{{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"}}); err != nil {
 		t.Fatal(err)
+	}
+	approveOfficers(t, s, facility)
+}
+
+// approveOfficers approves every pending officer card of the facility as
+// "supervisor" (the tests add cards as "operator"), the honest way: the
+// roster withholds officer cards until another account approves them.
+func approveOfficers(t testing.TB, s Store, facility string) {
+	t.Helper()
+	cards, err := s.OfficerCards(ctx, facility)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cards {
+		if c.Status == OfficerPending {
+			if _, err := s.DecideOfficer(ctx, facility, c.Card, "supervisor", true, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }

@@ -52,16 +52,28 @@ type Store interface {
 	ReleaseLease(ctx context.Context, facility, inmate, lease string) error
 
 	// UpsertCards adds or replaces roster cards and returns the facility's
-	// new roster version.
-	UpsertCards(ctx context.Context, facility string, cards []record.CardInfo) (version int64, err error)
+	// new roster version. by is the account adding them: a new officer
+	// card, or one whose person or role changes, is pending its approval
+	// by another account (DecideOfficer) and needs by; the roster
+	// withholds it from the booths until then.
+	UpsertCards(ctx context.Context, facility, by string, cards []record.CardInfo) (version int64, err error)
 	// BlockCard blocks (or unblocks) a card in the roster.
 	BlockCard(ctx context.Context, facility, card string, blocked bool) (version int64, err error)
 	// DeleteCard removes a card, leaving a tombstone so deltas carry it.
 	DeleteCard(ctx context.Context, facility, card string) (version int64, err error)
 	// SetPolicy stores the facility's rules as an opaque JSON document.
 	SetPolicy(ctx context.Context, facility string, policy []byte) (version int64, err error)
+	// DecideOfficer approves or rejects a pending officer card; by must
+	// differ from its AddedBy (ErrSameAccount), a rejection needs a
+	// reason. Approving bumps the roster version, so booths get the card.
+	DecideOfficer(ctx context.Context, facility, card, by string, approve bool, reason string) (OfficerCard, error)
+	// OfficerCards lists the facility's officer cards with their
+	// approval, every status, pending first, then by card.
+	OfficerCards(ctx context.Context, facility string) ([]OfficerCard, error)
 	// RosterSince returns what changed after version, or the whole roster
-	// when version is 0 or older than the retained tombstones.
+	// when version is 0 or older than the retained tombstones: the roster
+	// as booths get it, an officer card not approved withheld (sent as
+	// deleted; OfficerCards lists them).
 	RosterSince(ctx context.Context, facility string, version int64) (RosterDelta, error)
 	// RosterPage is RosterSince one page at a time: the entries (upserts
 	// and deletes together) after card id after, in card order, at most
@@ -249,8 +261,12 @@ type RosterDelta struct {
 	Version int64
 	Full    bool              // replace the whole roster with Upserts
 	Upserts []record.CardInfo // by card
-	Deletes []string          // card ids; empty when Full
-	Policy  []byte            // the facility rules if changed since (or Full); nil otherwise
+	Deletes []string          // card ids; when Full, only officer cards withheld pending approval
+	// Withheld are those officer cards of a Full answer as the centre
+	// holds them, for its own views (a roster check, -replace, pages);
+	// booths never get it.
+	Withheld []record.CardInfo
+	Policy   []byte // the facility rules if changed since (or Full); nil otherwise
 	// Blocked is the facility's whole blocked list when BlockedSent: it
 	// changed since the version asked from (or Full); like Policy, only
 	// the first page carries it.

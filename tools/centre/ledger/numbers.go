@@ -70,11 +70,11 @@ type BlockedNumber struct {
 // Errors of the numbers' rules, wrapped with what was asked.
 var (
 	ErrUnknownNumber = errors.New("no such registered number in this facility")
-	ErrSameAccount   = errors.New("the account that registered a number may not decide it: another supervisor must approve or reject it")
+	ErrSameAccount   = errors.New("the account that registered the number (or added the officer card) may not decide it: another supervisor must approve or reject it")
 	ErrSlotTaken     = errors.New("the slot digit is already used by another live number of this inmate")
 	ErrNumberLimit   = errors.New("the inmate has as many live numbers as the facility's policy allows (max_numbers_per_inmate)")
 	ErrNumberBlocked = errors.New("the number is on the facility's blocked list")
-	ErrNumberState   = errors.New("the number is not in a state that allows this")
+	ErrState         = errors.New("not in a state that allows this (a number, or an officer card)")
 	ErrNotInmate     = errors.New("the person holds no inmate card in the facility's roster")
 	ErrAlreadyLive   = errors.New("the number is already registered (pending or approved) for this inmate")
 )
@@ -180,11 +180,8 @@ func (s *sqlStore) DecideNumber(ctx context.Context, facility string, id int64, 
 		verb = "approve"
 	}
 	op := fmt.Sprintf("%s number %d in %s", verb, id, facility)
-	if strings.TrimSpace(by) == "" || len(by) > protocol.MaxAccountBytes {
-		return NumberEntry{}, s.errf(op, fmt.Errorf("account %q: name who decides, in at most %d bytes", by, protocol.MaxAccountBytes))
-	}
-	if !approve && strings.TrimSpace(reason) == "" {
-		return NumberEntry{}, s.errf(op, errors.New("no reason: say why the number is rejected"))
+	if err := checkDecision(by, approve, reason); err != nil {
+		return NumberEntry{}, s.errf(op, err)
 	}
 	var n NumberEntry
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
@@ -193,7 +190,7 @@ func (s *sqlStore) DecideNumber(ctx context.Context, facility string, id int64, 
 			return err
 		}
 		if n.Status != NumberPending {
-			return fmt.Errorf("%w: it is %s (by %s), only a pending number is decided", ErrNumberState, n.Status, n.DecidedBy)
+			return fmt.Errorf("%w: it is %s (by %s), only a pending number is decided", ErrState, n.Status, n.DecidedBy)
 		}
 		if by == n.RegisteredBy {
 			return fmt.Errorf("%w (%s registered it)", ErrSameAccount, by)
@@ -238,7 +235,7 @@ func (s *sqlStore) RevokeNumber(ctx context.Context, facility string, id int64, 
 			return err
 		}
 		if n.Status != NumberPending && n.Status != NumberApproved {
-			return fmt.Errorf("%w: it is %s already (by %s)", ErrNumberState, n.Status, n.DecidedBy)
+			return fmt.Errorf("%w: it is %s already (by %s)", ErrState, n.Status, n.DecidedBy)
 		}
 		n.Status, n.DecidedBy, n.DecidedAt, n.Reason = NumberRevoked, by, s.now().UTC().Truncate(time.Millisecond), reason
 		if err := s.setNumberStatus(ctx, tx, n); err != nil {
@@ -396,7 +393,7 @@ func (s *sqlStore) resendPersons(ctx context.Context, tx *sql.Tx, facility strin
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
-			SELECT facility, card, version, role, person, blocked, deleted FROM cards WHERE facility = ? AND person = ? AND deleted = 0
+			SELECT `+historyRow+` FROM cards WHERE facility = ? AND person = ? AND deleted = 0
 			ON CONFLICT (facility, card, version) DO NOTHING`), facility, p); err != nil {
 			return err
 		}

@@ -15,7 +15,7 @@ import (
 // numbersFacility seeds a facility with two inmates (two cards for A-1)
 // and an officer, and returns its version.
 func numbersFacility(t interface{ Fatal(...any) }, s Store, facility string) int64 {
-	v, err := s.UpsertCards(ctx, facility, []record.CardInfo{
+	v, err := s.UpsertCards(ctx, facility, "operator", []record.CardInfo{
 		{Card: "em:A1", Role: record.RoleInmate, Person: "A-1"},
 		{Card: "em:A1B", Role: record.RoleInmate, Person: "A-1"},
 		{Card: "em:B2", Role: record.RoleInmate, Person: "B-2"},
@@ -24,7 +24,10 @@ func numbersFacility(t interface{ Fatal(...any) }, s Store, facility string) int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return v
+	if _, err := s.DecideOfficer(ctx, facility, "em:OF", "supervisor", true, ""); err != nil {
+		t.Fatal(err)
+	}
+	return v + 1 // the officer card approved
 }
 
 func register(t testing.TB, s Store, facility, person, e164 string, slot int) NumberEntry {
@@ -110,7 +113,7 @@ func TestNumberRules(t *testing.T) {
 			if err != nil || a.Status != NumberApproved || a.DecidedBy != "supervisor" {
 				t.Fatalf("approve: %+v, %v", a, err)
 			}
-			if _, err := s.DecideNumber(ctx, f, n.ID, "supervisor2", true, ""); !errors.Is(err, ErrNumberState) {
+			if _, err := s.DecideNumber(ctx, f, n.ID, "supervisor2", true, ""); !errors.Is(err, ErrState) {
 				t.Fatalf("approved twice: %v", err)
 			}
 			// Every card of the person carries it; the delta since before
@@ -184,7 +187,7 @@ func TestNumberRules(t *testing.T) {
 			if err != nil || rv.Status != NumberRevoked {
 				t.Fatalf("revoke: %+v, %v", rv, err)
 			}
-			if _, err := s.RevokeNumber(ctx, f, n.ID, "supervisor", "moved"); !errors.Is(err, ErrNumberState) {
+			if _, err := s.RevokeNumber(ctx, f, n.ID, "supervisor", "moved"); !errors.Is(err, ErrState) {
 				t.Fatalf("revoked twice: %v", err)
 			}
 			if got := sentNumbers(t, s, f); len(got) != 0 {

@@ -118,10 +118,10 @@ func (s *sqlStore) creditCaps(ctx context.Context, tx *sql.Tx, facility string) 
 
 // recordHistory copies a card's row as it now stands into card_history
 // under its version, so officer records can be checked against the roster
-// a booth held.
+// a booth held (an officer card withheld pending approval as deleted).
 func (s *sqlStore) recordHistory(ctx context.Context, tx *sql.Tx, facility, card string) error {
 	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
-		SELECT facility, card, version, role, person, blocked, deleted FROM cards WHERE facility = ? AND card = ?
+		SELECT `+historyRow+` FROM cards WHERE facility = ? AND card = ?
 		ON CONFLICT (facility, card, version) DO UPDATE SET role = excluded.role, person = excluded.person,
 		  blocked = excluded.blocked, deleted = excluded.deleted`), facility, card)
 	return err

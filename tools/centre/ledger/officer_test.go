@@ -26,15 +26,15 @@ func TestIngestOfficerVerified(t *testing.T) {
 		version       int64 // the booth's roster version: 0 … v (after setup)
 		credited      bool
 	}{
-		{"officer of the roster", "P-1", "em:P1", 1, true},
+		{"officer of the roster", "P-1", "em:P1", 2, true},
 		{"a booth from before roster_version", "P-1", "em:P1", 0, true},
-		{"NOBODY", "NOBODY", "em:P1", 1, false},
-		{"unknown card", "P-1", "em:FFFF", 1, false},
-		{"an inmate card as officer card", "W-1", "em:W1", 1, false},
-		{"another officer's card", "P-1", "em:P9", 1, false},
-		{"card deleted before the booth's version", "P-9", "em:P9", 3, false},
-		{"card valid at the booth's version, deleted since", "P-9", "em:P9", 2, true},
-		{"card blocked at the booth's version", "P-1", "em:P1", 4, false},
+		{"NOBODY", "NOBODY", "em:P1", 2, false},
+		{"unknown card", "P-1", "em:FFFF", 2, false},
+		{"an inmate card as officer card", "W-1", "em:W1", 2, false},
+		{"another officer's card", "P-1", "em:P9", 2, false},
+		{"card deleted before the booth's version", "P-9", "em:P9", 5, false},
+		{"card valid at the booth's version, deleted since", "P-9", "em:P9", 4, true},
+		{"card blocked at the booth's version", "P-1", "em:P1", 6, false},
 	}
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
@@ -42,17 +42,19 @@ func TestIngestOfficerVerified(t *testing.T) {
 			for i, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					facility := fmt.Sprintf("o%d", i)
-					// v1: the roster; v2: policy; v3: P-9's card deleted; v4: P-1's blocked; v5: unblocked.
-					if _, err := s.UpsertCards(ctx, facility, roster); err != nil {
+					// v1: the roster (its officer cards pending); v2, v3: P-1's and P-9's approved;
+					// v4: policy; v5: P-9's card deleted; v6: P-1's blocked; v7: unblocked.
+					if _, err := s.UpsertCards(ctx, facility, "operator", roster); err != nil {
 						t.Fatal(err)
 					}
+					approveOfficers(t, s, facility)
 					s.SetPolicy(ctx, facility, []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`))
 					s.DeleteCard(ctx, facility, "em:P9")
 					s.BlockCard(ctx, facility, "em:P1", true)
 					s.BlockCard(ctx, facility, "em:P1", false)
 					if tc.name == "card blocked at the booth's version" {
-						s.BlockCard(ctx, facility, "em:P1", true) // v6: blocked for good
-						tc.version = 6
+						s.BlockCard(ctx, facility, "em:P1", true) // v8: blocked for good
+						tc.version = 8
 					}
 					b := &booth{device: facility + "/b01"}
 					b.add(record.KindOfficer, record.Officer{At: t0, Officer: tc.officer, OfficerCard: tc.card, Action: "grant",
@@ -125,11 +127,12 @@ func TestIngestOfficerCaps(t *testing.T) {
 			for i, tc := range cases {
 				t.Run(tc.name, func(t *testing.T) {
 					facility := fmt.Sprintf("c%d", i)
-					if _, err := s.UpsertCards(ctx, facility, []record.CardInfo{
+					if _, err := s.UpsertCards(ctx, facility, "operator", []record.CardInfo{
 						{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"}, {Card: "em:P2", Role: record.RoleOfficer, Person: "P-2"},
 					}); err != nil {
 						t.Fatal(err)
 					}
+					approveOfficers(t, s, facility)
 					if _, err := s.SetPolicy(ctx, facility, []byte(tc.policy)); err != nil {
 						t.Fatal(err)
 					}
@@ -161,25 +164,25 @@ func TestUpsertCardsOnePersonOneRole(t *testing.T) {
 		t.Run(be.name, func(t *testing.T) {
 			s := open1(t, be)
 			both := []record.CardInfo{{Card: "em:1", Role: record.RoleInmate, Person: "X"}, {Card: "em:2", Role: record.RoleOfficer, Person: "X"}}
-			if _, err := s.UpsertCards(ctx, "lp", both); err == nil || !strings.Contains(err.Error(), `"X"`) {
+			if _, err := s.UpsertCards(ctx, "lp", "operator", both); err == nil || !strings.Contains(err.Error(), `"X"`) {
 				t.Errorf("both roles in one batch: %v", err)
 			}
-			if _, err := s.UpsertCards(ctx, "lp", both[:1]); err != nil {
+			if _, err := s.UpsertCards(ctx, "lp", "operator", both[:1]); err != nil {
 				t.Fatal(err)
 			}
-			_, err := s.UpsertCards(ctx, "lp", both[1:])
+			_, err := s.UpsertCards(ctx, "lp", "operator", both[1:])
 			if err == nil || !strings.Contains(err.Error(), "em:1") || !strings.Contains(err.Error(), "em:2") {
 				t.Errorf("officer card for a person holding an inmate card: %v", err)
 			}
 			// Turning the inmate card itself into an officer card is one
 			// person with one role.
-			if _, err := s.UpsertCards(ctx, "lp", []record.CardInfo{{Card: "em:1", Role: record.RoleOfficer, Person: "X"}}); err != nil {
+			if _, err := s.UpsertCards(ctx, "lp", "operator", []record.CardInfo{{Card: "em:1", Role: record.RoleOfficer, Person: "X"}}); err != nil {
 				t.Errorf("re-role of the only card: %v", err)
 			}
 			// Once the other card is deleted, the person may take the role.
-			s.UpsertCards(ctx, "lp", []record.CardInfo{{Card: "em:3", Role: record.RoleInmate, Person: "Y"}})
+			s.UpsertCards(ctx, "lp", "operator", []record.CardInfo{{Card: "em:3", Role: record.RoleInmate, Person: "Y"}})
 			s.DeleteCard(ctx, "lp", "em:3")
-			if _, err := s.UpsertCards(ctx, "lp", []record.CardInfo{{Card: "em:4", Role: record.RoleOfficer, Person: "Y"}}); err != nil {
+			if _, err := s.UpsertCards(ctx, "lp", "operator", []record.CardInfo{{Card: "em:4", Role: record.RoleOfficer, Person: "Y"}}); err != nil {
 				t.Errorf("officer card after the inmate card was deleted: %v", err)
 			}
 		})

@@ -23,7 +23,7 @@ func (s *sqlStore) bump(ctx context.Context, tx *sql.Tx, facility string) (int64
 }
 
 // UpsertCards implements Store.
-func (s *sqlStore) UpsertCards(ctx context.Context, facility string, cards []record.CardInfo) (int64, error) {
+func (s *sqlStore) UpsertCards(ctx context.Context, facility, by string, cards []record.CardInfo) (int64, error) {
 	for i, c := range cards {
 		if c.Card == "" {
 			return 0, s.errf("roster "+facility, fmt.Errorf("card %d (person %q) has no card id", i, c.Person))
@@ -49,16 +49,25 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility string, cards []rec
 		}
 		// Prepared once: a facility's roster of 50,000 cards is otherwise
 		// parsed 50,000 times.
-		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, deleted, version)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
+		stmt, err := tx.PrepareContext(ctx, s.q(`INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, deleted, version,
+				  officer_status, added_by, added_ms, decided_by, decided_ms, reason)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)
 				ON CONFLICT (facility, card) DO UPDATE SET role = excluded.role, person = excluded.person, name = excluded.name,
-				  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, deleted = 0, version = excluded.version`))
+				  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, deleted = 0, version = excluded.version,
+				  officer_status = excluded.officer_status, added_by = excluded.added_by, added_ms = excluded.added_ms,
+				  decided_by = excluded.decided_by, decided_ms = excluded.decided_ms, reason = excluded.reason`))
 		if err != nil {
 			return err
 		}
 		defer stmt.Close()
 		for _, c := range cards {
-			if _, err := stmt.ExecContext(ctx, facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), v); err != nil {
+			// Officer cards are few; an inmate card costs no read.
+			a, err := s.approvalFor(ctx, tx, facility, by, c)
+			if err != nil {
+				return err
+			}
+			if _, err := stmt.ExecContext(ctx, facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), v,
+				string(a.status), a.addedBy, a.addedMs, a.decidedBy, a.decidedMs, a.reason); err != nil {
 				return fmt.Errorf("card %s: %w", c.Card, err)
 			}
 			if err := s.recordHistory(ctx, tx, facility, c.Card); err != nil {
@@ -242,12 +251,15 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 				return err
 			}
 			n, last = n+1, c.Card
-			if deleted != 0 {
-				d.Deletes = append(d.Deletes, c.Card)
-				continue
-			}
 			c.Blocked = blocked != 0
 			c.Allowance = time.Duration(c.allowanceMs) * time.Millisecond
+			if deleted != 0 {
+				d.Deletes = append(d.Deletes, c.Card)
+				if d.Full { // a full read has no tombstones: a withheld officer card
+					d.Withheld = append(d.Withheld, c.CardInfo)
+				}
+				continue
+			}
 			d.Upserts = append(d.Upserts, c.CardInfo)
 		}
 		if err := rows.Err(); err != nil {
@@ -285,12 +297,19 @@ func (s *sqlStore) RosterPage(ctx context.Context, facility string, since int64,
 // pageQuery is RosterPage's read: a keyset page on (facility, card) in byte
 // order, one row more than limit (0: all) to tell whether another follows.
 func (s *sqlStore) pageQuery(facility string, since int64, after string, full bool, limit int) (string, []any) {
+	// An officer card pending approval (or rejected) goes as deleted, in
+	// a full roster as in a delta: a booth holding the card's approved
+	// past (another person) stops honouring it, and one without it
+	// deletes nothing. (Filtering it out of a full page instead would
+	// cost PostgreSQL its index range, and could leave a page empty with
+	// more to follow, which a booth refuses as no progress.)
 	card := s.byteOrder("card")
-	query := `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+	gone := `CASE WHEN deleted = 1 OR ` + withheld + ` THEN 1 ELSE 0 END`
+	query := `SELECT card, role, person, name, block, allowance_ms, blocked, ` + gone + ` FROM cards
 		WHERE facility = ? AND ` + card + ` > ? AND deleted = 0 ORDER BY ` + card
 	args := []any{facility, after}
 	if !full {
-		query = `SELECT card, role, person, name, block, allowance_ms, blocked, deleted FROM cards
+		query = `SELECT card, role, person, name, block, allowance_ms, blocked, ` + gone + ` FROM cards
 			WHERE facility = ? AND ` + card + ` > ? AND version > ? ORDER BY ` + card
 		args = append(args, since)
 	}

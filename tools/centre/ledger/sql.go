@@ -455,6 +455,28 @@ ALTER TABLE records ADD COLUMN sealed TEXT NOT NULL DEFAULT '';
 ALTER TABLE records ADD COLUMN purged_ms BIGINT;
 ALTER TABLE conflicts ADD COLUMN purged_ms BIGINT`,
 	},
+	{ // 13: officer cards approved by a supervisor (issue 16, docs/console.md
+		// "Officer cards"): an officer card reaches the booths only once
+		// approved; who added it (or last changed its person or role) and
+		// who decided it. Officer cards from before are kept approved, by
+		// "migration", so no booth loses its officers on upgrade.
+		sqlite: `
+ALTER TABLE cards ADD COLUMN officer_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN added_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN added_ms INTEGER;
+ALTER TABLE cards ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN decided_ms INTEGER;
+ALTER TABLE cards ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+UPDATE cards SET officer_status = 'approved', decided_by = 'migration' WHERE role = 'officer'`,
+		postgres: `
+ALTER TABLE cards ADD COLUMN officer_status TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN added_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN added_ms BIGINT;
+ALTER TABLE cards ADD COLUMN decided_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE cards ADD COLUMN decided_ms BIGINT;
+ALTER TABLE cards ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+UPDATE cards SET officer_status = 'approved', decided_by = 'migration' WHERE role = 'officer'`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

@@ -127,25 +127,27 @@ func TestRoster(t *testing.T) {
 			if err != nil || !d.Full || d.Version != 0 || len(d.Upserts) != 0 {
 				t.Fatalf("empty facility: %+v, %v", d, err)
 			}
-			v1, err := s.UpsertCards(ctx, "lp", []record.CardInfo{card("em:1", "W-1"), card("em:2", "W-2"), {Card: "em:9", Role: record.RoleOfficer, Person: "P-1"}})
+			v1, err := s.UpsertCards(ctx, "lp", "operator", []record.CardInfo{card("em:1", "W-1"), card("em:2", "W-2"), {Card: "em:9", Role: record.RoleOfficer, Person: "P-1"}})
 			if err != nil {
 				t.Fatal(err)
 			}
+			approveOfficers(t, s, "lp")
+			v1++ // the officer card approved: the version the roster is whole at
 			v2, _ := s.SetPolicy(ctx, "lp", []byte(`{"period":"day"}`))
 			v3, _ := s.BlockCard(ctx, "lp", "em:2", true)
 			v4, _ := s.DeleteCard(ctx, "lp", "em:1")
-			v5, _ := s.UpsertCards(ctx, "lp", []record.CardInfo{card("em:3", "W-3")})
+			v5, _ := s.UpsertCards(ctx, "lp", "operator", []record.CardInfo{card("em:3", "W-3")})
 			if !slices.IsSorted([]int64{v1, v2, v3, v4, v5}) || v1 < 1 || v5 != v1+4 {
 				t.Fatalf("versions %d %d %d %d %d: want consecutive", v1, v2, v3, v4, v5)
 			}
 			if _, err := s.BlockCard(ctx, "lp", "em:404", true); err == nil || !strings.Contains(err.Error(), "em:404") {
 				t.Errorf("blocking an unknown card: %v", err)
 			}
-			if _, err := s.UpsertCards(ctx, "lp", []record.CardInfo{{Card: "em:5", Role: "visitor"}}); err == nil {
+			if _, err := s.UpsertCards(ctx, "lp", "operator", []record.CardInfo{{Card: "em:5", Role: "visitor"}}); err == nil {
 				t.Error("a card with role visitor accepted")
 			}
 			// Another facility's roster is its own.
-			if _, err := s.UpsertCards(ctx, "other", []record.CardInfo{card("em:1", "X")}); err != nil {
+			if _, err := s.UpsertCards(ctx, "other", "operator", []record.CardInfo{card("em:1", "X")}); err != nil {
 				t.Fatal(err)
 			}
 
@@ -204,7 +206,7 @@ func TestRosterConcurrentVersions(t *testing.T) {
 			)
 			for i := range 8 {
 				wg.Go(func() {
-					v, err := stores[i%2].UpsertCards(context.Background(), "lp", []record.CardInfo{{Card: fmt.Sprintf("em:%d", i), Role: record.RoleInmate, Person: "W"}})
+					v, err := stores[i%2].UpsertCards(context.Background(), "lp", "operator", []record.CardInfo{{Card: fmt.Sprintf("em:%d", i), Role: record.RoleInmate, Person: "W"}})
 					if err != nil {
 						t.Error(err)
 						return

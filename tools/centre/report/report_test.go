@@ -18,6 +18,7 @@ import (
 
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/ledger/ledgertest"
 )
 
 func officers(credits ...int) []ledger.OfficerRow {
@@ -126,9 +127,10 @@ func facility(t *testing.T) ledger.Store {
 		cards = append(cards, record.CardInfo{Card: fmt.Sprintf("em:P%d", i), Role: record.RoleOfficer, Person: fmt.Sprintf("P-%d", i)})
 	}
 	cards = append(cards, record.CardInfo{Card: "em:X", Role: record.RoleOfficer, Person: "=HYPERLINK(\"x\")<script>"})
-	if _, err := s.UpsertCards(ctx, "lp", cards); err != nil {
+	if _, err := s.UpsertCards(ctx, "lp", "operator", cards); err != nil {
 		t.Fatal(err)
 	}
+	ledgertest.ApproveOfficers(t, s, "lp", "supervisor")
 	if _, err := s.SetPolicy(ctx, "lp", []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta"}`)); err != nil {
 		t.Fatal(err)
 	}

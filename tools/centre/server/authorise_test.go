@@ -119,7 +119,7 @@ func TestAuthoriseCentrePeriod(t *testing.T) {
 func TestAuthoriseWithoutPolicy(t *testing.T) {
 	eachBackend(t, func(t *testing.T, store ledger.Store) {
 		e := newEnv(t, store, nil)
-		if _, err := store.UpsertCards(t.Context(), facility, []record.CardInfo{{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1", Allowance: 10 * time.Minute}}); err != nil {
+		if _, err := store.UpsertCards(t.Context(), facility, "operator", []record.CardInfo{{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1", Allowance: 10 * time.Minute}}); err != nil {
 			t.Fatal(err)
 		}
 		b := e.booth(facility, "b01")

@@ -127,7 +127,7 @@ func fuzzHandler(f testing.TB) (http.Handler, *tls.ConnectionState, string) {
 	if _, err := store.SetPolicy(ctx, facility, []byte(`{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta"}`)); err != nil {
 		f.Fatal(err)
 	}
-	if _, err := store.UpsertCards(ctx, facility, []record.CardInfo{{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1"}}); err != nil {
+	if _, err := store.UpsertCards(ctx, facility, "operator", []record.CardInfo{{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1"}}); err != nil {
 		f.Fatal(err)
 	}
 	return h, state, b.Device

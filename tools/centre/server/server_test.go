@@ -19,6 +19,7 @@ import (
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ca"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/ledger/ledgertest"
 )
 
 const facility = "lapas-test"
@@ -244,9 +245,10 @@ func setRoster(t *testing.T, e *env, policyDoc string, cards ...record.CardInfo)
 	if _, err := e.store.SetPolicy(ctx, facility, []byte(policyDoc)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.UpsertCards(ctx, facility, cards); err != nil {
+	if _, err := e.store.UpsertCards(ctx, facility, "operator", cards); err != nil {
 		t.Fatal(err)
 	}
+	ledgertest.ApproveOfficers(t, e.store, facility, "supervisor")
 }
 
 func TestAuthoriseSharedQuotaAndLease(t *testing.T) {

@@ -9,6 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"wartelsuspas/kiosk/record"
+	"wartelsuspas/tools/centre/ledger"
 )
 
 // TestAuditCLI runs every command that changes something and finds each in
@@ -29,26 +32,48 @@ func TestAuditCLI(t *testing.T) {
 	policy := writeFile(t, dir, "policy.json", testPolicy)
 	by := []string{"-state", st, "-by", "wayan"}
 	var want []string
+	// Officer cards added by another account than the one deciding them
+	// (straight into the ledger: an import would audit that account).
+	seedOfficers := func() {
+		s, err := ledger.OpenSQLite(filepath.Join(st, "gateway.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if _, err := s.UpsertCards(t.Context(), "lapas-a", "operator", []record.CardInfo{
+			{Card: "em:0A00000001", Role: record.RoleOfficer, Person: "p1"}, {Card: "em:0A00000002", Role: record.RoleOfficer, Person: "p2"},
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		args   []string
 		action string
+		before func()
 	}{
-		{[]string{"enroll", "-facility", "lapas-a", "-booth", "b01", "-out", filepath.Join(dir, "b01")}, "booth.enroll"},
-		{[]string{"roster", "import", "-facility", "lapas-a", roster}, "roster.import"},
-		{[]string{"roster", "import", "-facility", "lapas-a", "-replace", roster2}, "roster.replace"},
-		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5"}, "roster.block"},
-		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5", "-unblock"}, "roster.unblock"},
-		{[]string{"policy", "set", "-facility", "lapas-a", policy}, "policy.set"},
-		{[]string{"numbers", "add", "-facility", "lapas-a", "-person", "budi", "-number", "081234567890", "-slot", "1", "-label", "ibu"}, "numbers.add"},
-		{[]string{"numbers", "block", "-facility", "lapas-a", "-reason", "victim", "08111111111"}, "numbers.block"},
-		{[]string{"numbers", "unblock", "-facility", "lapas-a", "08111111111"}, "numbers.unblock"},
-		{[]string{"account", "add", "-name", "siti", "-role", "operator", "-facility", "lapas-a"}, "account.add"},
-		{[]string{"account", "reset-totp", "-name", "siti"}, "account.reset-totp"},
-		{[]string{"account", "disable", "-name", "siti"}, "account.disable"},
-		{[]string{"revoke", "lapas-a/b01"}, "booth.revoke"},
+		{[]string{"enroll", "-facility", "lapas-a", "-booth", "b01", "-out", filepath.Join(dir, "b01")}, "booth.enroll", nil},
+		{[]string{"roster", "import", "-facility", "lapas-a", roster}, "roster.import", nil},
+		{[]string{"roster", "import", "-facility", "lapas-a", "-replace", roster2}, "roster.replace", nil},
+		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5"}, "roster.block", nil},
+		{[]string{"roster", "block", "-facility", "lapas-a", "-card", "em:0400D8B2A5", "-unblock"}, "roster.unblock", nil},
+		{[]string{"roster", "officers", "approve", "-facility", "lapas-a", "em:0A00000001"}, "officers.approve", seedOfficers},
+		{[]string{"roster", "officers", "reject", "-facility", "lapas-a", "-reason", "not of this facility", "em:0A00000002"}, "officers.reject", nil},
+		{[]string{"policy", "set", "-facility", "lapas-a", policy}, "policy.set", nil},
+		{[]string{"numbers", "add", "-facility", "lapas-a", "-person", "budi", "-number", "081234567890", "-slot", "1", "-label", "ibu"}, "numbers.add", nil},
+		{[]string{"numbers", "block", "-facility", "lapas-a", "-reason", "victim", "08111111111"}, "numbers.block", nil},
+		{[]string{"numbers", "unblock", "-facility", "lapas-a", "08111111111"}, "numbers.unblock", nil},
+		{[]string{"account", "add", "-name", "siti", "-role", "operator", "-facility", "lapas-a"}, "account.add", nil},
+		{[]string{"account", "reset-totp", "-name", "siti"}, "account.reset-totp", nil},
+		{[]string{"account", "disable", "-name", "siti"}, "account.disable", nil},
+		{[]string{"revoke", "lapas-a/b01"}, "booth.revoke", nil},
 	} {
+		if tc.before != nil {
+			tc.before()
+		}
 		var args []string
-		if tc.args[0] == "roster" || tc.args[0] == "account" || tc.args[0] == "policy" || tc.args[0] == "numbers" {
+		if tc.args[1] == "officers" {
+			args = append(append(append([]string{}, tc.args[:3]...), by...), tc.args[3:]...)
+		} else if tc.args[0] == "roster" || tc.args[0] == "account" || tc.args[0] == "policy" || tc.args[0] == "numbers" {
 			// flags follow the subcommand
 			args = append(append([]string{tc.args[0], tc.args[1]}, by...), tc.args[2:]...)
 		} else {

@@ -280,7 +280,41 @@ func TestCLI(t *testing.T) {
 	if err == nil || !strings.Contains(errOut, "line 5, column card") || !strings.Contains(errOut, "nothing imported") {
 		t.Fatalf("import of a roster with a bad row on line 5: %v %q, want an error naming line 5 and the card column", err, errOut)
 	}
-	mustGW(t, "roster", "import", "-state", state, "-facility", "lapas-uji", writeFile(t, dir, "roster.csv", testRoster))
+	roster := writeFile(t, dir, "roster.csv", testRoster)
+	if _, errOut, err := gw(t, "roster", "import", "-state", state, "-facility", "lapas-uji", roster); err == nil || !strings.Contains(errOut, "line 4") || !strings.Contains(errOut, "-by") {
+		t.Fatalf("import of an officer card without -by: %v %q, want a refusal naming line 4 and -by", err, errOut)
+	}
+	if out := mustGW(t, "roster", "import", "-state", state, "-facility", "lapas-uji", "-by", "operator", roster); !strings.Contains(out, "1 officer cards pending") {
+		t.Fatalf("import said %q, want the officer card pending", out)
+	}
+	// A pending officer card is in the roster, for the one-role check too.
+	if _, errOut, err := gw(t, "roster", "import", "-state", state, "-facility", "lapas-uji", "-by", "operator",
+		writeFile(t, dir, "clash.csv", "role,person,name,block,card,allowance_min,blocked\ninmate,p1,Sari,A,em:0400D8B2A9,,\n")); err == nil || !strings.Contains(errOut, "line 2, column role") {
+		t.Fatalf("an inmate card for the person of a pending officer card: %v %q, want line 2 refused", err, errOut)
+	}
+	// The officer card reaches no booth until another account approves it.
+	officers := func(a ...string) []string {
+		return append([]string{"roster", "officers", a[0], "-state", state, "-facility", "lapas-uji"}, a[1:]...)
+	}
+	if list := mustGW(t, officers("list")...); !regexp.MustCompile(`em:0A00000001\s+p1\s+Sari\s+false\s+pending\s+operator\s`).MatchString(list) {
+		t.Fatalf("officer cards:\n%s\nwant em:0A00000001 pending, added by operator", list)
+	}
+	if _, errOut, err := gw(t, officers("approve", "-by", "operator", "em:0A00000001")...); err == nil || !strings.Contains(errOut, "another supervisor must approve") {
+		t.Fatalf("approved by the account that added it: %v %q", err, errOut)
+	}
+	if _, errOut, err := gw(t, officers("reject", "-by", "supervisor", "em:0A00000001")...); err == nil || !strings.Contains(errOut, "-reason is required") {
+		t.Fatalf("rejected without a reason: %v %q", err, errOut)
+	}
+	if _, errOut, err := gw(t, officers("approve", "-by", "supervisor", "em:0400D8B2A5")...); err == nil || !strings.Contains(errOut, "no such officer card") {
+		t.Fatalf("an inmate card approved: %v %q", err, errOut)
+	}
+	if out := mustGW(t, officers("approve", "-by", "supervisor", "em:0A00000001")...); !strings.Contains(out, "approved by supervisor") {
+		t.Fatalf("approve said %q", out)
+	}
+	// Imported again unchanged: the approval holds.
+	if out := mustGW(t, "roster", "import", "-state", state, "-facility", "lapas-uji", "-by", "operator", roster); strings.Contains(out, "pending") {
+		t.Fatalf("a second import said %q: the approved card is pending again", out)
+	}
 	if _, errOut, err := gw(t, "policy", "set", "-state", state, "-facility", "lapas-uji", writeFile(t, dir, "bad.json", `{"allowance_ms":"ten"}`)); err == nil || !strings.Contains(errOut, "allowance_ms") {
 		t.Errorf("bad policy: %v %q, want an error naming allowance_ms", err, errOut)
 	}
@@ -389,7 +423,8 @@ func TestScaleOut(t *testing.T) {
 	for i := range booths {
 		mustGW(t, "enroll", "-state", state, "-db", dsn, "-facility", "lapas-besar", "-booth", fmt.Sprintf("b%02d", i), "-out", filepath.Join(dir, fmt.Sprintf("b%02d", i)))
 	}
-	mustGW(t, "roster", "import", "-state", state, "-db", dsn, "-facility", "lapas-besar", writeFile(t, dir, "roster.csv", testRoster))
+	mustGW(t, "roster", "import", "-state", state, "-db", dsn, "-facility", "lapas-besar", "-by", "operator", writeFile(t, dir, "roster.csv", testRoster))
+	mustGW(t, "roster", "officers", "approve", "-state", state, "-db", dsn, "-facility", "lapas-besar", "-by", "supervisor", "em:0A00000001")
 	mustGW(t, "policy", "set", "-state", state, "-db", dsn, "-facility", "lapas-besar", writeFile(t, dir, "policy.json", testPolicy))
 	replicas := []*gateway{serve(t, "-state", state, "-db", dsn), serve(t, "-state", state, "-db", dsn)}
 	var bs []*boothClient

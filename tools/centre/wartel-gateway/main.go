@@ -10,7 +10,8 @@
 //	wartel-gateway enroll   -facility F -booth B -out DIR [-validity 8760h]
 //	wartel-gateway revoke   F/B | SERIAL   (or -device F/B, -serial SERIAL)
 //	wartel-gateway roster block  -facility F -card C [-unblock]
-//	wartel-gateway roster import -facility F [-by ACCOUNT] [-replace] FILE.csv  (the numbers column needs -by)
+//	wartel-gateway roster import -facility F [-by ACCOUNT] [-replace] FILE.csv  (the numbers column and new officer cards need -by)
+//	wartel-gateway roster officers list|approve|reject -facility F [-by ACCOUNT] [-reason R] [CARD]
 //	wartel-gateway numbers add|approve|reject|revoke|list|block|unblock|blocked -facility F [-by ACCOUNT] ...
 //	wartel-gateway policy set    -facility F FILE.json
 //	wartel-gateway report   -facility F -month 2026-11 [-officers | -days] [-out FILE.csv]
@@ -58,7 +59,7 @@ var commands = []command{
 	{"serve", "[-listen ADDR] [-metrics ADDR]", "serve the booths over mutual TLS", cmdServe},
 	{"enroll", "-facility F -booth B -out DIR", "issue a booth its certificate bundle", cmdEnroll},
 	{"revoke", "F/B | SERIAL", "stop a booth, or one certificate by serial", cmdRevoke},
-	{"roster", "import|block ...", "import a roster CSV, block or unblock a card", cmdRoster},
+	{"roster", "import|block|officers ...", "import a roster CSV, block or unblock a card, approve officer cards", cmdRoster},
 	{"numbers", "add|approve|reject|revoke|list|block|unblock|blocked ...", "register inmates' numbers, keep the blocked list", cmdNumbers},
 	{"policy", "set -facility F FILE.json", "set a facility's rules", cmdPolicy},
 	{"report", "-facility F -month YYYY-MM", "write the monthly (or -officers, -days) report CSV", cmdReport},
@@ -244,7 +245,7 @@ func cmdEnroll(ctx context.Context, g *globals, args []string) error {
 
 func cmdRoster(ctx context.Context, g *globals, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprintln(g.stderr, "usage: wartel-gateway roster import -facility F [-replace] FILE.csv | roster block -facility F -card C [-unblock]")
+		fmt.Fprintln(g.stderr, "usage: wartel-gateway roster import -facility F [-by ACCOUNT] [-replace] FILE.csv | roster block -facility F -card C [-unblock] | roster officers list|approve|reject ...")
 		return errUsage
 	}
 	switch args[0] {
@@ -252,8 +253,10 @@ func cmdRoster(ctx context.Context, g *globals, args []string) error {
 		return rosterImport(ctx, g, args[1:])
 	case "block":
 		return rosterBlock(ctx, g, args[1:])
+	case "officers":
+		return rosterOfficers(ctx, g, args[1:])
 	}
-	fmt.Fprintf(g.stderr, "wartel-gateway roster: unknown subcommand %q; want import or block\n", args[0])
+	fmt.Fprintf(g.stderr, "wartel-gateway roster: unknown subcommand %q; want import, block or officers\n", args[0])
 	return errUsage
 }
 
@@ -261,7 +264,7 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 	fs := g.flags("roster import")
 	facility := fs.String("facility", "", "facility the roster belongs to")
 	replace := fs.Bool("replace", false, "also delete the facility's cards that are not in the file")
-	by := &g.by // the common -by: the account named in the audit trail and on the numbers
+	by := &g.by // the common -by: the account named in the audit trail, on the numbers and on new officer cards
 	rest, err := parse(fs, args, 1, "facility")
 	if err != nil {
 		return err
@@ -284,14 +287,17 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return fmt.Errorf("read the roster of %s to check the file against it: %w", *facility, err)
 	}
-	if err := roster.CheckRoles(cards, lines, now.Upserts); err != nil {
+	if err := roster.CheckRoles(cards, lines, append(now.Upserts, now.Withheld...)); err != nil {
+		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
+	}
+	if err := officersNeedBy(*by, cards, lines); err != nil {
 		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 	}
 	todo, err := numbersToRegister(ctx, s, *facility, *by, cards, lines)
 	if err != nil {
 		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 	}
-	version, err := s.UpsertCards(ctx, *facility, cards)
+	version, err := s.UpsertCards(ctx, *facility, *by, cards)
 	if err != nil {
 		return fmt.Errorf("store %d cards of %s: %w", len(cards), *facility, err)
 	}
@@ -318,7 +324,9 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		for _, c := range cards {
 			keep[c.Card] = true
 		}
-		for _, c := range all.Upserts {
+		// The roster as booths get it, and the officer cards it withholds
+		// pending approval.
+		for _, c := range append(all.Upserts, all.Withheld...) {
 			if !keep[c.Card] {
 				if version, err = s.DeleteCard(ctx, *facility, c.Card); err != nil {
 					return fmt.Errorf("delete card %s of %s: %w", c.Card, *facility, err)
@@ -331,6 +339,11 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 	fmt.Fprintf(g.stdout, "imported %d cards into %s (deleted %d); roster version %d\n", len(cards), *facility, deleted, version)
 	if len(todo) > 0 {
 		fmt.Fprintf(g.stdout, "registered %d numbers as pending by %s: a supervisor approves each (wartel-gateway numbers list -facility %s -status pending)\n", len(todo), *by, *facility)
+	}
+	if n, err := pendingOfficers(ctx, s, *facility); err != nil {
+		return err
+	} else if n > 0 {
+		fmt.Fprintf(g.stdout, "%d officer cards pending a supervisor's approval, honoured by no booth until then (wartel-gateway roster officers list -facility %s)\n", n, *facility)
 	}
 	return nil
 }
@@ -391,5 +404,6 @@ func cardOf(ctx context.Context, s ledger.Store, facility, card string) (any, er
 			return map[string]any{"card": c.Card, "role": c.Role, "person": c.Person, "blocked": c.Blocked}, nil
 		}
 	}
-	return nil, nil
+	// An officer card pending approval is in the roster, withheld from the booths.
+	return officerCard(ctx, s, facility, card)
 }

@@ -13,6 +13,7 @@ import (
 
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/centre/ledger/ledgertest"
 )
 
 // TestReportsAndRetentionCLI: `report -officers` writes the ledger's own
@@ -36,9 +37,10 @@ func TestReportsAndRetentionCLI(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		cards = append(cards, record.CardInfo{Card: fmt.Sprintf("em:P%d", i), Role: record.RoleOfficer, Person: fmt.Sprintf("P-%d", i)})
 	}
-	if _, err := s.UpsertCards(ctx, "lp", cards); err != nil {
+	if _, err := s.UpsertCards(ctx, "lp", "operator", cards); err != nil {
 		t.Fatal(err)
 	}
+	ledgertest.ApproveOfficers(t, s, "lp", "supervisor")
 	var recs []record.Record
 	add := func(kind record.Kind, payload any) {
 		p, _ := json.Marshal(payload)

@@ -123,7 +123,7 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 		for i := range 100 {
 			cards = append(cards, record.CardInfo{Card: fmt.Sprintf("em:04%08X", f*1000+i+1), Role: record.RoleInmate, Person: fmt.Sprintf("w%d", i)})
 		}
-		if _, err := store.UpsertCards(ctx, fac, cards); err != nil {
+		if _, err := store.UpsertCards(ctx, fac, "bench", cards); err != nil {
 			return err
 		}
 	}

@@ -38,8 +38,9 @@ type Number struct {
 	Script modemtest.Script
 }
 
-// The accounts the demo's numbers are registered and approved by (the
-// console's demo accounts of simbooth carry the same names).
+// The accounts the demo's numbers and roster are registered (imported)
+// and approved by (the console's demo accounts of simbooth carry the same
+// names).
 const (
 	DemoOperator   = "demo-operator"
 	DemoSupervisor = "demo-supervisor"

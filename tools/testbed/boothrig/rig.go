@@ -207,7 +207,10 @@ func startGateway(ctx context.Context, o Options) (*Gateway, error) {
 	if err := os.WriteFile(roster, []byte(rosterCSV(cards)), 0o644); err != nil {
 		return nil, fmt.Errorf("boothrig: %w", err)
 	}
-	if err := g.Run(ctx, "roster", "import", "-facility", o.Facility, "-replace", roster); err != nil {
+	if err := g.Run(ctx, "roster", "import", "-facility", o.Facility, "-by", DemoOperator, "-replace", roster); err != nil {
+		return nil, err
+	}
+	if err := approveOfficers(ctx, g, o.Facility); err != nil {
 		return nil, err
 	}
 	pol := filepath.Join(g.Dir, "policy.json")

@@ -282,7 +282,7 @@ func (c *Country) prepare(ctx context.Context, names []ca.Booth) error {
 		if _, err := c.led.SetPolicy(ctx, facs[i], []byte(countryPolicy)); err != nil {
 			return err
 		}
-		_, err := c.led.UpsertCards(ctx, facs[i], facilityRoster(facs[i], inmatesPerFacility))
+		_, err := c.led.UpsertCards(ctx, facs[i], "country", facilityRoster(facs[i], inmatesPerFacility))
 		return err
 	})
 	if err != nil {

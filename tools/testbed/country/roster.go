@@ -52,7 +52,7 @@ func (c *Country) RunRosterSync(ctx context.Context, rs RosterSync) (RosterResul
 		cards[k] = record.CardInfo{Card: fmt.Sprintf("em:0B%08X", k), Role: record.RoleInmate, Person: inmateOf(k), Name: "Warga " + inmateOf(k), Block: string(rune('A' + k%6))}
 	}
 	// In one call, as `wartel-gateway roster import` of one file does.
-	if _, err := c.led.UpsertCards(ctx, bigFacility, cards); err != nil {
+	if _, err := c.led.UpsertCards(ctx, bigFacility, "country", cards); err != nil {
 		return res, fmt.Errorf("country: load %d cards: %w", rs.Cards, err)
 	}
 	res.LoadSeconds = time.Since(t).Seconds()

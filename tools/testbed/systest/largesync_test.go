@@ -121,7 +121,7 @@ func TestLargeRosterSync(t *testing.T) {
 	ctx := context.Background()
 	g := newTestGateway(t, nil)
 	cards := testCards(largeRoster)
-	if _, err := g.ledger.UpsertCards(ctx, facility, cards); err != nil {
+	if _, err := g.ledger.UpsertCards(ctx, facility, "operator", cards); err != nil {
 		t.Fatal(err)
 	}
 	ahead := len(cards) * 4 / 5 // a card the sync reaches after the change
@@ -158,7 +158,7 @@ func TestLargeRosterSync(t *testing.T) {
 		}
 		// The centre changes the roster between two pages.
 		changed = true
-		_, e1 := g.ledger.UpsertCards(ctx, facility, []record.CardInfo{{Card: "em:0000000000", Role: record.RoleInmate, Person: "new", Name: "New"}})
+		_, e1 := g.ledger.UpsertCards(ctx, facility, "operator", []record.CardInfo{{Card: "em:0000000000", Role: record.RoleInmate, Person: "new", Name: "New"}})
 		_, e2 := g.ledger.DeleteCard(ctx, facility, cards[5].Card)
 		_, e3 := g.ledger.BlockCard(ctx, facility, cards[100].Card, true)
 		_, e4 := g.ledger.BlockCard(ctx, facility, cards[ahead].Card, true)
@@ -260,7 +260,7 @@ func TestLargeRosterSync(t *testing.T) {
 func BenchmarkLargeRosterSync(b *testing.B) {
 	ctx := context.Background()
 	g := newTestGateway(b, nil)
-	if _, err := g.ledger.UpsertCards(ctx, facility, testCards(50000)); err != nil {
+	if _, err := g.ledger.UpsertCards(ctx, facility, "operator", testCards(50000)); err != nil {
 		b.Fatal(err)
 	}
 	var log syncLog

@@ -28,7 +28,7 @@ func TestRosterSyncChangesBetweenPages(t *testing.T) {
 	type change func(t *testing.T, l ledger.Store, cards []record.CardInfo)
 	upsert := func(cs ...record.CardInfo) change {
 		return func(t *testing.T, l ledger.Store, _ []record.CardInfo) {
-			if _, err := l.UpsertCards(ctx, facility, cs); err != nil {
+			if _, err := l.UpsertCards(ctx, facility, "operator", cs); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -119,17 +119,17 @@ func TestRosterSyncChangesBetweenPages(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tc.held > 0 {
-				if _, err := g.ledger.UpsertCards(ctx, facility, cards[:tc.held]); err != nil {
+				if _, err := g.ledger.UpsertCards(ctx, facility, "operator", cards[:tc.held]); err != nil {
 					t.Fatal(err)
 				}
 				if err := u.Sync(ctx); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := g.ledger.UpsertCards(ctx, facility, renamed(0, 30)); err != nil { // a delta of 60 entries
+				if _, err := g.ledger.UpsertCards(ctx, facility, "operator", renamed(0, 30)); err != nil { // a delta of 60 entries
 					t.Fatal(err)
 				}
 			}
-			if _, err := g.ledger.UpsertCards(ctx, facility, cards[tc.held:]); err != nil {
+			if _, err := g.ledger.UpsertCards(ctx, facility, "operator", cards[tc.held:]); err != nil {
 				t.Fatal(err)
 			}
 			before, _ := st.RosterVersion()
@@ -185,7 +185,7 @@ func TestRosterSyncChangesBetweenPages(t *testing.T) {
 func TestRunDrainsBetweenPages(t *testing.T) {
 	ctx := context.Background()
 	g := newTestGateway(t, nil)
-	if _, err := g.ledger.UpsertCards(ctx, facility, testCards(200)); err != nil {
+	if _, err := g.ledger.UpsertCards(ctx, facility, "operator", testCards(200)); err != nil {
 		t.Fatal(err)
 	}
 	st, recs := newBooth(t, device, 30)

@@ -67,7 +67,7 @@ func TestRosterSync(t *testing.T) {
 	ctx := context.Background()
 	g := newTestGateway(t, nil)
 	cards := testCards(3000)
-	if _, err := g.ledger.UpsertCards(ctx, facility, cards); err != nil {
+	if _, err := g.ledger.UpsertCards(ctx, facility, "operator", cards); err != nil {
 		t.Fatal(err)
 	}
 	st, _ := newBooth(t, device, 0)
@@ -212,7 +212,7 @@ func TestAuthorise(t *testing.T) {
 	ctx := context.Background()
 	g := newTestGateway(t, nil)
 	card := testCards(1)[0]
-	if _, err := g.ledger.UpsertCards(ctx, facility, []record.CardInfo{card}); err != nil {
+	if _, err := g.ledger.UpsertCards(ctx, facility, "operator", []record.CardInfo{card}); err != nil {
 		t.Fatal(err)
 	}
 	// Without a policy the centre has no period and answers nothing to talk.
