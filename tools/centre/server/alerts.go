@@ -14,15 +14,17 @@ import (
 // Condition is a state of a booth that an alert is raised on.
 type Condition string
 
+// The words are the ledger's alert kinds, so a rule's condition label is
+// the word the console's Alerts page and its acknowledgements use.
 const (
-	CondOffline        Condition = "offline"         // no heartbeat for longer than a set time
-	CondTamper         Condition = "tamper"          // the panel is or was opened (until an officer clears it)
-	CondRelayFault     Condition = "relay_fault"     // the relay did not do what it was told
-	CondReaderDown     Condition = "reader_down"     // the card reader does not answer
-	CondStoreReplaced  Condition = "store_replaced"  // the booth uploads from a new store (chain)
-	CondCloneSuspected Condition = "clone_suspected" // two machines heartbeat with one identity
-	CondChainFlags     Condition = "chain_flags"     // open flags on the booth's chains
-	CondOutboxGrowing  Condition = "outbox_growing"  // records pile up in the booth's outbox
+	CondOffline        = Condition(ledger.AlertOffline)        // no heartbeat for longer than a set time
+	CondTamper         = Condition(ledger.AlertTamper)         // the panel is or was opened (until an officer clears it)
+	CondRelayFault     = Condition(ledger.AlertRelayFault)     // the relay did not do what it was told
+	CondReaderDown     = Condition(ledger.AlertReaderDown)     // the card reader does not answer
+	CondStoreReplaced  = Condition(ledger.AlertStoreReplaced)  // the booth uploads from a new store (chain)
+	CondCloneSuspected = Condition(ledger.AlertCloneSuspected) // two machines heartbeat with one identity
+	CondChainFlags     = Condition(ledger.AlertChainFlags)     // open flags on the booth's chains
+	CondOutboxGrowing  = Condition(ledger.AlertOutboxGrowing)  // records pile up in the booth's outbox
 )
 
 // AllConditions lists every condition; each has an alert in alerts.yml
