@@ -141,26 +141,53 @@ type AuditChange struct {
 }
 
 // Audited runs do, which changes something and returns the thing before and
-// after (anything JSON can encode, or a string already encoded), and then
-// appends the change to the audit trail. A change that fails is not
-// audited (nothing changed); a change whose audit entry cannot be written
-// is reported as an error, so no one takes it as recorded.
-func Audited(ctx context.Context, st ledger.Store, now time.Time, ch AuditChange, do func() (before, after any, err error)) error {
-	before, after, err := do()
-	if err != nil {
-		return err
-	}
-	_, err = st.AppendAudit(ctx, ledger.AuditEntry{At: now, Actor: ch.Actor, Via: ch.Via, Action: ch.Action, Facility: ch.Facility, Target: ch.Target, Before: Doc(before), After: Doc(after)})
-	if err != nil {
-		return fmt.Errorf("%s of %s is done but its audit entry is not written: %w", ch.Action, ch.Target, err)
-	}
-	return nil
+// after (anything JSON can encode, or a string already encoded), and
+// appends the change to the audit trail, in one transaction of the ledger
+// (Store.Atomic): do's ledger calls are made with the context it is given,
+// and the change is stored with its audit entry or not at all. A change
+// that fails is not audited (nothing changed).
+func Audited(ctx context.Context, st ledger.Store, now time.Time, ch AuditChange, do func(ctx context.Context) (before, after any, err error)) error {
+	return auditedAs(ctx, st, now, ch, func(ctx context.Context) (string, any, any, error) {
+		before, after, err := do(ctx)
+		return ch.Target, before, after, err
+	})
+}
+
+// auditedAs is Audited for a change whose target is known once it is made
+// (a registered number's id): do returns it.
+func auditedAs(ctx context.Context, st ledger.Store, now time.Time, ch AuditChange, do func(ctx context.Context) (target string, before, after any, err error)) error {
+	return st.Atomic(ctx, func(ctx context.Context) error {
+		target, before, after, err := do(ctx)
+		if err != nil {
+			return err
+		}
+		ch.Target = target
+		_, err = st.AppendAudit(ctx, ledger.AuditEntry{At: now, Actor: ch.Actor, Via: ch.Via, Action: ch.Action, Facility: ch.Facility, Target: ch.Target, Before: Doc(before), After: Doc(after)})
+		if err != nil {
+			return fmt.Errorf("%s of %s is not made: its audit entry could not be written: %w", ch.Action, ch.Target, err)
+		}
+		return nil
+	})
 }
 
 // Audit runs a change made at the console by the signed-in account on the
-// route's facility through Audited.
+// route's facility through Audited; while do runs, q.Ctx() is the change's
+// transaction.
 func (q *Request) Audit(action, target string, do func() (before, after any, err error)) error {
-	return Audited(q.Ctx(), q.Store(), q.Now(), AuditChange{Actor: q.Account.Name, Via: "console", Action: action, Facility: q.Facility, Target: target}, do)
+	return q.AuditAs(action, func() (string, any, any, error) {
+		before, after, err := do()
+		return target, before, after, err
+	})
+}
+
+// AuditAs is Audit for a change whose target do returns.
+func (q *Request) AuditAs(action string, do func() (target string, before, after any, err error)) error {
+	return auditedAs(q.Ctx(), q.Store(), q.Now(), AuditChange{Actor: q.Account.Name, Via: "console", Action: action, Facility: q.Facility},
+		func(ctx context.Context) (string, any, any, error) {
+			q.atomic = ctx
+			defer func() { q.atomic = nil }()
+			return do()
+		})
 }
 
 // splitList splits "a, b,c" into its non-empty items.

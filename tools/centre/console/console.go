@@ -141,10 +141,17 @@ type Request struct {
 	// route has none).
 	Facility string
 	c        *Console
+	atomic   context.Context // inside Audit: the context of the change's transaction
 }
 
-// Ctx is the request's context.
-func (q *Request) Ctx() context.Context { return q.R.Context() }
+// Ctx is the request's context; inside Audit's change, the context of its
+// transaction, so the ledger calls made with it are part of it.
+func (q *Request) Ctx() context.Context {
+	if q.atomic != nil {
+		return q.atomic
+	}
+	return q.R.Context()
+}
 
 // Store is the ledger.
 func (q *Request) Store() ledger.Store { return q.c.opts.Store }

@@ -288,8 +288,15 @@ func numberRegister(q *Request) error {
 	if len(errs) > 0 {
 		return refused()
 	}
-	n, err := q.Store().RegisterNumber(q.Ctx(), q.Facility, ledger.NumberEntry{Person: f.Person, E164: e164, Slot: slot, Label: f.Label,
-		RegisteredBy: q.Account.Name, ValidFrom: from, ValidUntil: until})
+	// Registered and audited in one transaction; the target is the id the
+	// ledger gives (as `wartel-gateway numbers add` writes it).
+	var n ledger.NumberEntry
+	err = q.AuditAs("numbers.add", func() (string, any, any, error) {
+		var err error
+		n, err = q.Store().RegisterNumber(q.Ctx(), q.Facility, ledger.NumberEntry{Person: f.Person, E164: e164, Slot: slot, Label: f.Label,
+			RegisteredBy: q.Account.Name, ValidFrom: from, ValidUntil: until})
+		return strconv.FormatInt(n.ID, 10), nil, n, err
+	})
 	switch {
 	case errors.Is(err, ledger.ErrNotInmate):
 		bad("person", "numbers.err.not_inmate", f.Person)
@@ -306,11 +313,6 @@ func numberRegister(q *Request) error {
 	}
 	if len(errs) > 0 {
 		return refused()
-	}
-	// Audited after the change, as q.Audit does; the target is the id the
-	// ledger gave (as `wartel-gateway numbers add` writes it).
-	if err := q.Audit("numbers.add", strconv.FormatInt(n.ID, 10), func() (any, any, error) { return nil, n, nil }); err != nil {
-		return err
 	}
 	q.numbersBack(n.Person, "registered", n.ID)
 	return nil
@@ -360,12 +362,16 @@ func (q *Request) numberChange(verb string) error {
 	if !ok {
 		return bad("numbers.err.unknown")
 	}
-	var after ledger.NumberEntry
-	if verb == "revoke" {
-		after, err = q.Store().RevokeNumber(q.Ctx(), q.Facility, id, q.Account.Name, reason)
-	} else {
-		after, err = q.Store().DecideNumber(q.Ctx(), q.Facility, id, q.Account.Name, verb == "approve", reason)
-	}
+	err = q.Audit("numbers."+verb, strconv.FormatInt(id, 10), func() (any, any, error) {
+		var after ledger.NumberEntry
+		var err error
+		if verb == "revoke" {
+			after, err = q.Store().RevokeNumber(q.Ctx(), q.Facility, id, q.Account.Name, reason)
+		} else {
+			after, err = q.Store().DecideNumber(q.Ctx(), q.Facility, id, q.Account.Name, verb == "approve", reason)
+		}
+		return before, after, err
+	})
 	switch {
 	case errors.Is(err, ledger.ErrSameAccount):
 		return bad("numbers.err.same_account", before.RegisteredBy)
@@ -376,9 +382,6 @@ func (q *Request) numberChange(verb string) error {
 	case errors.Is(err, ledger.ErrUnknownNumber):
 		return bad("numbers.err.unknown")
 	case err != nil:
-		return err
-	}
-	if err := q.Audit("numbers."+verb, strconv.FormatInt(id, 10), func() (any, any, error) { return before, after, nil }); err != nil {
 		return err
 	}
 	q.numbersBack(person, map[string]string{"approve": "approved", "reject": "rejected", "revoke": "revoked"}[verb], id)

@@ -118,7 +118,10 @@ func officerDecide(q *Request) error {
 		return bad("officers.err.unknown")
 	}
 	before := all[i]
-	after, err := q.Store().DecideOfficer(q.Ctx(), q.Facility, card, q.Account.Name, verb == "approve", reason)
+	err = q.Audit("officers."+verb, card, func() (any, any, error) {
+		after, err := q.Store().DecideOfficer(q.Ctx(), q.Facility, card, q.Account.Name, verb == "approve", reason)
+		return before, after, err
+	})
 	switch {
 	case errors.Is(err, ledger.ErrSameAccount):
 		return bad("officers.err.same_account", inert.Text(before.AddedBy, 64))
@@ -127,9 +130,6 @@ func officerDecide(q *Request) error {
 	case errors.Is(err, ledger.ErrUnknownOfficer):
 		return bad("officers.err.unknown")
 	case err != nil:
-		return err
-	}
-	if err := q.Audit("officers."+verb, card, func() (any, any, error) { return before, after, nil }); err != nil {
 		return err
 	}
 	v := url.Values{"done": {map[string]string{"approve": "approved", "reject": "rejected"}[verb]}, "card": {card}}

@@ -132,7 +132,7 @@ func (s *sqlStore) AddAccount(ctx context.Context, a Account) error {
 	} else if !errors.Is(err, ErrNoAccount) {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO console_accounts (name, role, facilities, password_hash, totp_secret, totp_step, disabled, created_ms)
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`INSERT INTO console_accounts (name, role, facilities, password_hash, totp_secret, totp_step, disabled, created_ms)
 		VALUES (?, ?, ?, ?, ?, 0, ?, ?)`), a.Name, string(a.Role), strings.Join(a.Facilities, ","), a.PasswordHash, a.TOTPSecret, boolInt(a.Disabled), msOf(a.Created))
 	if err != nil {
 		return s.errf("add account "+a.Name, err)
@@ -160,7 +160,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
 }
 
 func (s *sqlStore) Account(ctx context.Context, name string) (Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, s.q(`SELECT `+accountCols+` FROM console_accounts WHERE name = ?`), name))
+	a, err := scanAccount(s.on(ctx).QueryRowContext(ctx, s.q(`SELECT `+accountCols+` FROM console_accounts WHERE name = ?`), name))
 	if absent(err) {
 		return Account{}, s.errf("account "+name, ErrNoAccount)
 	}
@@ -171,7 +171,7 @@ func (s *sqlStore) Account(ctx context.Context, name string) (Account, error) {
 }
 
 func (s *sqlStore) ListAccounts(ctx context.Context) ([]Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM console_accounts ORDER BY name`)
+	rows, err := s.on(ctx).QueryContext(ctx, `SELECT `+accountCols+` FROM console_accounts ORDER BY name`)
 	if err != nil {
 		return nil, s.errf("accounts", err)
 	}
@@ -196,13 +196,13 @@ func (s *sqlStore) UpdateAccount(ctx context.Context, a Account) error {
 	if a.TOTPSecret != old.TOTPSecret {
 		step = 0
 	}
-	_, err = s.db.ExecContext(ctx, s.q(`UPDATE console_accounts SET role = ?, facilities = ?, password_hash = ?, totp_secret = ?, totp_step = ?, disabled = ? WHERE name = ?`),
+	_, err = s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_accounts SET role = ?, facilities = ?, password_hash = ?, totp_secret = ?, totp_step = ?, disabled = ? WHERE name = ?`),
 		string(a.Role), strings.Join(a.Facilities, ","), a.PasswordHash, a.TOTPSecret, step, boolInt(a.Disabled), a.Name)
 	return s.errf2("update account "+a.Name, err)
 }
 
 func (s *sqlStore) UseTOTPStep(ctx context.Context, name string, step int64) (bool, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE console_accounts SET totp_step = ? WHERE name = ? AND totp_step < ?`), step, name, step)
+	res, err := s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_accounts SET totp_step = ? WHERE name = ? AND totp_step < ?`), step, name, step)
 	if err != nil {
 		return false, s.errf("second factor of "+name, err)
 	}
@@ -214,7 +214,7 @@ func (s *sqlStore) UseTOTPStep(ctx context.Context, name string, step int64) (bo
 }
 
 func (s *sqlStore) CreateSession(ctx context.Context, c ConsoleSession) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO console_sessions (sid, account, csrf, lang, created_ms, seen_ms) VALUES (?, ?, ?, ?, ?, ?)`),
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`INSERT INTO console_sessions (sid, account, csrf, lang, created_ms, seen_ms) VALUES (?, ?, ?, ?, ?, ?)`),
 		c.Key, c.Account, c.CSRF, c.Lang, msOf(c.Created), msOf(c.Seen))
 	return s.errf2("create session", err)
 }
@@ -222,7 +222,7 @@ func (s *sqlStore) CreateSession(ctx context.Context, c ConsoleSession) error {
 func (s *sqlStore) Session(ctx context.Context, key string) (ConsoleSession, error) {
 	c := ConsoleSession{Key: key}
 	var created, seen sql.NullInt64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT account, csrf, lang, created_ms, seen_ms FROM console_sessions WHERE sid = ?`), key).
+	err := s.on(ctx).QueryRowContext(ctx, s.q(`SELECT account, csrf, lang, created_ms, seen_ms FROM console_sessions WHERE sid = ?`), key).
 		Scan(&c.Account, &c.CSRF, &c.Lang, &created, &seen)
 	if absent(err) {
 		return ConsoleSession{}, ErrNoSession
@@ -235,22 +235,22 @@ func (s *sqlStore) Session(ctx context.Context, key string) (ConsoleSession, err
 }
 
 func (s *sqlStore) TouchSession(ctx context.Context, key string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE console_sessions SET seen_ms = ? WHERE sid = ?`), msOf(at), key)
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_sessions SET seen_ms = ? WHERE sid = ?`), msOf(at), key)
 	return s.errf2("touch session", err)
 }
 
 func (s *sqlStore) SetSessionLang(ctx context.Context, key, lang string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`UPDATE console_sessions SET lang = ? WHERE sid = ?`), lang, key)
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_sessions SET lang = ? WHERE sid = ?`), lang, key)
 	return s.errf2("session language", err)
 }
 
 func (s *sqlStore) DeleteSession(ctx context.Context, key string) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM console_sessions WHERE sid = ?`), key)
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM console_sessions WHERE sid = ?`), key)
 	return s.errf2("delete session", err)
 }
 
 func (s *sqlStore) DeleteSessions(ctx context.Context, account string) (int, error) {
-	res, err := s.db.ExecContext(ctx, s.q(`DELETE FROM console_sessions WHERE account = ?`), account)
+	res, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM console_sessions WHERE account = ?`), account)
 	if err != nil {
 		return 0, s.errf("end the sessions of "+account, err)
 	}
@@ -259,23 +259,23 @@ func (s *sqlStore) DeleteSessions(ctx context.Context, account string) (int, err
 }
 
 func (s *sqlStore) PruneSessions(ctx context.Context, created, seen time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM console_sessions WHERE created_ms < ? OR seen_ms < ?`), msOf(created), msOf(seen))
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM console_sessions WHERE created_ms < ? OR seen_ms < ?`), msOf(created), msOf(seen))
 	return s.errf2("prune sessions", err)
 }
 
 func (s *sqlStore) LoginFailure(ctx context.Context, key string, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO console_login_failures (who, at_ms) VALUES (?, ?)`), key, msOf(at))
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`INSERT INTO console_login_failures (who, at_ms) VALUES (?, ?)`), key, msOf(at))
 	return s.errf2("count a failed login", err)
 }
 
 func (s *sqlStore) LoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM console_login_failures WHERE who = ? AND at_ms > ?`), key, msOf(since)).Scan(&n)
+	err := s.on(ctx).QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM console_login_failures WHERE who = ? AND at_ms > ?`), key, msOf(since)).Scan(&n)
 	return n, s.errf2("failed logins", err)
 }
 
 func (s *sqlStore) ClearLoginFailures(ctx context.Context, key string, before time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM console_login_failures WHERE who = ? OR at_ms < ?`), key, msOf(before))
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM console_login_failures WHERE who = ? OR at_ms < ?`), key, msOf(before))
 	return s.errf2("clear failed logins", err)
 }
 
@@ -288,7 +288,7 @@ func (s *sqlStore) errf2(op string, err error) error {
 }
 
 func (s *sqlStore) Facilities(ctx context.Context) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT facility FROM devices UNION SELECT facility FROM cards ORDER BY 1`)
+	rows, err := s.on(ctx).QueryContext(ctx, `SELECT facility FROM devices UNION SELECT facility FROM cards ORDER BY 1`)
 	if err != nil {
 		return nil, s.errf("facilities", err)
 	}

@@ -85,7 +85,7 @@ type AlertAcks interface {
 }
 
 func (s *sqlStore) DropAlertAck(ctx context.Context, facility, device string, kind AlertKind, since time.Time) error {
-	_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM console_alert_acks WHERE facility = ? AND device = ? AND kind = ? AND since_ms = ?`),
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM console_alert_acks WHERE facility = ? AND device = ? AND kind = ? AND since_ms = ?`),
 		facility, device, string(kind), sinceMs(since))
 	return s.errf2("drop an acknowledgement", err)
 }
@@ -99,7 +99,7 @@ type StoredAck struct {
 }
 
 func (s *sqlStore) AckAlert(ctx context.Context, a Alert, ack AlertAck) error {
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO console_alert_acks (facility, device, kind, since_ms, account, note, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`INSERT INTO console_alert_acks (facility, device, kind, since_ms, account, note, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (facility, device, kind, since_ms) DO UPDATE SET account = excluded.account, note = excluded.note, at_ms = excluded.at_ms`),
 		a.Facility, a.Device, string(a.Kind), sinceMs(a.Since), ack.Account, ack.Note, msOf(ack.At))
 	return s.errf2("acknowledge "+string(a.Kind)+" of "+a.Device, err)
@@ -114,7 +114,7 @@ func sinceMs(t time.Time) int64 {
 }
 
 func (s *sqlStore) AlertAcksOf(ctx context.Context, facility string) ([]StoredAck, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device, kind, since_ms, account, note, at_ms FROM console_alert_acks WHERE facility = ?`), facility)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT device, kind, since_ms, account, note, at_ms FROM console_alert_acks WHERE facility = ?`), facility)
 	if err != nil {
 		return nil, s.errf("acknowledgements of "+facility, err)
 	}

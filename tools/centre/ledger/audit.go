@@ -139,7 +139,7 @@ func (s *sqlStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, er
 	if q.Limit > 0 {
 		query += fmt.Sprintf(` LIMIT %d`, q.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, s.errf("audit log", err)
 	}
@@ -164,7 +164,7 @@ func repeatComma(n int) string {
 }
 
 func (s *sqlStore) VerifyAudit(ctx context.Context) (int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+auditCols+` FROM audit_log ORDER BY seq`)
+	rows, err := s.on(ctx).QueryContext(ctx, `SELECT `+auditCols+` FROM audit_log ORDER BY seq`)
 	if err != nil {
 		return 0, s.errf("verify the audit trail", err)
 	}

@@ -21,7 +21,7 @@ func (s *sqlStore) AcquireLease(ctx context.Context, facility, inmate, device st
 	rand.Read(b[:]) // never fails since Go 1.24
 	id := hex.EncodeToString(b[:])
 	var got string
-	err := s.db.QueryRowContext(ctx, s.q(`INSERT INTO leases (facility, inmate, device, lease, expires_ms) VALUES (?, ?, ?, ?, ?)
+	err := s.on(ctx).QueryRowContext(ctx, s.q(`INSERT INTO leases (facility, inmate, device, lease, expires_ms) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (facility, inmate) DO UPDATE SET device = excluded.device, lease = excluded.lease, expires_ms = excluded.expires_ms
 		WHERE leases.expires_ms <= ? OR leases.device = excluded.device
 		RETURNING lease`), facility, inmate, device, id, msOf(now.Add(ttl)), msOf(now)).Scan(&got)
@@ -36,7 +36,7 @@ func (s *sqlStore) AcquireLease(ctx context.Context, facility, inmate, device st
 
 // ReleaseLease implements Store.
 func (s *sqlStore) ReleaseLease(ctx context.Context, facility, inmate, lease string) error {
-	if _, err := s.db.ExecContext(ctx, s.q(`DELETE FROM leases WHERE facility = ? AND inmate = ? AND lease = ?`), facility, inmate, lease); err != nil {
+	if _, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM leases WHERE facility = ? AND inmate = ? AND lease = ?`), facility, inmate, lease); err != nil {
 		return s.errf(fmt.Sprintf("release lease %s/%s", facility, inmate), err)
 	}
 	return nil
@@ -48,7 +48,7 @@ func (s *sqlStore) RegisterDevice(ctx context.Context, device string, now time.T
 	if err != nil {
 		return s.errf("register", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms) VALUES (?, ?, ?)
+	if _, err := s.on(ctx).ExecContext(ctx, s.q(`INSERT INTO devices (device, facility, registered_ms) VALUES (?, ?, ?)
 		ON CONFLICT (device) DO UPDATE SET registered_ms = excluded.registered_ms, revoked_ms = NULL, clone_ms = NULL`), device, facility, msOf(now)); err != nil {
 		return s.errf("register "+device, err)
 	}
@@ -62,7 +62,7 @@ func (s *sqlStore) RevokeDevice(ctx context.Context, device string, now time.Tim
 	if _, err := facilityOf(device); err != nil {
 		return s.errf("revoke", err)
 	}
-	res, err := s.db.ExecContext(ctx, s.q(`UPDATE devices SET revoked_ms = ? WHERE device = ?`), msOf(now), device)
+	res, err := s.on(ctx).ExecContext(ctx, s.q(`UPDATE devices SET revoked_ms = ? WHERE device = ?`), msOf(now), device)
 	if err != nil {
 		return s.errf("revoke "+device, err)
 	}
@@ -77,7 +77,7 @@ func (s *sqlStore) RevokeDevice(ctx context.Context, device string, now time.Tim
 // DeviceRevoked implements Store.
 func (s *sqlStore) DeviceRevoked(ctx context.Context, device string) (bool, error) {
 	var revoked sql.NullInt64
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT revoked_ms FROM devices WHERE device = ?`), device).Scan(&revoked)
+	err := s.on(ctx).QueryRowContext(ctx, s.q(`SELECT revoked_ms FROM devices WHERE device = ?`), device).Scan(&revoked)
 	if absent(err) {
 		return false, nil
 	}
@@ -148,7 +148,7 @@ func boolInt(b bool) int {
 
 // Devices implements Store.
 func (s *sqlStore) Devices(ctx context.Context, facility string) ([]DeviceStatus, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device, revoked_ms, last_seen_ms, outbox_depth, firmware, faults,
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT device, revoked_ms, last_seen_ms, outbox_depth, firmware, faults,
 	  state, out_of_service, clock_trusted, clock_offset_ms, boot_id, source, clone_ms
 	  FROM devices WHERE facility = ? ORDER BY device`), facility)
 	if err != nil {

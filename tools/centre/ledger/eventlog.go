@@ -104,7 +104,7 @@ func (s *sqlStore) boothEvents(ctx context.Context, q EventQuery) ([]EventEntry,
 	}
 	query += ` AND received_ms >= ? ORDER BY received_ms, device, seq`
 	args = append(args, msOf(q.Since))
-	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +143,7 @@ func (s *sqlStore) centreEvents(ctx context.Context, q EventQuery) ([]EventEntry
 		query += ` AND device = ?`
 		args = append(args, q.Device)
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(query+` ORDER BY at_ms, id`), args...)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(query+` ORDER BY at_ms, id`), args...)
 	if err != nil {
 		return nil, err
 	}

@@ -118,7 +118,7 @@ func (s *sqlStore) RaiseEvent(ctx context.Context, e CentreEvent) error {
 
 // CentreEvents implements Store.
 func (s *sqlStore) CentreEvents(ctx context.Context, facility string, since time.Time) ([]CentreEvent, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT device, kind, detail, at_ms FROM centre_events WHERE facility = ? AND at_ms >= ? ORDER BY at_ms, id`), facility, msOf(since))
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT device, kind, detail, at_ms FROM centre_events WHERE facility = ? AND at_ms >= ? ORDER BY at_ms, id`), facility, msOf(since))
 	if err != nil {
 		return nil, s.errf("centre events of "+facility, err)
 	}

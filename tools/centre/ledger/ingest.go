@@ -455,7 +455,7 @@ func b2i(b bool) int {
 
 // ChainErrors implements Store.
 func (s *sqlStore) ChainErrors(ctx context.Context, device string) ([]ChainError, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT chain, seq, kind, detail, first_seen_ms, cleared FROM chain_errors WHERE device = ? ORDER BY chain, seq, kind`), device)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT chain, seq, kind, detail, first_seen_ms, cleared FROM chain_errors WHERE device = ? ORDER BY chain, seq, kind`), device)
 	if err != nil {
 		return nil, s.errf("chain errors "+device, err)
 	}
@@ -483,7 +483,7 @@ func (s *sqlStore) ChainErrors(ctx context.Context, device string) ([]ChainError
 // Balance implements Store.
 func (s *sqlStore) Balance(ctx context.Context, facility, inmate, period string) (used, credit time.Duration, err error) {
 	var u, c int64
-	err = s.db.QueryRowContext(ctx, s.q(`SELECT `+s.sumMs("charged_ms")+`, `+s.sumMs("credit_ms")+` FROM facts
+	err = s.on(ctx).QueryRowContext(ctx, s.q(`SELECT `+s.sumMs("charged_ms")+`, `+s.sumMs("credit_ms")+` FROM facts
 		WHERE facility = ? AND inmate = ? AND period = ?`), facility, inmate, period).Scan(&u, &c)
 	if err != nil {
 		return 0, 0, s.errf(fmt.Sprintf("balance %s/%s %s", facility, inmate, period), err)

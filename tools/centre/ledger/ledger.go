@@ -19,6 +19,12 @@ import (
 // Store is the gateway's storage. Every method is safe for concurrent use,
 // also from several processes sharing one PostgreSQL database.
 type Store interface {
+	// Atomic runs fn in one transaction: every call of this store made
+	// with the context fn is given is part of it, committed when fn
+	// returns nil and rolled back otherwise. The console and the command
+	// line make a change and its audit entry this way, so neither is ever
+	// stored without the other.
+	Atomic(ctx context.Context, fn func(ctx context.Context) error) error
 	// Ingest stores a batch uploaded by device, the identity proven by its
 	// certificate. Records are keyed by (device, chain, seq). It rejects the
 	// whole batch, storing nothing, if a record names another device, has

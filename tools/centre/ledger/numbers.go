@@ -331,7 +331,7 @@ func (s *sqlStore) UnblockNumber(ctx context.Context, facility, number, by strin
 
 // BlockedNumbers implements Store.
 func (s *sqlStore) BlockedNumbers(ctx context.Context, facility string) ([]BlockedNumber, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT e164, reason, added_by, added_ms FROM blocked_numbers WHERE facility = ? ORDER BY `+s.byteOrder("e164")), facility)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT e164, reason, added_by, added_ms FROM blocked_numbers WHERE facility = ? ORDER BY `+s.byteOrder("e164")), facility)
 	if err != nil {
 		return nil, s.errf("blocked numbers of "+facility, err)
 	}

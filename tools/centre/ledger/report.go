@@ -15,7 +15,7 @@ func (s *sqlStore) MonthlyReport(ctx context.Context, facility, month string) ([
 	if _, err := time.Parse("2006-01", month); err != nil {
 		return nil, s.errf("report "+facility, fmt.Errorf("month %q is not YYYY-MM", month))
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT inmate,
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT inmate,
 		  SUM(CASE WHEN kind = 'call' THEN 1 ELSE 0 END), `+s.sumMs("talked_ms")+`, `+s.sumMs("charged_ms")+`,
 		  SUM(CASE WHEN kind = 'denial' THEN 1 ELSE 0 END), SUM(CASE WHEN kind = 'officer' THEN 1 ELSE 0 END), `+s.sumMs("credit_ms")+`
 		FROM facts WHERE facility = ? AND month = ? GROUP BY inmate ORDER BY inmate`), facility, month)

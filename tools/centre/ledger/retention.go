@@ -68,13 +68,13 @@ func (s *sqlStore) SetRetention(ctx context.Context, facility string, months int
 		return s.errf("retention "+facility, fmt.Errorf("%d months is outside 0…%d (0: keep everything)", months, MaxRetentionMonths))
 	}
 	if months == 0 {
-		_, err := s.db.ExecContext(ctx, s.q(`DELETE FROM retention WHERE facility = ?`), facility)
+		_, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM retention WHERE facility = ?`), facility)
 		if err != nil {
 			return s.errf("retention "+facility, err)
 		}
 		return nil
 	}
-	_, err := s.db.ExecContext(ctx, s.q(`INSERT INTO retention (facility, months, set_ms) VALUES (?, ?, ?)
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`INSERT INTO retention (facility, months, set_ms) VALUES (?, ?, ?)
 		ON CONFLICT (facility) DO UPDATE SET months = excluded.months, set_ms = excluded.set_ms`), facility, months, msOf(now))
 	if err != nil {
 		return s.errf("retention "+facility, err)
@@ -84,7 +84,7 @@ func (s *sqlStore) SetRetention(ctx context.Context, facility string, months int
 
 // RetentionPeriods implements Store.
 func (s *sqlStore) RetentionPeriods(ctx context.Context) ([]RetentionPeriod, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT facility, months, set_ms FROM retention ORDER BY facility`)
+	rows, err := s.on(ctx).QueryContext(ctx, `SELECT facility, months, set_ms FROM retention ORDER BY facility`)
 	if err != nil {
 		return nil, s.errf("retention", err)
 	}
@@ -109,7 +109,7 @@ func (s *sqlStore) RetentionPeriods(ctx context.Context) ([]RetentionPeriod, err
 
 // Purges implements Store.
 func (s *sqlStore) Purges(ctx context.Context, facility string) ([]Purge, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT month, purged_ms, records FROM purges WHERE facility = ? ORDER BY month`), facility)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT month, purged_ms, records FROM purges WHERE facility = ? ORDER BY month`), facility)
 	if err != nil {
 		return nil, s.errf("purges "+facility, err)
 	}
@@ -175,7 +175,7 @@ type stored struct {
 // kept out of the ledger (unreadable payloads) received before the end of
 // cutoff.
 func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, now time.Time) ([]Purge, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT DISTINCT f.month FROM facts f JOIN records r ON r.device = f.device AND r.chain = f.chain AND r.seq = f.seq
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT DISTINCT f.month FROM facts f JOIN records r ON r.device = f.device AND r.chain = f.chain AND r.seq = f.seq
 		WHERE f.facility = ? AND f.month <= ? AND r.purged_ms IS NULL ORDER BY f.month`), facility, cutoff)
 	if err != nil {
 		return nil, err
@@ -369,11 +369,6 @@ func (s *sqlStore) lockRetention(ctx context.Context, tx *sql.Tx, facility strin
 	return err
 }
 
-// querier is a transaction or the database.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // collect reads the versions a purge rewrites (closing the rows before
 // anything is written: SQLite's one connection).
 func (s *sqlStore) collect(ctx context.Context, q querier, query string, args ...any) ([]stored, error) {
@@ -496,7 +491,7 @@ func purgePayload(kind record.Kind, payload []byte, key []byte) []byte {
 
 // VerifyChains implements Store.
 func (s *sqlStore) VerifyChains(ctx context.Context, device string) ([]ChainError, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT chain, seq, kind, payload, prev, hash, sealed FROM records WHERE device = ? ORDER BY chain, seq`), device)
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT chain, seq, kind, payload, prev, hash, sealed FROM records WHERE device = ? ORDER BY chain, seq`), device)
 	if err != nil {
 		return nil, s.errf("verify "+device, err)
 	}

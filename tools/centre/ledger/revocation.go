@@ -20,7 +20,7 @@ func (s *sqlStore) RevokeCertificate(ctx context.Context, device, serial string,
 	if serial == "" {
 		return s.errf("revoke certificate of "+device, fmt.Errorf("empty serial"))
 	}
-	if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO revoked_certs (serial, device, revoked_ms) VALUES (?, ?, ?)
+	if _, err := s.on(ctx).ExecContext(ctx, s.q(`INSERT INTO revoked_certs (serial, device, revoked_ms) VALUES (?, ?, ?)
 		ON CONFLICT (serial) DO NOTHING`), serial, device, msOf(now)); err != nil {
 		return s.errf(fmt.Sprintf("revoke certificate %s of %s", serial, device), err)
 	}
@@ -33,8 +33,8 @@ func (s *sqlStore) CertificateRevoked(ctx context.Context, device, serial string
 	// Every request of every booth asks this: prepared where that pays.
 	q := s.q(`SELECT EXISTS (SELECT 1 FROM devices WHERE device = ? AND revoked_ms IS NOT NULL)
 		OR EXISTS (SELECT 1 FROM revoked_certs WHERE serial = ?)`)
-	row := s.db.QueryRowContext
-	if st := s.prepared(q); st != nil {
+	row := s.on(ctx).QueryRowContext
+	if st := s.prepared(q); st != nil && s.joined(ctx) == nil { // a prepared statement runs on the pool
 		row = func(ctx context.Context, _ string, args ...any) *sql.Row { return st.QueryRowContext(ctx, args...) }
 	}
 	err := row(ctx, q, device, serial).Scan(&revoked)

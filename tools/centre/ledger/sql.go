@@ -143,8 +143,58 @@ func (s *sqlStore) errf(op string, err error) error {
 	return fmt.Errorf("%s: %s: %w", s.name, op, err)
 }
 
-// tx runs fn in a transaction, committed when fn returns nil.
+// querier is where a statement runs: the store's pool, or a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// atomicKey carries the transaction of an Atomic call in its context.
+type atomicKey struct{}
+
+type atomicTx struct {
+	s  *sqlStore
+	tx *sql.Tx
+}
+
+// joined is the transaction of the Atomic call of this store that ctx
+// runs in, or nil.
+func (s *sqlStore) joined(ctx context.Context) *sql.Tx {
+	if a, ok := ctx.Value(atomicKey{}).(atomicTx); ok && a.s == s {
+		return a.tx
+	}
+	return nil
+}
+
+// on is where a statement made with ctx runs: inside an Atomic call, its
+// transaction (SQLite's one connection is that transaction's until it
+// ends, so a statement on the pool would wait for it for ever); else the
+// pool.
+func (s *sqlStore) on(ctx context.Context) querier {
+	if tx := s.joined(ctx); tx != nil {
+		return tx
+	}
+	return s.db
+}
+
+// Atomic implements Store.
+func (s *sqlStore) Atomic(ctx context.Context, fn func(ctx context.Context) error) error {
+	if s.joined(ctx) != nil {
+		return fn(ctx) // already one transaction
+	}
+	return s.tx(ctx, nil, func(tx *sql.Tx) error {
+		return fn(context.WithValue(ctx, atomicKey{}, atomicTx{s: s, tx: tx}))
+	})
+}
+
+// tx runs fn in a transaction, committed when fn returns nil. Inside an
+// Atomic call it runs fn in that call's transaction, which commits (or
+// rolls back) once, with everything else done in it.
 func (s *sqlStore) tx(ctx context.Context, opts *sql.TxOptions, fn func(*sql.Tx) error) error {
+	if tx := s.joined(ctx); tx != nil {
+		return fn(tx)
+	}
 	tx, err := s.db.BeginTx(ctx, opts)
 	if err != nil {
 		return err
