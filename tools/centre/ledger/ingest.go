@@ -50,7 +50,7 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 		return 0
 	})
 	var res IngestResult
-	err = s.tx(ctx, nil, func(tx *sql.Tx) error {
+	err = s.inGroup(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res = IngestResult{Chain: chain, Records: make([]RecordResult, 0, len(sorted))}
 		if s.dialect == postgres {
 			// One device's batches are serialised across replicas, so the
