@@ -165,6 +165,8 @@ func (s *sqlStore) loadBatch(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi
 				l.sum = sealed
 			}
 			st.known[uint64(seq)] = l
+		default:
+			return batchState{}, fmt.Errorf("batch read: a row tagged %q, not h, o, p or r (batchRead)", tag)
 		}
 	}
 	return st, rows.Err()
