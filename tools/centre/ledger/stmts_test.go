@@ -31,19 +31,42 @@ func openSQLiteNoCleanup(t *testing.T) *sqlStore {
 
 // Uploads from many booths at once, each batch of another size, so that
 // statements of new shapes (row counts) are asked for inside transactions
-// while earlier ones are prepared after theirs. A prepare waits for
-// SQLite's one connection; it once did so holding the cache's lock, which
-// the transaction holding the connection was waiting for: the gateway
-// hung. Every round is a fresh store, where every shape is new.
+// while earlier ones are prepared after theirs, and the revocation check
+// every request makes, which prepares what is missed after its own query.
+// A prepare waits for SQLite's one connection; it once did so holding the
+// cache's lock, which the transaction holding the connection was waiting
+// for: the gateway hung. Every round is a fresh store, where every shape
+// is new.
 func TestStatementCacheUnderConcurrentUploads(t *testing.T) {
 	const (
-		rounds  = 6
-		booths  = 6
-		batches = 12
+		rounds   = 6
+		booths   = 6
+		checkers = 2
+		batches  = 12
 	)
 	for round := range rounds {
 		s := openSQLiteNoCleanup(t)
-		done := make(chan error, booths)
+		done := make(chan error, booths+checkers)
+		uploading := make(chan struct{})
+		var uploads sync.WaitGroup
+		uploads.Add(booths)
+		go func() { uploads.Wait(); close(uploading) }()
+		for g := range checkers {
+			go func() {
+				for {
+					select {
+					case <-uploading:
+						done <- nil
+						return
+					default:
+					}
+					if _, err := s.CertificateRevoked(ctx, fmt.Sprintf("lapas-a/b%d", g), "serial"); err != nil {
+						done <- err
+						return
+					}
+				}
+			}()
+		}
 		for g := range booths {
 			go func() {
 				b := &booth{device: fmt.Sprintf("lapas-a/b%d", g), chain: record.NewChainID()}
@@ -62,15 +85,17 @@ func TestStatementCacheUnderConcurrentUploads(t *testing.T) {
 						batch = batch[1:] // a gap: flag statements too
 					}
 					if _, err := s.Ingest(ctx, b.device, batch); err != nil {
+						uploads.Done()
 						done <- err
 						return
 					}
 				}
+				uploads.Done()
 				done <- nil
 			}()
 		}
 		timeout := time.After(hangBound)
-		for range booths {
+		for range booths + checkers {
 			select {
 			case err := <-done:
 				if err != nil {
@@ -79,7 +104,7 @@ func TestStatementCacheUnderConcurrentUploads(t *testing.T) {
 			case <-timeout:
 				var dump bytes.Buffer
 				pprof.Lookup("goroutine").WriteTo(&dump, 1)
-				t.Fatalf("round %d: %d booths uploading at once did not finish in %v: a deadlock between the statement cache's lock (stmts.go) and SQLite's one connection? Look for prepareMissed and prepared in the goroutines:\n%s", round, booths, hangBound, dump.String())
+				t.Fatalf("round %d: %d booths uploading at once, beside revocation checks, did not finish in %v: a deadlock between the statement cache's lock (stmts.go) and SQLite's one connection? Look for prepareMissed and prepared in the goroutines:\n%s", round, booths, hangBound, dump.String())
 			}
 		}
 		s.Close()
