@@ -24,28 +24,6 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// loadReported reads the heads reported for seqs lo…hi of chain c.
-func (s *sqlStore) loadReported(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi uint64) (map[uint64]string, error) {
-	rows, err := s.query(ctx, tx, `SELECT seq, hash FROM heads_reported WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`,
-		c.device, c.chain, int64(lo), int64(hi))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[uint64]string{}
-	for rows.Next() {
-		var (
-			seq  int64
-			hash string
-		)
-		if err := rows.Scan(&seq, &hash); err != nil {
-			return nil, err
-		}
-		out[uint64(seq)] = hash
-	}
-	return out, rows.Err()
-}
-
 // reportHead keeps the head a heartbeat reported and checks it against what
 // the gateway stored and was told before at that seq; a mismatch is a
 // rewrite, flagged, and withdraws any credit of that seq.

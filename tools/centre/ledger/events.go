@@ -86,6 +86,23 @@ func (r *raisedEvents) hold(tx *sql.Tx, e CentreEvent) {
 	r.pending[tx] = append(r.pending[tx], e)
 }
 
+// mark returns how many events are held for tx, for drop.
+func (r *raisedEvents) mark(tx *sql.Tx) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending[tx])
+}
+
+// drop forgets the events held for tx after the first n (mark): those of
+// a savepoint rolled back (group.go).
+func (r *raisedEvents) drop(tx *sql.Tx, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pending[tx]) > n {
+		r.pending[tx] = r.pending[tx][:n]
+	}
+}
+
 // settle tells the events held for tx if it committed, and forgets them.
 func (r *raisedEvents) settle(tx *sql.Tx, committed bool) {
 	r.mu.Lock()

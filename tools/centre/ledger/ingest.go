@@ -50,7 +50,7 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 		return 0
 	})
 	var res IngestResult
-	err = s.tx(ctx, nil, func(tx *sql.Tx) error {
+	err = s.inGroup(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res = IngestResult{Chain: chain, Records: make([]RecordResult, 0, len(sorted))}
 		if s.dialect == postgres {
 			// One device's batches are serialised across replicas, so the
@@ -60,41 +60,33 @@ func (s *sqlStore) Ingest(ctx context.Context, device string, recs []record.Reco
 			}
 		}
 		c := chainKey{device: device, chain: chain}
-		var contiguous int64
-		err := s.queryRow(ctx, tx, `SELECT contiguous FROM chain_heads WHERE device = ? AND chain = ?`, device, chain).Scan(&contiguous)
-		newChain := absent(err)
-		if err != nil && !newChain {
-			return err
-		}
 		if len(sorted) == 0 {
+			var contiguous int64
+			err := s.queryRow(ctx, tx, `SELECT contiguous FROM chain_heads WHERE device = ? AND chain = ?`, device, chain).Scan(&contiguous)
+			if err != nil && !absent(err) {
+				return err
+			}
 			res.Contiguous = uint64(contiguous)
 			return nil
 		}
 		lo, hi := sorted[0].Seq, sorted[len(sorted)-1].Seq
-		known, err := s.loadRange(ctx, tx, c, lo, hi)
-		if err != nil {
-			return err
-		}
-		reported, err := s.loadReported(ctx, tx, c, lo, hi)
+		st, err := s.loadBatch(ctx, tx, c, lo, hi)
 		if err != nil {
 			return err
 		}
 		now := s.now().UnixMilli()
 		w := &writes{}
 		for _, r := range sorted {
-			rr, err := s.ingestOne(ctx, tx, facility, r, known, reported, w, now)
+			rr, err := s.ingestOne(ctx, tx, facility, r, st.known, st.reported, w, now)
 			if err != nil {
 				return fmt.Errorf("record #%d: %w", r.Seq, err)
 			}
 			res.Records = append(res.Records, rr)
 		}
-		if err := s.flush(ctx, tx, c, facility, w); err != nil {
+		if res.Contiguous, err = s.advanceHead(ctx, tx, c, facility, w, st, now, lo, hi); err != nil {
 			return fmt.Errorf("store the batch's rows: %w", err)
 		}
-		if res.Contiguous, err = s.advanceHead(ctx, tx, c, contiguous, newChain, now, known, lo, hi); err != nil {
-			return err
-		}
-		if newChain {
+		if st.newChain && st.otherChain {
 			return s.noticeNewChain(ctx, tx, facility, c, sorted[0].Seq, now)
 		}
 		return nil
@@ -113,36 +105,71 @@ type chainKey struct{ device, chain string }
 // that kept its claimed hash from a true duplicate.
 type link struct{ hash, prev, sum string }
 
-// loadRange reads the stored records from lo-1 to hi+1: everything the
-// chain checks of a batch spanning lo…hi look at, in one query.
-func (s *sqlStore) loadRange(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi uint64) (map[uint64]link, error) {
-	rows, err := s.query(ctx, tx, `SELECT seq, kind, payload, prev, hash, sealed FROM records WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?`,
-		c.device, c.chain, int64(lo)-1, int64(min(hi, math.MaxInt64-1))+1)
+// batchState is what the stored ledger says about a batch's chain before
+// the batch: read in one query (loadBatch).
+type batchState struct {
+	contiguous int64
+	newChain   bool              // no head yet: the chain's first batch
+	otherChain bool              // of a new chain: the device has had another (noticeNewChain)
+	known      map[uint64]link   // the stored records lo-1…hi+1
+	reported   map[uint64]string // the heads heartbeats reported for lo…hi
+}
+
+// batchRead is loadBatch's query: the chain head (h), the stored records
+// from lo-1 to hi+1, everything the chain checks of a batch spanning lo…hi
+// look at (r), the heads reported for lo…hi (p), and, for a chain with no
+// head yet, whether the device has had another chain (o). One query, so
+// one round trip on PostgreSQL and one statement on SQLite; each arm is an
+// index range of its table.
+const batchRead = `SELECT 'h', contiguous, '', NULL, '', '', '' FROM chain_heads WHERE device = ? AND chain = ?
+UNION ALL SELECT 'r', seq, kind, payload, prev, hash, sealed FROM records WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?
+UNION ALL SELECT 'p', seq, '', NULL, '', hash, '' FROM heads_reported WHERE device = ? AND chain = ? AND seq BETWEEN ? AND ?
+UNION ALL SELECT 'o', 0, '', NULL, '', '', '' WHERE NOT EXISTS (SELECT 1 FROM chain_heads WHERE device = ? AND chain = ?)
+  AND (EXISTS (SELECT 1 FROM chain_heads WHERE device = ? AND chain <> ?) OR EXISTS (SELECT 1 FROM heads_reported WHERE device = ? AND chain <> ?)
+    OR EXISTS (SELECT 1 FROM records WHERE device = ? AND chain <> ?))`
+
+// loadBatch reads the batchState of a batch of chain c spanning lo…hi.
+func (s *sqlStore) loadBatch(ctx context.Context, tx *sql.Tx, c chainKey, lo, hi uint64) (batchState, error) {
+	d, ch := c.device, c.chain
+	rows, err := s.query(ctx, tx, batchRead, d, ch, d, ch, int64(lo)-1, int64(min(hi, math.MaxInt64-1))+1, d, ch, int64(lo), int64(hi),
+		d, ch, d, ch, d, ch, d, ch)
 	if err != nil {
-		return nil, err
+		return batchState{}, err
 	}
 	defer rows.Close()
-	known := map[uint64]link{}
+	st := batchState{newChain: true, known: map[uint64]link{}, reported: map[uint64]string{}}
 	for rows.Next() {
 		var (
+			tag     string
 			seq     int64
 			kind    string
 			payload []byte
 			l       link
 			sealed  string
 		)
-		if err := rows.Scan(&seq, &kind, &payload, &l.prev, &l.hash, &sealed); err != nil {
-			return nil, err
+		if err := rows.Scan(&tag, &seq, &kind, &payload, &l.prev, &l.hash, &sealed); err != nil {
+			return batchState{}, err
 		}
-		r := record.Record{Device: c.device, Chain: c.chain, Seq: uint64(seq), Kind: record.Kind(kind), Payload: payload, Prev: l.prev}
-		l.sum = r.ComputeHash()
-		if sealed != "" {
-			// Purged (retention.go): the content hash it had as it came.
-			l.sum = sealed
+		switch tag {
+		case "h":
+			st.contiguous, st.newChain = seq, false
+		case "o":
+			st.otherChain = true
+		case "p":
+			st.reported[uint64(seq)] = l.hash
+		case "r":
+			r := record.Record{Device: d, Chain: ch, Seq: uint64(seq), Kind: record.Kind(kind), Payload: payload, Prev: l.prev}
+			l.sum = r.ComputeHash()
+			if sealed != "" {
+				// Purged (retention.go): the content hash it had as it came.
+				l.sum = sealed
+			}
+			st.known[uint64(seq)] = l
+		default:
+			return batchState{}, fmt.Errorf("batch read: a row tagged %q, not h, o, p or r (batchRead)", tag)
 		}
-		known[uint64(seq)] = l
 	}
-	return known, rows.Err()
+	return st, rows.Err()
 }
 
 // flag raises a chain error of kind at seq of chain c (once per kind and
@@ -179,7 +206,7 @@ func (s *sqlStore) ingestOne(ctx context.Context, tx *sql.Tx, facility string, r
 		rr.Status = Conflict
 		// Rare, and it reads and changes the fact of a seq that may be
 		// held: what is held goes first, then this version row by row.
-		if err := s.flush(ctx, tx, c, facility, w); err != nil {
+		if err := s.flush(ctx, tx, c, facility, w, nil); err != nil {
 			return rr, err
 		}
 		ins, err := s.exec(ctx, tx, `INSERT INTO conflicts (device, chain, seq, hash, sum, kind, payload, prev, received_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -277,7 +304,7 @@ func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r rec
 	case r.Kind == record.KindOfficer:
 		// Only a verified officer credits, and never beyond the caps,
 		// which sum the facts: the batch's own held so far count too.
-		if err := s.flush(ctx, tx, chainKey{device: r.Device, chain: r.Chain}, facility, w); err != nil {
+		if err := s.flush(ctx, tx, chainKey{device: r.Device, chain: r.Chain}, facility, w, nil); err != nil {
 			return err
 		}
 		kind, detail, err := s.checkOfficer(ctx, tx, facility, &f)
@@ -296,45 +323,42 @@ func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r rec
 	return nil
 }
 
-// advanceHead moves the chain's contiguous mark, at head before the batch,
-// over the seqs now stored. Within lo-1…hi+1 it needs no query: known holds
+// advanceHead moves the chain's contiguous mark, at st.contiguous before
+// the batch, over the seqs now stored, and writes it with the batch's held
+// rows (the last flush). Within lo-1…hi+1 it needs no query: known holds
 // every seq stored there, before the batch and by it. Past that (or when
 // the batch starts beyond the mark) it reads the stored seqs in pages
-// rather than one query per seq.
-func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, head int64, newChain bool, now int64, known map[uint64]link, lo, hi uint64) (uint64, error) {
-	start := head
+// rather than one query per seq, after sending the held rows.
+func (s *sqlStore) advanceHead(ctx context.Context, tx *sql.Tx, c chainKey, facility string, w *writes, st batchState, now int64, lo, hi uint64) (uint64, error) {
+	head := st.contiguous
+	walk := true
 	for next := uint64(head) + 1; next+1 >= lo && next <= hi+1; next++ {
-		if _, ok := known[next]; !ok {
-			return s.setHead(ctx, tx, c, start, head, newChain, now) // a hole inside what known covers
+		if _, ok := st.known[next]; !ok {
+			walk = false // a hole inside what known covers
+			break
 		}
 		head = int64(next)
 	}
-	for {
-		next, err := s.walk(ctx, tx, c, head)
-		if err != nil {
+	if walk {
+		if err := s.flush(ctx, tx, c, facility, w, nil); err != nil {
 			return 0, err
 		}
-		if next == head {
-			break
-		}
-		head = next
-	}
-	return s.setHead(ctx, tx, c, start, head, newChain, now)
-}
-
-// setHead writes the chain's contiguous mark when it is new or moved.
-func (s *sqlStore) setHead(ctx context.Context, tx *sql.Tx, c chainKey, start, head int64, newChain bool, now int64) (uint64, error) {
-	switch {
-	case newChain:
-		if _, err := s.exec(ctx, tx, `INSERT INTO chain_heads (device, chain, contiguous, first_seen_ms) VALUES (?, ?, ?, ?)`, c.device, c.chain, head, now); err != nil {
-			return 0, err
-		}
-	case head != start:
-		if _, err := s.exec(ctx, tx, `UPDATE chain_heads SET contiguous = ? WHERE device = ? AND chain = ?`, head, c.device, c.chain); err != nil {
-			return 0, err
+		for {
+			next, err := s.walk(ctx, tx, c, head)
+			if err != nil {
+				return 0, err
+			}
+			if next == head {
+				break
+			}
+			head = next
 		}
 	}
-	return uint64(head), nil
+	var hw *headWrite
+	if st.newChain || head != st.contiguous {
+		hw = &headWrite{contiguous: head, newChain: st.newChain, now: now}
+	}
+	return uint64(head), s.flush(ctx, tx, c, facility, w, hw)
 }
 
 // walk returns how far one page of stored seqs after head runs without a

@@ -13,11 +13,17 @@ import (
 // transaction. PostgreSQL needs none of this: pgx already keeps a prepared
 // statement per query text on each connection.
 
-// maxStmts bounds the statements kept; past it the cache starts over. The
-// batch statements come in a few row counts only (chunks, batch.go), so
-// this is never reached in practice.
+// maxStmts bounds the statements kept; past it a statement not yet
+// prepared is sent as text every time instead of evicting others (another
+// transaction may be running one of them right now). The batch statements
+// come in a few row counts only (chunks, batch.go), so this is never
+// reached in practice.
 const maxStmts = 128
 
+// stmtCache is shared by every goroutine of the store. mu guards the maps
+// only: it is never held while waiting for the database, since the one
+// connection may be held by a transaction that is about to ask for a
+// statement (prepared) and so for mu.
 type stmtCache struct {
 	mu     sync.Mutex
 	m      map[string]*sql.Stmt
@@ -39,6 +45,9 @@ func (s *sqlStore) prepared(query string) *sql.Stmt {
 	if st, ok := c.m[query]; ok {
 		return st
 	}
+	if len(c.m)+len(c.missed) >= maxStmts {
+		return nil // full: sent as text (maxStmts)
+	}
 	if c.missed == nil {
 		c.missed = map[string]bool{}
 	}
@@ -46,36 +55,50 @@ func (s *sqlStore) prepared(query string) *sql.Stmt {
 	return nil
 }
 
-// prepareMissed prepares the statements asked for and not found, with the
-// connection free again. A statement that does not prepare is left to be
-// sent as text, which reports its error where it is used.
+// prepareMissed prepares the statements asked for and not found, after the
+// transaction that asked. The set is taken under mu and prepared with mu
+// released: a prepare waits for the connection, and the goroutine holding
+// it may be in a transaction asking prepared for a statement. Two
+// goroutines preparing one query keep the first; a statement that does not
+// prepare is left to be sent as text, which reports its error where it is
+// used.
 func (s *sqlStore) prepareMissed(ctx context.Context) {
 	c := s.stmts
 	if c == nil {
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var todo []string
 	for q := range c.missed {
-		if _, ok := c.m[q]; ok {
-			continue
+		if _, ok := c.m[q]; !ok {
+			todo = append(todo, q)
 		}
-		if len(c.m) >= maxStmts {
-			for _, st := range c.m {
-				st.Close()
-			}
-			clear(c.m)
-		}
+	}
+	clear(c.missed)
+	c.mu.Unlock()
+	for _, q := range todo {
 		st, err := s.db.PrepareContext(ctx, q)
 		if err != nil {
 			continue
 		}
-		if c.m == nil {
-			c.m = map[string]*sql.Stmt{}
+		if !c.keep(q, st) {
+			st.Close() // never handed out
 		}
-		c.m[q] = st
 	}
-	clear(c.missed)
+}
+
+// keep caches st for q unless q is cached already or the cache is full.
+func (c *stmtCache) keep(q string, st *sql.Stmt) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[q]; ok || len(c.m) >= maxStmts {
+		return false
+	}
+	if c.m == nil {
+		c.m = map[string]*sql.Stmt{}
+	}
+	c.m[q] = st
+	return true
 }
 
 // exec runs query (with ? placeholders) in tx, prepared where that pays.

@@ -35,6 +35,7 @@ var (
 	gatewayBatches = flag.Int("gateway-batches", 2, "upload batches per booth")
 	gatewayBatch   = flag.Int("gateway-batch", 25, "records per batch")
 	gatewayBudget  = flag.Duration("gateway-budget", 40*time.Second, "time bound of the load phase")
+	gatewayProbes  = flag.Int("gateway-probes", 4, "authorise probe loops beside the load, each back to back (0: the ingest alone)")
 )
 
 // One run: 1000 enrolled booths loading each database take a minute or
@@ -172,7 +173,10 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 		return json.Unmarshal(got, out)
 	}
 
-	// Authorise probes run beside the load, from the first booths.
+	// Authorise probes run beside the load, from the first booths, each
+	// loop back to back: hundreds of taps a second, far above what 1000
+	// booths ask (one tap every 3 minutes a booth), and on PostgreSQL
+	// most of the server's CPU during the load (docs/benchmarks.md).
 	var (
 		stopProbe = make(chan struct{})
 		probeWG   sync.WaitGroup
@@ -180,7 +184,7 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 		lat       []time.Duration
 		probeErr  atomic.Value
 	)
-	for p := range 4 {
+	for p := range *gatewayProbes {
 		probeWG.Go(func() {
 			for n := 0; ; n++ {
 				select {
@@ -251,11 +255,17 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 		return fmt.Errorf("authorise probe: %w", err)
 	}
 
+	direct, err := ingestDirect(store, len(bundles), *gatewayBatches, *gatewayBatch, payload)
+	if err != nil {
+		return err
+	}
 	raw, err := backend.raw(dir, int(stored.Load()), *gatewayBatch, payload)
 	if err != nil {
 		return err
 	}
 	rate := float64(stored.Load()) / loadTime.Seconds()
+	r.Add(Figure{Name: "ledger ingest in-process, " + backend.name, Value: direct, Unit: "rec/s", Limit: raw, LimitNote: "raw batched INSERT",
+		Note: fmt.Sprintf("the same batches straight into ledger.Ingest, %d at once (the server's upload slots), no TLS, HTTP nor clients: the ledger's own share of the figure above", server.DefaultUploads) + gatewayOneRun})
 	r.Add(Figure{Name: "enrol a booth (key, cert, register), " + backend.name, Value: Ms(enrollTime) / float64(len(bundles)), Unit: "ms",
 		Note: fmt.Sprintf("%d booths in-process, ECDSA P-256", len(bundles)) + gatewayOneRun})
 	r.Add(Figure{Name: "ingest over mTLS, " + backend.name, Value: rate, Unit: "rec/s", Limit: raw, LimitNote: "raw batched INSERT",
@@ -263,9 +273,63 @@ func benchGatewayOn(r *Report, backend gatewayBackend) error {
 	if len(lat) > 0 {
 		r.Add(Figure{Name: "authorise p99 under ingest load, " + backend.name, Value: Ms(Percentile(lat, 0.99)), Unit: "ms",
 			Limit: Ms(protocol.AuthoriseDeadline), LimitNote: "the booth's authorise deadline", Goal: Max,
-			Note: fmt.Sprintf("%d probes from 4 booths, p50 %.1f ms", len(lat), Ms(Percentile(lat, 0.5))) + gatewayOneRun})
+			Note: fmt.Sprintf("%d probes from %d booths, p50 %.1f ms", len(lat), *gatewayProbes, Ms(Percentile(lat, 0.5))) + gatewayOneRun})
 	}
 	return nil
+}
+
+// ingestDirect uploads booths×batches batches of batch denials (fresh
+// devices of their own, built before the clock starts) straight into the
+// ledger, server.DefaultUploads at once as the server's upload slots
+// allow, and returns records per second.
+func ingestDirect(store ledger.Store, booths, batches, batch int, payload []byte) (float64, error) {
+	type upload struct {
+		device string
+		recs   []record.Record
+	}
+	perBooth := make([][]upload, booths)
+	for i := range perBooth {
+		device := fmt.Sprintf("lapas-%02d/direct%04d", i%50, i)
+		var prev *record.Record
+		seq := uint64(0)
+		for range batches {
+			recs := make([]record.Record, batch)
+			for j := range recs {
+				seq++
+				recs[j] = record.Record{Device: device, Seq: seq, Kind: record.KindDenial, Payload: payload}
+				recs[j].Seal(prev)
+				prev = &recs[j]
+			}
+			perBooth[i] = append(perBooth[i], upload{device, recs})
+		}
+	}
+	var (
+		next    atomic.Int64
+		failed  atomic.Value
+		workers sync.WaitGroup
+	)
+	start := time.Now()
+	for range server.DefaultUploads {
+		workers.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= booths {
+					return
+				}
+				for _, u := range perBooth[i] {
+					if _, err := store.Ingest(context.Background(), u.device, u.recs); err != nil {
+						failed.Store(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	workers.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		return 0, fmt.Errorf("ingest in-process: %w", err)
+	}
+	return float64(booths*batches*batch) / time.Since(start).Seconds(), nil
 }
 
 // storeDirOrTemp is the directory flag of the store suite, or the temp dir.
