@@ -58,13 +58,15 @@ func accountAdd(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.AddAccount(ctx, a); err != nil {
-		return err
-	}
-	g.changed("account.add", "", a.Name, nil, console.AccountDoc(a))
-	fmt.Fprintf(g.stdout, "added %s %s%s\n", a.Role, a.Name, facilitiesNote(a.Facilities))
-	printCredentials(g, cr)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		if err := s.AddAccount(ctx, a); err != nil {
+			return err
+		}
+		g.changed("account.add", "", a.Name, nil, console.AccountDoc(a))
+		fmt.Fprintf(g.stdout, "added %s %s%s\n", a.Role, a.Name, facilitiesNote(a.Facilities))
+		printCredentials(g, cr)
+		return nil
+	})
 }
 
 func facilitiesNote(fs []string) string {
@@ -139,21 +141,23 @@ func accountDisable(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	action := "account.disable"
-	if *enable {
-		action = "account.enable"
-	}
-	b, a, err := console.DisableAccount(ctx, s, *name, !*enable)
-	if err != nil {
-		return err
-	}
-	g.changed(action, "", *name, console.AccountDoc(b), console.AccountDoc(a))
-	if *enable {
-		fmt.Fprintf(g.stdout, "enabled %s\n", *name)
-	} else {
-		fmt.Fprintf(g.stdout, "disabled %s; its sessions are ended\n", *name)
-	}
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		action := "account.disable"
+		if *enable {
+			action = "account.enable"
+		}
+		b, a, err := console.DisableAccount(ctx, s, *name, !*enable)
+		if err != nil {
+			return err
+		}
+		g.changed(action, "", *name, console.AccountDoc(b), console.AccountDoc(a))
+		if *enable {
+			fmt.Fprintf(g.stdout, "enabled %s\n", *name)
+		} else {
+			fmt.Fprintf(g.stdout, "disabled %s; its sessions are ended\n", *name)
+		}
+		return nil
+	})
 }
 
 func accountResetTOTP(ctx context.Context, g *globals, args []string) error {
@@ -167,12 +171,14 @@ func accountResetTOTP(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	b, a, cr, err := console.ResetTOTP(ctx, s, *name)
-	if err != nil {
-		return err
-	}
-	g.changed("account.reset-totp", "", *name, console.AccountDoc(b), console.AccountDoc(a))
-	fmt.Fprintf(g.stdout, "new second factor for %s; its sessions are ended; the old authenticator no longer works\n", *name)
-	printCredentials(g, cr)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		b, a, cr, err := console.ResetTOTP(ctx, s, *name)
+		if err != nil {
+			return err
+		}
+		g.changed("account.reset-totp", "", *name, console.AccountDoc(b), console.AccountDoc(a))
+		fmt.Fprintf(g.stdout, "new second factor for %s; its sessions are ended; the old authenticator no longer works\n", *name)
+		printCredentials(g, cr)
+		return nil
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -129,4 +130,33 @@ func auditList(ctx context.Context, g *globals, args []string) error {
 			orDash(e.Facility), orDash(inert.Text(e.Target, 80)), orDash(inert.Text(e.Before, 120)), orDash(inert.Text(e.After, 120)))
 	}
 	return w.Flush()
+}
+
+// atomic runs the rest of a command that changes the ledger s in one of
+// its transactions (Store.Atomic), with the audit entries the command
+// notes (g.changed) appended in it: the change is stored with its entries
+// or not at all. What the command prints is held until the commit, so it
+// never reports a change that was not made.
+func (g *globals) atomic(ctx context.Context, s ledger.Store, do func(ctx context.Context) error) error {
+	out := g.stdout
+	var held bytes.Buffer
+	g.stdout = &held
+	defer func() { g.stdout = out }()
+	err := s.Atomic(ctx, func(ctx context.Context) error {
+		if err := do(ctx); err != nil {
+			return err
+		}
+		for _, e := range g.changes {
+			if _, err := s.AppendAudit(ctx, e); err != nil {
+				return fmt.Errorf("%s of %s is not made: its audit entry could not be written: %w", e.Action, e.Target, err)
+			}
+		}
+		return nil
+	})
+	g.changes = nil // appended with the change, or rolled back with it
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(held.Bytes())
+	return err
 }

@@ -121,3 +121,51 @@ func TestAuditCLI(t *testing.T) {
 		t.Errorf("verify after an edit of entry %d: %v\n%s", block, err, errOut)
 	}
 }
+
+// TestCLIChangeWithoutItsAuditIsNotMade: with the audit trail refusing
+// entries (a trigger here; a full disk or a broken chain there), a host
+// command that changes the ledger fails and changes nothing, and prints
+// nothing that says it did: the change and its entry are one transaction
+// (globals.atomic).
+func TestCLIChangeWithoutItsAuditIsNotMade(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "state")
+	mustGW(t, "init", "-state", st)
+	f := []string{"-state", st, "-facility", "lapas-uji", "-by", "wayan"}
+	mustGW(t, append([]string{"roster", "import"}, append(f, writeFile(t, dir, "roster.csv", "role,person,name,block,card,allowance_min,blocked\ninmate,w1,Budi,A,em:0400D8B2A5,,\n"))...)...)
+	db, err := sql.Open("sqlite", filepath.Join(st, "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit trail refused (test)'); END`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, c := range [][]string{
+		append([]string{"numbers", "add"}, append(f, "-person", "w1", "-number", "081234567890", "-slot", "1")...),
+		append([]string{"policy", "set"}, append(f, writeFile(t, dir, "policy.json", testPolicy))...),
+		append([]string{"roster", "block"}, append(f, "-card", "em:0400D8B2A5")...),
+		{"account", "add", "-state", st, "-by", "wayan", "-name", "siti", "-role", "operator", "-facility", "lapas-uji"},
+	} {
+		out, errOut, err := gw(t, c...)
+		if err == nil || !strings.Contains(errOut, "audit entry could not be written") || out != "" {
+			t.Errorf("wartel-gateway %s with the audit trail refusing: %v, stdout %q, stderr %q; want a failure saying so and nothing printed", strings.Join(c[:2], " "), err, out, errOut)
+		}
+	}
+	s, err := ledger.OpenSQLite(filepath.Join(st, "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	if ns, err := s.Numbers(ctx, "lapas-uji", "w1"); err != nil || len(ns) != 0 {
+		t.Errorf("numbers %v (%v): registered without an audit entry", ns, err)
+	}
+	full, err := s.RosterSince(ctx, "lapas-uji", 0)
+	if err != nil || full.Policy != nil || len(full.Upserts) != 1 || full.Upserts[0].Blocked {
+		t.Errorf("roster after the refused commands: policy %s, cards %+v (%v): changed without an audit entry", full.Policy, full.Upserts, err)
+	}
+	if _, err := s.Account(ctx, "siti"); err == nil {
+		t.Error("account siti added without an audit entry")
+	}
+}

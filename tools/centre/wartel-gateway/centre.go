@@ -41,17 +41,19 @@ func cmdPolicy(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	old, err := s.RosterSince(ctx, *facility, 0)
-	if err != nil {
-		return fmt.Errorf("read the policy of %s: %w", *facility, err)
-	}
-	version, err := s.SetPolicy(ctx, *facility, doc)
-	if err != nil {
-		return fmt.Errorf("store the policy of %s: %w", *facility, err)
-	}
-	g.changed("policy.set", *facility, *facility, policyDoc(old.Policy), policyDoc(doc))
-	fmt.Fprintf(g.stdout, "policy of %s set; roster version %d (booths apply it at their next sync)\n", *facility, version)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		old, err := s.RosterSince(ctx, *facility, 0)
+		if err != nil {
+			return fmt.Errorf("read the policy of %s: %w", *facility, err)
+		}
+		version, err := s.SetPolicy(ctx, *facility, doc)
+		if err != nil {
+			return fmt.Errorf("store the policy of %s: %w", *facility, err)
+		}
+		g.changed("policy.set", *facility, *facility, policyDoc(old.Policy), policyDoc(doc))
+		fmt.Fprintf(g.stdout, "policy of %s set; roster version %d (booths apply it at their next sync)\n", *facility, version)
+		return nil
+	})
 }
 
 var monthRE = regexp.MustCompile(`^\d{4}-(0[1-9]|1[0-2])$`)

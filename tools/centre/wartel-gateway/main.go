@@ -283,69 +283,71 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	now, err := s.RosterSince(ctx, *facility, 0)
-	if err != nil {
-		return fmt.Errorf("read the roster of %s to check the file against it: %w", *facility, err)
-	}
-	if err := roster.CheckRoles(cards, lines, append(now.Upserts, now.Withheld...)); err != nil {
-		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
-	}
-	if err := officersNeedBy(*by, cards, lines); err != nil {
-		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
-	}
-	todo, err := numbersToRegister(ctx, s, *facility, *by, cards, lines)
-	if err != nil {
-		return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
-	}
-	version, err := s.UpsertCards(ctx, *facility, *by, cards)
-	if err != nil {
-		return fmt.Errorf("store %d cards of %s: %w", len(cards), *facility, err)
-	}
-	for i, n := range todo {
-		if _, err := s.RegisterNumber(ctx, *facility, n.entry); err != nil {
-			return fmt.Errorf("%s: the %d cards are imported, and %d of %d numbers registered; line %d: %w", rest[0], len(cards), i, len(todo), n.line, err)
-		}
-	}
-	g.changed("roster.import", *facility, rest[0], map[string]any{"version": now.Version, "cards": len(now.Upserts)},
-		map[string]any{"version": version, "cards_in_file": len(cards)})
-	deleted := 0
-	var gone []string
-	defer func() {
-		if len(gone) > 0 {
-			g.changed("roster.replace", *facility, rest[0], map[string]any{"deleted_cards": gone}, map[string]any{"version": version})
-		}
-	}()
-	if *replace {
-		all, err := s.RosterSince(ctx, *facility, 0)
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		now, err := s.RosterSince(ctx, *facility, 0)
 		if err != nil {
-			return fmt.Errorf("read the roster of %s to replace it (the file's cards are imported): %w", *facility, err)
+			return fmt.Errorf("read the roster of %s to check the file against it: %w", *facility, err)
 		}
-		keep := make(map[string]bool, len(cards))
-		for _, c := range cards {
-			keep[c.Card] = true
+		if err := roster.CheckRoles(cards, lines, append(now.Upserts, now.Withheld...)); err != nil {
+			return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
 		}
-		// The roster as booths get it, and the officer cards it withholds
-		// pending approval.
-		for _, c := range append(all.Upserts, all.Withheld...) {
-			if !keep[c.Card] {
-				if version, err = s.DeleteCard(ctx, *facility, c.Card); err != nil {
-					return fmt.Errorf("delete card %s of %s: %w", c.Card, *facility, err)
-				}
-				gone = append(gone, c.Card)
-				deleted++
+		if err := officersNeedBy(*by, cards, lines); err != nil {
+			return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
+		}
+		todo, err := numbersToRegister(ctx, s, *facility, *by, cards, lines)
+		if err != nil {
+			return fmt.Errorf("%s: nothing imported; fix these and import again:\n%w", rest[0], indent(err))
+		}
+		version, err := s.UpsertCards(ctx, *facility, *by, cards)
+		if err != nil {
+			return fmt.Errorf("store %d cards of %s: %w", len(cards), *facility, err)
+		}
+		for i, n := range todo {
+			if _, err := s.RegisterNumber(ctx, *facility, n.entry); err != nil {
+				return fmt.Errorf("%s: nothing imported (the cards and numbers are one change): number %d of %d, line %d: %w", rest[0], i+1, len(todo), n.line, err)
 			}
 		}
-	}
-	fmt.Fprintf(g.stdout, "imported %d cards into %s (deleted %d); roster version %d\n", len(cards), *facility, deleted, version)
-	if len(todo) > 0 {
-		fmt.Fprintf(g.stdout, "registered %d numbers as pending by %s: a supervisor approves each (wartel-gateway numbers list -facility %s -status pending)\n", len(todo), *by, *facility)
-	}
-	if n, err := pendingOfficers(ctx, s, *facility); err != nil {
-		return err
-	} else if n > 0 {
-		fmt.Fprintf(g.stdout, "%d officer cards pending a supervisor's approval, honoured by no booth until then (wartel-gateway roster officers list -facility %s)\n", n, *facility)
-	}
-	return nil
+		g.changed("roster.import", *facility, rest[0], map[string]any{"version": now.Version, "cards": len(now.Upserts)},
+			map[string]any{"version": version, "cards_in_file": len(cards)})
+		deleted := 0
+		var gone []string
+		defer func() {
+			if len(gone) > 0 {
+				g.changed("roster.replace", *facility, rest[0], map[string]any{"deleted_cards": gone}, map[string]any{"version": version})
+			}
+		}()
+		if *replace {
+			all, err := s.RosterSince(ctx, *facility, 0)
+			if err != nil {
+				return fmt.Errorf("read the roster of %s to replace it (nothing imported): %w", *facility, err)
+			}
+			keep := make(map[string]bool, len(cards))
+			for _, c := range cards {
+				keep[c.Card] = true
+			}
+			// The roster as booths get it, and the officer cards it withholds
+			// pending approval.
+			for _, c := range append(all.Upserts, all.Withheld...) {
+				if !keep[c.Card] {
+					if version, err = s.DeleteCard(ctx, *facility, c.Card); err != nil {
+						return fmt.Errorf("delete card %s of %s: %w", c.Card, *facility, err)
+					}
+					gone = append(gone, c.Card)
+					deleted++
+				}
+			}
+		}
+		fmt.Fprintf(g.stdout, "imported %d cards into %s (deleted %d); roster version %d\n", len(cards), *facility, deleted, version)
+		if len(todo) > 0 {
+			fmt.Fprintf(g.stdout, "registered %d numbers as pending by %s: a supervisor approves each (wartel-gateway numbers list -facility %s -status pending)\n", len(todo), *by, *facility)
+		}
+		if n, err := pendingOfficers(ctx, s, *facility); err != nil {
+			return err
+		} else if n > 0 {
+			fmt.Fprintf(g.stdout, "%d officer cards pending a supervisor's approval, honoured by no booth until then (wartel-gateway roster officers list -facility %s)\n", n, *facility)
+		}
+		return nil
+	})
 }
 
 // indent puts each line of err's message on its own indented line.
@@ -370,26 +372,28 @@ func rosterBlock(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	before, err := cardOf(ctx, s, *facility, string(id))
-	if err != nil {
-		return err
-	}
-	version, err := s.BlockCard(ctx, *facility, string(id), !*unblock)
-	if err != nil {
-		return fmt.Errorf("block %s in %s: %w", id, *facility, err)
-	}
-	after := map[string]any{"card": string(id), "blocked": !*unblock, "version": version}
-	action := "roster.block"
-	if *unblock {
-		action = "roster.unblock"
-	}
-	g.changed(action, *facility, string(id), before, after)
-	verb := "blocked"
-	if *unblock {
-		verb = "unblocked"
-	}
-	fmt.Fprintf(g.stdout, "%s %s in %s; roster version %d (booths apply it at their next sync)\n", verb, id, *facility, version)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		before, err := cardOf(ctx, s, *facility, string(id))
+		if err != nil {
+			return err
+		}
+		version, err := s.BlockCard(ctx, *facility, string(id), !*unblock)
+		if err != nil {
+			return fmt.Errorf("block %s in %s: %w", id, *facility, err)
+		}
+		after := map[string]any{"card": string(id), "blocked": !*unblock, "version": version}
+		action := "roster.block"
+		if *unblock {
+			action = "roster.unblock"
+		}
+		g.changed(action, *facility, string(id), before, after)
+		verb := "blocked"
+		if *unblock {
+			verb = "unblocked"
+		}
+		fmt.Fprintf(g.stdout, "%s %s in %s; roster version %d (booths apply it at their next sync)\n", verb, id, *facility, version)
+		return nil
+	})
 }
 
 // cardOf is a card as the roster holds it, for the audit trail's before

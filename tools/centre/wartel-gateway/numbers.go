@@ -64,27 +64,29 @@ func numbersAdd(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	loc, err := console.FacilityZone(ctx, s, *facility)
-	if err != nil {
-		return err
-	}
-	vf, err := parseInstant(*from, loc, false)
-	if err != nil {
-		return fmt.Errorf("-from %q: %w", *from, err)
-	}
-	vu, err := parseInstant(*until, loc, true)
-	if err != nil {
-		return fmt.Errorf("-until %q: %w", *until, err)
-	}
-	n, err := s.RegisterNumber(ctx, *facility, ledger.NumberEntry{Person: *person, E164: *number, Slot: *slot, Label: *label,
-		RegisteredBy: *by, ValidFrom: vf, ValidUntil: vu})
-	if err != nil {
-		return err
-	}
-	g.changed("numbers.add", *facility, fmt.Sprint(n.ID), nil, n)
-	fmt.Fprintf(g.stdout, "registered number %d: %s for %s, slot %d, pending a supervisor's approval (wartel-gateway numbers approve -facility %s -by ACCOUNT %d)\n",
-		n.ID, n.E164, n.Person, n.Slot, *facility, n.ID)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		loc, err := console.FacilityZone(ctx, s, *facility)
+		if err != nil {
+			return err
+		}
+		vf, err := parseInstant(*from, loc, false)
+		if err != nil {
+			return fmt.Errorf("-from %q: %w", *from, err)
+		}
+		vu, err := parseInstant(*until, loc, true)
+		if err != nil {
+			return fmt.Errorf("-until %q: %w", *until, err)
+		}
+		n, err := s.RegisterNumber(ctx, *facility, ledger.NumberEntry{Person: *person, E164: *number, Slot: *slot, Label: *label,
+			RegisteredBy: *by, ValidFrom: vf, ValidUntil: vu})
+		if err != nil {
+			return err
+		}
+		g.changed("numbers.add", *facility, fmt.Sprint(n.ID), nil, n)
+		fmt.Fprintf(g.stdout, "registered number %d: %s for %s, slot %d, pending a supervisor's approval (wartel-gateway numbers approve -facility %s -by ACCOUNT %d)\n",
+			n.ID, n.E164, n.Person, n.Slot, *facility, n.ID)
+		return nil
+	})
 }
 
 func numbersApprove(ctx context.Context, g *globals, args []string) error {
@@ -122,18 +124,20 @@ func numbersDecide(ctx context.Context, g *globals, verb string, args []string) 
 		return err
 	}
 	defer s.Close()
-	var n ledger.NumberEntry
-	if verb == "revoke" {
-		n, err = s.RevokeNumber(ctx, *facility, id, *by, *reason)
-	} else {
-		n, err = s.DecideNumber(ctx, *facility, id, *by, verb == "approve", *reason)
-	}
-	if err != nil {
-		return err
-	}
-	g.changed("numbers."+verb, *facility, fmt.Sprint(n.ID), nil, n)
-	fmt.Fprintf(g.stdout, "number %d (%s for %s) is %s by %s\n", n.ID, n.E164, n.Person, n.Status, n.DecidedBy)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		var n ledger.NumberEntry
+		if verb == "revoke" {
+			n, err = s.RevokeNumber(ctx, *facility, id, *by, *reason)
+		} else {
+			n, err = s.DecideNumber(ctx, *facility, id, *by, verb == "approve", *reason)
+		}
+		if err != nil {
+			return err
+		}
+		g.changed("numbers."+verb, *facility, fmt.Sprint(n.ID), nil, n)
+		fmt.Fprintf(g.stdout, "number %d (%s for %s) is %s by %s\n", n.ID, n.E164, n.Person, n.Status, n.DecidedBy)
+		return nil
+	})
 }
 
 func numbersList(ctx context.Context, g *globals, args []string) error {
@@ -183,13 +187,15 @@ func numbersBlock(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.BlockNumber(ctx, *facility, ledger.BlockedNumber{E164: rest[0], Reason: *reason, AddedBy: *by}); err != nil {
-		return err
-	}
-	e, _ := dialplan.Parse(rest[0]) // BlockNumber parsed it
-	g.changed("numbers.block", *facility, e, nil, map[string]any{"reason": *reason})
-	fmt.Fprintf(g.stdout, "blocked %s in %s: no booth dials it from its next sync, whoever registered it\n", e, *facility)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		if err := s.BlockNumber(ctx, *facility, ledger.BlockedNumber{E164: rest[0], Reason: *reason, AddedBy: *by}); err != nil {
+			return err
+		}
+		e, _ := dialplan.Parse(rest[0]) // BlockNumber parsed it
+		g.changed("numbers.block", *facility, e, nil, map[string]any{"reason": *reason})
+		fmt.Fprintf(g.stdout, "blocked %s in %s: no booth dials it from its next sync, whoever registered it\n", e, *facility)
+		return nil
+	})
 }
 
 func numbersUnblock(ctx context.Context, g *globals, args []string) error {
@@ -205,13 +211,15 @@ func numbersUnblock(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer s.Close()
-	if err := s.UnblockNumber(ctx, *facility, rest[0], *by); err != nil {
-		return err
-	}
-	e, _ := dialplan.Parse(rest[0])
-	g.changed("numbers.unblock", *facility, e, map[string]any{"blocked": true}, nil)
-	fmt.Fprintf(g.stdout, "unblocked %s in %s\n", e, *facility)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		if err := s.UnblockNumber(ctx, *facility, rest[0], *by); err != nil {
+			return err
+		}
+		e, _ := dialplan.Parse(rest[0])
+		g.changed("numbers.unblock", *facility, e, map[string]any{"blocked": true}, nil)
+		fmt.Fprintf(g.stdout, "unblocked %s in %s\n", e, *facility)
+		return nil
+	})
 }
 
 func numbersBlocked(ctx context.Context, g *globals, args []string) error {

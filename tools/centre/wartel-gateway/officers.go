@@ -85,21 +85,23 @@ func officersDecide(ctx context.Context, g *globals, verb string, args []string)
 		return err
 	}
 	defer s.Close()
-	before, err := officerCard(ctx, s, *facility, string(id))
-	if err != nil {
-		return err
-	}
-	o, err := s.DecideOfficer(ctx, *facility, string(id), *by, verb == "approve", *reason)
-	if err != nil {
-		return err
-	}
-	g.changed("officers."+verb, *facility, o.Card, before, o)
-	then := "booths honour it from their next sync"
-	if o.Status != ledger.OfficerApproved {
-		then = "no booth honours it"
-	}
-	fmt.Fprintf(g.stdout, "officer card %s (%s) is %s by %s: %s\n", o.Card, inert.Text(o.Person, 64), o.Status, o.DecidedBy, then)
-	return nil
+	return g.atomic(ctx, s, func(ctx context.Context) error {
+		before, err := officerCard(ctx, s, *facility, string(id))
+		if err != nil {
+			return err
+		}
+		o, err := s.DecideOfficer(ctx, *facility, string(id), *by, verb == "approve", *reason)
+		if err != nil {
+			return err
+		}
+		g.changed("officers."+verb, *facility, o.Card, before, o)
+		then := "booths honour it from their next sync"
+		if o.Status != ledger.OfficerApproved {
+			then = "no booth honours it"
+		}
+		fmt.Fprintf(g.stdout, "officer card %s (%s) is %s by %s: %s\n", o.Card, inert.Text(o.Person, 64), o.Status, o.DecidedBy, then)
+		return nil
+	})
 }
 
 // officerCard is the facility's officer card as it stands, for the audit
