@@ -146,6 +146,7 @@ func TestCLIChangeWithoutItsAuditIsNotMade(t *testing.T) {
 		append([]string{"policy", "set"}, append(f, writeFile(t, dir, "policy.json", testPolicy))...),
 		append([]string{"roster", "block"}, append(f, "-card", "em:0400D8B2A5")...),
 		{"account", "add", "-state", st, "-by", "wayan", "-name", "siti", "-role", "operator", "-facility", "lapas-uji"},
+		append([]string{"retention", "set"}, append(f, "-months", "24")...),
 	} {
 		out, errOut, err := gw(t, c...)
 		if err == nil || !strings.Contains(errOut, "audit entry could not be written") || out != "" {
@@ -167,5 +168,8 @@ func TestCLIChangeWithoutItsAuditIsNotMade(t *testing.T) {
 	}
 	if _, err := s.Account(ctx, "siti"); err == nil {
 		t.Error("account siti added without an audit entry")
+	}
+	if r, err := retentionOf(ctx, s, "lapas-uji"); err != nil || r["months"] != 0 {
+		t.Errorf("retention %v (%v): set without an audit entry", r, err)
 	}
 }

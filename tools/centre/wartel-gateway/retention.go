@@ -34,21 +34,23 @@ func cmdRetention(ctx context.Context, g *globals, args []string) error {
 			return err
 		}
 		defer s.Close()
-		before, err := retentionOf(ctx, s, *facility)
-		if err != nil {
-			return err
-		}
-		if err := s.SetRetention(ctx, *facility, n, time.Now()); err != nil {
-			return err
-		}
-		g.changed("retention.set", *facility, *facility, before, map[string]int{"months": n})
-		if n == 0 {
-			fmt.Fprintf(g.stdout, "retention of %s removed: its records keep their personal fields\n", *facility)
+		return g.atomic(ctx, s, func(ctx context.Context) error {
+			before, err := retentionOf(ctx, s, *facility)
+			if err != nil {
+				return err
+			}
+			if err := s.SetRetention(ctx, *facility, n, time.Now()); err != nil {
+				return err
+			}
+			g.changed("retention.set", *facility, *facility, before, map[string]int{"months": n})
+			if n == 0 {
+				fmt.Fprintf(g.stdout, "retention of %s removed: its records keep their personal fields\n", *facility)
+				return nil
+			}
+			fmt.Fprintf(g.stdout, "retention of %s: %d months; months up to %s are purged at the next run (serve runs it daily, or: wartel-gateway retention apply)\n",
+				*facility, n, ledger.PurgeCutoff(time.Now(), n))
 			return nil
-		}
-		fmt.Fprintf(g.stdout, "retention of %s: %d months; months up to %s are purged at the next run (serve runs it daily, or: wartel-gateway retention apply)\n",
-			*facility, n, ledger.PurgeCutoff(time.Now(), n))
-		return nil
+		})
 	case "show":
 		fs := g.flags("retention show")
 		if _, err := parse(fs, args[1:], 0); err != nil {
