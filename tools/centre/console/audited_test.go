@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"path/filepath"
 	"testing"
 
 	"wartelsuspas/tools/centre/ledger"
-	"wartelsuspas/tools/testbed/pgtest"
 )
 
 // unaudited is a ledger whose audit trail cannot be written (a full disk,
@@ -25,20 +23,7 @@ func (unaudited) AppendAudit(context.Context, ledger.AuditEntry) (ledger.AuditEn
 // transaction, Store.Atomic). An officer's changes cannot slip past the
 // trail.
 func TestChangeWithoutItsAuditIsNotMade(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		st, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "gateway.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		changeWithoutAudit(t, st)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		st, err := ledger.OpenPostgres(context.Background(), pgtest.DB(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		changeWithoutAudit(t, st)
-	})
+	onBothDatabases(t, changeWithoutAudit)
 }
 
 func changeWithoutAudit(t *testing.T, st ledger.Store) {

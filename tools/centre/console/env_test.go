@@ -37,6 +37,25 @@ func newEnv(t *testing.T) *env {
 	return newEnvOn(t, st)
 }
 
+// onBothDatabases runs fn on a fresh SQLite ledger and on a fresh
+// PostgreSQL one, each a subtest.
+func onBothDatabases(t *testing.T, fn func(t *testing.T, st ledger.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		st, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "gateway.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		st, err := ledger.OpenPostgres(context.Background(), pgtest.DB(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(t, st)
+	})
+}
+
 // newEnvOn is newEnv over st (closed at the test's end).
 func newEnvOn(t *testing.T, st ledger.Store) *env {
 	t.Helper()

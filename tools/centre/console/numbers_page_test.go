@@ -12,7 +12,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"wartelsuspas/tools/centre/ledger"
-	"wartelsuspas/tools/testbed/pgtest"
 )
 
 var fieldErrRE = regexp.MustCompile(`data-error-for="([^"]+)">([^<]*)</p>`)
@@ -30,14 +29,7 @@ func fieldErrorsOf(body string) map[string]string {
 // can break is named beside its field, in the page's language; nothing
 // is written on a refusal; every change is audited with before and after.
 func TestNumbersRules(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { numbersRules(t, newEnv(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		st, err := ledger.OpenPostgres(context.Background(), pgtest.DB(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		numbersRules(t, newEnvOn(t, st))
-	})
+	onBothDatabases(t, func(t *testing.T, st ledger.Store) { numbersRules(t, newEnvOn(t, st)) })
 }
 
 func numbersRules(t *testing.T, e *env) {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"wartelsuspas/tools/centre/ledger"
-	"wartelsuspas/tools/testbed/pgtest"
 )
 
 // TestOfficersPage: an officer card an operator imports at the console is
@@ -17,14 +16,7 @@ import (
 // the facility approves one (it then reaches the booths) and rejects
 // another with a reason; both decisions are audited (issue 16).
 func TestOfficersPage(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) { officersFlow(t, newEnv(t)) })
-	t.Run("postgres", func(t *testing.T) {
-		st, err := ledger.OpenPostgres(context.Background(), pgtest.DB(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		officersFlow(t, newEnvOn(t, st))
-	})
+	onBothDatabases(t, func(t *testing.T, st ledger.Store) { officersFlow(t, newEnvOn(t, st)) })
 }
 
 // officersFlow is TestOfficersPage on one backend.

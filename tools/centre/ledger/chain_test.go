@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"wartelsuspas/kiosk/record"
-	"wartelsuspas/tools/testbed/pgtest"
 )
 
 // A booth whose store was wiped, re-flashed or replaced starts a new chain
@@ -318,20 +317,7 @@ func TestHeartbeatHeadRewrite(t *testing.T) {
 // kept as the legacy chain "": balances, flags and the contiguous mark
 // unchanged, and the booth's next record continues the chain unbroken.
 func TestMigrateKeepsLegacyChain(t *testing.T) {
-	opens := []struct {
-		name string
-		open func(t *testing.T) func() (Store, error)
-	}{
-		{"sqlite", func(t *testing.T) func() (Store, error) {
-			path := t.TempDir() + "/ledger.db"
-			return func() (Store, error) { return OpenSQLite(path) }
-		}},
-		{"postgres", func(t *testing.T) func() (Store, error) {
-			dsn := pgtest.DB(t)
-			return func() (Store, error) { return OpenPostgres(ctx, dsn) }
-		}},
-	}
-	for _, o := range opens {
+	for _, o := range reopeners {
 		t.Run(o.name, func(t *testing.T) {
 			open := o.open(t)
 			b := &booth{device: "lm/b01"}

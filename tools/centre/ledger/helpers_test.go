@@ -183,3 +183,20 @@ func approveOfficers(t testing.TB, s Store, facility string) {
 		}
 	}
 }
+
+// reopeners give, per dialect, a function that opens the same database
+// again each time it is called: for the migration tests, which open a
+// database with an older schema and then with today's.
+var reopeners = []struct {
+	name string
+	open func(t *testing.T) func() (Store, error)
+}{
+	{"sqlite", func(t *testing.T) func() (Store, error) {
+		path := t.TempDir() + "/ledger.db"
+		return func() (Store, error) { return OpenSQLite(path) }
+	}},
+	{"postgres", func(t *testing.T) func() (Store, error) {
+		dsn := pgtest.DB(t)
+		return func() (Store, error) { return OpenPostgres(ctx, dsn) }
+	}},
+}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"wartelsuspas/kiosk/record"
-	"wartelsuspas/tools/testbed/pgtest"
 )
 
 // officerOf is the facility's officer card as OfficerCards lists it.
@@ -215,20 +214,7 @@ func TestOfficerApproval(t *testing.T) {
 // Officer cards that exist before migration 13 stay approved, by
 // "migration": a booth keeps its officers across the upgrade.
 func TestOfficerMigrationKeepsApproved(t *testing.T) {
-	opens := []struct {
-		name string
-		open func(t *testing.T) func() (Store, error)
-	}{
-		{"sqlite", func(t *testing.T) func() (Store, error) {
-			path := t.TempDir() + "/ledger.db"
-			return func() (Store, error) { return OpenSQLite(path) }
-		}},
-		{"postgres", func(t *testing.T) func() (Store, error) {
-			dsn := pgtest.DB(t)
-			return func() (Store, error) { return OpenPostgres(ctx, dsn) }
-		}},
-	}
-	for _, o := range opens {
+	for _, o := range reopeners {
 		t.Run(o.name, func(t *testing.T) {
 			open := o.open(t)
 			saved, savedVersion := migrations, schemaVersion
