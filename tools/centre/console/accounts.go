@@ -131,47 +131,31 @@ func Doc(v any) string {
 	return string(b)
 }
 
-// AuditChange is one audited change, for Audited.
-type AuditChange struct {
-	Actor    string // the account or host user
-	Via      string // "console", "cli", or "serve" (its scheduled retention run)
-	Action   string // "account.add", "roster.block", …
-	Facility string
-	Target   string
-}
-
-// Audited runs do, which changes something and returns the thing before and
-// after (anything JSON can encode, or a string already encoded), and
-// appends the change to the audit trail, in one transaction of the ledger
+// AuditedChange runs do, which changes the ledger st and returns the audit
+// entries of what it changed, and appends them, in one transaction
 // (Store.Atomic): do's ledger calls are made with the context it is given,
-// and the change is stored with its audit entry or not at all. A change
-// that fails is not audited (nothing changed).
-func Audited(ctx context.Context, st ledger.Store, now time.Time, ch AuditChange, do func(ctx context.Context) (before, after any, err error)) error {
-	return auditedAs(ctx, st, now, ch, func(ctx context.Context) (string, any, any, error) {
-		before, after, err := do(ctx)
-		return ch.Target, before, after, err
-	})
-}
-
-// auditedAs is Audited for a change whose target is known once it is made
-// (a registered number's id): do returns it.
-func auditedAs(ctx context.Context, st ledger.Store, now time.Time, ch AuditChange, do func(ctx context.Context) (target string, before, after any, err error)) error {
+// and the change is stored with its entries or not at all. A change that
+// fails is not audited (nothing changed). The console's actions (Audit)
+// and the host's commands that change the ledger go through it.
+func AuditedChange(ctx context.Context, st ledger.Store, do func(ctx context.Context) ([]ledger.AuditEntry, error)) error {
 	return st.Atomic(ctx, func(ctx context.Context) error {
-		target, before, after, err := do(ctx)
+		entries, err := do(ctx)
 		if err != nil {
 			return err
 		}
-		ch.Target = target
-		_, err = st.AppendAudit(ctx, ledger.AuditEntry{At: now, Actor: ch.Actor, Via: ch.Via, Action: ch.Action, Facility: ch.Facility, Target: ch.Target, Before: Doc(before), After: Doc(after)})
-		if err != nil {
-			return fmt.Errorf("%s of %s is not made: its audit entry could not be written: %w", ch.Action, ch.Target, err)
+		for _, e := range entries {
+			if _, err := st.AppendAudit(ctx, e); err != nil {
+				return fmt.Errorf("%s of %s is not made: its audit entry could not be written: %w", e.Action, e.Target, err)
+			}
 		}
 		return nil
 	})
 }
 
 // Audit runs a change made at the console by the signed-in account on the
-// route's facility through Audited; while do runs, q.Ctx() is the change's
+// route's facility: do changes something and returns the thing before and
+// after (anything JSON can encode, or a string already encoded), audited
+// through AuditedChange; while do runs, q.Ctx() is the change's
 // transaction.
 func (q *Request) Audit(action, target string, do func() (before, after any, err error)) error {
 	return q.AuditAs(action, func() (string, any, any, error) {
@@ -180,14 +164,19 @@ func (q *Request) Audit(action, target string, do func() (before, after any, err
 	})
 }
 
-// AuditAs is Audit for a change whose target do returns.
+// AuditAs is Audit for a change whose target is known once it is made (a
+// registered number's id): do returns it.
 func (q *Request) AuditAs(action string, do func() (target string, before, after any, err error)) error {
-	return auditedAs(q.Ctx(), q.Store(), q.Now(), AuditChange{Actor: q.Account.Name, Via: "console", Action: action, Facility: q.Facility},
-		func(ctx context.Context) (string, any, any, error) {
-			q.atomic = ctx
-			defer func() { q.atomic = nil }()
-			return do()
-		})
+	return AuditedChange(q.Ctx(), q.Store(), func(ctx context.Context) ([]ledger.AuditEntry, error) {
+		q.atomic = ctx
+		defer func() { q.atomic = nil }()
+		target, before, after, err := do()
+		if err != nil {
+			return nil, err
+		}
+		return []ledger.AuditEntry{{At: q.Now(), Actor: q.Account.Name, Via: "console", Action: action, Facility: q.Facility,
+			Target: target, Before: Doc(before), After: Doc(after)}}, nil
+	})
 }
 
 // splitList splits "a, b,c" into its non-empty items.

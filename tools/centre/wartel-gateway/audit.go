@@ -133,7 +133,7 @@ func auditList(ctx context.Context, g *globals, args []string) error {
 }
 
 // atomic runs the rest of a command that changes the ledger s in one of
-// its transactions (Store.Atomic), with the audit entries the command
+// its transactions (console.AuditedChange), with the audit entries the command
 // notes (g.changed) appended in it: the change is stored with its entries
 // or not at all. What the command prints is held until the commit, so it
 // never reports a change that was not made.
@@ -142,16 +142,9 @@ func (g *globals) atomic(ctx context.Context, s ledger.Store, do func(ctx contex
 	var held bytes.Buffer
 	g.stdout = &held
 	defer func() { g.stdout = out }()
-	err := s.Atomic(ctx, func(ctx context.Context) error {
-		if err := do(ctx); err != nil {
-			return err
-		}
-		for _, e := range g.changes {
-			if _, err := s.AppendAudit(ctx, e); err != nil {
-				return fmt.Errorf("%s of %s is not made: its audit entry could not be written: %w", e.Action, e.Target, err)
-			}
-		}
-		return nil
+	err := console.AuditedChange(ctx, s, func(ctx context.Context) ([]ledger.AuditEntry, error) {
+		err := do(ctx)
+		return g.changes, err
 	})
 	g.changes = nil // appended with the change, or rolled back with it
 	if err != nil {
