@@ -38,10 +38,10 @@ func (s *sqlStore) reportHead(ctx context.Context, tx *sql.Tx, hb Heartbeat, now
 	seq := int64(hb.HeadSeq)
 	var mismatch []string
 	var before string
-	err := tx.QueryRowContext(ctx, s.q(`SELECT hash FROM heads_reported WHERE device = ? AND chain = ? AND seq = ?`), c.device, c.chain, seq).Scan(&before)
+	err := s.queryRow(ctx, tx, `SELECT hash FROM heads_reported WHERE device = ? AND chain = ? AND seq = ?`, c.device, c.chain, seq).Scan(&before)
 	switch {
 	case absent(err):
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO heads_reported (device, chain, seq, hash, at_ms) VALUES (?, ?, ?, ?, ?)`), c.device, c.chain, seq, hb.HeadHash, now); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT INTO heads_reported (device, chain, seq, hash, at_ms) VALUES (?, ?, ?, ?, ?)`, c.device, c.chain, seq, hb.HeadHash, now); err != nil {
 			return err
 		}
 	case err != nil:
@@ -50,7 +50,7 @@ func (s *sqlStore) reportHead(ctx context.Context, tx *sql.Tx, hb Heartbeat, now
 		mismatch = append(mismatch, fmt.Sprintf("an earlier heartbeat reported %.12s", before))
 	}
 	var stored string
-	err = tx.QueryRowContext(ctx, s.q(`SELECT hash FROM records WHERE device = ? AND chain = ? AND seq = ?`), c.device, c.chain, seq).Scan(&stored)
+	err = s.queryRow(ctx, tx, `SELECT hash FROM records WHERE device = ? AND chain = ? AND seq = ?`, c.device, c.chain, seq).Scan(&stored)
 	switch {
 	case absent(err):
 	case err != nil:
@@ -65,7 +65,7 @@ func (s *sqlStore) reportHead(ctx context.Context, tx *sql.Tx, hb Heartbeat, now
 	if err := s.flag(ctx, tx, c, hb.HeadSeq, FlagRewrite, detail, now); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, s.q(`UPDATE facts SET credit_ms = 0 WHERE device = ? AND chain = ? AND seq = ?`), c.device, c.chain, seq)
+	_, err = s.exec(ctx, tx, `UPDATE facts SET credit_ms = 0 WHERE device = ? AND chain = ? AND seq = ?`, c.device, c.chain, seq)
 	return err
 }
 

@@ -37,26 +37,26 @@ func (s *sqlStore) watchClones(ctx context.Context, tx *sql.Tx, hb Heartbeat) (i
 		return 0, nil
 	}
 	now := msOf(hb.At)
-	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO device_boots (device, boot_id, source, first_ms, last_ms) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (device, boot_id, source) DO UPDATE SET last_ms = excluded.last_ms`),
+	if _, err := s.exec(ctx, tx, `INSERT INTO device_boots (device, boot_id, source, first_ms, last_ms) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (device, boot_id, source) DO UPDATE SET last_ms = excluded.last_ms`,
 		hb.Device, hb.BootID, hb.Source, now, now); err != nil {
 		return 0, err
 	}
 	// Starts last seen before the window can overlap nothing to come.
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM device_boots WHERE device = ? AND last_ms < ?`),
+	if _, err := s.exec(ctx, tx, `DELETE FROM device_boots WHERE device = ? AND last_ms < ?`,
 		hb.Device, now-hb.Window.Milliseconds()); err != nil {
 		return 0, err
 	}
 	var first int64
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT first_ms FROM device_boots WHERE device = ? AND boot_id = ? AND source = ?`),
+	if err := s.queryRow(ctx, tx, `SELECT first_ms FROM device_boots WHERE device = ? AND boot_id = ? AND source = ?`,
 		hb.Device, hb.BootID, hb.Source).Scan(&first); err != nil {
 		return 0, err
 	}
 	// This start's span is [first, now]; another's [f, l] overlaps it when
 	// l ≥ first (f ≤ now always holds). A restart's old start ended before
 	// the new one began.
-	rows, err := tx.QueryContext(ctx, s.q(`SELECT boot_id, source, first_ms, last_ms FROM device_boots
-		WHERE device = ? AND last_ms >= ? AND NOT (boot_id = ? AND source = ?) ORDER BY first_ms, boot_id, source`),
+	rows, err := s.query(ctx, tx, `SELECT boot_id, source, first_ms, last_ms FROM device_boots
+		WHERE device = ? AND last_ms >= ? AND NOT (boot_id = ? AND source = ?) ORDER BY first_ms, boot_id, source`,
 		hb.Device, first, hb.BootID, hb.Source)
 	if err != nil {
 		return 0, err
@@ -81,7 +81,7 @@ func (s *sqlStore) watchClones(ctx context.Context, tx *sql.Tx, hb Heartbeat) (i
 	if len(others) == 0 {
 		return 0, nil
 	}
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET clone_ms = ? WHERE device = ?`), now, hb.Device); err != nil {
+	if _, err := s.exec(ctx, tx, `UPDATE devices SET clone_ms = ? WHERE device = ?`, now, hb.Device); err != nil {
 		return 0, err
 	}
 	me := start{hb.BootID, hb.Source}
@@ -92,8 +92,8 @@ func (s *sqlStore) watchClones(ctx context.Context, tx *sql.Tx, hb Heartbeat) (i
 			one, two = two, one
 		}
 		// Once per pair: the key is the two starts, in order.
-		r, err := tx.ExecContext(ctx, s.q(`INSERT INTO device_clones (device, one, other, at_ms) VALUES (?, ?, ?, ?)
-			ON CONFLICT (device, one, other) DO NOTHING`), hb.Device, one, two, now)
+		r, err := s.exec(ctx, tx, `INSERT INTO device_clones (device, one, other, at_ms) VALUES (?, ?, ?, ?)
+			ON CONFLICT (device, one, other) DO NOTHING`, hb.Device, one, two, now)
 		if err != nil {
 			return 0, err
 		}

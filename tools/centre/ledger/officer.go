@@ -42,7 +42,7 @@ func (s *sqlStore) checkOfficer(ctx context.Context, tx *sql.Tx, facility string
 	var why []string
 	if caps.InmateCreditPerPeriod > 0 {
 		var already int64
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT `+s.sumMs("credit_ms")+` FROM facts WHERE facility = ? AND inmate = ? AND period = ?`),
+		if err := s.queryRow(ctx, tx, `SELECT `+s.sumMs("credit_ms")+` FROM facts WHERE facility = ? AND inmate = ? AND period = ?`,
 			facility, f.inmate, f.period).Scan(&already); err != nil {
 			return "", "", fmt.Errorf("credits of %s in %s: %w", f.inmate, f.period, err)
 		}
@@ -54,7 +54,7 @@ func (s *sqlStore) checkOfficer(ctx context.Context, tx *sql.Tx, facility string
 	if caps.OfficerCreditPerDay > 0 {
 		day := policy.PeriodOf(time.UnixMilli(f.atMs), policy.Day, loc)
 		var already int64
-		if err := tx.QueryRowContext(ctx, s.q(`SELECT `+s.sumMs("credit_ms")+` FROM facts WHERE facility = ? AND kind = 'officer' AND officer = ? AND at_ms >= ? AND at_ms < ?`),
+		if err := s.queryRow(ctx, tx, `SELECT `+s.sumMs("credit_ms")+` FROM facts WHERE facility = ? AND kind = 'officer' AND officer = ? AND at_ms >= ? AND at_ms < ?`,
 			facility, f.officer, msOf(day.Start), msOf(day.End)).Scan(&already); err != nil {
 			return "", "", fmt.Errorf("credits of officer %s on %s: %w", f.officer, day.Key, err)
 		}
@@ -77,10 +77,10 @@ func (s *sqlStore) officerAt(ctx context.Context, tx *sql.Tx, facility, card, pe
 		return false, nil
 	}
 	var one int
-	err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM card_history h WHERE h.facility = ? AND h.card = ?
+	err := s.queryRow(ctx, tx, `SELECT 1 FROM card_history h WHERE h.facility = ? AND h.card = ?
 		  AND h.role = ? AND h.person = ? AND h.blocked = 0 AND h.deleted = 0
 		  AND (h.version > ? OR h.version = (SELECT MAX(version) FROM card_history WHERE facility = ? AND card = ? AND version <= ?))
-		LIMIT 1`), facility, card, string(record.RoleOfficer), person, version, facility, card, version).Scan(&one)
+		LIMIT 1`, facility, card, string(record.RoleOfficer), person, version, facility, card, version).Scan(&one)
 	if absent(err) {
 		return false, nil
 	}
@@ -91,7 +91,7 @@ func (s *sqlStore) officerAt(ctx context.Context, tx *sql.Tx, facility, card, pe
 // a facility without a policy has no caps.
 func (s *sqlStore) creditCaps(ctx context.Context, tx *sql.Tx, facility string) (policy.Rules, *time.Location, error) {
 	var doc []byte
-	err := tx.QueryRowContext(ctx, s.q(`SELECT policy FROM facilities WHERE facility = ?`), facility).Scan(&doc)
+	err := s.queryRow(ctx, tx, `SELECT policy FROM facilities WHERE facility = ?`, facility).Scan(&doc)
 	if absent(err) || err == nil && doc == nil {
 		return policy.Rules{}, time.UTC, nil
 	}
@@ -120,9 +120,9 @@ func (s *sqlStore) creditCaps(ctx context.Context, tx *sql.Tx, facility string) 
 // under its version, so officer records can be checked against the roster
 // a booth held (an officer card withheld pending approval as deleted).
 func (s *sqlStore) recordHistory(ctx context.Context, tx *sql.Tx, facility, card string) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
+	_, err := s.exec(ctx, tx, `INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
 		SELECT `+historyRow+` FROM cards WHERE facility = ? AND card = ?
 		ON CONFLICT (facility, card, version) DO UPDATE SET role = excluded.role, person = excluded.person,
-		  blocked = excluded.blocked, deleted = excluded.deleted`), facility, card)
+		  blocked = excluded.blocked, deleted = excluded.deleted`, facility, card)
 	return err
 }
