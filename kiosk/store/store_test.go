@@ -672,3 +672,45 @@ func TestCallAnswered(t *testing.T) {
 		t.Errorf("ringing call %+v: want no answer", c)
 	}
 }
+
+// A booth restarts with the WAL it had: a store that closes keeps its WAL
+// file at the size it grew to, so the commits after a restart write into
+// it instead of growing a new one (each growth is an fsync of the file's
+// size too: docs/store.md, "Speed"). What was written is all there after
+// the restart, and commits go on into the kept file without growing it.
+func TestWALKeptAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "booth.db")
+	s, err := store.Open(path, store.Options{Device: device, Clock: clock.NewFake(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if _, err := s.Deny(record.Denial{At: t0.Add(time.Duration(i) * time.Second), Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path + "-wal")
+	if err != nil {
+		t.Fatalf("after a clean close the WAL file is gone (%v): every restart grows a new one", err)
+	}
+	kept := fi.Size()
+	if kept == 0 {
+		t.Fatal("the kept WAL file was truncated to 0 bytes: every restart grows it again")
+	}
+
+	s = open(t, path)
+	if d, err := s.Depth(); err != nil || d != 300 {
+		t.Fatalf("after the restart the outbox holds %d records (%v), want 300", d, err)
+	}
+	for i := range 20 {
+		if _, err := s.Deny(record.Denial{At: t0.Add(time.Hour + time.Duration(i)*time.Second), Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != kept {
+		t.Fatalf("20 commits after the restart: WAL %v (%v), want the kept %d bytes reused", fi.Size(), err, kept)
+	}
+}
