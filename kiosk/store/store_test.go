@@ -714,3 +714,40 @@ func TestWALKeptAcrossRestart(t *testing.T) {
 		t.Fatalf("20 commits after the restart: WAL %v (%v), want the kept %d bytes reused", fi.Size(), err, kept)
 	}
 }
+
+// A store wiped as a technician does (`: > booth.db`) after a clean stop
+// starts afresh although its WAL file was kept: SQLite deletes the WAL of
+// an empty database file when it opens it, so no page of the old store
+// comes back from the kept frames.
+func TestWipedStoreWithKeptWALStartsAfresh(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "booth.db")
+	s, err := store.Open(path, store.Options{Device: device, Clock: clock.NewFake(t0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := s.Chain()
+	for i := range 50 {
+		if _, err := s.Deny(record.Denial{At: t0.Add(time.Duration(i) * time.Second), Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Fatalf("the WAL was not kept (%v): this test would prove nothing", err)
+	}
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, path)
+	if d, err := s.Depth(); err != nil || d != 0 {
+		t.Fatalf("the wiped store holds %d records (%v), want none", d, err)
+	}
+	if s.Chain() == old {
+		t.Fatalf("the wiped store kept its chain %q: the centre would take it for the old one", old)
+	}
+	if _, err := s.Deny(record.Denial{At: t0, Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
+		t.Fatalf("the wiped store does not write: %v", err)
+	}
+}
