@@ -504,6 +504,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"report", "-facility", "f", "-month", "2026-13", "-state", "/nonexistent"}, "not YYYY-MM"},
 		{[]string{"devices", "-facility", "f", "-state", "/nonexistent/state"}, "run wartel-gateway init first"},
 		{[]string{"roster", "import", "-facility", "f", "-state", "/nonexistent", "/nonexistent/r.csv"}, "open the roster"},
+		{[]string{"serve", "-uploads", "0", "-state", "/nonexistent"}, "at least one upload slot"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer

@@ -33,6 +33,7 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 	leaseTTL := fs.Duration("lease-ttl", server.DefaultLeaseTTL, "how long a lease outlives the longest call it covers (remaining minutes)")
 	rate := fs.Float64("rate", server.DefaultRate, "requests per second allowed per booth")
 	burst := fs.Int("burst", server.DefaultBurst, "requests a booth may send at once")
+	uploads := fs.Int("uploads", server.DefaultUploads, "uploads served at once; the others wait before touching the database, so taps keep their deadline while a backlog drains (docs/gateway.md)")
 	grace := fs.Duration("grace", 10*time.Second, "time given to requests in flight at shutdown")
 	retentionEvery := fs.Duration("retention-every", retention.DefaultEvery, "how often to purge the personal fields of months past their facility's retention period (wartel-gateway retention); 0: never from serve")
 	consoleAddr := fs.String("console", "", "HTTPS address for the centre's console (e.g. 127.0.0.1:8444); empty: none")
@@ -41,6 +42,9 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 	skew := fs.Duration("clock-skew", 0, "drill aid only: shift the time the gateway reports and keeps by this much (e.g. 1h, -1h) to jump the booths' idea of the wall clock")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if *uploads < 1 {
+		return fmt.Errorf("-uploads %d: the gateway needs at least one upload slot, or no booth could ever upload its records (default %d)", *uploads, server.DefaultUploads)
 	}
 	log := slog.New(slog.NewTextHandler(g.stderr, nil))
 	c, err := g.loadCA()
@@ -71,7 +75,7 @@ func cmdServe(ctx context.Context, g *globals, args []string) error {
 		log.Warn("clock skewed on purpose (-clock-skew): a drill aid; never run a facility's gateway so", "skew", *skew)
 		now = func() time.Time { return time.Now().Add(*skew) }
 	}
-	h, err := server.New(server.Options{Ledger: store, Log: log, Registry: reg, LeaseTTL: *leaseTTL, Rate: *rate, Burst: *burst, Now: now})
+	h, err := server.New(server.Options{Ledger: store, Log: log, Registry: reg, LeaseTTL: *leaseTTL, Rate: *rate, Burst: *burst, Uploads: *uploads, Now: now})
 	if err != nil {
 		return err
 	}
