@@ -145,9 +145,9 @@ func (s *Store) init() error {
 // persistWAL keeps the WAL file when the store closes, at the size it
 // grew to, instead of deleting it (SQLITE_FCNTL_PERSIST_WAL). A WAL that
 // grows makes each commit's fsync write the file's size too: on this
-// project's disks a journal commit then costs 0.05 ms more, a third of a
-// raw fsync, until the first checkpoint, some hundreds of commits after
-// every start (docs/store.md, "Speed"). A kept WAL is reused from its
+// project's disks a journal commit then costs 0.03–0.05 ms more, a quarter
+// of a raw fsync, until the first checkpoint, some hundreds of commits
+// after every start (docs/store.md, "Speed"). A kept WAL is reused from its
 // start after a checkpoint, as in a store that never closed; its old frames
 // carry the previous salts, so SQLite never replays them. The setting is
 // the connection's: the store keeps one for its life (Open), and one put

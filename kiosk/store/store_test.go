@@ -673,22 +673,26 @@ func TestCallAnswered(t *testing.T) {
 	}
 }
 
-// A booth restarts with the WAL it had: a store that closes keeps its WAL
-// file at the size it grew to, so the commits after a restart write into
-// it instead of growing a new one (each growth is an fsync of the file's
-// size too: docs/store.md, "Speed"). What was written is all there after
-// the restart, and commits go on into the kept file without growing it.
-func TestWALKeptAcrossRestart(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "booth.db")
+// deny appends n denials to s, a second apart from at.
+func deny(t *testing.T, s *store.Store, n int, at time.Time) {
+	t.Helper()
+	for i := range n {
+		if _, err := s.Deny(record.Denial{At: at.Add(time.Duration(i) * time.Second), Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// keptWAL makes a store at path, appends n denials, closes it, and
+// returns its chain and the size of the WAL file the close kept.
+func keptWAL(t *testing.T, path string, n int) (chain string, size int64) {
+	t.Helper()
 	s, err := store.Open(path, store.Options{Device: device, Clock: clock.NewFake(t0)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 300 {
-		if _, err := s.Deny(record.Denial{At: t0.Add(time.Duration(i) * time.Second), Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deny(t, s, n, t0)
+	chain = s.Chain()
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -696,20 +700,26 @@ func TestWALKeptAcrossRestart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after a clean close the WAL file is gone (%v): every restart grows a new one", err)
 	}
-	kept := fi.Size()
-	if kept == 0 {
+	if fi.Size() == 0 {
 		t.Fatal("the kept WAL file was truncated to 0 bytes: every restart grows it again")
 	}
+	return chain, fi.Size()
+}
 
-	s = open(t, path)
+// A booth restarts with the WAL it had: a store that closes keeps its WAL
+// file at the size it grew to, so the commits after a restart write into
+// it instead of growing a new one (each growth is an fsync of the file's
+// size too: docs/store.md, "Speed"). What was written is all there after
+// the restart, and commits go on into the kept file without growing it.
+func TestWALKeptAcrossRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "booth.db")
+	_, kept := keptWAL(t, path, 300)
+
+	s := open(t, path)
 	if d, err := s.Depth(); err != nil || d != 300 {
 		t.Fatalf("after the restart the outbox holds %d records (%v), want 300", d, err)
 	}
-	for i := range 20 {
-		if _, err := s.Deny(record.Denial{At: t0.Add(time.Hour + time.Duration(i)*time.Second), Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	deny(t, s, 20, t0.Add(time.Hour))
 	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != kept {
 		t.Fatalf("20 commits after the restart: WAL %v (%v), want the kept %d bytes reused", fi.Size(), err, kept)
 	}
@@ -721,33 +731,16 @@ func TestWALKeptAcrossRestart(t *testing.T) {
 // comes back from the kept frames.
 func TestWipedStoreWithKeptWALStartsAfresh(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "booth.db")
-	s, err := store.Open(path, store.Options{Device: device, Clock: clock.NewFake(t0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := s.Chain()
-	for i := range 50 {
-		if _, err := s.Deny(record.Denial{At: t0.Add(time.Duration(i) * time.Second), Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(path + "-wal"); err != nil {
-		t.Fatalf("the WAL was not kept (%v): this test would prove nothing", err)
-	}
+	old, _ := keptWAL(t, path, 50)
 	if err := os.Truncate(path, 0); err != nil {
 		t.Fatal(err)
 	}
-	s = open(t, path)
+	s := open(t, path)
 	if d, err := s.Depth(); err != nil || d != 0 {
 		t.Fatalf("the wiped store holds %d records (%v), want none", d, err)
 	}
 	if s.Chain() == old {
 		t.Fatalf("the wiped store kept its chain %q: the centre would take it for the old one", old)
 	}
-	if _, err := s.Deny(record.Denial{At: t0, Card: "em:0400D8B2A5", Reason: "quota"}); err != nil {
-		t.Fatalf("the wiped store does not write: %v", err)
-	}
+	deny(t, s, 1, t0)
 }
