@@ -60,7 +60,7 @@ func (s *Store) Answered(callID int64, at time.Time) error {
 // was updated), durably; a call not open is an error.
 func (s *Store) updateOpen(op string, callID int64, column string, v int64) error {
 	return s.write(op, func(c *sql.Conn) error {
-		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET `+column+` = ?, updated = ? WHERE call_id = ?`,
+		res, err := s.execPrepared(context.Background(), c, `UPDATE journal SET `+column+` = ?, updated = ? WHERE call_id = ? AND closed = 0`,
 			v, s.clock.Now().UnixNano(), callID)
 		if err != nil {
 			return err
@@ -87,7 +87,9 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 	defer s.mu.Unlock()
 	var r record.Record
 	err := s.write(op, func(conn *sql.Conn) error {
-		res, err := conn.ExecContext(context.Background(), `DELETE FROM journal WHERE call_id = ?`, c.CallID)
+		ctx := context.Background()
+		now := s.clock.Now().UnixNano()
+		res, err := s.execPrepared(ctx, conn, `UPDATE journal SET closed = 1, call = X'', updated = ? WHERE call_id = ? AND closed = 0`, now, c.CallID)
 		if err != nil {
 			return err
 		}
@@ -96,8 +98,13 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 		} else if n == 0 {
 			return fmt.Errorf("call %d is not open in the journal (closed already?)", c.CallID)
 		}
+		// The highest row stays: the next id is one above it, so no id
+		// is ever given twice (schema step 9).
+		if _, err := s.execPrepared(ctx, conn, `DELETE FROM journal WHERE closed = 1 AND call_id < (SELECT max(call_id) FROM journal)`); err != nil {
+			return err
+		}
 		r, err = s.appendRecord(conn, record.KindCall, c, &usageDelta{
-			inmate: c.Inmate, period: c.Period, usedMs: c.ChargedMs, endNs: s.clock.Now().UnixNano(), offline: c.Offline,
+			inmate: c.Inmate, period: c.Period, usedMs: c.ChargedMs, endNs: now, offline: c.Offline,
 		})
 		return err
 	})
@@ -111,7 +118,7 @@ func (s *Store) CloseCall(c record.Call) (record.Record, error) {
 // OpenCalls lists the calls in the journal, oldest first, each with its last
 // checkpoint as TalkedMs.
 func (s *Store) OpenCalls() ([]record.OpenCall, error) {
-	rows, err := s.db.Query(`SELECT call_id, call, talked_ms, answered FROM journal ORDER BY call_id`)
+	rows, err := s.db.Query(`SELECT call_id, call, talked_ms, answered FROM journal WHERE closed = 0 ORDER BY call_id`)
 	if err != nil {
 		return nil, s.wrap("list open calls", err)
 	}

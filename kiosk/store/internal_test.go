@@ -281,3 +281,108 @@ func openMigrated(t *testing.T, marker string, before ...string) *Store {
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+// TestJournalCommitWritesOnePage: journaling a call, the commit the relay
+// waits for, writes one WAL frame (the journal's page), not also
+// sqlite_sequence's as AUTOINCREMENT made it; and so do the commits of
+// closing calls leave it so.
+func TestJournalCommitWritesOnePage(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "b.db"), Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := record.Call{Card: "em:W-1", Inmate: "W-1", Period: "p", MaxMs: 60000}
+	for i := range 3 { // a journal that has seen calls come and go
+		id, err := s.OpenCall(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 2 {
+			c.CallID = id
+			if _, err := s.CloseCall(c); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// After a checkpoint that restarts it, the WAL's frames are the
+	// commits' own; PASSIVE reports how many there are.
+	frames := func() int {
+		var busy, log, done int
+		if err := s.db.QueryRow("PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &done); err != nil || busy != 0 {
+			t.Fatalf("checkpoint: busy %d, %v", busy, err)
+		}
+		return log
+	}
+	frames()
+	const n = 10
+	for range n {
+		if _, err := s.OpenCall(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := frames(); got != n {
+		t.Fatalf("%d journal commits wrote %d WAL frames, want %d (one page each)", n, got, n)
+	}
+}
+
+// TestMigrationJournalIds: the journal rebuilt without AUTOINCREMENT keeps
+// its open calls, and never gives again an id AUTOINCREMENT gave, even one
+// whose row was deleted before the upgrade.
+func TestMigrationJournalIds(t *testing.T) {
+	insert := `INSERT INTO journal(call, talked_ms, opened, updated, answered) VALUES (CAST('{"inmate":"W-1","period":"p"}' AS BLOB), 7000, 1, 1, 5)`
+	for _, tc := range []struct {
+		name    string
+		before  []string
+		open    []int64 // open calls after the upgrade
+		next    int64   // the id of the next call
+		closing int64   // closing this call, then opening one, gives next+1
+	}{
+		{"empty, never used", nil, nil, 1, 0},
+		{"open calls kept", []string{insert, insert}, []int64{1, 2}, 3, 2},
+		{"newest closed before", []string{insert, insert, insert, `DELETE FROM journal WHERE call_id IN (2, 3)`}, []int64{1}, 4, 1},
+		{"all closed before", []string{insert, insert, `DELETE FROM journal`}, nil, 3, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openMigrated(t, "CREATE TABLE journal_v9", append([]string{`INSERT INTO meta(key, value) VALUES ('device', 'd')`}, tc.before...)...)
+			calls, err := s.OpenCalls()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, c := range calls {
+				ids = append(ids, c.CallID)
+				if c.Call.Inmate != "W-1" || c.Call.TalkedMs != 7000 || c.Call.AnsweredAt.UnixNano() != 5 {
+					t.Fatalf("call %d after the upgrade: %+v", c.CallID, c.Call)
+				}
+			}
+			if !slices.Equal(ids, tc.open) {
+				t.Fatalf("open calls after the upgrade %v, want %v", ids, tc.open)
+			}
+			c := record.Call{Card: "em:W-1", Inmate: "W-1", Period: "p", MaxMs: 60000}
+			id, err := s.OpenCall(c)
+			if err != nil || id != tc.next {
+				t.Fatalf("first call after the upgrade got id %d (%v), want %d", id, err, tc.next)
+			}
+			// Closing the newest call keeps its row: the next id is above it.
+			c.CallID = id
+			if _, err := s.CloseCall(c); err != nil {
+				t.Fatal(err)
+			}
+			if id, err := s.OpenCall(c); err != nil || id != tc.next+1 {
+				t.Fatalf("call after closing %d got id %d (%v), want %d", tc.next, id, err, tc.next+1)
+			}
+			if tc.closing != 0 {
+				if _, err := s.CloseCall(record.Call{CallID: tc.closing, Inmate: "W-1", Period: "p"}); err != nil {
+					t.Fatalf("close call %d kept from before the upgrade: %v", tc.closing, err)
+				}
+			}
+			// The journal keeps no more closed rows than the one an id
+			// may need: a close deletes the others.
+			var rows int
+			if err := s.db.QueryRow(`SELECT count(*) FROM journal WHERE closed = 1`).Scan(&rows); err != nil || rows > 1 {
+				t.Fatalf("%d closed rows kept, want at most one (%v)", rows, err)
+			}
+		})
+	}
+}

@@ -167,6 +167,32 @@ UPDATE meta SET value = '0' WHERE key = 'roster_version';
 	`
 ALTER TABLE journal ADD COLUMN answered INTEGER NOT NULL DEFAULT 0; -- unix ns, 0 = not answered (or a relay-only call)
 `,
+	// 9: the journal without AUTOINCREMENT, so that journaling a call
+	// writes one page (the journal's) and not also sqlite_sequence's: a
+	// second WAL frame in the commit the relay waits for
+	// (docs/benchmarks.md). Ids are still never reused: the row with the
+	// highest id stays, marked closed, when its call closes (CloseCall), so
+	// the next id, one above the highest row, is above every id given. The
+	// highest id AUTOINCREMENT gave, when its row is gone, comes across as
+	// such a closed row.
+	`
+CREATE TABLE journal_v9 (
+	call_id   INTEGER PRIMARY KEY,
+	call      BLOB NOT NULL,    -- record.Call as JSON, as authorised; empty once closed
+	talked_ms INTEGER NOT NULL DEFAULT 0,
+	opened    INTEGER NOT NULL, -- unix ns
+	updated   INTEGER NOT NULL, -- unix ns of the last checkpoint
+	answered  INTEGER NOT NULL DEFAULT 0, -- unix ns, 0 = not answered (or a relay-only call)
+	closed    INTEGER NOT NULL DEFAULT 0 CHECK (closed IN (0, 1))
+) STRICT;
+INSERT INTO journal_v9(call_id, call, talked_ms, opened, updated, answered)
+	SELECT call_id, call, talked_ms, opened, updated, answered FROM journal;
+INSERT INTO journal_v9(call_id, call, opened, updated, closed)
+	SELECT seq, X'', 0, 0, 1 FROM sqlite_sequence
+	WHERE name = 'journal' AND seq > (SELECT coalesce(max(call_id), 0) FROM journal);
+DROP TABLE journal;
+ALTER TABLE journal_v9 RENAME TO journal;
+`,
 }
 
 // migrate brings db to schema version target, one transaction per step.
