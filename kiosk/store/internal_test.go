@@ -29,6 +29,7 @@ func TestConnectionPragmas(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"synchronous", "2"}, // FULL
 		{"foreign_keys", "1"},
+		{"locking_mode", "exclusive"},
 		{"busy_timeout", "5000"},
 		{"user_version", fmt.Sprint(len(migrations))},
 	} {
@@ -385,4 +386,45 @@ func TestMigrationJournalIds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStoreHeldByOneProcess: while a booth has its store open, a second
+// opener (a second daemon, a technician's shell) is refused with an error
+// that says why, the booth keeps working, and no -shm file is made: the
+// WAL index is the booth's own memory. Once the booth closes, it opens.
+func TestStoreHeldByOneProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "b.db")
+	s, err := Open(path, Options{Device: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	c := record.Call{Card: "em:W-1", Inmate: "W-1", Period: "p", MaxMs: 60000}
+	if _, err := s.OpenCall(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{Device: "d", BusyTimeoutMs: 50}); err == nil || !strings.Contains(err.Error(), "another process holds the store") {
+		t.Fatalf("second open beside the booth: %v, want refused as held", err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(50)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM journal").Scan(&n); err == nil {
+		t.Fatalf("a read-only shell read the journal beside the booth (%d rows)", n)
+	}
+	db.Close()
+	if _, err := s.OpenCall(c); err != nil {
+		t.Fatalf("the booth after a refused opener: %v", err)
+	}
+	if _, err := os.Stat(path + "-shm"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("-shm file beside the store: %v, want none", err)
+	}
+	s.Close()
+	s2, err := Open(path, Options{Device: "d", BusyTimeoutMs: 50})
+	if err != nil {
+		t.Fatalf("open after the booth closed: %v", err)
+	}
+	s2.Close()
 }

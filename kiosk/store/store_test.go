@@ -35,6 +35,23 @@ func open(t testing.TB, path string) *store.Store {
 	return s
 }
 
+// besideBooth runs q on a connection of its own to the store's file, as a
+// technician's sqlite3 would: the booth holds the file locked while it is
+// open, so s is closed first, and the store opened again is returned.
+func besideBooth(t testing.TB, s *store.Store, path, q string) *store.Store {
+	t.Helper()
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return open(t, path)
+}
+
 func newStore(t testing.TB) (*store.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "booth.db")
@@ -95,9 +112,11 @@ func TestOpenRefusesBadConfig(t *testing.T) {
 }
 
 func TestPragmas(t *testing.T) {
-	_, path := newStore(t)
-	// A second, independent connection sees the persistent settings; the
-	// per-connection ones are checked through the DSN in the internal test.
+	s, path := newStore(t)
+	// A second, independent connection sees the persistent settings once
+	// the booth has let the file go; the per-connection ones are checked
+	// through the DSN in the internal test.
+	s.Close()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -475,20 +494,10 @@ func TestCloseCallAtomic(t *testing.T) {
 	}
 	headSeq, headHash := s.Head()
 
-	// Another connection to the same file installs a fault after the journal
-	// delete and the outbox insert, at the last step (the ledger insert).
-	db, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	for _, q := range []string{
-		`CREATE TRIGGER fault BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'injected fault'); END`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// Another connection to the same file installs a fault after the
+	// journal update and the outbox insert, at the last step (the ledger
+	// insert).
+	s = besideBooth(t, s, path, `CREATE TRIGGER fault BEFORE INSERT ON ledger BEGIN SELECT RAISE(ABORT, 'injected fault'); END`)
 	c := call("W-1", p)
 	c.CallID, c.TalkedMs, c.ChargedMs, c.EndReason = id, 30000, 60000, "hangup"
 	if _, err := s.CloseCall(c); err == nil || !strings.Contains(err.Error(), "injected fault") || !strings.Contains(err.Error(), "close call") {
@@ -506,9 +515,7 @@ func TestCloseCallAtomic(t *testing.T) {
 	if d, _ := s.Depth(); d != 1 {
 		t.Fatalf("depth after failed close %d, want 1", d)
 	}
-	if _, err := db.Exec(`DROP TRIGGER fault`); err != nil {
-		t.Fatal(err)
-	}
+	s = besideBooth(t, s, path, `DROP TRIGGER fault`)
 	r, err := s.CloseCall(c)
 	if err != nil || r.Seq != headSeq+1 {
 		t.Fatalf("close after the fault: #%d, %v", r.Seq, err)

@@ -3,7 +3,6 @@ package systest
 import (
 	"context"
 	"crypto/tls"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"wartelsuspas/clock"
 	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
-	"wartelsuspas/kiosk/store"
 	"wartelsuspas/kiosk/uplink"
 	"wartelsuspas/tools/centre/ca"
 	"wartelsuspas/tools/testbed/faultproxy"
@@ -36,30 +34,6 @@ func testCards(n int) []record.CardInfo {
 	return cs
 }
 
-// listingStore lets the test's booth list its cards (kiosk/store cannot
-// yet), so a full resync can delete stale ones.
-type listingStore struct {
-	*store.Store
-	db *sql.DB
-}
-
-func (s listingStore) CardIDs() ([]string, error) {
-	rows, err := s.db.Query(`SELECT card FROM cards`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
-}
-
 // TestRosterSync: a full sync of thousands of cards cut short by the
 // network changes nothing; the retry applies all of it; deltas then delete
 // and block; a full resync deletes cards the centre no longer lists.
@@ -71,12 +45,6 @@ func TestRosterSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := newBooth(t, device, 0)
-	db, err := sql.Open("sqlite", "file:"+st.Path()+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ls := listingStore{st, db}
 	// A card the centre never had: a full resync must remove it.
 	stale := record.CardInfo{Card: "em:STALE", Role: record.RoleInmate, Person: "gone", Name: "Gone"}
 	if err := st.ApplyRoster(0, []record.CardInfo{stale}, nil); err != nil {
@@ -92,7 +60,7 @@ func TestRosterSync(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	o := fastOptions(g, p.Addr(), ls)
+	o := fastOptions(g, p.Addr(), st)
 	u, err := uplink.New(o)
 	if err != nil {
 		t.Fatal(err)
