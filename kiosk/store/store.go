@@ -105,9 +105,9 @@ func dsn(path string, busyMs int) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyMs))
 	// EXCLUSIVE, before the first access in WAL mode: the booth's one
 	// process holds the file's lock from its first read until it closes,
-	// so a commit takes no file lock of its own (four fcntl calls, an
-	// eighth of a commit's CPU) and the WAL index lives in the process's
-	// memory, not in a -shm file. A second process that opens the file
+	// so a commit takes no file lock of its own (its fcntl calls were
+	// 13 µs of a commit's 110 µs of CPU) and the WAL index lives in the
+	// process's memory, not in a -shm file. A second process that opens the file
 	// meanwhile (a second daemon; sqlite3 on a running booth) gets
 	// SQLITE_BUSY; the self-test refuses to run beside the daemon anyway.
 	q.Add("_pragma", "locking_mode(EXCLUSIVE)")
