@@ -29,8 +29,8 @@ type ledgerEntry struct {
 type model struct {
 	records []record.Record // every record returned, in order
 	acked   uint64
-	open    map[int64]int64 // call id → last checkpoint ms
-	callOf  map[int64]usageKey
+	open    map[int64]int64    // call id → last checkpoint ms
+	callOf  map[int64]usageKey // every call id given, open or closed
 	ledger  []ledgerEntry
 	synced  map[usageKey][3]int64 // used, granted, through seq
 }
@@ -93,7 +93,10 @@ func TestProperties(t *testing.T) {
 				if err != nil {
 					rt.Fatal(err)
 				}
-				if _, dup := m.open[id]; dup {
+				// Never an id given before, open or closed, across
+				// restarts: a late word of an earlier call (a checkpoint,
+				// a modem's progress) must not reach this one.
+				if _, dup := m.callOf[id]; dup {
 					rt.Fatalf("call id %d reused", id)
 				}
 				m.open[id], m.callOf[id] = 0, k
@@ -123,6 +126,31 @@ func TestProperties(t *testing.T) {
 				r := appended(s.CloseCall(c))
 				delete(m.open, id)
 				m.ledger = append(m.ledger, ledgerEntry{seq: r.Seq, key: k, used: c.ChargedMs})
+			},
+			"stale": func(rt *rapid.T) {
+				var closed []int64
+				for id := range m.callOf {
+					if _, open := m.open[id]; !open {
+						closed = append(closed, id)
+					}
+				}
+				if len(closed) == 0 {
+					rt.Skip("no closed call")
+				}
+				slices.Sort(closed)
+				id := rapid.SampledFrom(closed).Draw(rt, "call")
+				if err := s.Checkpoint(id, time.Hour); err == nil {
+					rt.Fatalf("checkpoint of call %d, closed, accepted", id)
+				}
+				if err := s.Answered(id, time.Unix(1, 0)); err == nil {
+					rt.Fatalf("answer of call %d, closed, accepted", id)
+				}
+				k := m.callOf[id]
+				c := call(k.inmate, k.period)
+				c.CallID, c.EndReason = id, "hangup"
+				if _, err := s.CloseCall(c); err == nil {
+					rt.Fatalf("call %d closed twice", id)
+				}
 			},
 			"deny": func(rt *rapid.T) {
 				appended(s.Deny(record.Denial{Card: "em:x", Reason: rapid.SampledFrom([]record.DenialReason{"quota", "hours"}).Draw(rt, "reason")}))
