@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"database/sql"
 	"fmt"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"wartelsuspas/kiosk/bundle"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/tools/centre/ca"
 	"wartelsuspas/tools/centre/ledger"
 )
 
@@ -133,6 +136,13 @@ func TestCLIChangeWithoutItsAuditIsNotMade(t *testing.T) {
 	mustGW(t, "init", "-state", st)
 	f := []string{"-state", st, "-facility", "lapas-uji", "-by", "wayan"}
 	mustGW(t, append([]string{"roster", "import"}, append(f, writeFile(t, dir, "roster.csv", "role,person,name,block,card,allowance_min,blocked\ninmate,w1,Budi,A,em:0400D8B2A5,,\n"))...)...)
+	mustGW(t, "enroll", "-state", st, "-by", "wayan", "-facility", "lapas-uji", "-booth", "b01", "-out", filepath.Join(dir, "b01"))
+	b01, err := bundle.Read(filepath.Join(dir, "b01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	revokedFile := filepath.Join(st, "ca", ca.RevokedFile)
+	revokedBefore, _ := os.ReadFile(revokedFile)
 	db, err := sql.Open("sqlite", filepath.Join(st, "gateway.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -147,6 +157,11 @@ func TestCLIChangeWithoutItsAuditIsNotMade(t *testing.T) {
 		append([]string{"roster", "block"}, append(f, "-card", "em:0400D8B2A5")...),
 		{"account", "add", "-state", st, "-by", "wayan", "-name", "siti", "-role", "operator", "-facility", "lapas-uji"},
 		append([]string{"retention", "set"}, append(f, "-months", "24")...),
+		// A booth's key must not reach the disk unaudited: the CA's
+		// certificate alone admits it.
+		{"enroll", "-state", st, "-by", "wayan", "-facility", "lapas-uji", "-booth", "b02", "-out", filepath.Join(dir, "b02")},
+		{"revoke", "-state", st, "-by", "wayan", "lapas-uji/b01"},
+		{"revoke", "-state", st, "-by", "wayan", "-serial", b01.Serial},
 	} {
 		out, errOut, err := gw(t, c...)
 		if err == nil || !strings.Contains(errOut, "audit entry could not be written") || out != "" {
@@ -171,5 +186,17 @@ func TestCLIChangeWithoutItsAuditIsNotMade(t *testing.T) {
 	}
 	if r, err := retentionOf(ctx, s, "lapas-uji"); err != nil || r["months"] != 0 {
 		t.Errorf("retention %v (%v): set without an audit entry", r, err)
+	}
+	if ents, err := os.ReadDir(filepath.Join(dir, "b02")); err == nil || !os.IsNotExist(err) {
+		t.Errorf("enroll of b02 left %d files in its bundle directory (%v): a booth's key written without an audit entry", len(ents), err)
+	}
+	if ds, err := s.Devices(ctx, "lapas-uji"); err != nil || len(ds) != 1 || ds[0].Device != "lapas-uji/b01" {
+		t.Errorf("devices %+v (%v): want b01 alone, b02 registered without an audit entry", ds, err)
+	}
+	if revoked, err := s.CertificateRevoked(ctx, "lapas-uji/b01", b01.Serial); err != nil || revoked {
+		t.Errorf("b01's certificate revoked %v (%v) in the database without an audit entry", revoked, err)
+	}
+	if after, _ := os.ReadFile(revokedFile); !bytes.Equal(after, revokedBefore) {
+		t.Errorf("the CA's %s changed without an audit entry:\n%s", ca.RevokedFile, after)
 	}
 }

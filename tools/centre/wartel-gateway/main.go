@@ -232,12 +232,23 @@ func cmdEnroll(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	g.changed("booth.enroll", *facility, b.Device, nil, map[string]any{"serial": b.Serial, "not_after": b.NotAfter.UTC()})
-	if err := ca.WriteBundle(*out, b); err != nil {
-		return fmt.Errorf("write the bundle of %s: %w", b.Device, err)
+	// The booth's key exists only in this process until its registration
+	// and audit entry are committed together: a certificate is admitted
+	// without registration, so a bundle written first and a failure (or a
+	// kill) before the entry would leave a working booth nobody audited.
+	// A failure from here on loses the key and with it the certificate.
+	err = g.atomic(ctx, s, func(ctx context.Context) error {
+		if err := s.RegisterDevice(ctx, b.Device, time.Now()); err != nil {
+			return fmt.Errorf("register %s in the database (no bundle written; run enroll again): %w", b.Device, err)
+		}
+		g.changed("booth.enroll", *facility, b.Device, nil, map[string]any{"serial": b.Serial, "not_after": b.NotAfter.UTC()})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if err := s.RegisterDevice(ctx, b.Device, time.Now()); err != nil {
-		return fmt.Errorf("register %s in the database (the bundle in %s is written; run enroll again): %w", b.Device, *out, err)
+	if err := ca.WriteBundle(*out, b); err != nil {
+		return fmt.Errorf("write the bundle of %s (registered and audited as certificate %s, whose key is now lost; run enroll again, and revoke %s with wartel-gateway revoke -serial): %w", b.Device, b.Serial, b.Serial, err)
 	}
 	fmt.Fprintf(g.stdout, "enrolled %s: certificate %s valid until %s, bundle in %s\n", b.Device, b.Serial, b.NotAfter.UTC().Format(time.RFC3339), *out)
 	return nil

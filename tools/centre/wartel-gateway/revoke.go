@@ -65,25 +65,34 @@ func revokeDevice(ctx context.Context, g *globals, c *ca.CA, s ledger.Store, dev
 		return err
 	}
 	now := time.Now()
-	err = s.RevokeDevice(ctx, device, now)
-	if errors.Is(err, ledger.ErrUnknownDevice) {
-		if len(serials) == 0 {
-			return fmt.Errorf("%s was never enrolled at this gateway (no certificate of its CA names it, the database does not know it): nothing revoked; check the id with wartel-gateway devices -facility %s", device, f)
+	// The database's revocations and their audit entry are one
+	// transaction (globals.atomic): a booth is never refused by a change
+	// the trail does not show.
+	err = g.atomic(ctx, s, func(ctx context.Context) error {
+		err := s.RevokeDevice(ctx, device, now)
+		if errors.Is(err, ledger.ErrUnknownDevice) {
+			if len(serials) == 0 {
+				return fmt.Errorf("%s was never enrolled at this gateway (no certificate of its CA names it, the database does not know it): nothing revoked; check the id with wartel-gateway devices -facility %s", device, f)
+			}
+			// Enrolled by the CA, but its registration never reached the
+			// database (enroll failed after issuing): register it to revoke it.
+			if err = s.RegisterDevice(ctx, device, now); err == nil {
+				err = s.RevokeDevice(ctx, device, now)
+			}
 		}
-		// Enrolled by the CA, but its registration never reached the
-		// database (enroll's last step failed): register it to revoke it.
-		if err = s.RegisterDevice(ctx, device, now); err == nil {
-			err = s.RevokeDevice(ctx, device, now)
+		if err != nil {
+			return fmt.Errorf("revoke %s in the database: %w", device, err)
 		}
-	}
+		for _, serial := range serials {
+			if err := s.RevokeCertificate(ctx, device, serial, now); err != nil {
+				return fmt.Errorf("revoke certificate %s of %s in the database: %w", serial, device, err)
+			}
+		}
+		g.changed("booth.revoke", f, device, nil, map[string]any{"certificates": serials})
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("revoke %s in the database: %w", device, err)
-	}
-	g.changed("booth.revoke", f, device, nil, map[string]any{"certificates": serials})
-	for _, serial := range serials {
-		if err := s.RevokeCertificate(ctx, device, serial, now); err != nil {
-			return fmt.Errorf("revoke certificate %s of %s in the database (the device is already refused): %w", serial, device, err)
-		}
+		return err
 	}
 	if len(serials) > 0 {
 		if err := c.Revoke(device); err != nil {
@@ -104,11 +113,17 @@ func revokeSerial(ctx context.Context, g *globals, c *ca.CA, s ledger.Store, arg
 	if err != nil {
 		return fmt.Errorf("%w: nothing revoked", err)
 	}
-	if err := s.RevokeCertificate(ctx, device, serial, time.Now()); err != nil {
-		return fmt.Errorf("revoke certificate %s of %s in the database: %w", serial, device, err)
-	}
 	fac, _, _ := strings.Cut(device, "/")
-	g.changed("certificate.revoke", fac, device, nil, map[string]any{"serial": serial})
+	err = g.atomic(ctx, s, func(ctx context.Context) error {
+		if err := s.RevokeCertificate(ctx, device, serial, time.Now()); err != nil {
+			return fmt.Errorf("revoke certificate %s of %s in the database: %w", serial, device, err)
+		}
+		g.changed("certificate.revoke", fac, device, nil, map[string]any{"serial": serial})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	if err := c.Revoke(serial); err != nil {
 		return fmt.Errorf("revoke certificate %s of %s in the CA (the database already refuses it): %w", serial, device, err)
 	}
