@@ -534,6 +534,14 @@ ALTER TABLE cards ADD COLUMN decided_ms BIGINT;
 ALTER TABLE cards ADD COLUMN reason TEXT NOT NULL DEFAULT '';
 UPDATE cards SET officer_status = 'approved', decided_by = 'migration' WHERE role = 'officer'`,
 	},
+	{ // 14: the cards of a person. An import checks every person of its
+		// batch against the roster (one person, one role); without this
+		// index each check read the whole facility, and re-importing a
+		// roster of 20,000 cards took 82 s on SQLite, holding the one
+		// writer (every upload and tap) for all of it.
+		sqlite:   `CREATE INDEX cards_by_person ON cards (facility, person, card)`,
+		postgres: `CREATE INDEX cards_by_person ON cards (facility, person, card)`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.
