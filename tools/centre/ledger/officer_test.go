@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -287,5 +288,22 @@ func TestImportRenewsStatistics(t *testing.T) {
 	}
 	if tuples < analyzeAfter {
 		t.Errorf("after importing %d cards PostgreSQL estimates %v rows in cards: its statistics are not renewed", analyzeAfter, tuples)
+	}
+	// As wartel-gateway roster import does: in an Atomic call, whose
+	// transaction alone sees its new cards until it commits.
+	for i := range cards {
+		cards[i].Card, cards[i].Person = fmt.Sprintf("em:B%07X", i), fmt.Sprintf("B-%d", i)
+	}
+	if err := s.Atomic(ctx, func(ctx context.Context) error {
+		_, err := s.UpsertCards(ctx, "lp-b", "operator", cards)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRow(`SELECT reltuples FROM pg_class WHERE oid = 'cards'::regclass`).Scan(&tuples); err != nil {
+		t.Fatal(err)
+	}
+	if tuples < 2*analyzeAfter {
+		t.Errorf("after importing %d more cards in an Atomic call PostgreSQL estimates %v rows in cards, want %d", analyzeAfter, tuples, 2*analyzeAfter)
 	}
 }

@@ -86,9 +86,15 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility, by string, cards [
 		// PostgreSQL plans from statistics that autovacuum renews only a
 		// while after a bulk load; until then the booths' page queries
 		// after an import of 50,000 cards sorted the facility for every
-		// page (the sync of 20 booths took twice as long). Best effort:
-		// the import stands without it.
-		s.db.ExecContext(ctx, `ANALYZE cards`)
+		// page (the sync of 20 booths took twice as long). Inside an
+		// Atomic call (wartel-gateway roster import) it runs in that
+		// transaction, which counts its own new rows; an error there
+		// has aborted the transaction, so it is the import's. Alone, the
+		// import has committed and stands without it.
+		_, err := s.on(ctx).ExecContext(ctx, `ANALYZE cards`)
+		if err != nil && s.joined(ctx) != nil {
+			return 0, s.errf("roster "+facility+": renew the statistics of the cards after the import", err)
+		}
 	}
 	return v, nil
 }
