@@ -214,8 +214,23 @@ func TestUpsertCardsLargeImport(t *testing.T) {
 			if err != nil {
 				t.Fatalf("the same roster again: %v", err)
 			}
-			if up, del := sent(t, s, "lp", v1); len(up) != n || len(del) != 0 || v2 != v1+1 {
-				t.Errorf("after the re-import (v%d → v%d) a booth at v%d gets %d cards and %d deletes, want %d and none", v1, v2, v1, len(up), len(del), n)
+			// Unchanged, it sends the booths nothing: no card is rewritten.
+			if up, del := sent(t, s, "lp", v1); len(up) != 0 || len(del) != 0 || v2 != v1+1 {
+				t.Errorf("after the same roster again (v%d → v%d) a booth at v%d gets %d cards and %d deletes, want none", v1, v2, v1, len(up), len(del))
+			}
+			// A card changed, and one deleted meanwhile, are sent again.
+			vd, err := s.DeleteCard(ctx, "lp", "em:A00005")
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := roster("A")
+			again[700].Name = "renamed"
+			v2, err = s.UpsertCards(ctx, "lp", "operator", again)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if up, del := sent(t, s, "lp", vd); len(up) != 2 || up["em:A00700"] != "W-0700" || up["em:A00005"] != "W-0005" || len(del) != 0 {
+				t.Errorf("after a roster with one card renamed and one deleted before it, a booth at v%d gets %v and deletes %v; want those two cards", vd, up, del)
 			}
 
 			clash := roster("B")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"wartelsuspas/kiosk/policy"
@@ -66,11 +67,11 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility, by string, cards [
 			for _, r := range chunk {
 				args = append(args, r...)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(upsertCards+placeholders(len(chunk), len(chunk[0]))+upsertCardsConflict), args...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.q(upsertCards+placeholders(len(chunk), len(chunk[0]))+upsertCardsConflict+s.cardChanged()), args...); err != nil {
 				return fmt.Errorf("cards %s…%s: %w", chunk[0][1], chunk[len(chunk)-1][1], err)
 			}
 		}
-		// Every card of this call, and none other, has version v.
+		// Every card this call changed, and none other, has version v.
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
 			SELECT `+historyRow+` FROM cards WHERE facility = ? AND version = ?
 			ON CONFLICT (facility, card, version) DO UPDATE SET role = excluded.role, person = excluded.person,
@@ -111,8 +112,28 @@ const (
 	ON CONFLICT (facility, card) DO UPDATE SET role = excluded.role, person = excluded.person, name = excluded.name,
 	  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, deleted = 0, version = excluded.version,
 	  officer_status = excluded.officer_status, added_by = excluded.added_by, added_ms = excluded.added_ms,
-	  decided_by = excluded.decided_by, decided_ms = excluded.decided_ms, reason = excluded.reason`
+	  decided_by = excluded.decided_by, decided_ms = excluded.decided_ms, reason = excluded.reason
+	WHERE cards.deleted <> 0`
 )
+
+// cardChanged ends upsertCardsConflict for the dialect: a card is
+// rewritten, and so given the new version, only when a field of it
+// changes. An unchanged line of a nightly import then sends the booths
+// nothing: a new version for every card had each booth fetch the whole
+// roster again (6.5 MB for 50,000 cards, a quarter of an hour at
+// 64 kbit/s) and the history grow by a row a card a night.
+func (s *sqlStore) cardChanged() string {
+	differs := " IS NOT " // SQLite: NULL-safe comparison
+	if s.dialect == postgres {
+		differs = " IS DISTINCT FROM "
+	}
+	var b strings.Builder
+	for _, col := range []string{"role", "person", "name", "block", "allowance_ms", "blocked",
+		"officer_status", "added_by", "added_ms", "decided_by", "decided_ms", "reason"} {
+		b.WriteString(" OR cards." + col + differs + "excluded." + col)
+	}
+	return b.String()
+}
 
 // lastOfEachCard is cards with each card once, as its last line: what
 // upserting them one after the other leaves. One statement may not touch
