@@ -120,9 +120,15 @@ func (s *sqlStore) creditCaps(ctx context.Context, tx *sql.Tx, facility string) 
 // under its version, so officer records can be checked against the roster
 // a booth held (an officer card withheld pending approval as deleted).
 func (s *sqlStore) recordHistory(ctx context.Context, tx *sql.Tx, facility, card string) error {
+	return s.historyOf(ctx, tx, "card = ?", facility, card)
+}
+
+// historyOf is recordHistory for the facility's cards that match where
+// (one card, or every card a roster version wrote).
+func (s *sqlStore) historyOf(ctx context.Context, tx *sql.Tx, where, facility string, arg any) error {
 	_, err := s.exec(ctx, tx, `INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
-		SELECT `+historyRow+` FROM cards WHERE facility = ? AND card = ?
+		SELECT `+historyRow+` FROM cards WHERE facility = ? AND `+where+`
 		ON CONFLICT (facility, card, version) DO UPDATE SET role = excluded.role, person = excluded.person,
-		  blocked = excluded.blocked, deleted = excluded.deleted`, facility, card)
+		  blocked = excluded.blocked, deleted = excluded.deleted`, facility, arg)
 	return err
 }

@@ -72,10 +72,7 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility, by string, cards [
 			}
 		}
 		// Every card this call changed, and none other, has version v.
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO card_history (facility, card, version, role, person, blocked, deleted)
-			SELECT `+historyRow+` FROM cards WHERE facility = ? AND version = ?
-			ON CONFLICT (facility, card, version) DO UPDATE SET role = excluded.role, person = excluded.person,
-			  blocked = excluded.blocked, deleted = excluded.deleted`), facility, v); err != nil {
+		if err := s.historyOf(ctx, tx, "version = ?", facility, v); err != nil {
 			return fmt.Errorf("history: %w", err)
 		}
 		return nil
@@ -173,7 +170,7 @@ func onePersonOneRole(cards []record.CardInfo) error {
 // replaces is judged by its new row, in onePersonOneRole).
 func (s *sqlStore) checkRolesAgainstRoster(ctx context.Context, tx *sql.Tx, facility string, cards []record.CardInfo) error {
 	inBatch := make(map[string]bool, len(cards))
-	var persons []any // each once, in the batch's order
+	var persons []string // each once, in the batch's order
 	for _, c := range cards {
 		inBatch[c.Card] = true
 	}
@@ -207,24 +204,24 @@ func (s *sqlStore) checkRolesAgainstRoster(ctx context.Context, tx *sql.Tx, faci
 		// One query, a hash join: an IN list is planned as a filter over
 		// every card of the facility, each compared with the whole list
 		// (74 s for 50,000 cards before the table's first ANALYZE).
-		names := make([]string, len(persons))
-		for i, p := range persons {
-			names[i] = p.(string)
-		}
 		if err := read(`SELECT c.person, c.card, c.role FROM cards c JOIN unnest($2::text[]) AS p(person) ON c.person = p.person
-			WHERE c.facility = $1 AND c.deleted = 0 ORDER BY c.person, c.card`, facility, names); err != nil {
+			WHERE c.facility = $1 AND c.deleted = 0 ORDER BY c.person, c.card`, facility, persons); err != nil {
 			return err
 		}
 	} else {
-		// A few hundred persons a query, each a search of cards_by_person.
-		for chunk := range personChunks(persons) {
-			if err := read(cardsOfPersonsSQLite(len(chunk)), append([]any{facility}, chunk...)...); err != nil {
+		// Up to batchRows persons a query, each a search of cards_by_person.
+		for chunk := range chunks(persons) {
+			args := []any{facility}
+			for _, p := range chunk {
+				args = append(args, p)
+			}
+			if err := read(cardsOfPersonsSQLite(len(chunk)), args...); err != nil {
 				return err
 			}
 		}
 	}
 	for _, p := range persons {
-		c := first[p.(string)]
+		c := first[p]
 		for _, h := range roster[c.Person] {
 			if h.role != string(c.Role) && !inBatch[h.card] {
 				return fmt.Errorf("card %s: person %q already holds %s card %s in the roster; one person may not hold both an officer card and an inmate card (delete that card first)", c.Card, c.Person, h.role, h.card)
@@ -241,20 +238,6 @@ func (s *sqlStore) checkRolesAgainstRoster(ctx context.Context, tx *sql.Tx, faci
 func cardsOfPersonsSQLite(n int) string {
 	return `SELECT person, card, role FROM cards WHERE facility = ? AND deleted = 0 AND person IN (?` + repeatComma(n-1) + `)
 		ORDER BY person, card`
-}
-
-// personChunks yields persons in runs of at most 500: well under either
-// database's limit of bound parameters.
-func personChunks(persons []any) func(func([]any) bool) {
-	return func(yield func([]any) bool) {
-		for len(persons) > 0 {
-			n := min(len(persons), 500)
-			if !yield(persons[:n]) {
-				return
-			}
-			persons = persons[n:]
-		}
-	}
 }
 
 // changeCard applies set to one existing card and bumps the version.
