@@ -29,6 +29,8 @@ var rosterWriters = []ledger.Role{ledger.RoleAdmin, ledger.RoleOperator}
 
 type cardRow struct {
 	record.CardInfo
+	// ByHand: an officer blocked it (an import does not lift that).
+	ByHand bool
 	// The inmate's balance this period (HasBalance false for officers,
 	// or without a policy).
 	HasBalance                    bool
@@ -77,6 +79,14 @@ func (q *Request) showInmates(imp *importView) error {
 		}
 	}
 	d.Period = period.Key
+	held, err := q.Store().BlockedByHand(q.Ctx(), q.Facility)
+	if err != nil {
+		return err
+	}
+	byHand := make(map[string]bool, len(held))
+	for _, c := range held {
+		byHand[c] = true
+	}
 	needle := strings.ToLower(d.Query)
 	for _, c := range full.Upserts {
 		if needle != "" && !strings.Contains(strings.ToLower(c.Person+"\x00"+c.Name+"\x00"+c.Card+"\x00"+c.Block), needle) {
@@ -86,7 +96,7 @@ func (q *Request) showInmates(imp *importView) error {
 			d.More++
 			continue
 		}
-		row := cardRow{CardInfo: c}
+		row := cardRow{CardInfo: c, ByHand: byHand[c.Card]}
 		row.Name, row.Person, row.Block = inert.Text(c.Name, 200), inert.Text(c.Person, 200), inert.Text(c.Block, 200)
 		if c.Role == record.RoleInmate && period.Key != "" {
 			used, credit, err := q.Store().Balance(q.Ctx(), q.Facility, c.Person, period.Key)
@@ -130,6 +140,9 @@ func cardBlock(q *Request) error {
 		_, err := q.Store().BlockCard(q.Ctx(), q.Facility, card, block)
 		return *before, after, err
 	})
+	if errors.Is(err, ledger.ErrBlockedInFile) {
+		return Bad("inmates.err.blocked_in_file", card)
+	}
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func TestBrowserInmates(t *testing.T) {
 		t.Errorf("W-1's minutes left %q, want 7.0 (10 allowed, 3 used)", left)
 	}
 	b.step("block W-1's card", chromedp.Click(chromedp.CSS(`tr[data-person="W-1"] [data-role="block"]`)))
-	b.wait("W-1 blocked", row+` !== null && `+row+`.dataset.blocked === "true"`)
+	b.wait("W-1 blocked", row+` !== null && `+row+`.dataset.blocked === "true" && `+row+`.dataset.byHand === "true"`)
 	log, err := e.st.AuditLog(context.Background(), ledger.AuditQuery{Facilities: []string{"lp"}})
 	if err != nil || len(log) == 0 || log[0].Action != "roster.block" || log[0].Actor != "ratna" || log[0].Target != "em:0400D8B2A5" ||
 		!strings.Contains(log[0].Before, `"Blocked":false`) || !strings.Contains(log[0].After, `"Blocked":true`) {
@@ -161,6 +161,67 @@ func TestInmatesAccess(t *testing.T) {
 }
 
 func parseCSV(s string) ([]record.CardInfo, error) { return roster.Parse(strings.NewReader(s)) }
+
+// TestBlockByHandAndByFile: the page tells a card an officer blocked
+// from one the roster file blocks; the file's block is not lifted here
+// (the next import would set it again), and the refusal says where to
+// lift it and is no entry of the audit trail. An import of a file that
+// does not block a card blocked by hand leaves it blocked.
+func TestBlockByHandAndByFile(t *testing.T) {
+	e := newEnv(t)
+	seedRoster(t, e)
+	ctx := context.Background()
+	op := e.login(e.account("ratna", ledger.RoleOperator, "lp"))
+	inFile := strings.Replace(testRoster, "em:0400D8B2A6,30,", "em:0400D8B2A6,30,yes", 1)
+	post := func(path string, v url.Values) resp {
+		v.Set("csrf", e.csrf(op))
+		return e.do("POST", path, op, v)
+	}
+	if r := post("/f/lp/inmates/import", url.Values{"csv": {inFile}, "confirm": {"1"}}); r.status != 303 {
+		t.Fatalf("import: %d %s", r.status, r.body)
+	}
+	if r := post("/f/lp/inmates/block", url.Values{"card": {"em:0400D8B2A5"}}); r.status != 303 {
+		t.Fatalf("block W-1: %d %s", r.status, r.body)
+	}
+	if r := post("/f/lp/inmates/import", url.Values{"csv": {inFile}, "confirm": {"1"}}); r.status != 303 {
+		t.Fatalf("import again: %d %s", r.status, r.body)
+	}
+	list := e.do("GET", "/f/lp/inmates", op, nil).body
+	for card, want := range map[string]string{
+		"em:0400D8B2A5": `data-blocked="true" data-by-hand="true"`,
+		"em:0400D8B2A6": `data-blocked="true" data-by-hand="false"`,
+	} {
+		if !strings.Contains(list, `data-card="`+card+`"`) || !regexp.MustCompile(`data-card="`+card+`"[^>]*`+want).MatchString(list) {
+			t.Errorf("card %s not listed with %s", card, want)
+		}
+	}
+	for _, text := range []string{translate("id", "inmates.blocked_by_hand"), translate("id", "inmates.blocked_in_file")} {
+		if !strings.Contains(list, text) {
+			t.Errorf("the page does not say %q", text)
+		}
+	}
+	logged := func() int {
+		log, err := e.st.AuditLog(ctx, ledger.AuditQuery{Facilities: []string{"lp"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(log)
+	}
+	n := logged()
+	r := post("/f/lp/inmates/block", url.Values{"card": {"em:0400D8B2A6"}, "unblock": {"1"}})
+	if want := strings.SplitN(translate("id", "inmates.err.blocked_in_file"), "%s", 2)[1]; r.status != 400 || !strings.Contains(r.body, want[:20]) {
+		t.Errorf("unblocking a card the file blocks: %d, want 400 saying %q", r.status, want)
+	}
+	if logged() != n {
+		t.Error("the refused unblock is in the audit trail")
+	}
+	full, _ := e.st.RosterSince(ctx, "lp", 0)
+	for _, c := range full.Upserts {
+		if c.Card == "em:0400D8B2A6" && !c.Blocked {
+			t.Error("the refused unblock lifted the file's block")
+		}
+	}
+}
 
 // TestImportRefusesNumbers: a roster CSV whose numbers column registers
 // numbers is refused by the console's import, on every line that has

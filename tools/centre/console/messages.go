@@ -414,6 +414,9 @@ var english = map[string]string{
 	"officers.err.same_account":       "%s added this officer card, and the account that added it may not decide it: another supervisor must approve or reject it.",
 	"officers.err.state":              "This officer card is %s: only a pending officer card is decided.",
 	"inmates.withheld":                "%d officer card(s) are not listed here: pending or rejected, no booth honours them (Officer cards).",
+	"inmates.blocked_by_hand":         "blocked by hand (an import does not lift it)",
+	"inmates.blocked_in_file":         "blocked by the roster file",
+	"inmates.err.blocked_in_file":     "Card %s is blocked by the roster file (its blocked column): lift the block in the file and import it again.",
 }
 
 var indonesian = map[string]string{
@@ -815,4 +818,7 @@ var indonesian = map[string]string{
 	"officers.err.same_account":        "%s menambahkan kartu petugas ini, dan akun yang menambahkannya tidak boleh memutuskannya: supervisor lain harus menyetujui atau menolaknya.",
 	"officers.err.state":               "Kartu petugas ini %s: hanya kartu petugas yang menunggu yang dapat diputuskan.",
 	"inmates.withheld":                 "%d kartu petugas tidak tercantum di sini: menunggu atau ditolak, tidak diterima bilik mana pun (Kartu petugas).",
+	"inmates.blocked_by_hand":          "diblokir manual (impor tidak membukanya)",
+	"inmates.blocked_in_file":          "diblokir oleh berkas roster",
+	"inmates.err.blocked_in_file":      "Kartu %s diblokir oleh berkas roster (kolom blocked): buka blokirnya di berkas lalu impor lagi.",
 }

@@ -200,3 +200,24 @@ var reopeners = []struct {
 		return func() (Store, error) { return OpenPostgres(ctx, dsn) }
 	}},
 }
+
+// openAtSchema opens the database of open with the schema of its first
+// n migrations, as a gateway of that version wrote it, and runs queries
+// in it.
+func openAtSchema(t *testing.T, open func() (Store, error), n int, queries ...string) *sqlStore {
+	t.Helper()
+	saved, savedVersion := migrations, schemaVersion
+	migrations, schemaVersion = migrations[:n], n
+	old, err := open()
+	migrations, schemaVersion = saved, savedVersion
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := old.(*sqlStore)
+	for _, q := range queries {
+		if _, err := db.db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	return db
+}

@@ -63,8 +63,14 @@ type Store interface {
 	// by another account (DecideOfficer) and needs by; the roster
 	// withholds it from the booths until then.
 	UpsertCards(ctx context.Context, facility, by string, cards []record.CardInfo) (version int64, err error)
-	// BlockCard blocks (or unblocks) a card in the roster.
+	// BlockCard blocks (or unblocks) a card in the roster by hand. A
+	// block by hand stands until lifted by hand, whatever later imports
+	// say; a card its roster file blocks is not unblocked by hand
+	// (ErrBlockedInFile).
 	BlockCard(ctx context.Context, facility, card string, blocked bool) (version int64, err error)
+	// BlockedByHand lists the facility's live cards blocked by hand
+	// (BlockCard), in card order.
+	BlockedByHand(ctx context.Context, facility string) ([]string, error)
 	// DeleteCard removes a card, leaving a tombstone so deltas carry it.
 	DeleteCard(ctx context.Context, facility, card string) (version int64, err error)
 	// SetPolicy stores the facility's rules as an opaque JSON document.

@@ -217,24 +217,11 @@ func TestOfficerMigrationKeepsApproved(t *testing.T) {
 	for _, o := range reopeners {
 		t.Run(o.name, func(t *testing.T) {
 			open := o.open(t)
-			saved, savedVersion := migrations, schemaVersion
-			migrations, schemaVersion = migrations[:12], 12
-			old, err := open()
-			migrations, schemaVersion = saved, savedVersion
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := old.(*sqlStore)
-			for _, q := range []string{
+			old := openAtSchema(t, open, 12,
 				`INSERT INTO facilities (facility, version, horizon, policy_version) VALUES ('lp', 1, 0, 0)`,
 				`INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, deleted, version) VALUES ('lp', 'em:OF', 'officer', 'P-1', 'Pak', '', 0, 0, 0, 1)`,
 				`INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, deleted, version) VALUES ('lp', 'em:W1', 'inmate', 'W-1', 'W', 'A', 0, 0, 0, 1)`,
-				`INSERT INTO card_history (facility, card, version, role, person, blocked, deleted) VALUES ('lp', 'em:OF', 1, 'officer', 'P-1', 0, 0)`,
-			} {
-				if _, err := db.db.Exec(q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+				`INSERT INTO card_history (facility, card, version, role, person, blocked, deleted) VALUES ('lp', 'em:OF', 1, 'officer', 'P-1', 0, 0)`)
 			old.Close()
 
 			s, err := open()

@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -59,7 +60,7 @@ func (s *sqlStore) UpsertCards(ctx context.Context, facility, by string, cards [
 			if err != nil {
 				return err
 			}
-			rows = append(rows, []any{facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), v,
+			rows = append(rows, []any{facility, c.Card, string(c.Role), c.Person, c.Name, c.Block, c.Allowance.Milliseconds(), b2i(c.Blocked), b2i(c.Blocked), v,
 				string(a.status), a.addedBy, a.addedMs, a.decidedBy, a.decidedMs, a.reason, 0})
 		}
 		for chunk := range chunks(rows) {
@@ -103,11 +104,14 @@ const analyzeAfter = 1000
 
 // upsertCards and upsertCardsConflict frame the rows of UpsertCards.
 const (
-	upsertCards = `INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, version,
+	upsertCards = `INSERT INTO cards (facility, card, role, person, name, block, allowance_ms, blocked, blocked_in_file, version,
 	  officer_status, added_by, added_ms, decided_by, decided_ms, reason, deleted) VALUES `
+	// The file sets its own block; an officer's block by hand stands until
+	// an officer lifts it (migration 15).
 	upsertCardsConflict = `
 	ON CONFLICT (facility, card) DO UPDATE SET role = excluded.role, person = excluded.person, name = excluded.name,
-	  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked = excluded.blocked, deleted = 0, version = excluded.version,
+	  block = excluded.block, allowance_ms = excluded.allowance_ms, blocked_in_file = excluded.blocked_in_file,
+	  blocked = CASE WHEN cards.blocked_by_hand <> 0 THEN 1 ELSE excluded.blocked END, deleted = 0, version = excluded.version,
 	  officer_status = excluded.officer_status, added_by = excluded.added_by, added_ms = excluded.added_ms,
 	  decided_by = excluded.decided_by, decided_ms = excluded.decided_ms, reason = excluded.reason
 	WHERE cards.deleted <> 0`
@@ -125,7 +129,7 @@ func (s *sqlStore) cardChanged() string {
 		differs = " IS DISTINCT FROM "
 	}
 	var b strings.Builder
-	for _, col := range []string{"role", "person", "name", "block", "allowance_ms", "blocked",
+	for _, col := range []string{"role", "person", "name", "block", "allowance_ms", "blocked_in_file",
 		"officer_status", "added_by", "added_ms", "decided_by", "decided_ms", "reason"} {
 		b.WriteString(" OR cards." + col + differs + "excluded." + col)
 	}
@@ -240,17 +244,21 @@ func cardsOfPersonsSQLite(n int) string {
 		ORDER BY person, card`
 }
 
-// changeCard applies set to one existing card and bumps the version.
+// changeCard applies set to one existing card and bumps the version. An
+// unblock of a card the roster file blocks is refused (ErrBlockedInFile).
 func (s *sqlStore) changeCard(ctx context.Context, op, facility, card, set string, args ...any) (int64, error) {
 	var v int64
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
-		var one int
-		err := tx.QueryRowContext(ctx, s.q(`SELECT 1 FROM cards WHERE facility = ? AND card = ? AND deleted = 0`), facility, card).Scan(&one)
+		var inFile int
+		err := tx.QueryRowContext(ctx, s.q(`SELECT blocked_in_file FROM cards WHERE facility = ? AND card = ? AND deleted = 0`), facility, card).Scan(&inFile)
 		if absent(err) {
 			return fmt.Errorf("card %s is not in the roster", card)
 		}
 		if err != nil {
 			return err
+		}
+		if op == "unblock" && inFile != 0 {
+			return fmt.Errorf("card %s: %w", card, ErrBlockedInFile)
 		}
 		if v, err = s.bump(ctx, tx, facility); err != nil {
 			return err
@@ -266,9 +274,39 @@ func (s *sqlStore) changeCard(ctx context.Context, op, facility, card, set strin
 	return v, nil
 }
 
-// BlockCard implements Store.
+// ErrBlockedInFile refuses to unblock by hand a card the roster file
+// blocks: the facility's own system blocked it, and its next import would
+// block it again.
+var ErrBlockedInFile = errors.New("the roster file blocks this card (its blocked column says yes): lift the block in the file and import it again")
+
+// BlockCard implements Store. A block by hand stands until lifted by hand:
+// an import does not lift it (migration 15).
 func (s *sqlStore) BlockCard(ctx context.Context, facility, card string, blocked bool) (int64, error) {
-	return s.changeCard(ctx, "block", facility, card, "blocked = ?", b2i(blocked))
+	if blocked {
+		return s.changeCard(ctx, "block", facility, card, "blocked = 1, blocked_by_hand = 1")
+	}
+	return s.changeCard(ctx, "unblock", facility, card, "blocked = blocked_in_file, blocked_by_hand = 0")
+}
+
+// BlockedByHand implements Store.
+func (s *sqlStore) BlockedByHand(ctx context.Context, facility string) ([]string, error) {
+	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT card FROM cards WHERE facility = ? AND blocked_by_hand <> 0 AND deleted = 0 ORDER BY card`), facility)
+	if err != nil {
+		return nil, s.errf("roster "+facility+": cards blocked by hand", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, s.errf("roster "+facility+": cards blocked by hand", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.errf("roster "+facility+": cards blocked by hand", err)
+	}
+	return out, nil
 }
 
 // DeleteCard implements Store.

@@ -542,6 +542,24 @@ UPDATE cards SET officer_status = 'approved', decided_by = 'migration' WHERE rol
 		sqlite:   `CREATE INDEX cards_by_person ON cards (facility, person, card)`,
 		postgres: `CREATE INDEX cards_by_person ON cards (facility, person, card)`,
 	},
+	{ // 15: where a card's block comes from. blocked stays what booths and
+		// lookups read; blocked_in_file is what the last import's line said,
+		// blocked_by_hand an officer's block at the console or the CLI, and
+		// blocked is set while either is. Before, the nightly import wrote
+		// blocked from its file, so a card an officer blocked for misuse was
+		// unblocked by the next file that did not block it. Cards blocked
+		// before this step count as blocked by hand (which of the two
+		// blocked them is not known): an import never lifts them; an
+		// officer does, and the import names them (docs/gateway.md).
+		sqlite: `
+ALTER TABLE cards ADD COLUMN blocked_in_file INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cards ADD COLUMN blocked_by_hand INTEGER NOT NULL DEFAULT 0;
+UPDATE cards SET blocked_by_hand = blocked`,
+		postgres: `
+ALTER TABLE cards ADD COLUMN blocked_in_file INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cards ADD COLUMN blocked_by_hand INTEGER NOT NULL DEFAULT 0;
+UPDATE cards SET blocked_by_hand = blocked`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.

@@ -523,3 +523,34 @@ func TestUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// An officer's block by hand outlasts the nightly import, and the import
+// names the cards it leaves blocked against its file; a card the file
+// blocks is not unblocked by hand.
+func TestCLIBlockByHand(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	mustGW(t, "init", "-state", state)
+	const header = "role,person,name,block,card,allowance_min,blocked\n"
+	night := writeFile(t, dir, "night.csv", header+"inmate,w1,Budi,A,em:0400D8B2A5,,\ninmate,w2,Andi,B,em:0400D8B2A6,,yes\n")
+	mustGW(t, "roster", "import", "-state", state, "-facility", "lapas-uji", night)
+	mustGW(t, "roster", "block", "-state", state, "-facility", "lapas-uji", "-card", "em:0400D8B2A5")
+	out := mustGW(t, "roster", "import", "-state", state, "-facility", "lapas-uji", night)
+	if !strings.Contains(out, "1 cards stay blocked by hand though the file does not block them") || !strings.Contains(out, "em:0400D8B2A5;") {
+		t.Errorf("the nightly import after a block by hand said:\n%s\nwant em:0400D8B2A5 named as staying blocked", out)
+	}
+	_, errOut, err := gw(t, "roster", "block", "-state", state, "-facility", "lapas-uji", "-card", "em:0400D8B2A6", "-unblock")
+	if err == nil || !strings.Contains(errOut, "unblock em:0400D8B2A6 in lapas-uji") || !strings.Contains(errOut, "the roster file blocks this card") {
+		t.Errorf("unblocking by hand a card the file blocks: %v %q, want a refusal naming the file", err, errOut)
+	}
+	mustGW(t, "roster", "block", "-state", state, "-facility", "lapas-uji", "-card", "em:0400D8B2A5", "-unblock")
+	if out := mustGW(t, "roster", "import", "-state", state, "-facility", "lapas-uji", night); strings.Contains(out, "blocked by hand") {
+		t.Errorf("the import after the block was lifted said:\n%s\nwant no card blocked by hand", out)
+	}
+	list := mustGW(t, "audit", "list", "-state", state)
+	for _, want := range []string{"roster.block", "roster.unblock"} {
+		if n := strings.Count(list, " "+want+" "); n != 1 {
+			t.Errorf("audit trail has %d entries %s, want 1 (the refused unblock is none):\n%s", n, want, list)
+		}
+	}
+}

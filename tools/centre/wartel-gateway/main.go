@@ -357,6 +357,14 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		} else if n > 0 {
 			fmt.Fprintf(g.stdout, "%d officer cards pending a supervisor's approval, honoured by no booth until then (wartel-gateway roster officers list -facility %s)\n", n, *facility)
 		}
+		held, err := s.BlockedByHand(ctx, *facility)
+		if err != nil {
+			return err
+		}
+		if open := openInFile(held, cards); len(open) > 0 {
+			fmt.Fprintf(g.stdout, "%d cards stay blocked by hand though the file does not block them (an import never lifts an officer's block): %s; lift one with wartel-gateway roster block -facility %s -card CARD -unblock\n",
+				len(open), listed(open, 20), *facility)
+		}
 		return nil
 	})
 }
@@ -390,7 +398,11 @@ func rosterBlock(ctx context.Context, g *globals, args []string) error {
 		}
 		version, err := s.BlockCard(ctx, *facility, string(id), !*unblock)
 		if err != nil {
-			return fmt.Errorf("block %s in %s: %w", id, *facility, err)
+			verb := "block"
+			if *unblock {
+				verb = "unblock"
+			}
+			return fmt.Errorf("%s %s in %s: %w", verb, id, *facility, err)
 		}
 		after := map[string]any{"card": string(id), "blocked": !*unblock, "version": version}
 		action := "roster.block"

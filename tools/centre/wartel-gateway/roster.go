@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ledger"
@@ -75,4 +76,29 @@ func numbersToRegister(ctx context.Context, s ledger.Store, facility, by string,
 		}
 	}
 	return todo, errors.Join(errs...)
+}
+
+// openInFile is the cards of held whose line in the file does not block
+// them.
+func openInFile(held []string, cards []record.CardInfo) []string {
+	isHeld := make(map[string]bool, len(held))
+	for _, c := range held {
+		isHeld[c] = true
+	}
+	var out []string
+	for _, c := range cards {
+		if isHeld[c.Card] && !c.Blocked {
+			out = append(out, c.Card)
+			isHeld[c.Card] = false // a card listed twice is named once
+		}
+	}
+	return out
+}
+
+// listed joins up to n items, saying how many more there are.
+func listed(items []string, n int) string {
+	if len(items) <= n {
+		return strings.Join(items, ", ")
+	}
+	return strings.Join(items[:n], ", ") + fmt.Sprintf(" and %d more", len(items)-n)
 }
