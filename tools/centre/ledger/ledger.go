@@ -73,6 +73,10 @@ type Store interface {
 	BlockedByHand(ctx context.Context, facility string) ([]string, error)
 	// DeleteCard removes a card, leaving a tombstone so deltas carry it.
 	DeleteCard(ctx context.Context, facility, card string) (version int64, err error)
+	// DeleteCards removes live cards of a facility in one roster version
+	// (roster import -replace); a card not live in the roster fails it
+	// whole, naming the card.
+	DeleteCards(ctx context.Context, facility string, cards []string) (version int64, err error)
 	// SetPolicy stores the facility's rules as an opaque JSON document.
 	SetPolicy(ctx context.Context, facility string, policy []byte) (version int64, err error)
 	// DecideOfficer approves or rejects a pending officer card; by must

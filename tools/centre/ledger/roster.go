@@ -314,6 +314,75 @@ func (s *sqlStore) DeleteCard(ctx context.Context, facility, card string) (int64
 	return s.changeCard(ctx, "delete", facility, card, "deleted = 1")
 }
 
+// DeleteCards implements Store. Set-based, as UpsertCards: a roster
+// replaced by a file of new cards deleted 20,000 old ones at 5 statements
+// each (on PostgreSQL 32 s in one transaction, a new version per card).
+func (s *sqlStore) DeleteCards(ctx context.Context, facility string, cards []string) (int64, error) {
+	seen := make(map[string]bool, len(cards))
+	ids := make([]any, 0, len(cards))
+	for _, c := range cards {
+		if !seen[c] {
+			seen[c] = true
+			ids = append(ids, c)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, s.errf("roster "+facility+": delete", errors.New("no card to delete"))
+	}
+	var v int64
+	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
+		var err error
+		if v, err = s.bump(ctx, tx, facility); err != nil {
+			return err
+		}
+		for chunk := range chunks(ids) {
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE cards SET deleted = 1, version = ? WHERE facility = ? AND deleted = 0 AND card IN (?`+repeatComma(len(chunk)-1)+`)`),
+				append([]any{v, facility}, chunk...)...)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n != int64(len(chunk)) {
+				return s.notLive(ctx, tx, facility, v, chunk)
+			}
+		}
+		return s.historyOf(ctx, tx, "version = ?", facility, v)
+	})
+	if err != nil {
+		return 0, s.errf("roster "+facility+": delete", err)
+	}
+	return v, nil
+}
+
+// notLive names the first card of chunk that DeleteCards did not find
+// live in the roster (the update that left it out is rolled back).
+func (s *sqlStore) notLive(ctx context.Context, tx *sql.Tx, facility string, v int64, chunk []any) error {
+	found := map[string]bool{}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT card FROM cards WHERE facility = ? AND version = ? AND card IN (?`+repeatComma(len(chunk)-1)+`)`),
+		append([]any{facility, v}, chunk...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return err
+		}
+		found[c] = true
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range chunk {
+		if !found[c.(string)] {
+			return fmt.Errorf("card %s is not in the roster", c)
+		}
+	}
+	return fmt.Errorf("%d cards were to be deleted, fewer were", len(chunk))
+}
+
 // SetPolicy implements Store.
 func (s *sqlStore) SetPolicy(ctx context.Context, facility string, policy []byte) (int64, error) {
 	var v int64

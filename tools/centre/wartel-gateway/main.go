@@ -338,14 +338,17 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 			}
 			// The roster as booths get it, and the officer cards it withholds
 			// pending approval.
+			var leave []string
 			for _, c := range append(all.Upserts, all.Withheld...) {
 				if !keep[c.Card] {
-					if version, err = s.DeleteCard(ctx, *facility, c.Card); err != nil {
-						return fmt.Errorf("delete card %s of %s: %w", c.Card, *facility, err)
-					}
-					gone = append(gone, c.Card)
-					deleted++
+					leave = append(leave, c.Card)
 				}
+			}
+			if len(leave) > 0 {
+				if version, err = s.DeleteCards(ctx, *facility, leave); err != nil {
+					return fmt.Errorf("delete the %d cards of %s that are not in the file (nothing imported): %w", len(leave), *facility, err)
+				}
+				gone, deleted = leave, len(leave)
 			}
 		}
 		fmt.Fprintf(g.stdout, "imported %d cards into %s (deleted %d); roster version %d\n", len(cards), *facility, deleted, version)

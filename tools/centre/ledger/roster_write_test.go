@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"wartelsuspas/kiosk/record"
@@ -146,6 +148,65 @@ func TestBlockMigrationKeepsBlocks(t *testing.T) {
 			// An officer can lift it: the file does not block it.
 			if _, err := s.BlockCard(ctx, "lp", "em:B", false); err != nil {
 				t.Errorf("unblocking a migrated block by hand: %v", err)
+			}
+		})
+	}
+}
+
+// A roster replaced by a file deletes the cards the file leaves out in
+// one version, past a statement's chunk of rows; a card that is not live
+// fails the whole deletion, named, with nothing deleted.
+func TestDeleteCards(t *testing.T) {
+	const n = 300 // past two statements of batchRows
+	cards := make([]record.CardInfo, n)
+	ids := make([]string, n)
+	for i := range cards {
+		ids[i] = fmt.Sprintf("em:D%05d", i)
+		cards[i] = record.CardInfo{Card: ids[i], Role: record.RoleInmate, Person: fmt.Sprintf("W-%05d", i)}
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			s := open1(t, be)
+			if _, err := s.UpsertCards(ctx, "lp", "operator", cards); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.DeleteCard(ctx, "lp", ids[0]); err != nil {
+				t.Fatal(err)
+			}
+			before, err := s.RosterSince(ctx, "lp", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The last card of the third statement is deleted already: all or nothing.
+			if _, err := s.DeleteCards(ctx, "lp", append(slices.Clone(ids[1:n-10]), ids[0])); err == nil || !strings.Contains(err.Error(), ids[0]) {
+				t.Errorf("deleting a card deleted already: %v, want an error naming %s", err, ids[0])
+			}
+			if _, err := s.DeleteCards(ctx, "lp", []string{ids[5], "em:NOPE"}); err == nil || !strings.Contains(err.Error(), "em:NOPE") {
+				t.Errorf("deleting an unknown card: %v, want an error naming em:NOPE", err)
+			}
+			if after, _ := s.RosterSince(ctx, "lp", 0); after.Version != before.Version || len(after.Upserts) != len(before.Upserts) {
+				t.Fatalf("a refused deletion changed the roster: version %d → %d, %d → %d cards", before.Version, after.Version, len(before.Upserts), len(after.Upserts))
+			}
+			// Listed twice, a card is deleted once.
+			v, err := s.DeleteCards(ctx, "lp", append(slices.Clone(ids[1:n-10]), ids[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v != before.Version+1 {
+				t.Errorf("version %d after deleting %d cards at %d, want one version", v, n-11, before.Version)
+			}
+			up, del := sent(t, s, "lp", before.Version)
+			if len(up) != 0 || len(del) != n-11 {
+				t.Errorf("a booth at the version before gets %d cards and %d deletes, want 0 and %d", len(up), len(del), n-11)
+			}
+			if up, _ := sent(t, s, "lp", 0); len(up) != 10 {
+				t.Errorf("%d cards left, want 10", len(up))
+			}
+			// Each deletion is in the card's history, at its version.
+			var hist int
+			db := s.(*sqlStore)
+			if err := db.db.QueryRow(db.q(`SELECT COUNT(*) FROM card_history WHERE facility = ? AND version = ? AND deleted = 1`), "lp", v).Scan(&hist); err != nil || hist != n-11 {
+				t.Errorf("card_history has %d deletions at version %d (%v), want %d", hist, v, err, n-11)
 			}
 		})
 	}
