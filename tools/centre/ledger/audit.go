@@ -93,30 +93,40 @@ func scanAudit(sc interface{ Scan(...any) error }) (AuditEntry, error) {
 
 func (s *sqlStore) AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error) {
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
-		if s.dialect == postgres {
-			// One appender at a time across replicas: each entry names
-			// the one before it.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412)`); err != nil {
-				return err
-			}
-		}
-		var seq int64
-		var prev string
-		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
-		if err != nil && !absent(err) {
-			return err
-		}
-		e.Seq, e.PrevHash = seq+1, prev
-		e.At = time.UnixMilli(e.At.UnixMilli()).UTC() // what the database keeps
-		e.Hash = AuditHash(e)
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO audit_log (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			e.Seq, msOf(e.At), e.Actor, e.Via, e.Action, e.Facility, e.Target, e.Before, e.After, e.PrevHash, e.Hash)
+		var err error
+		e, err = s.appendAuditTx(ctx, tx, e)
 		return err
 	})
 	if err != nil {
 		return AuditEntry{}, s.errf("audit "+e.Action, err)
 	}
 	return e, nil
+}
+
+// appendAuditTx appends e in tx, for a change of the ledger's own that is
+// audited in its transaction (a retention purge). Appended last in a
+// transaction, as Atomic callers do, so the audit lock is the last lock
+// any transaction takes.
+func (s *sqlStore) appendAuditTx(ctx context.Context, tx *sql.Tx, e AuditEntry) (AuditEntry, error) {
+	if s.dialect == postgres {
+		// One appender at a time across replicas: each entry names
+		// the one before it.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412)`); err != nil {
+			return e, err
+		}
+	}
+	var seq int64
+	var prev string
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&seq, &prev)
+	if err != nil && !absent(err) {
+		return e, err
+	}
+	e.Seq, e.PrevHash = seq+1, prev
+	e.At = time.UnixMilli(e.At.UnixMilli()).UTC() // what the database keeps
+	e.Hash = AuditHash(e)
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO audit_log (`+auditCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		e.Seq, msOf(e.At), e.Actor, e.Via, e.Action, e.Facility, e.Target, e.Before, e.After, e.PrevHash, e.Hash)
+	return e, err
 }
 
 func (s *sqlStore) AuditLog(ctx context.Context, q AuditQuery) ([]AuditEntry, error) {

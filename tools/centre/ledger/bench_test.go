@@ -171,7 +171,7 @@ func BenchmarkApplyRetention(b *testing.B) {
 				}
 				month = month.AddDate(0, 1, 0)
 				b.StartTimer()
-				ps, err := s.ApplyRetention(context.Background(), now)
+				ps, err := s.ApplyRetention(context.Background(), now, testRunner)
 				if err != nil || len(ps) != 1 || ps[0].Records != perMonth {
 					b.Fatalf("%+v %v", ps, err)
 				}

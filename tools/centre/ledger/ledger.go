@@ -183,8 +183,11 @@ type Store interface {
 	RetentionPeriods(ctx context.Context) ([]RetentionPeriod, error)
 	// ApplyRetention purges the personal fields of every month past its
 	// facility's retention period at now; the hashes stay, so chains
-	// still verify, and the figures stay, so reports still add up.
-	ApplyRetention(ctx context.Context, now time.Time) ([]Purge, error)
+	// still verify, and the figures stay, so reports still add up. by
+	// names who runs it (Actor, Via): each month's audit entry
+	// (retention.apply) is written in the transaction of the first of
+	// its records purged, so none is purged unaudited.
+	ApplyRetention(ctx context.Context, now time.Time, by AuditEntry) ([]Purge, error)
 	// Purges lists the months of a facility retention has purged.
 	Purges(ctx context.Context, facility string) ([]Purge, error)
 	// VerifyChains checks every stored record of device against its hash

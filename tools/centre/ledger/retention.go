@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -140,14 +141,17 @@ func PurgeCutoff(now time.Time, months int) string {
 }
 
 // ApplyRetention implements Store.
-func (s *sqlStore) ApplyRetention(ctx context.Context, now time.Time) ([]Purge, error) {
+func (s *sqlStore) ApplyRetention(ctx context.Context, now time.Time, by AuditEntry) ([]Purge, error) {
+	if by.Actor == "" || by.Via == "" {
+		return nil, s.errf("retention apply", errors.New("name who runs it (the audit trail's actor and via)"))
+	}
 	periods, err := s.RetentionPeriods(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []Purge
 	for _, p := range periods {
-		done, err := s.purgeFacility(ctx, p.Facility, PurgeCutoff(now, p.Months), now)
+		done, err := s.purgeFacility(ctx, p.Facility, PurgeCutoff(now, p.Months), now, by)
 		if err != nil {
 			return out, s.errf("retention apply "+p.Facility, err)
 		}
@@ -174,7 +178,7 @@ type stored struct {
 // holds unpurged records, one transaction per month, and the records
 // kept out of the ledger (unreadable payloads) received before the end of
 // cutoff.
-func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, now time.Time) ([]Purge, error) {
+func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, now time.Time, by AuditEntry) ([]Purge, error) {
 	rows, err := s.on(ctx).QueryContext(ctx, s.q(`SELECT DISTINCT f.month FROM facts f JOIN records r ON r.device = f.device AND r.chain = f.chain AND r.seq = f.seq
 		WHERE f.facility = ? AND f.month <= ? AND r.purged_ms IS NULL ORDER BY f.month`), facility, cutoff)
 	if err != nil {
@@ -200,7 +204,7 @@ func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, n
 	run := hex.EncodeToString(key[:8]) // names the run; says nothing of the key's rest
 	var out []Purge
 	for _, m := range months {
-		n, ours, err := s.purgeMonth(ctx, facility, m, key, run, now)
+		n, ours, err := s.purgeMonth(ctx, facility, m, key, run, now, by)
 		if err != nil {
 			return out, fmt.Errorf("month %s: %w", m, err)
 		}
@@ -212,7 +216,7 @@ func (s *sqlStore) purgeFacility(ctx context.Context, facility, cutoff string, n
 	if err != nil {
 		return out, err
 	}
-	loose, err := s.purgeUnreadable(ctx, facility, msOf(end.AddDate(0, 1, 0)), key, now)
+	loose, err := s.purgeUnreadable(ctx, facility, msOf(end.AddDate(0, 1, 0)), key, now, by)
 	if err != nil {
 		return out, err
 	}
@@ -234,8 +238,11 @@ const claimFor = 10 * time.Minute
 // purgeMonth purges the month's records and their conflicting versions,
 // a chunk per transaction, under a claim on the month: one run purges a
 // month, so its pseudonyms come from one key. ours is false when another
-// run holds the month (it purges it).
-func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key []byte, run string, now time.Time) (n int, ours bool, err error) {
+// run holds the month (it purges it). The month's audit entry is written
+// in the transaction of its first chunk, so no record is purged
+// unaudited; it counts the records this run set out to purge (Purges
+// has what was done).
+func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key []byte, run string, now time.Time, by AuditEntry) (n int, ours bool, err error) {
 	if ours, err = s.claimMonth(ctx, facility, month, run, now); err != nil || !ours {
 		return 0, ours, err
 	}
@@ -245,7 +252,8 @@ func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key [
 	if err != nil {
 		return 0, true, err
 	}
-	for len(keys) > 0 {
+	entry := purgeEntry(by, Purge{Facility: facility, Month: month, At: now.UTC(), Records: len(keys)})
+	for first := true; len(keys) > 0; first = false {
 		chunk := keys[:min(purgeChunk, len(keys))]
 		keys = keys[len(chunk):]
 		done := 0
@@ -277,7 +285,14 @@ func (s *sqlStore) purgeMonth(ctx context.Context, facility, month string, key [
 			if err := s.redact(ctx, tx, vs, key, now); err != nil {
 				return err
 			}
-			return s.notePurge(ctx, tx, facility, month, done, now)
+			if err := s.notePurge(ctx, tx, facility, month, done, now); err != nil {
+				return err
+			}
+			if first {
+				_, err := s.appendAuditTx(ctx, tx, entry)
+				return err
+			}
+			return nil
 		})
 		if err != nil {
 			return n, true, err
@@ -324,7 +339,7 @@ func (s *sqlStore) claimMonthTx(ctx context.Context, tx *sql.Tx, facility, month
 // flagged payload) received before before, under the month they were
 // received in, having no other: the personal fields of an object go as
 // for any record, a payload that is no object goes whole.
-func (s *sqlStore) purgeUnreadable(ctx context.Context, facility string, before int64, key []byte, now time.Time) ([]Purge, error) {
+func (s *sqlStore) purgeUnreadable(ctx context.Context, facility string, before int64, key []byte, now time.Time, by AuditEntry) ([]Purge, error) {
 	var out []Purge
 	err := s.tx(ctx, nil, func(tx *sql.Tx) error {
 		if err := s.lockRetention(ctx, tx, facility); err != nil {
@@ -352,9 +367,20 @@ func (s *sqlStore) purgeUnreadable(ctx context.Context, facility string, before 
 			}
 			out = append(out, Purge{Facility: facility, Month: m, At: now.UTC(), Records: byMonth[m]})
 		}
+		for _, p := range out {
+			if _, err := s.appendAuditTx(ctx, tx, purgeEntry(by, p)); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	return out, err
+}
+
+// purgeEntry is the audit entry of a month's purge by by.
+func purgeEntry(by AuditEntry, p Purge) AuditEntry {
+	doc, _ := json.Marshal(p)
+	return AuditEntry{At: p.At, Actor: by.Actor, Via: by.Via, Action: "retention.apply", Facility: p.Facility, Target: p.Month, After: string(doc)}
 }
 
 // lockRetention serialises the purges of one facility across replicas

@@ -77,7 +77,7 @@ func TestRetentionApply(t *testing.T) {
 			if err := s.SetRetention(ctx, "lp", 1, now); err != nil {
 				t.Fatal(err)
 			}
-			purges, err := s.ApplyRetention(ctx, now)
+			purges, err := s.ApplyRetention(ctx, now, testRunner)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +164,7 @@ func TestRetentionApply(t *testing.T) {
 				t.Errorf("flags after the resend %v, before %v", got, flags)
 			}
 			// Again: nothing more to do.
-			if again, err := s.ApplyRetention(ctx, now); err != nil || len(again) != 0 {
+			if again, err := s.ApplyRetention(ctx, now, testRunner); err != nil || len(again) != 0 {
 				t.Errorf("second run %+v %v, want nothing", again, err)
 			}
 			ps, err := s.Purges(ctx, "lp")
@@ -175,7 +175,7 @@ func TestRetentionApply(t *testing.T) {
 				t.Errorf("unreadable record after its purge: %s", p)
 			}
 			// A month later November goes too.
-			more, err := s.ApplyRetention(ctx, now.AddDate(0, 1, 0))
+			more, err := s.ApplyRetention(ctx, now.AddDate(0, 1, 0), testRunner)
 			if err != nil || len(more) != 1 || more[0].Month != "2026-11" || more[0].Records != 1 {
 				t.Errorf("a month later %+v %v, want 2026-11", more, err)
 			}
@@ -224,7 +224,7 @@ func TestVerifyChainsAfterPurgeStillFinds(t *testing.T) {
 			if err := s.SetRetention(ctx, "lp", 2, now); err != nil {
 				t.Fatal(err)
 			}
-			if ps, err := s.ApplyRetention(ctx, now); err != nil || len(ps) != 1 {
+			if ps, err := s.ApplyRetention(ctx, now, testRunner); err != nil || len(ps) != 1 {
 				t.Fatalf("purge %+v %v", ps, err)
 			}
 			if g := got(); !slices.Equal(g, want) {
@@ -314,7 +314,7 @@ func TestRetentionReplicas(t *testing.T) {
 			errs := make(chan error, 2)
 			for _, s := range ss {
 				go func() {
-					_, err := s.ApplyRetention(ctx, now)
+					_, err := s.ApplyRetention(ctx, now, testRunner)
 					errs <- err
 				}()
 			}
@@ -332,6 +332,78 @@ func TestRetentionReplicas(t *testing.T) {
 			}
 			if v, err := ss[1].VerifyChains(ctx, b.device); err != nil || len(v) != 0 {
 				t.Errorf("verify %+v %v", v, err)
+			}
+		})
+	}
+}
+
+// TestRetentionAuditedInItsTransaction: a month's purge and its audit
+// entry are one: with the audit trail refusing entries, no record is
+// purged; then, purged in chunks of 2, the month has one entry, naming
+// who ran it. Before, the entry was appended by the caller after the
+// purge, and a purge whose entry failed stood unaudited.
+func TestRetentionAuditedInItsTransaction(t *testing.T) {
+	defer func(n int) { purgeChunk = n }(purgeChunk)
+	purgeChunk = 2
+	now := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	refuse := map[string][2]string{
+		"sqlite": {`CREATE TRIGGER no_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit trail refused (test)'); END`,
+			`DROP TRIGGER no_audit`},
+		"postgres": {`CREATE FUNCTION no_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit trail refused (test)'; END $$ LANGUAGE plpgsql;
+			CREATE TRIGGER no_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION no_audit()`,
+			`DROP TRIGGER no_audit ON audit_log; DROP FUNCTION no_audit()`},
+	}
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			s := open1(t, be)
+			raw := s.(*sqlStore)
+			b := &booth{device: "lp/b01", chain: record.NewChainID()}
+			for i := range 5 {
+				b.call([]string{"W-1", "W-2"}[i%2], "2026-09", time.Minute)
+			}
+			if _, err := s.Ingest(ctx, b.device, b.recs); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetRetention(ctx, "lp", 1, now); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := raw.db.Exec(refuse[be.name][0]); err != nil {
+				t.Fatal(err)
+			}
+			if ps, err := s.ApplyRetention(ctx, now, testRunner); err == nil || !strings.Contains(err.Error(), "audit trail refused") || len(ps) != 0 {
+				t.Errorf("retention with the audit trail refusing: %+v, %v; want it to fail, naming the audit trail", ps, err)
+			}
+			if ps, err := s.Purges(ctx, "lp"); err != nil || len(ps) != 1 || ps[0].Records != 0 {
+				t.Errorf("purges after the refused run: %+v (%v), want the month claimed, no record purged", ps, err)
+			}
+			for i, p := range payloads(t, raw, b.device) {
+				if !strings.Contains(string(p), `"inmate":"W-`) {
+					t.Errorf("record %d purged without an audit entry: %s", i+1, p)
+				}
+			}
+			if _, err := raw.db.Exec(refuse[be.name][1]); err != nil {
+				t.Fatal(err)
+			}
+			// The refused run's claim lapses (claimFor, on the store's
+			// clock) before another run takes the month.
+			raw.now = func() time.Time { return time.Now().Add(claimFor + time.Minute) }
+			defer func() { raw.now = time.Now }()
+			ps, err := s.ApplyRetention(ctx, now, testRunner)
+			if err != nil || len(ps) != 1 || ps[0].Records != 5 {
+				t.Fatalf("retention after: %+v, %v; want the month's 5 records", ps, err)
+			}
+			trail, err := s.AuditLog(ctx, AuditQuery{Facilities: []string{"lp"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range trail {
+				if e.Action == "retention.apply" {
+					got = append(got, e.Actor+" "+e.Via+" "+e.Target+" "+e.After)
+				}
+			}
+			if len(got) != 1 || !strings.HasPrefix(got[0], "system:test test 2026-09 ") || !strings.Contains(got[0], `"Records":5`) {
+				t.Errorf("retention entries %q, want one for 2026-09 by system:test, 5 records", got)
 			}
 		})
 	}

@@ -7,7 +7,6 @@ package retention
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -50,7 +49,9 @@ func Run(ctx context.Context, o Options) error {
 		log = slog.Default()
 	}
 	for {
-		purged, err := o.Store.ApplyRetention(ctx, o.Clock.Now())
+		// Each month's audit entry is written with its first records
+		// purged, by the schedule rather than a person.
+		purged, err := o.Store.ApplyRetention(ctx, o.Clock.Now(), ledger.AuditEntry{Actor: Actor, Via: Via})
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil
@@ -59,13 +60,6 @@ func Run(ctx context.Context, o Options) error {
 		}
 		for _, p := range purged {
 			log.Info("retention purged a month's personal fields", "facility", p.Facility, "month", p.Month, "records", p.Records)
-			// A purge changes records: it goes into the audit trail as
-			// `retention apply` does, by the schedule rather than a person.
-			doc, _ := json.Marshal(p)
-			if _, aerr := o.Store.AppendAudit(ctx, ledger.AuditEntry{At: o.Clock.Now(), Actor: Actor, Via: Via, Action: "retention.apply",
-				Facility: p.Facility, Target: p.Month, After: string(doc)}); aerr != nil {
-				log.Error("retention purged a month but its audit entry is not written", "facility", p.Facility, "month", p.Month, "err", aerr)
-			}
 		}
 		if o.Ran != nil {
 			o.Ran(purged, err)

@@ -90,10 +90,10 @@ func cmdRetention(ctx context.Context, g *globals, args []string) error {
 			return err
 		}
 		defer s.Close()
-		purged, err := s.ApplyRetention(ctx, time.Now())
+		// Each month purged is audited in the ledger, in the transaction
+		// of its first records purged (a purge runs in many).
+		purged, err := s.ApplyRetention(ctx, time.Now(), ledger.AuditEntry{Actor: "host:" + g.actor(), Via: "cli"})
 		for _, p := range purged {
-			// Each month purged is a change (also when the run failed later).
-			g.changed("retention.apply", p.Facility, p.Month, nil, p)
 			fmt.Fprintf(g.stdout, "%s %s: personal fields of %d records purged\n", p.Facility, p.Month, p.Records)
 		}
 		if err != nil {
