@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"math"
 	"net/http"
@@ -181,4 +182,60 @@ func (s *syncBuffer) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.b.Reset()
+}
+
+// afterBalance runs a hook once, right after a Balance read: where
+// authorise is between reading the balance and acquiring the lease.
+type afterBalance struct {
+	ledger.Store
+	mu   sync.Mutex
+	hook func()
+}
+
+func (h *afterBalance) Balance(ctx context.Context, facility, inmate, period string) (time.Duration, time.Duration, error) {
+	u, c, err := h.Store.Balance(ctx, facility, inmate, period)
+	h.mu.Lock()
+	f := h.hook
+	h.hook = nil
+	h.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return u, c, err
+}
+
+// TestAuthoriseBalanceAfterLease: w1 talks all 10 minutes at b01, which
+// holds the lease. As its record is uploaded (ending the lease), w1 taps
+// at b02, whose authorise read the balance before the upload was stored
+// and acquires the lease after it ended: it must not grant the 10 minutes
+// again. Before, authorise read the balance only before the lease.
+func TestAuthoriseBalanceAfterLease(t *testing.T) {
+	eachBackend(t, func(t *testing.T, inner ledger.Store) {
+		store := &afterBalance{Store: inner}
+		e := newEnv(t, store, nil)
+		setRoster(t, e, `{"allowance_ms":600000,"period":"day","zone":"Asia/Jakarta"}`,
+			record.CardInfo{Card: "em:0400D8B2A5", Role: record.RoleInmate, Person: "w1", Name: "A"})
+		a, b := e.booth(facility, "b01"), e.booth(facility, "b02")
+		var ra protocol.AuthoriseResponse
+		a.call(protocol.PathAuthorise, protocol.AuthoriseRequest{Card: "em:0400D8B2A5", Inmate: "w1", Period: "2026-11-29"}, &ra)
+		if ra.Lease == "" || ra.RemainingMs != 600000 {
+			t.Fatalf("b01: %+v, want 10 minutes and a lease", ra)
+		}
+		store.mu.Lock()
+		store.hook = func() {
+			a.call(protocol.PathUpload, protocol.UploadRequest{Records: []record.Record{a.next(record.KindCall, record.Call{
+				CallID: 1, Card: "em:0400D8B2A5", Inmate: "w1", Period: ra.Period, AuthorisedAt: e.clk.Now(),
+				MaxMs: 600000, TalkedMs: 600000, ChargedMs: 600000, EndReason: "cutoff", ClockTrusted: true, Lease: ra.Lease})}}, &protocol.UploadResponse{})
+		}
+		store.mu.Unlock()
+		var rb protocol.AuthoriseResponse
+		b.call(protocol.PathAuthorise, protocol.AuthoriseRequest{Card: "em:0400D8B2A5", Inmate: "w1", Period: ra.Period}, &rb)
+		if rb.Busy || rb.RemainingMs != 0 || rb.Lease != "" {
+			t.Errorf("b02 after w1's 10 minutes were stored: %+v, want nothing to talk and no lease", rb)
+		}
+		// The lease b02 acquired and did not hand out is given back.
+		if _, busy, err := inner.AcquireLease(context.Background(), facility, "w1", facility+"/b03", time.Minute, e.clk.Now()); err != nil || busy {
+			t.Errorf("w1's lease after b02's refusal: busy %v (%v), want it free", busy, err)
+		}
+	})
 }

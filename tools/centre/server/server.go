@@ -456,10 +456,36 @@ func (h *Handler) authorise(ctx context.Context, device string, r *http.Request)
 		return nil, fmt.Errorf("lease for %s/%s at %s: %w", facility, req.Inmate, device, err)
 	}
 	out.Busy = busy
-	if !busy {
-		out.Lease, out.LeaseTTLMs = leaseToken(req.Inmate, id), ttl.Milliseconds()
+	if busy {
+		return out, nil
 	}
+	// Read again now that the lease is ours. Another booth's call ends
+	// its lease only once its record is stored, so a call whose lease we
+	// now hold in its place is in this read; the first read may predate
+	// it, and granted the inmate's minutes twice.
+	used, credit, err = h.opt.Ledger.Balance(ctx, facility, req.Inmate, period.Key)
+	if err != nil {
+		h.releaseQuietly(ctx, facility, req.Inmate, id)
+		return nil, fmt.Errorf("balance of %s/%s in %s: %w", facility, req.Inmate, period.Key, err)
+	}
+	remaining = min(remaining, max(policy.SubSat(policy.AddSat(allowance, credit), used), 0))
+	out.RemainingMs = remaining.Milliseconds()
+	if remaining == 0 {
+		h.releaseQuietly(ctx, facility, req.Inmate, id)
+		return out, nil
+	}
+	// The lease's TTL stays as acquired: longer than the call can be,
+	// which only holds the inmate's other taps off a little longer.
+	out.Lease, out.LeaseTTLMs = leaseToken(req.Inmate, id), ttl.Milliseconds()
 	return out, nil
+}
+
+// releaseQuietly gives back a lease authorise acquired but does not hand
+// out; if that fails, the lease lapses at its TTL.
+func (h *Handler) releaseQuietly(ctx context.Context, facility, inmate, id string) {
+	if err := h.opt.Ledger.ReleaseLease(ctx, facility, inmate, id); err != nil {
+		h.opt.Log.Warn("a lease authorise did not hand out is not released; it lapses at its TTL", "facility", facility, "inmate", inmate, "err", err)
+	}
 }
 
 // leaseToken makes the wire lease: the inmate and the ledger's lease id, so
