@@ -29,6 +29,10 @@ type officerRow struct {
 	AddedBy, AddedAt                  string
 	DecidedBy, DecidedAt, Reason      string
 	Mine                              bool // added by the signed-in account
+	// Decided is the card's person as stored, which the decision sends
+	// back: the ledger refuses it if the card changed since (a person
+	// swapped in after the page was shown would be approved unseen).
+	Decided string
 }
 
 type officersData struct {
@@ -79,7 +83,7 @@ func (q *Request) officersData() (officersData, error) {
 			Block: inert.Text(o.Block, 200), Status: string(o.Status), Blocked: o.Blocked,
 			AddedBy: inert.Text(o.AddedBy, 64), AddedAt: stampIn(o.AddedAt, loc),
 			DecidedBy: inert.Text(o.DecidedBy, 64), DecidedAt: stampIn(o.DecidedAt, loc), Reason: inert.Text(o.Reason, 200),
-			Mine: o.AddedBy == q.Account.Name})
+			Mine: o.AddedBy == q.Account.Name, Decided: o.Person})
 	}
 	return d, nil
 }
@@ -119,12 +123,14 @@ func officerDecide(q *Request) error {
 	}
 	before := all[i]
 	err = q.Audit("officers."+verb, card, func() (any, any, error) {
-		after, err := q.Store().DecideOfficer(q.Ctx(), q.Facility, card, q.Account.Name, verb == "approve", reason)
+		after, err := q.Store().DecideOfficer(q.Ctx(), q.Facility, card, q.Form("person"), q.Account.Name, verb == "approve", reason)
 		return before, after, err
 	})
 	switch {
 	case errors.Is(err, ledger.ErrSameAccount):
 		return bad("officers.err.same_account", inert.Text(before.AddedBy, 64))
+	case errors.Is(err, ledger.ErrCardChanged):
+		return bad("officers.err.changed")
 	case errors.Is(err, ledger.ErrState):
 		return bad("officers.err.state", q.T("officers.status."+string(before.Status)))
 	case errors.Is(err, ledger.ErrUnknownOfficer):

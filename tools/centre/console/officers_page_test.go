@@ -64,9 +64,11 @@ func officersFlow(t *testing.T, e *env) {
 	if !strings.Contains(page.body, "ratna") || !strings.Contains(page.body, "menunggu: tidak diterima bilik") {
 		t.Error("the operator's page does not say who added the card, or its status in Indonesian")
 	}
+	// The person each card's form was shown with, sent back with the decision.
+	shown := map[string]string{"em:0A00000001": "P-1", "em:0A00000002": "P-2", "em:0A00000003": "P-3", "em:0400D8B2A5": "W-1"}
 	decide := func(c, card, verdict, reason string) resp {
 		t.Helper()
-		return e.do("POST", "/f/lp/officers/decide", c, url.Values{"csrf": {e.csrf(c)}, "card": {card}, "verdict": {verdict}, "reason": {reason}})
+		return e.do("POST", "/f/lp/officers/decide", c, url.Values{"csrf": {e.csrf(c)}, "card": {card}, "person": {shown[card]}, "verdict": {verdict}, "reason": {reason}})
 	}
 	for name, c := range map[string]string{"the operator": op, "a supervisor of another facility": other, "an auditor": aud} {
 		if r := decide(c, "em:0A00000001", "approve", ""); r.status != 403 {
@@ -97,6 +99,20 @@ func officersFlow(t *testing.T, e *env) {
 		t.Fatalf("refused decisions let cards through: %v", s)
 	}
 
+	// The supervisor is shown P-1's card; the operator swaps its person
+	// for a crony's before the approval is sent: the approval is refused,
+	// and nothing reaches the booths. Before, it approved P-9 unseen.
+	if page := e.do("GET", "/f/lp/officers", sup, nil); !strings.Contains(page.body, `name="person" value="P-1"`) {
+		t.Fatal("the supervisor's decision form does not carry the person it shows")
+	}
+	imp(op, "role,person,name,block,card,allowance_min,blocked\nofficer,P-9,Kroni,,em:0A00000001,,\n")
+	if r := decide(sup, "em:0A00000001", "approve", ""); r.status != 400 || !strings.Contains(fieldErrorsOf(r.body)["o:em:0A00000001"], "berubah sejak") {
+		t.Errorf("approving the card shown as P-1's after it became P-9's: %d %q, want refused", r.status, fieldErrorsOf(r.body))
+	}
+	if s := sentCards(); s["em:0A00000001"] {
+		t.Fatal("the swapped card reached the booths")
+	}
+	imp(op, "role,person,name,block,card,allowance_min,blocked\nofficer,P-1,Agus,,em:0A00000001,,\n")
 	if r := decide(sup, "em:0A00000001", "approve", ""); r.status != 303 || !strings.Contains(r.loc, "done=approved") {
 		t.Fatalf("the supervisor approves: %d %q\n%s", r.status, r.loc, r.body)
 	}

@@ -177,7 +177,7 @@ func approveOfficers(t testing.TB, s Store, facility string) {
 	}
 	for _, c := range cards {
 		if c.Status == OfficerPending {
-			if _, err := s.DecideOfficer(ctx, facility, c.Card, "supervisor", true, ""); err != nil {
+			if _, err := s.DecideOfficer(ctx, facility, c.Card, c.Person, "supervisor", true, ""); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -79,10 +79,12 @@ type Store interface {
 	DeleteCards(ctx context.Context, facility string, cards []string) (version int64, err error)
 	// SetPolicy stores the facility's rules as an opaque JSON document.
 	SetPolicy(ctx context.Context, facility string, policy []byte) (version int64, err error)
-	// DecideOfficer approves or rejects a pending officer card; by must
-	// differ from its AddedBy (ErrSameAccount), a rejection needs a
-	// reason. Approving bumps the roster version, so booths get the card.
-	DecideOfficer(ctx context.Context, facility, card, by string, approve bool, reason string) (OfficerCard, error)
+	// DecideOfficer approves or rejects a pending officer card; person is
+	// the card's person as the decider was shown it (else
+	// ErrCardChanged), by must differ from its AddedBy (ErrSameAccount), a
+	// rejection needs a reason. Approving bumps the roster version, so
+	// booths get the card.
+	DecideOfficer(ctx context.Context, facility, card, person, by string, approve bool, reason string) (OfficerCard, error)
 	// OfficerCards lists the facility's officer cards with their
 	// approval, every status, pending first, then by card.
 	OfficerCards(ctx context.Context, facility string) ([]OfficerCard, error)

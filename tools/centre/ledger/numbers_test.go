@@ -24,7 +24,7 @@ func numbersFacility(t interface{ Fatal(...any) }, s Store, facility string) int
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DecideOfficer(ctx, facility, "em:OF", "supervisor", true, ""); err != nil {
+	if _, err := s.DecideOfficer(ctx, facility, "em:OF", "P-9", "supervisor", true, ""); err != nil {
 		t.Fatal(err)
 	}
 	return v + 1 // the officer card approved

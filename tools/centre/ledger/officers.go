@@ -95,8 +95,14 @@ func (s *sqlStore) approvalFor(ctx context.Context, tx *sql.Tx, facility, by str
 	return officerApproval{status: OfficerPending, addedBy: by, addedMs: sql.NullInt64{Int64: msOf(s.now()), Valid: true}}, nil
 }
 
+// ErrCardChanged refuses a decision on an officer card whose person is
+// not the one the decider was shown: the import that changed it made it
+// pending again, and approving "the card" would approve someone no
+// supervisor saw.
+var ErrCardChanged = errors.New("the officer card changed since it was shown: look at it again")
+
 // DecideOfficer implements Store.
-func (s *sqlStore) DecideOfficer(ctx context.Context, facility, card, by string, approve bool, reason string) (OfficerCard, error) {
+func (s *sqlStore) DecideOfficer(ctx context.Context, facility, card, person, by string, approve bool, reason string) (OfficerCard, error) {
 	verb := "reject"
 	if approve {
 		verb = "approve"
@@ -114,6 +120,9 @@ func (s *sqlStore) DecideOfficer(ctx context.Context, facility, card, by string,
 		if o.Status != OfficerPending {
 			return fmt.Errorf("%w: it is %s (by %s), only a pending officer card is decided", ErrState, o.Status, o.DecidedBy)
 		}
+		if o.Person != person {
+			return fmt.Errorf("%w: it is now the card of person %q, not %q", ErrCardChanged, o.Person, person)
+		}
 		if by == o.AddedBy {
 			return fmt.Errorf("%w (%s added it)", ErrSameAccount, by)
 		}
@@ -121,9 +130,18 @@ func (s *sqlStore) DecideOfficer(ctx context.Context, facility, card, by string,
 		if approve {
 			o.Status = OfficerApproved
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE cards SET officer_status = ?, decided_by = ?, decided_ms = ?, reason = ? WHERE facility = ? AND card = ?`),
-			string(o.Status), o.DecidedBy, msOf(o.DecidedAt), o.Reason, facility, card); err != nil {
+		// Guarded by what was read: on PostgreSQL an import committed
+		// meanwhile (a new person, pending again) is not overwritten.
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE cards SET officer_status = ?, decided_by = ?, decided_ms = ?, reason = ?
+			WHERE facility = ? AND card = ? AND officer_status = ? AND person = ? AND added_by = ? AND deleted = 0`),
+			string(o.Status), o.DecidedBy, msOf(o.DecidedAt), o.Reason, facility, card, string(OfficerPending), person, o.AddedBy)
+		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return fmt.Errorf("%w: it changed while being decided", ErrCardChanged)
 		}
 		if !approve {
 			return nil // withheld before, withheld still: nothing for the booths

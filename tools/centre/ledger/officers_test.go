@@ -94,19 +94,19 @@ func TestOfficerApproval(t *testing.T) {
 				t.Errorf("an officer record of the pending card: credit %v flags %v, want none and officer@1", credit, flags)
 			}
 
-			if _, err := s.DecideOfficer(ctx, f, "em:OA", "operator", true, ""); !errors.Is(err, ErrSameAccount) {
+			if _, err := s.DecideOfficer(ctx, f, "em:OA", "P-A", "operator", true, ""); !errors.Is(err, ErrSameAccount) {
 				t.Errorf("approved by the account that added it: %v, want ErrSameAccount", err)
 			}
-			if _, err := s.DecideOfficer(ctx, f, "em:OA", "supervisor", false, " "); err == nil {
+			if _, err := s.DecideOfficer(ctx, f, "em:OA", "P-A", "supervisor", false, " "); err == nil {
 				t.Error("rejected without a reason")
 			}
-			if _, err := s.DecideOfficer(ctx, f, "em:W1", "supervisor", true, ""); !errors.Is(err, ErrUnknownOfficer) {
+			if _, err := s.DecideOfficer(ctx, f, "em:W1", "W-1", "supervisor", true, ""); !errors.Is(err, ErrUnknownOfficer) {
 				t.Errorf("an inmate card approved as an officer card: %v, want ErrUnknownOfficer", err)
 			}
 			if o := officerOf(t, s, f, "em:OA"); o.Status != OfficerPending {
 				t.Fatalf("after refused decisions: %+v, want still pending", o)
 			}
-			o, err = s.DecideOfficer(ctx, f, "em:OA", "supervisor", true, "")
+			o, err = s.DecideOfficer(ctx, f, "em:OA", "P-A", "supervisor", true, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +121,7 @@ func TestOfficerApproval(t *testing.T) {
 			if credit, flags := credited(t, s, f, "b02", "P-A", "em:OA", v2); credit != time.Minute || len(flags) != 0 {
 				t.Errorf("an officer record of the approved card: credit %v flags %v, want 1m0s, none", credit, flags)
 			}
-			if _, err := s.DecideOfficer(ctx, f, "em:OA", "other", false, "no"); !errors.Is(err, ErrState) {
+			if _, err := s.DecideOfficer(ctx, f, "em:OA", "P-A", "other", false, "no"); !errors.Is(err, ErrState) {
 				t.Errorf("an approved card decided again: %v, want ErrState", err)
 			}
 
@@ -158,10 +158,18 @@ func TestOfficerApproval(t *testing.T) {
 			if credit, flags := credited(t, s, f, "b03", "P-CRONY", "em:OA", v3); credit != 0 || len(flags) != 1 {
 				t.Errorf("an officer record of the crony's pending card: credit %v flags %v, want none, flagged", credit, flags)
 			}
-			if _, err := s.DecideOfficer(ctx, f, "em:OA", "operator2", true, ""); !errors.Is(err, ErrSameAccount) {
+			if _, err := s.DecideOfficer(ctx, f, "em:OA", "P-CRONY", "operator2", true, ""); !errors.Is(err, ErrSameAccount) {
 				t.Errorf("approved by the account that changed it: %v, want ErrSameAccount", err)
 			}
-			o, err = s.DecideOfficer(ctx, f, "em:OA", "supervisor", false, "not an officer of this facility")
+			// A supervisor shown P-A's card decides P-A's card, not the
+			// crony's it became meanwhile.
+			if _, err := s.DecideOfficer(ctx, f, "em:OA", "P-A", "supervisor", true, ""); !errors.Is(err, ErrCardChanged) {
+				t.Errorf("approving P-A's card after it became P-CRONY's: %v, want ErrCardChanged", err)
+			}
+			if o := officerOf(t, s, f, "em:OA"); o.Status != OfficerPending {
+				t.Errorf("after the refused approval: %+v, want pending still", o)
+			}
+			o, err = s.DecideOfficer(ctx, f, "em:OA", "P-CRONY", "supervisor", false, "not an officer of this facility")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -187,7 +195,7 @@ func TestOfficerApproval(t *testing.T) {
 			if o := officerOf(t, s, f, "em:W1"); o.Status != OfficerPending {
 				t.Errorf("an inmate card turned officer: %+v, want pending", o)
 			}
-			if _, err := s.DecideOfficer(ctx, f, "em:W1", "supervisor", true, ""); err != nil {
+			if _, err := s.DecideOfficer(ctx, f, "em:W1", "W-1", "supervisor", true, ""); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.DeleteCard(ctx, f, "em:W1"); err != nil {

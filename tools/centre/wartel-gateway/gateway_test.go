@@ -299,16 +299,19 @@ func TestCLI(t *testing.T) {
 	if list := mustGW(t, officers("list")...); !regexp.MustCompile(`em:0A00000001\s+p1\s+Sari\s+false\s+pending\s+operator\s`).MatchString(list) {
 		t.Fatalf("officer cards:\n%s\nwant em:0A00000001 pending, added by operator", list)
 	}
-	if _, errOut, err := gw(t, officers("approve", "-by", "operator", "em:0A00000001")...); err == nil || !strings.Contains(errOut, "another supervisor must approve") {
+	if _, errOut, err := gw(t, officers("approve", "-by", "operator", "-person", "p1", "em:0A00000001")...); err == nil || !strings.Contains(errOut, "another supervisor must approve") {
 		t.Fatalf("approved by the account that added it: %v %q", err, errOut)
 	}
-	if _, errOut, err := gw(t, officers("reject", "-by", "supervisor", "em:0A00000001")...); err == nil || !strings.Contains(errOut, "-reason is required") {
+	if _, errOut, err := gw(t, officers("reject", "-by", "supervisor", "-person", "p1", "em:0A00000001")...); err == nil || !strings.Contains(errOut, "-reason is required") {
 		t.Fatalf("rejected without a reason: %v %q", err, errOut)
 	}
-	if _, errOut, err := gw(t, officers("approve", "-by", "supervisor", "em:0400D8B2A5")...); err == nil || !strings.Contains(errOut, "no such officer card") {
+	if _, errOut, err := gw(t, officers("approve", "-by", "supervisor", "-person", "w1", "em:0400D8B2A5")...); err == nil || !strings.Contains(errOut, "no such officer card") {
 		t.Fatalf("an inmate card approved: %v %q", err, errOut)
 	}
-	if out := mustGW(t, officers("approve", "-by", "supervisor", "em:0A00000001")...); !strings.Contains(out, "approved by supervisor") {
+	if _, errOut, err := gw(t, officers("approve", "-by", "supervisor", "-person", "p9", "em:0A00000001")...); err == nil || !strings.Contains(errOut, "changed since it was shown") {
+		t.Fatalf("approved as another person's card than it is: %v %q", err, errOut)
+	}
+	if out := mustGW(t, officers("approve", "-by", "supervisor", "-person", "p1", "em:0A00000001")...); !strings.Contains(out, "approved by supervisor") {
 		t.Fatalf("approve said %q", out)
 	}
 	// Imported again unchanged: the approval holds.
@@ -424,7 +427,7 @@ func TestScaleOut(t *testing.T) {
 		mustGW(t, "enroll", "-state", state, "-db", dsn, "-facility", "lapas-besar", "-booth", fmt.Sprintf("b%02d", i), "-out", filepath.Join(dir, fmt.Sprintf("b%02d", i)))
 	}
 	mustGW(t, "roster", "import", "-state", state, "-db", dsn, "-facility", "lapas-besar", "-by", "operator", writeFile(t, dir, "roster.csv", testRoster))
-	mustGW(t, "roster", "officers", "approve", "-state", state, "-db", dsn, "-facility", "lapas-besar", "-by", "supervisor", "em:0A00000001")
+	mustGW(t, "roster", "officers", "approve", "-state", state, "-db", dsn, "-facility", "lapas-besar", "-by", "supervisor", "-person", "p1", "em:0A00000001")
 	mustGW(t, "policy", "set", "-state", state, "-db", dsn, "-facility", "lapas-besar", writeFile(t, dir, "policy.json", testPolicy))
 	replicas := []*gateway{serve(t, "-state", state, "-db", dsn), serve(t, "-state", state, "-db", dsn)}
 	var bs []*boothClient

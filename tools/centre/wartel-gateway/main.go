@@ -11,7 +11,7 @@
 //	wartel-gateway revoke   F/B | SERIAL   (or -device F/B, -serial SERIAL)
 //	wartel-gateway roster block  -facility F -card C [-unblock]
 //	wartel-gateway roster import -facility F [-by ACCOUNT] [-replace] FILE.csv  (the numbers column and new officer cards need -by)
-//	wartel-gateway roster officers list|approve|reject -facility F [-by ACCOUNT] [-reason R] [CARD]
+//	wartel-gateway roster officers list|approve|reject -facility F [-by ACCOUNT] [-person P] [-reason R] [CARD]
 //	wartel-gateway numbers add|approve|reject|revoke|list|block|unblock|blocked -facility F [-by ACCOUNT] ...
 //	wartel-gateway policy set    -facility F FILE.json
 //	wartel-gateway report   -facility F -month 2026-11 [-officers | -days] [-out FILE.csv]

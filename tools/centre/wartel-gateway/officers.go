@@ -68,7 +68,8 @@ func officersDecide(ctx context.Context, g *globals, verb string, args []string)
 	facility := fs.String("facility", "", "facility of the card")
 	by := &g.by // the common -by: the account named in the audit trail and on the card
 	reason := fs.String("reason", "", "why (required to reject)")
-	required := []string{"facility", "by"}
+	person := fs.String("person", "", "the card's person as roster officers list shows it: the decision is refused if the card has changed since")
+	required := []string{"facility", "by", "person"}
 	if verb == "reject" {
 		required = append(required, "reason")
 	}
@@ -90,7 +91,7 @@ func officersDecide(ctx context.Context, g *globals, verb string, args []string)
 		if err != nil {
 			return err
 		}
-		o, err := s.DecideOfficer(ctx, *facility, string(id), *by, verb == "approve", *reason)
+		o, err := s.DecideOfficer(ctx, *facility, string(id), *person, *by, verb == "approve", *reason)
 		if err != nil {
 			return err
 		}

@@ -27,7 +27,7 @@ func approveOfficers(ctx context.Context, g *Gateway, facility string) error {
 		if c.Status != ledger.OfficerPending {
 			continue
 		}
-		if err := g.Run(ctx, "roster", "officers", "approve", "-facility", facility, "-by", DemoSupervisor, c.Card); err != nil {
+		if err := g.Run(ctx, "roster", "officers", "approve", "-facility", facility, "-by", DemoSupervisor, "-person", c.Person, c.Card); err != nil {
 			return err
 		}
 	}

@@ -71,11 +71,11 @@ func TestRigOfficerCardNeedsApproval(t *testing.T) {
 	tap(agus, denied) // its person changed: pending, withdrawn from the booth
 
 	// The operator cannot approve what it added; the supervisor can.
-	if err := r.Gateway.Run(ctx, "roster", "officers", "approve", "-facility", r.Facility(), "-by", DemoOperator, string(crony)); err == nil {
+	if err := r.Gateway.Run(ctx, "roster", "officers", "approve", "-facility", r.Facility(), "-by", DemoOperator, "-person", "PTG-0002", string(crony)); err == nil {
 		t.Fatal("the operator approved the officer card it added")
 	}
-	for _, c := range []cardid.ID{crony, agus} {
-		if err := r.Gateway.Run(ctx, "roster", "officers", "approve", "-facility", r.Facility(), "-by", DemoSupervisor, string(c)); err != nil {
+	for c, person := range map[cardid.ID]string{crony: "PTG-0002", agus: "PTG-0099"} {
+		if err := r.Gateway.Run(ctx, "roster", "officers", "approve", "-facility", r.Facility(), "-by", DemoSupervisor, "-person", person, string(c)); err != nil {
 			t.Fatal(err)
 		}
 	}

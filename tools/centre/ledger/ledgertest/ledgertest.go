@@ -22,7 +22,7 @@ func ApproveOfficers(t testing.TB, s ledger.Store, facility, by string) {
 	}
 	for _, c := range cards {
 		if c.Status == ledger.OfficerPending {
-			if _, err := s.DecideOfficer(ctx, facility, c.Card, by, true, ""); err != nil {
+			if _, err := s.DecideOfficer(ctx, facility, c.Card, c.Person, by, true, ""); err != nil {
 				t.Fatal(err)
 			}
 		}
