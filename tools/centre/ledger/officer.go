@@ -38,6 +38,17 @@ func (s *sqlStore) checkOfficer(ctx context.Context, tx *sql.Tx, facility string
 		f.credit = 0
 		return FlagCap, fmt.Sprintf("the caps of %s cannot be read (%v); credit of %d ms not counted until the policy is set again", facility, err, credit), nil
 	}
+	if (caps.InmateCreditPerPeriod > 0 || caps.OfficerCreditPerDay > 0) && s.dialect == postgres {
+		// One facility's credits are summed and added one ingest at a
+		// time: two booths' grants ingested at once (two upload slots,
+		// two replicas) each read the other's as not there yet, and
+		// together credited twice the cap. Taken after the device's lock,
+		// as every ingest does, so never in the other order. SQLite has
+		// one writer already.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, "credit "+facility); err != nil {
+			return "", "", fmt.Errorf("the credit lock of %s: %w", facility, err)
+		}
+	}
 	asked := f.credit
 	var why []string
 	if caps.InmateCreditPerPeriod > 0 {

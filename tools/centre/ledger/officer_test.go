@@ -322,3 +322,65 @@ func TestImportRenewsStatistics(t *testing.T) {
 		t.Errorf("after importing %d more cards in an Atomic call PostgreSQL estimates %v rows in cards, want %d", analyzeAfter, tuples, 2*analyzeAfter)
 	}
 }
+
+// TestOfficerCapsTwoBoothsAtOnce: two booths' grants to one inmate are
+// ingested at once through two handles on one PostgreSQL (two replicas,
+// or two upload slots): the second waits for the first's credits, and
+// the inmate is credited the cap, not twice it. Before, each ingest
+// summed the credits committed before it, and neither saw the other's.
+func TestOfficerCapsTwoBoothsAtOnce(t *testing.T) {
+	for _, be := range backends() {
+		if be.name != "postgres" {
+			continue // SQLite's one writer orders ingests already
+		}
+		t.Run(be.name, func(t *testing.T) {
+			ss := be.open(t, 2)
+			const facility = "cr"
+			if _, err := ss[0].UpsertCards(ctx, facility, "operator", []record.CardInfo{{Card: "em:P1", Role: record.RoleOfficer, Person: "P-1"}}); err != nil {
+				t.Fatal(err)
+			}
+			approveOfficers(t, ss[0], facility)
+			if _, err := ss[0].SetPolicy(ctx, facility, []byte(`{"allowance_ms":600000,"period":"month","zone":"Asia/Jakarta","inmate_credit_per_period_ms":1800000,"officer_credit_per_day_ms":1800000}`)); err != nil {
+				t.Fatal(err)
+			}
+			grant := func(device string) []record.Record {
+				b := &booth{device: device, chain: record.NewChainID()}
+				b.add(record.KindOfficer, record.Officer{At: t0, Officer: "P-1", OfficerCard: "em:P1", Action: "grant", Inmate: "W-1", Period: "2026-11",
+					CreditMs: (30 * time.Minute).Milliseconds(), RosterVersion: 2})
+				return b.recs
+			}
+			raw := ss[0].(*sqlStore)
+			second := make(chan error, 1)
+			err := ss[0].Atomic(ctx, func(c1 context.Context) error {
+				if _, err := ss[0].Ingest(c1, facility+"/b01", grant(facility+"/b01")); err != nil {
+					return err
+				}
+				go func() {
+					_, err := ss[1].Ingest(ctx, facility+"/b02", grant(facility+"/b02"))
+					second <- err
+				}()
+				// Until the second ingest waits for this one's lock (or,
+				// without it, has gone through); the deadline only bounds a hang.
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(second) == 0; time.Sleep(5 * time.Millisecond) {
+					var waiting int
+					if err := raw.db.QueryRow(`SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
+						return err
+					}
+					if waiting > 0 {
+						break
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-second; err != nil {
+				t.Fatal(err)
+			}
+			if _, credit, err := ss[0].Balance(ctx, facility, "W-1", "2026-11"); err != nil || credit != 30*time.Minute {
+				t.Errorf("W-1 credited %v (%v) by two booths' grants of 30m at once, with caps of 30m; want 30m", credit, err)
+			}
+		})
+	}
+}
