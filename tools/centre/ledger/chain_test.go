@@ -166,23 +166,42 @@ func TestTamperedNeverLowersCharge(t *testing.T) {
 		}
 	}
 	event := func(b *booth) record.Record { return b.event("tamper") }
+	callOf := func(inmate, period string, ms int) version {
+		return func(b *booth) record.Record {
+			return b.call(inmate, period, time.Duration(ms)*time.Millisecond)
+		}
+	}
 	cases := []struct {
 		name         string
 		versions     []version // claims on seq 2, after a verified #1 call of 1000 ms
 		used, credit time.Duration
 		flags        []string
+		also         map[key]time.Duration // used by other inmates and periods the versions name
 	}{
 		// Alone, an edit is all the gateway has: it charges what it claims.
-		{"edited call, lowered, alone", []version{editedCall(120000, 1)}, 1001 * time.Millisecond, 0, []string{"hash@2"}},
-		{"edited call and its original", []version{call(120000), editedCall(120000, 1)}, 121 * time.Second, 0, []string{"conflict@2"}},
-		{"edited call raised and the original", []version{call(1000), editedCall(1000, 600000)}, 601 * time.Second, 0, []string{"conflict@2"}},
-		{"two calls conflict", []version{call(60000), call(3600000)}, 3601 * time.Second, 0, []string{"conflict@2"}},
-		{"three calls conflict", []version{call(60000), call(3600000), call(1800000)}, 3601 * time.Second, 0, []string{"conflict@2"}},
-		{"verified grant", []version{grant(600000)}, time.Second, 10 * time.Minute, nil},
-		{"edited grant", []version{editedGrant(1000, 600000)}, time.Second, 0, []string{"hash@2"}},
-		{"grant conflicts with a grant", []version{grant(600000), grant(1200000)}, time.Second, 0, []string{"conflict@2"}},
-		{"grant conflicts with an event", []version{grant(600000), event}, time.Second, 0, []string{"conflict@2"}},
-		{"grant conflicts with a call", []version{grant(600000), call(30000)}, 31 * time.Second, 0, []string{"conflict@2"}},
+		{"edited call, lowered, alone", []version{editedCall(120000, 1)}, 1001 * time.Millisecond, 0, []string{"hash@2"}, nil},
+		{"edited call and its original", []version{call(120000), editedCall(120000, 1)}, 121 * time.Second, 0, []string{"conflict@2"}, nil},
+		{"edited call raised and the original", []version{call(1000), editedCall(1000, 600000)}, 601 * time.Second, 0, []string{"conflict@2"}, nil},
+		{"two calls conflict", []version{call(60000), call(3600000)}, 3601 * time.Second, 0, []string{"conflict@2"}, nil},
+		{"three calls conflict", []version{call(60000), call(3600000), call(1800000)}, 3601 * time.Second, 0, []string{"conflict@2"}, nil},
+		{"verified grant", []version{grant(600000)}, time.Second, 10 * time.Minute, nil, nil},
+		{"edited grant", []version{editedGrant(1000, 600000)}, time.Second, 0, []string{"hash@2"}, nil},
+		{"grant conflicts with a grant", []version{grant(600000), grant(1200000)}, time.Second, 0, []string{"conflict@2"}, nil},
+		{"grant conflicts with an event", []version{grant(600000), event}, time.Second, 0, []string{"conflict@2"}, nil},
+		{"grant conflicts with a call", []version{grant(600000), call(30000)}, 31 * time.Second, 0, []string{"conflict@2"}, nil},
+		// A version naming another inmate or period charges them, and never
+		// takes W-1's charge off W-1 (before migration 16 the larger claim
+		// took the seq's one fact with it).
+		{"a call for a period long gone", []version{call(60000), callOf("W-1", "1999-01", 3600000)}, 61 * time.Second, 0, []string{"conflict@2"},
+			map[key]time.Duration{{"W-1", "1999-01"}: time.Hour}},
+		{"a call for a crony", []version{call(60000), callOf("CRONY", "p", 3600000)}, 61 * time.Second, 0, []string{"conflict@2"},
+			map[key]time.Duration{{"CRONY", "p"}: time.Hour}},
+		{"two calls for a crony", []version{call(60000), callOf("CRONY", "p", 600000), callOf("CRONY", "p", 3600000)}, 61 * time.Second, 0, []string{"conflict@2"},
+			map[key]time.Duration{{"CRONY", "p"}: time.Hour}},
+		{"a crony, and W-1 claims more", []version{call(60000), callOf("CRONY", "p", 600000), call(120000)}, 121 * time.Second, 0, []string{"conflict@2"},
+			map[key]time.Duration{{"CRONY", "p"}: 10 * time.Minute}},
+		{"a grant for W-1, a call for a crony", []version{grant(600000), callOf("CRONY", "p", 30000)}, time.Second, 0, []string{"conflict@2"},
+			map[key]time.Duration{{"CRONY", "p"}: 30 * time.Second}},
 	}
 	for _, be := range backends() {
 		t.Run(be.name, func(t *testing.T) {
@@ -221,6 +240,11 @@ func TestTamperedNeverLowersCharge(t *testing.T) {
 						}
 						if used != tc.used || credit != tc.credit {
 							t.Errorf("used %v credit %v, want %v and %v", used, credit, tc.used, tc.credit)
+						}
+						for k, want := range tc.also {
+							if used, _, err := s.Balance(ctx, facility, k.inmate, k.period); err != nil || used != want {
+								t.Errorf("%s used %v in %s (%v), want %v", k.inmate, used, k.period, err, want)
+							}
 						}
 						var flags []string
 						for _, f := range openFlags(t, s, device) {

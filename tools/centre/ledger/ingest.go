@@ -317,6 +317,26 @@ func (s *sqlStore) claim(ctx context.Context, tx *sql.Tx, facility string, r rec
 			}
 		}
 	}
+	if doubtful {
+		// Another version of a seq whose fact names another inmate or
+		// period: the fact stays, and this version's charge is counted
+		// for the inmate and period it names (migration 16). The held rows
+		// were sent before this version (ingestOne).
+		var inmate, period string
+		err := s.queryRow(ctx, tx, `SELECT inmate, period FROM facts WHERE device = ? AND chain = ? AND seq = ?`, r.Device, r.Chain, int64(r.Seq)).Scan(&inmate, &period)
+		if err != nil && !absent(err) {
+			return err
+		}
+		if err == nil && (inmate != f.inmate || period != f.period) {
+			if f.charged <= 0 {
+				return nil
+			}
+			_, err := s.exec(ctx, tx, `INSERT INTO conflict_charges (device, chain, seq, facility, inmate, period, month, charged_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (device, chain, seq, inmate, period) DO UPDATE SET charged_ms = excluded.charged_ms WHERE excluded.charged_ms > conflict_charges.charged_ms`,
+				r.Device, r.Chain, int64(r.Seq), facility, f.inmate, f.period, f.month, f.charged)
+			return err
+		}
+	}
 	// One fact per seq: the version charging most (factUpsert, batch.go).
 	w.facts = append(w.facts, factRow{seq: int64(r.Seq), kind: string(r.Kind), inmate: f.inmate, period: f.period, month: f.month, action: f.action,
 		talked: f.talked, charged: f.charged, credit: f.credit, sum: sum, officer: f.officer, atMs: f.atMs})
@@ -506,11 +526,14 @@ func (s *sqlStore) ChainErrors(ctx context.Context, device string) ([]ChainError
 
 // Balance implements Store.
 func (s *sqlStore) Balance(ctx context.Context, facility, inmate, period string) (used, credit time.Duration, err error) {
-	var u, c int64
-	err = s.on(ctx).QueryRowContext(ctx, s.q(`SELECT `+s.sumMs("charged_ms")+`, `+s.sumMs("credit_ms")+` FROM facts
-		WHERE facility = ? AND inmate = ? AND period = ?`), facility, inmate, period).Scan(&u, &c)
+	var u, c, other int64
+	// The facts, and the charges of conflicting versions naming this
+	// inmate and period when their seq's fact names another (migration 16).
+	err = s.on(ctx).QueryRowContext(ctx, s.q(`SELECT `+s.sumMs("charged_ms")+`, `+s.sumMs("credit_ms")+`,
+		(SELECT `+s.sumMs("charged_ms")+` FROM conflict_charges WHERE facility = ? AND inmate = ? AND period = ?) FROM facts
+		WHERE facility = ? AND inmate = ? AND period = ?`), facility, inmate, period, facility, inmate, period).Scan(&u, &c, &other)
 	if err != nil {
 		return 0, 0, s.errf(fmt.Sprintf("balance %s/%s %s", facility, inmate, period), err)
 	}
-	return durMs(u), durMs(c), nil
+	return policy.AddSat(durMs(u), durMs(other)), durMs(c), nil
 }

@@ -377,6 +377,39 @@ func (s *sqlStore) purgeUnreadable(ctx context.Context, facility string, before 
 	return out, err
 }
 
+// pseudonymiseConflictCharges gives the inmates of a seq's conflicting
+// charges (migration 16) their pseudonyms, as its fact's. Rare: a seq
+// with versions naming other inmates.
+func (s *sqlStore) pseudonymiseConflictCharges(ctx context.Context, tx *sql.Tx, device, chain string, seq int64, key []byte) error {
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT inmate, period FROM conflict_charges WHERE device = ? AND chain = ? AND seq = ?`), device, chain, seq)
+	if err != nil {
+		return err
+	}
+	var named [][2]string
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return err
+		}
+		named = append(named, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, k := range named {
+		if strings.HasPrefix(k[0], pseudonymPrefix) {
+			continue // purged already
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE conflict_charges SET inmate = ? WHERE device = ? AND chain = ? AND seq = ? AND inmate = ? AND period = ?`),
+			pseudonym(key, k[0]), device, chain, seq, k[0], k[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // purgeEntry is the audit entry of a month's purge by by.
 func purgeEntry(by AuditEntry, p Purge) AuditEntry {
 	doc, _ := json.Marshal(p)
@@ -440,6 +473,9 @@ func (s *sqlStore) redact(ctx context.Context, tx *sql.Tx, vs []stored, key []by
 			if v.inmate != "" {
 				if _, err := tx.ExecContext(ctx, s.q(`UPDATE facts SET inmate = ? WHERE device = ? AND chain = ? AND seq = ?`),
 					pseudonym(key, v.inmate), v.device, v.chain, v.seq); err != nil {
+					return err
+				}
+				if err := s.pseudonymiseConflictCharges(ctx, tx, v.device, v.chain, v.seq, key); err != nil {
 					return err
 				}
 			}

@@ -408,3 +408,39 @@ func TestRetentionAuditedInItsTransaction(t *testing.T) {
 		})
 	}
 }
+
+// TestRetentionPurgesConflictCharges: the inmate a conflicting version
+// names, charged beside its seq's fact (migration 16), loses its id with
+// the month as the fact's inmate does.
+func TestRetentionPurgesConflictCharges(t *testing.T) {
+	now := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			s := open1(t, be)
+			raw := s.(*sqlStore)
+			chain := record.NewChainID()
+			b := &booth{device: "lp/b01", chain: chain}
+			b.call("W-1", "2026-09", time.Minute)
+			o := &booth{device: "lp/b01", chain: chain}
+			o.call("CRONY", "2026-09", time.Hour)
+			for _, recs := range [][]record.Record{b.recs, o.recs} {
+				if _, err := s.Ingest(ctx, b.device, recs); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if used, _, err := s.Balance(ctx, "lp", "CRONY", "2026-09"); err != nil || used != time.Hour {
+				t.Fatalf("CRONY used %v (%v) before the purge, want 1h", used, err)
+			}
+			if err := s.SetRetention(ctx, "lp", 1, now); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.ApplyRetention(ctx, now, testRunner); err != nil {
+				t.Fatal(err)
+			}
+			var inmate string
+			if err := raw.db.QueryRow(`SELECT inmate FROM conflict_charges`).Scan(&inmate); err != nil || !strings.HasPrefix(inmate, pseudonymPrefix) {
+				t.Errorf("the conflicting charge's inmate after the purge: %q (%v), want a pseudonym", inmate, err)
+			}
+		})
+	}
+}

@@ -560,6 +560,24 @@ ALTER TABLE cards ADD COLUMN blocked_in_file INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE cards ADD COLUMN blocked_by_hand INTEGER NOT NULL DEFAULT 0;
 UPDATE cards SET blocked_by_hand = blocked`,
 	},
+	{ // 16: the charges of conflicting versions that name another inmate
+		// or period than their seq's fact. The fact of a seq is one version
+		// (the one charging most); a version naming someone else used to
+		// take the fact over when it charged more, so an edited or
+		// restored store could move a call's charge off the inmate who made
+		// it (onto a crony, or a period long gone). Each inmate and period a
+		// version names is now charged the most any version claims for it.
+		sqlite: `
+CREATE TABLE conflict_charges (device TEXT NOT NULL, chain TEXT NOT NULL, seq INTEGER NOT NULL, facility TEXT NOT NULL,
+  inmate TEXT NOT NULL, period TEXT NOT NULL, month TEXT NOT NULL, charged_ms INTEGER NOT NULL,
+  PRIMARY KEY (device, chain, seq, inmate, period));
+CREATE INDEX conflict_charges_balance ON conflict_charges (facility, inmate, period)`,
+		postgres: `
+CREATE TABLE conflict_charges (device TEXT NOT NULL, chain TEXT NOT NULL, seq BIGINT NOT NULL, facility TEXT NOT NULL,
+  inmate TEXT NOT NULL, period TEXT NOT NULL, month TEXT NOT NULL, charged_ms BIGINT NOT NULL,
+  PRIMARY KEY (device, chain, seq, inmate, period));
+CREATE INDEX conflict_charges_balance ON conflict_charges (facility, inmate, period)`,
+	},
 }
 
 // schemaVersion is the schema this code writes: one per migration.
