@@ -56,6 +56,15 @@ type Config struct {
 	// it ends with nothing charged (not_dialled); each key starts it
 	// again. Default 30 s.
 	ChooseTimeout time.Duration
+	// ChooseWithin bounds the whole choice, from the tap, however many
+	// keys restart ChooseTimeout: an authorisation is the decision of its
+	// instant (the balance, the roster, the centre's lease), and keys
+	// pressed every few seconds must not hold it open while the lease
+	// lapses and the inmate's minutes are granted again at another booth.
+	// The centre's lease lasts the call's minutes plus its TTL (2 min by
+	// default), so a choice within 60 s and a ring within RingTimeout's
+	// default 60 s end within it. Default 60 s.
+	ChooseWithin time.Duration
 	// RingTimeout is how long a dialled call may go unanswered before the
 	// booth hangs up (not_answered, outcome no_answer). Default 60 s.
 	RingTimeout time.Duration
@@ -115,6 +124,7 @@ func (c Config) withDefaults() (Config, error) {
 		def(&c.StoreRetry, 10*time.Second, "store_retry"),
 		def(&c.AuthoriseDeadline, 400*time.Millisecond, "authorise_deadline"),
 		def(&c.ChooseTimeout, 30*time.Second, "choose_timeout"),
+		def(&c.ChooseWithin, 60*time.Second, "choose_within"),
 		def(&c.RingTimeout, 60*time.Second, "ring_timeout"),
 	}
 	if err := errors.Join(errs...); err != nil {

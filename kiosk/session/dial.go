@@ -271,7 +271,7 @@ func (e *Engine) notConnected(reason record.EndReason) {
 // answer: choosing, or ringing.
 func (e *Engine) dialDeadline(c *call) time.Duration {
 	if c.dial.phase == phaseChoosing {
-		return c.dial.keyAt + e.cfg.ChooseTimeout
+		return min(c.dial.keyAt+e.cfg.ChooseTimeout, c.authorised+e.cfg.ChooseWithin)
 	}
 	return c.dial.dialledAt + e.cfg.RingTimeout
 }

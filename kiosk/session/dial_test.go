@@ -303,6 +303,10 @@ func TestDialAttemptEnds(t *testing.T) {
 	}{
 		{name: "choose timeout", script: []any{time.Minute}, at: 30 * sec},
 		{name: "each key restarts it", script: []any{20 * sec, keys("1"), time.Minute}, at: 50 * sec},
+		// Keys every 25 s do not hold the tap's decision open past the
+		// whole choice's bound (ChooseWithin): its lease would lapse and
+		// the inmate's minutes be granted again at another booth.
+		{name: "keys never end the choice", script: []any{25 * sec, keys("*"), 25 * sec, keys("*"), 25 * sec, keys("1"), 25 * sec, keys("#"), offHook}, at: 60 * sec},
 		{name: "chosen, handset never lifted", script: []any{keys("1#"), time.Minute}, at: 30 * sec},
 		{name: "tamper", script: []any{5 * sec, Tamper{Open: true}}, at: 5 * sec},
 		{name: "officer", script: []any{5 * sec, tap(officer1)}, at: 5 * sec},
