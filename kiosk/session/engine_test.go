@@ -613,30 +613,49 @@ func TestOfflineFromCentreBalance(t *testing.T) {
 // this booth's own calls it has not confirmed storing (a call just ended,
 // its upload still queued), so a second tap at this booth, answered from
 // the centre's stale balance, must not talk those minutes again; once the
-// centre confirms the records, its answer stands as it is.
+// centre confirms the records, its answer stands as it is. Also when the
+// centre bills the calls to another period than the booth's own (a booth
+// whose clock is off, cap-only): its unconfirmed calls are those of the
+// centre's period (before, they were read under the booth's, found none,
+// and the minutes just talked were granted again).
 func TestOnlineCountsUnconfirmedCalls(t *testing.T) {
-	auth := &fakeAuth{remote: Remote{Remaining: 5 * time.Minute}} // the centre has seen nothing of this booth
-	r := newRig(t, nil)
-	r.au = auth
-	r.boot()
-	r.play(tap(inmate1), offHook, 2*time.Minute, onHook, 10*sec, tap(inmate1), offHook, time.Hour, onHook, 10*sec)
-	cs := r.st.Calls()
-	if len(cs) != 2 || cs[1].Offline || ms(cs[1].MaxMs) != 3*time.Minute || cs[1].EndReason != "quota" {
-		t.Fatalf("calls %+v, want the second call online and bounded to 5 min less the 2 min not yet counted", cs)
-	}
-	var talked time.Duration
-	for _, c := range cs {
-		talked += ms(c.ChargedMs)
-	}
-	if talked > 5*time.Minute {
-		t.Fatalf("charged %v against a balance of 5 min: the booth reused its own minutes", talked)
-	}
-	// Uploaded and confirmed: the centre's answer (now counting them) stands.
-	r.st.Ack()
-	auth.remote = Remote{Remaining: 4 * time.Minute}
-	r.play(tap(inmate1), offHook, time.Hour, onHook)
-	if c := r.st.Calls()[2]; ms(c.MaxMs) != 4*time.Minute {
-		t.Fatalf("after the centre confirmed: %+v, want its 4 min as they are", c)
+	for _, tc := range []struct {
+		name   string
+		period string // the centre's answer's
+		mod    func(*Config)
+	}{
+		{name: "the booth's period"},
+		{name: "the centre's other period", period: "2026-12-01", mod: func(c *Config) {
+			c.ClockTrustedAtStart = false
+			c.Rules.Untrusted = policy.UntrustedCapOnly
+			c.Rules.PerCall = time.Hour
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := &fakeAuth{remote: Remote{Remaining: 5 * time.Minute, Period: tc.period}} // the centre has seen nothing of this booth
+			r := newRig(t, tc.mod)
+			r.au = auth
+			r.boot()
+			r.play(tap(inmate1), offHook, 2*time.Minute, onHook, 10*sec, tap(inmate1), offHook, time.Hour, onHook, 10*sec)
+			cs := r.st.Calls()
+			if len(cs) != 2 || cs[1].Offline || ms(cs[1].MaxMs) != 3*time.Minute || cs[1].EndReason != "quota" {
+				t.Fatalf("calls %+v, want the second call online and bounded to 5 min less the 2 min not yet counted", cs)
+			}
+			var talked time.Duration
+			for _, c := range cs {
+				talked += ms(c.ChargedMs)
+			}
+			if talked > 5*time.Minute {
+				t.Fatalf("charged %v against a balance of 5 min: the booth reused its own minutes", talked)
+			}
+			// Uploaded and confirmed: the centre's answer (now counting them) stands.
+			r.st.Ack()
+			auth.remote = Remote{Remaining: 4 * time.Minute, Period: tc.period}
+			r.play(tap(inmate1), offHook, time.Hour, onHook)
+			if c := r.st.Calls()[2]; ms(c.MaxMs) != 4*time.Minute {
+				t.Fatalf("after the centre confirmed: %+v, want its 4 min as they are", c)
+			}
+		})
 	}
 }
 

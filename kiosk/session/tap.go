@@ -68,6 +68,19 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: ReasonBusy})
 		return
 	}
+	if online && centre.Period != "" && centre.Period != period {
+		// The centre bills the call to its own period (this booth's clock
+		// is off): this booth's records not yet confirmed are the ones
+		// under that period, where its earlier calls were billed too.
+		// Read under the booth's own, they were none, and a call just
+		// talked was granted again.
+		billed, err := e.store.Usage(info.Person, centre.Period)
+		if err != nil {
+			e.storeFailed("reading the inmate's usage in the centre's period", err)
+			q.OutOfService = true // denied below, as a failed read of the booth's own period is
+		}
+		u.Unconfirmed = billed.Unconfirmed
+	}
 	if online {
 		e.useCentreBalance(&q, info, u, centre)
 		e.keepCentreBalance(info.Person, period, centre)
