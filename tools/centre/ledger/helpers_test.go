@@ -224,3 +224,20 @@ func openAtSchema(t *testing.T, open func() (Store, error), n int, queries ...st
 
 // testRunner runs retention in the ledger's tests, as the audit trail names it.
 var testRunner = AuditEntry{Actor: "system:test", Via: "test"}
+
+// untilWaiting returns once a PostgreSQL session waits for a lock (the
+// other handle's statement blocked behind the caller's open transaction),
+// or once done has a value (it did not block); the deadline only bounds a
+// hang.
+func untilWaiting[T any](raw *sqlStore, done chan T) error {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(done) == 0; time.Sleep(5 * time.Millisecond) {
+		var waiting int
+		if err := raw.db.QueryRow(`SELECT COUNT(*) FROM pg_locks WHERE NOT granted`).Scan(&waiting); err != nil {
+			return err
+		}
+		if waiting > 0 {
+			return nil
+		}
+	}
+	return nil
+}

@@ -204,8 +204,9 @@ func (s *sqlStore) DecideNumber(ctx context.Context, facility string, id int64, 
 			}
 			status = NumberApproved
 		}
+		was := n.Status
 		n.Status, n.DecidedBy, n.DecidedAt, n.Reason = status, by, s.now().UTC().Truncate(time.Millisecond), reason
-		if err := s.setNumberStatus(ctx, tx, n); err != nil {
+		if err := s.setNumberStatus(ctx, tx, n, was); err != nil {
 			return err
 		}
 		if approve {
@@ -237,8 +238,9 @@ func (s *sqlStore) RevokeNumber(ctx context.Context, facility string, id int64, 
 		if n.Status != NumberPending && n.Status != NumberApproved {
 			return fmt.Errorf("%w: it is %s already (by %s)", ErrState, n.Status, n.DecidedBy)
 		}
+		was := n.Status
 		n.Status, n.DecidedBy, n.DecidedAt, n.Reason = NumberRevoked, by, s.now().UTC().Truncate(time.Millisecond), reason
-		if err := s.setNumberStatus(ctx, tx, n); err != nil {
+		if err := s.setNumberStatus(ctx, tx, n, was); err != nil {
 			return err
 		}
 		return s.resendPersons(ctx, tx, facility, []string{n.Person})
@@ -453,10 +455,21 @@ func (s *sqlStore) numbersOf(ctx context.Context, tx *sql.Tx, facility, person s
 	return out, rows.Err()
 }
 
-func (s *sqlStore) setNumberStatus(ctx context.Context, tx *sql.Tx, n NumberEntry) error {
-	_, err := tx.ExecContext(ctx, s.q(`UPDATE numbers SET status = ?, decided_by = ?, decided_ms = ?, reason = ? WHERE facility = ? AND id = ?`),
-		string(n.Status), n.DecidedBy, msOf(n.DecidedAt), n.Reason, n.Facility, n.ID)
-	return err
+// setNumberStatus writes n's decision over the status was it was read
+// in: on PostgreSQL a decision committed meanwhile by another account (a
+// revocation while this one approves) is refused, not overwritten.
+func (s *sqlStore) setNumberStatus(ctx context.Context, tx *sql.Tx, n NumberEntry, was NumberStatus) error {
+	res, err := tx.ExecContext(ctx, s.q(`UPDATE numbers SET status = ?, decided_by = ?, decided_ms = ?, reason = ? WHERE facility = ? AND id = ? AND status = ?`),
+		string(n.Status), n.DecidedBy, msOf(n.DecidedAt), n.Reason, n.Facility, n.ID, string(was))
+	if err != nil {
+		return err
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return err
+	} else if k != 1 {
+		return fmt.Errorf("%w: it was decided by another account meanwhile; look at it again", ErrState)
+	}
+	return nil
 }
 
 func (s *sqlStore) blockedNumber(ctx context.Context, tx *sql.Tx, facility, e164 string) (BlockedNumber, bool, error) {

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -390,6 +391,46 @@ func TestNumbersProperty(t *testing.T) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// TestNumberDecisionsDoNotOverwrite: on PostgreSQL a supervisor revokes a
+// number while another approves it: the approval, read while the number
+// was pending, is refused once the revocation commits, and the number
+// stays revoked. Before, the approval's update waited for the row and
+// then overwrote the revocation, and the number reached the booths.
+func TestNumberDecisionsDoNotOverwrite(t *testing.T) {
+	for _, be := range backends() {
+		if be.name != "postgres" {
+			continue // SQLite's one writer orders the two already
+		}
+		t.Run(be.name, func(t *testing.T) {
+			ss := be.open(t, 2)
+			const f = "lapas-n"
+			numbersFacility(t, ss[0], f)
+			n := register(t, ss[0], f, "A-1", "0812-3456-7890", 1)
+			approved := make(chan error, 1)
+			err := ss[0].Atomic(ctx, func(c context.Context) error {
+				if _, err := ss[0].RevokeNumber(c, f, n.ID, "sup-b", "a victim's number"); err != nil {
+					return err
+				}
+				go func() {
+					_, err := ss[1].DecideNumber(ctx, f, n.ID, "sup-a", true, "")
+					approved <- err
+				}()
+				return untilWaiting(ss[0].(*sqlStore), approved)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-approved; !errors.Is(err, ErrState) {
+				t.Errorf("the approval after the revocation committed: %v, want ErrState", err)
+			}
+			all, err := ss[0].Numbers(ctx, f, "A-1")
+			if err != nil || len(all) != 1 || all[0].Status != NumberRevoked {
+				t.Errorf("numbers %+v (%v), want the one revoked", all, err)
+			}
 		})
 	}
 }

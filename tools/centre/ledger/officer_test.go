@@ -360,17 +360,8 @@ func TestOfficerCapsTwoBoothsAtOnce(t *testing.T) {
 					second <- err
 				}()
 				// Until the second ingest waits for this one's lock (or,
-				// without it, has gone through); the deadline only bounds a hang.
-				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(second) == 0; time.Sleep(5 * time.Millisecond) {
-					var waiting int
-					if err := raw.db.QueryRow(`SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting); err != nil {
-						return err
-					}
-					if waiting > 0 {
-						break
-					}
-				}
-				return nil
+				// without it, has gone through).
+				return untilWaiting(raw, second)
 			})
 			if err != nil {
 				t.Fatal(err)
