@@ -178,7 +178,20 @@ func TestRunDaemon(t *testing.T) {
 	if err := emu.Tap(card, 3); err != nil {
 		t.Fatal(err)
 	}
-	waitFile(t, filepath.Join(sim, "relay"), "1", stderr) // granted: relay on
+	// Granted, the handset still down: the relay stays open until it is lifted.
+	for deadline := time.Now().Add(hang); ; time.Sleep(20 * time.Millisecond) { // polling the daemon
+		var g statusDoc
+		out, err := exec.Command(bin, "status", "-json", "-status-socket", sock).Output()
+		if err == nil && json.Unmarshal(out, &g) == nil && g.Session.State == session.StateGranted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("state %q (%v), want granted; log:\n%s", g.Session.State, err, stderr.String())
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(sim, "relay")); err != nil || strings.TrimSpace(string(b)) != "0" {
+		t.Fatalf("relay %q (%v) while granted with the handset down, want 0", b, err)
+	}
 	hook := filepath.Join(sim, "hook")
 	if err := os.WriteFile(hook+".tmp", []byte("0\n"), 0o644); err != nil { // lifted (active low)
 		t.Fatal(err)
@@ -186,6 +199,7 @@ func TestRunDaemon(t *testing.T) {
 	if err := os.Rename(hook+".tmp", hook); err != nil {
 		t.Fatal(err)
 	}
+	waitFile(t, filepath.Join(sim, "relay"), "1", stderr) // lifted: relay on, talking
 
 	// The daemon reports the call as talking, with time left.
 	deadline := time.Now().Add(hang)

@@ -58,6 +58,7 @@ type sessionDoc struct {
 	LeftMs        int64           `json:"left_ms"`
 	OutOfService  []session.Cause `json:"out_of_service,omitempty"`
 	ClockTrusted  bool            `json:"clock_trusted"`
+	OffHook       bool            `json:"off_hook"`
 	Calls         int             `json:"calls"`
 	Denials       int             `json:"denials"`
 	OfficerActs   int             `json:"officer_acts"`
@@ -86,7 +87,7 @@ func snapshot(cfg *config.Config, eng *session.Engine, r *rfid.Reader, up *uplin
 		BootID: bootID, Activity: act.recent(),
 		Session: sessionDoc{
 			State: s.State, Inmate: s.Inmate, CallID: s.CallID, LeftMs: s.Left.Milliseconds(),
-			OutOfService: s.OutOfService, ClockTrusted: s.ClockTrusted, Calls: s.Calls, Denials: s.Denials,
+			OutOfService: s.OutOfService, ClockTrusted: s.ClockTrusted, OffHook: s.OffHook, Calls: s.Calls, Denials: s.Denials,
 			OfficerActs: s.OfficerActs, PendingCloses: s.PendingCloses, Unrecorded: s.Unrecorded,
 		},
 		Reader: r.Stats(),

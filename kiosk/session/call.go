@@ -88,6 +88,19 @@ func (e *Engine) hook(off bool) {
 // the checkpoints and warnings from it.
 func (e *Engine) startTalking() {
 	c := e.call
+	if c.dial == nil {
+		// A relay-only booth closes the relay with the talk time, not at
+		// the tap: closed at the tap, a booth whose hook switch reads
+		// on-hook (held down, its wire cut) passed the line for the
+		// off-hook wait, charged nothing, tap after tap. A relay that
+		// refuses ends the call as a fault, charged nothing.
+		if err := e.booth.SetRelay(true); err != nil {
+			e.endCall(EndFault)
+			e.relayFailed(fmt.Errorf("closing the relay for call %d: %w", c.rec.CallID, err))
+			e.showIdle()
+			return
+		}
+	}
 	c.talking = true
 	c.talkStart = e.clk.Mono()
 	if r := c.rec.EndReason; r == record.EndClosing || r == record.EndTurnEnd {

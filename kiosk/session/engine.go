@@ -22,7 +22,7 @@ type State string
 const (
 	StateReady        State = "ready"
 	StateOfficer      State = "officer"
-	StateGranted      State = "granted" // relay on, waiting for the handset
+	StateGranted      State = "granted" // journaled, waiting for the handset (the relay closes when it is lifted)
 	StateTalking      State = "talking"
 	StateOutOfService State = "out_of_service"
 	StateTamper       State = "tamper"
@@ -43,6 +43,7 @@ type Status struct {
 	Left          time.Duration // talk time left (talking), or Max (granted)
 	OutOfService  []Cause       // causes, sorted
 	ClockTrusted  bool          //
+	OffHook       bool          // the handset is lifted, as the hook switch reads (a switch stuck down shows here)
 	Calls         int           // calls closed by this engine
 	Denials       int           // taps denied by this engine
 	OfficerActs   int           // officer records written by this engine
@@ -356,6 +357,7 @@ func (e *Engine) publish() {
 	s := Status{
 		State:         StateReady,
 		ClockTrusted:  e.trusted,
+		OffHook:       e.offHook,
 		Calls:         e.calls,
 		Denials:       e.denials,
 		OfficerActs:   e.officerActs,

@@ -92,8 +92,18 @@ func TestCallEnds(t *testing.T) {
 			if got := r.lastRelayOff(); got != tc.offAt {
 				t.Errorf("relay opened at mono %v, want %v", got, tc.offAt)
 			}
-			if on := r.relayOn(); len(on) != 1 || on[0] != 0 {
-				t.Errorf("relay closed at %v, want once at the tap (0s)", on)
+			// The relay closes with the talk time, when the handset is
+			// lifted, never at the tap: a hook switch that reads on-hook
+			// (held down, its wire cut) passes nothing.
+			want := []time.Duration{1 * sec}
+			switch {
+			case tc.reason == EndNoOffHook:
+				want = nil
+			case tc.script[0] == any(offHook):
+				want = []time.Duration{0}
+			}
+			if on := r.relayOn(); !slices.Equal(on, want) {
+				t.Errorf("relay closed at %v, want at %v (when the handset was lifted)", on, want)
 			}
 			if got := r.e.Status().State; got != tc.state {
 				t.Errorf("state after the call = %s, want %s", got, tc.state)
@@ -678,7 +688,7 @@ func TestDenialEndsLease(t *testing.T) {
 func TestRelayCloseFails(t *testing.T) {
 	r := newRig(t, nil).boot()
 	r.b.FailRelay(fmt.Errorf("gpio: line busy"))
-	r.play(tap(inmate1))
+	r.play(tap(inmate1), offHook)
 	c := r.onlyCall()
 	if c.EndReason != EndFault || c.ChargedMs != 0 {
 		t.Errorf("call %+v, want fault, not charged", c)

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"wartelsuspas/kiosk/policy"
@@ -230,17 +229,11 @@ func (e *Engine) journal(rec *record.Call) bool {
 	return true
 }
 
-// grant closes the relay for a journaled call; a relay that refuses ends it
-// as a fault, charged nothing.
+// grant holds a journaled call for the handset; the relay closes when it is
+// lifted (startTalking), with the talk time.
 func (e *Engine) grant(rec record.Call, maxTalk time.Duration) {
 	now := e.clk.Mono()
 	e.call = &call{rec: rec, max: maxTalk, authorised: now, granted: now}
-	if err := e.booth.SetRelay(true); err != nil {
-		e.endCall(EndFault)
-		e.relayFailed(fmt.Errorf("closing the relay for call %d: %w", rec.CallID, err))
-		e.showIdle()
-		return
-	}
 	e.log.Info("call granted", "call", rec.CallID, "card", e.tags.Tag(rec.Card), "inmate", rec.Inmate, "max", maxTalk, "ends_by", rec.EndReason, "offline", rec.Offline, "clock_trusted", e.trusted)
 	e.observe(Activity{Kind: ActivityGranted, CallID: rec.CallID, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, Max: maxTalk})
 	e.show(signal.CardAccepted)

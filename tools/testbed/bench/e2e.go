@@ -235,12 +235,23 @@ func waitState(b *boothrig.Booth, state string) error {
 	return err
 }
 
-// benchE2ETap measures tap → relay on through the real daemon: from the
-// return of the write that puts a tap's confirming frame on the pty to
-// the relay pin's file changing. In between: the serial driver, the frame
-// parser and its confirmation, the session engine, authorise at the
-// gateway over loopback mutual TLS, the journal's fsync, and the GPIO
-// driver. Each call is then ended at once (lift, hang up).
+// waitOffHook waits until the booth has read the handset lifted (the hook
+// debounce and the sim backend's poll), so a tap after it finds it lifted.
+func waitOffHook(b *boothrig.Booth) error {
+	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+	defer cancel()
+	_, err := b.WaitStatus(ctx, func(s boothrig.Status) bool { return s.Session.OffHook && s.Session.State == "ready" })
+	return err
+}
+
+// benchE2ETap measures tap → relay on through the real daemon, the
+// handset already lifted (the relay closes with the talk time, so on the
+// hook a tap closes nothing): from the return of the write that puts a
+// tap's confirming frame on the pty to the relay pin's file changing. In
+// between: the serial driver, the frame parser and its confirmation, the
+// session engine, authorise at the gateway over loopback mutual TLS, the
+// journal's fsync, and the GPIO driver. Each call is then ended at once
+// (hang up).
 func benchE2ETap(r *Report) error {
 	rig, err := e2eRig()
 	if err != nil {
@@ -260,6 +271,12 @@ func benchE2ETap(r *Report) error {
 		if err != nil {
 			return err
 		}
+		if err := b.Lift(); err != nil {
+			return err
+		}
+		if err := waitOffHook(b); err != nil {
+			return fmt.Errorf("tap %d: %w", i, err)
+		}
 		w.drain()
 		// Two frames confirm a tap (reader.confirm_frames); the second
 		// one's last byte is the instant the tap is known on the line.
@@ -272,9 +289,6 @@ func benchE2ETap(r *Report) error {
 			return fmt.Errorf("tap %d (%s): %w; see %s", i, card, err, filepath.Join(b.Dir, "kiosk.log"))
 		}
 		lat = append(lat, on.Sub(t0))
-		if err := b.Lift(); err != nil {
-			return err
-		}
 		if err := waitState(b, "talking"); err != nil {
 			return fmt.Errorf("tap %d: %w", i, err)
 		}
@@ -330,7 +344,7 @@ func benchE2ECutoff(r *Report) error {
 					if err := b.Tap(e2eCard(bi, i%e2eCardsPerBooth)); err != nil {
 						return err
 					}
-					if _, err := w.wait(true, e2eTimeout); err != nil {
+					if err := waitState(b, "granted"); err != nil {
 						return fmt.Errorf("%s call %d: %w", b.Name, i, err)
 					}
 					before, err := b.Status(context.Background())
@@ -440,10 +454,13 @@ func benchE2EMemory(r *Report) error {
 	if err := b.Tap(e2eCard(len(rig.Booths)-1, 0)); err != nil {
 		return err
 	}
-	if _, err := w.wait(true, e2eTimeout); err != nil {
+	if err := waitState(b, "granted"); err != nil {
 		return err
 	}
 	if err := b.Lift(); err != nil {
+		return err
+	}
+	if _, err := w.wait(true, e2eTimeout); err != nil {
 		return err
 	}
 	if err := waitState(b, "talking"); err != nil {

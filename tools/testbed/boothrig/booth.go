@@ -336,6 +336,7 @@ type Status struct {
 		LeftMs       int64    `json:"left_ms"`
 		OutOfService []string `json:"out_of_service"`
 		ClockTrusted bool     `json:"clock_trusted"`
+		OffHook      bool     `json:"off_hook"`
 		Calls        int      `json:"calls"`
 		Denials      int      `json:"denials"`
 		OfficerActs  int      `json:"officer_acts"`

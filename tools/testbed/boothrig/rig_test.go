@@ -91,21 +91,28 @@ func waitCentre(t *testing.T, ctx context.Context, r *Rig, ok func(map[string]le
 	}
 }
 
-// talk taps card at b, waits for the relay, lifts the handset and returns
-// the status once the call is talking.
+// talk taps card at b, waits for the grant (the relay still open: it
+// closes when the handset is lifted), lifts the handset and returns the
+// status once the call is talking, its relay closed.
 func talk(t *testing.T, ctx context.Context, b *Booth, card cardid.ID) Status {
 	t.Helper()
 	if err := b.Tap(card); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.WaitRelay(ctx, true); err != nil {
+	if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "granted" }); err != nil {
 		t.Fatal(err)
+	}
+	if on, err := b.Relay(); err != nil || on {
+		t.Fatalf("relay on (%v) while granted with the handset down", err)
 	}
 	if err := b.Lift(); err != nil {
 		t.Fatal(err)
 	}
 	s, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "talking" })
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitRelay(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	return s

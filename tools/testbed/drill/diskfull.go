@@ -193,10 +193,10 @@ func tryCall(ctx context.Context, b *boothrig.Booth, card cardid.ID) (bool, erro
 		return false, err
 	}
 	if s.Session.State == "granted" {
-		if err := b.WaitRelay(wctx, true); err != nil {
+		if err := b.Lift(); err != nil {
 			return false, err
 		}
-		if err := b.Lift(); err != nil {
+		if err := b.WaitRelay(wctx, true); err != nil {
 			return false, err
 		}
 		time.Sleep(300 * time.Millisecond)

@@ -154,8 +154,8 @@ func setKeys(doc string, kv ...string) (string, error) {
 	return doc, nil
 }
 
-// call makes one whole call: tap, relay on, lift, talk for talk, hang up,
-// relay off. It returns the talk time it measured (lift → hang).
+// call makes one whole call: tap, granted, lift (relay on), talk for talk,
+// hang up, relay off. It returns the talk time it measured (lift → hang).
 func call(ctx context.Context, b *boothrig.Booth, card cardid.ID, talk time.Duration) (time.Duration, error) {
 	measured, err := callNoWait(ctx, b, card, talk)
 	if err != nil {
@@ -170,8 +170,8 @@ func call(ctx context.Context, b *boothrig.Booth, card cardid.ID, talk time.Dura
 	return measured, err
 }
 
-// tapGranted taps card and waits for the relay to close; a denial ends
-// the wait at once. The booth's typed activity (its status socket) tells
+// tapGranted taps card and waits for the grant, the relay still open (it
+// closes when the handset is lifted); a denial ends the wait at once. The booth's typed activity (its status socket) tells
 // which came.
 func tapGranted(ctx context.Context, b *boothrig.Booth, card cardid.ID) error {
 	wctx, cancel := context.WithTimeout(ctx, hang)
@@ -192,9 +192,10 @@ func tapGranted(ctx context.Context, b *boothrig.Booth, card cardid.ID) error {
 	if a.Kind == session.ActivityDenied {
 		return fmt.Errorf("tap of %s denied: %s (inmate %q); see %s/kiosk.log", card, a.Denial, a.Inmate, b.Dir)
 	}
-	if err := b.WaitRelay(wctx, true); err != nil {
+	// Granted, the handset down: nothing is heard until it is lifted.
+	if on, err := b.Relay(); err != nil || on {
 		s, _ := b.Status(wctx)
-		return fmt.Errorf("tap of %s: %w (status %s)", card, err, s.Raw)
+		return fmt.Errorf("tap of %s: relay on (%v) while granted with the handset down (status %s)", card, err, s.Raw)
 	}
 	return nil
 }

@@ -50,11 +50,12 @@ func TestBrowser(t *testing.T) {
 		t.Errorf(`<html lang> = %q (%v), want "id"`, lang, err)
 	}
 
-	// A call: tap, relay on; lift, talking; the final seconds; the cut-off.
+	// A call: tap, granted (the relay closes only when the handset is
+	// lifted); lift, talking, relay on; the final seconds; the cut-off.
 	click(`[data-booth="b01"] [data-card="budi"]`)
-	wait("relay on and call granted after budi's tap", pin("relay")+` && `+state("granted"))
+	wait("call granted after budi's tap, relay off", state("granted")+` && !(`+pin("relay")+`)`)
 	click(`[data-booth="b01"] [data-role="handset"]`)
-	wait("talking", state("talking")+` && `+stateText+` === `+strconv.Quote(cat.State("talking"))+
+	wait("talking", state("talking")+` && `+pin("relay")+` && `+stateText+` === `+strconv.Quote(cat.State("talking"))+
 		` && `+booth+`.querySelector('[data-role="inmate"]').textContent === "Budi Santoso"`)
 	wait("the final seconds: amber lamp and warning", state("talking")+` && `+pin("lamp_amber")+
 		` && !`+booth+`.querySelector('[data-role="warning"]').hidden`)

@@ -261,9 +261,9 @@ func TestProcessStopsEverything(t *testing.T) {
 			ps.Booths[0].Modem, ps.Booths[1].Modem, ps.Booths[1].State)
 	}
 	s.post(t, "/api/booths/b01/tap", `{"card":"budi"}`)
-	s.waitState(t, "granted", func(ps pageState) bool { return ps.Booths[0].Pins["relay"] })
+	s.waitState(t, "granted", func(ps pageState) bool { return ps.Booths[0].State == "granted" && !ps.Booths[0].Pins["relay"] })
 	s.post(t, "/api/booths/b01/lift", ``)
-	s.waitState(t, "talking", func(ps pageState) bool { return ps.Booths[0].State == "talking" })
+	s.waitState(t, "talking", func(ps pageState) bool { return ps.Booths[0].State == "talking" && ps.Booths[0].Pins["relay"] })
 	// A dialled call on b02: andi's slot 1 answers after a second.
 	s.post(t, "/api/booths/b02/tap", `{"card":"andi"}`)
 	s.waitState(t, "choosing", func(ps pageState) bool { return ps.Booths[1].State == "choosing" })
