@@ -70,6 +70,15 @@ func loginSubmit(q *Request) error {
 	th := c.opts.Throttle
 	since := now.Add(-th.Window)
 	acctKey, addrKey := "account:"+name, "addr:"+addrOf(q.R)
+	// The attempt is counted before it is checked, and taken back if it
+	// succeeds: counted after, a burst of attempts sent at once each read
+	// the count before any had failed, and all were checked (12 against
+	// a limit of 5).
+	for _, k := range []string{acctKey, addrKey} {
+		if err := st.LoginFailure(ctx, k, now); err != nil {
+			return err
+		}
+	}
 	na, err := st.LoginFailures(ctx, acctKey, since)
 	if err != nil {
 		return err
@@ -78,7 +87,7 @@ func loginSubmit(q *Request) error {
 	if err != nil {
 		return err
 	}
-	if na >= th.PerAccount || nb >= th.PerAddress {
+	if na > th.PerAccount || nb > th.PerAddress {
 		c.opts.Log.Warn("console: login throttled", "account", name, "addr", addrOf(q.R), "account_failures", na, "addr_failures", nb)
 		return again("login.throttled", int(th.Window.Minutes()))
 	}
@@ -109,15 +118,13 @@ func loginSubmit(q *Request) error {
 		}
 	}
 	if !ok {
-		for _, k := range []string{acctKey, addrKey} {
-			if err := st.LoginFailure(ctx, k, now); err != nil {
-				return err
-			}
-		}
 		c.opts.Log.Warn("console: login failed", "account", name, "addr", addrOf(q.R))
 		return again("login.failed")
 	}
 	if err := st.ClearLoginFailures(ctx, acctKey, since); err != nil {
+		return err
+	}
+	if err := st.ForgetLoginFailure(ctx, addrKey, now); err != nil {
 		return err
 	}
 	// A new session, never the one the browser came with (no fixation).

@@ -1,9 +1,12 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -177,4 +180,90 @@ func TestCSRFRefused(t *testing.T) {
 	if r := e.do("POST", "/login", cookie, url.Values{"csrf": {"x"}, "name": {"kanwil"}, "password": {admin.password}}); r.status != http.StatusForbidden {
 		t.Errorf("login without its token: %d", r.status)
 	}
+}
+
+// countGate holds every count of failed logins until n requests are
+// counting at once: the burst an attacker sends to check many passwords
+// before any has failed.
+type countGate struct {
+	ledger.Store
+	n       int
+	mu      sync.Mutex
+	waiting int
+	open    chan struct{}
+}
+
+func (g *countGate) LoginFailures(ctx context.Context, key string, since time.Time) (int, error) {
+	if strings.HasPrefix(key, "account:") {
+		g.mu.Lock()
+		g.waiting++
+		if g.waiting == g.n {
+			close(g.open)
+		}
+		g.mu.Unlock()
+		select {
+		case <-g.open:
+		case <-time.After(30 * time.Second): // bounds a hang only
+		}
+	}
+	return g.Store.LoginFailures(ctx, key, since)
+}
+
+// TestThrottleBurst: 8 logins with wrong passwords sent at once are all
+// throttled past the limit of 5, not all checked: each attempt is counted
+// before its password is. Before, each read the count before any had
+// failed, and all 8 passwords were checked.
+func TestThrottleBurst(t *testing.T) {
+	st, err := ledger.OpenSQLite(filepath.Join(t.TempDir(), "gateway.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	gate := &countGate{Store: st, n: n, open: make(chan struct{})}
+	e := newEnvOn(t, gate)
+	op := e.account("op", ledger.RoleOperator, "lapas-a")
+	pages := make([][2]string, n)
+	for i := range pages {
+		pages[i][0], pages[i][1] = e.loginPage()
+	}
+	bodies := make(chan string, n)
+	var wg sync.WaitGroup
+	for _, p := range pages {
+		wg.Go(func() {
+			bodies <- e.do("POST", "/login", p[0], url.Values{"csrf": {p[1]}, "name": {op.name}, "password": {"wrong"}}).body
+		})
+	}
+	wg.Wait()
+	close(bodies)
+	throttle := translate("id", "login.throttled", int(DefaultThrottle.Window.Minutes()))
+	checked := 0
+	for b := range bodies {
+		if !strings.Contains(b, throttle) {
+			checked++
+		}
+	}
+	if checked > DefaultThrottle.PerAccount {
+		t.Errorf("%d of %d passwords sent at once were checked, want at most %d", checked, n, DefaultThrottle.PerAccount)
+	}
+	if got, err := st.LoginFailures(context.Background(), "account:op", e.clock().Add(-time.Hour)); err != nil || got != n {
+		t.Errorf("failures counted %d (%v), want all %d attempts", got, err, n)
+	}
+}
+
+// TestGoodLoginNotCounted: counted before it is checked, a login that
+// succeeds is taken back from its address's failures (and its account's).
+func TestGoodLoginNotCounted(t *testing.T) {
+	onBothDatabases(t, func(t *testing.T, st ledger.Store) {
+		e := newEnvOn(t, st)
+		op := e.account("op", ledger.RoleOperator, "lapas-a")
+		if _, r := e.tryLogin(op, "wrong", ""); r.status != http.StatusUnauthorized {
+			t.Fatalf("a wrong password: %d", r.status)
+		}
+		e.login(op)
+		for k, want := range map[string]int{"account:op": 0, "addr:192.0.2.7": 1} {
+			if n, err := e.st.LoginFailures(context.Background(), k, e.clock().Add(-time.Hour)); err != nil || n != want {
+				t.Errorf("%s: %d failures (%v) after a failed then a good login, want %d", k, n, err, want)
+			}
+		}
+	})
 }

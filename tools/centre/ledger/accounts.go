@@ -124,6 +124,10 @@ type Accounts interface {
 	// ClearLoginFailures forgets key's failures (after a good login) and
 	// everyone's before before.
 	ClearLoginFailures(ctx context.Context, key string, before time.Time) error
+	// ForgetLoginFailure takes back one failure of key at at: a login
+	// attempt is counted before it is checked (so a burst at once is
+	// throttled too) and, when it succeeds, no longer counts.
+	ForgetLoginFailure(ctx context.Context, key string, at time.Time) error
 }
 
 func (s *sqlStore) AddAccount(ctx context.Context, a Account) error {
@@ -277,6 +281,15 @@ func (s *sqlStore) LoginFailures(ctx context.Context, key string, since time.Tim
 func (s *sqlStore) ClearLoginFailures(ctx context.Context, key string, before time.Time) error {
 	_, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM console_login_failures WHERE who = ? OR at_ms < ?`), key, msOf(before))
 	return s.errf2("clear failed logins", err)
+}
+
+func (s *sqlStore) ForgetLoginFailure(ctx context.Context, key string, at time.Time) error {
+	one := `rowid IN (SELECT rowid FROM console_login_failures WHERE who = ? AND at_ms = ? LIMIT 1)`
+	if s.dialect == postgres {
+		one = `ctid IN (SELECT ctid FROM console_login_failures WHERE who = ? AND at_ms = ? LIMIT 1)`
+	}
+	_, err := s.on(ctx).ExecContext(ctx, s.q(`DELETE FROM console_login_failures WHERE `+one), key, msOf(at))
+	return s.errf2("forget a counted login", err)
 }
 
 // errf2 is errf that passes nil through.
