@@ -314,9 +314,14 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 			return fmt.Errorf("store %d cards of %s: %w", len(cards), *facility, err)
 		}
 		for i, n := range todo {
-			if _, err := s.RegisterNumber(ctx, *facility, n.entry); err != nil {
+			entry, err := s.RegisterNumber(ctx, *facility, n.entry)
+			if err != nil {
 				return fmt.Errorf("%s: nothing imported (the cards and numbers are one change): number %d of %d, line %d: %w", rest[0], i+1, len(todo), n.line, err)
 			}
+			// Each registration is an entry of its own, as numbers add
+			// writes: a supervisor approving it later finds who
+			// registered it, and when.
+			g.changed("numbers.add", *facility, fmt.Sprint(entry.ID), nil, entry)
 		}
 		g.changed("roster.import", *facility, rest[0], map[string]any{"version": now.Version, "cards": len(now.Upserts)},
 			map[string]any{"version": version, "cards_in_file": len(cards)})

@@ -53,6 +53,11 @@ func TestNumbersCLI(t *testing.T) {
 	if id == nil || strings.Count(list, "pending") != 2 {
 		t.Fatalf("pending numbers:\n%s", list)
 	}
+	// Each number the import registered is an entry of the audit trail,
+	// as numbers add writes one (before, only the roster.import was).
+	if trail := mustGW(t, "audit", "list", "-state", state); strings.Count(trail, " numbers.add ") != 2 || !regexp.MustCompile(`numbers\.add\s+lapas-uji\s+`+id[1]+`\s`).MatchString(trail) {
+		t.Errorf("audit trail after an import registering 2 numbers:\n%s\nwant 2 numbers.add entries, one for number %s", trail, id[1])
+	}
 
 	fail("another supervisor must approve", args("numbers", "approve", "-by", "operator", id[1])...)
 	fail("not a number's id", args("numbers", "approve", "-by", "supervisor", "seven")...)
