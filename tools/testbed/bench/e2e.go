@@ -302,7 +302,7 @@ func benchE2ETap(r *Report) error {
 			return fmt.Errorf("tap %d: %w", i, err)
 		}
 	}
-	note := fmt.Sprintf("%d taps through the real wartel-kiosk run (pty, rdm6300, authorise at the real gateway over loopback mTLS, journal fsync, sim GPIO); "+
+	note := fmt.Sprintf("%d taps through the real wartel-kiosk run (pty, rdm6300, authorise at the real gateway over loopback mTLS, journal fsync, sim GPIO), the handset lifted before each; "+
 		"from the return of the write of the confirming frame to inotify on the relay file", len(lat))
 	for _, q := range []float64{0.50, 0.99} {
 		r.Add(Figure{Name: fmt.Sprintf("tap → relay on p%.0f", q*100), Value: Ms(Percentile(lat, q)), Unit: "ms",
