@@ -199,7 +199,7 @@ func DisableAccount(ctx context.Context, st ledger.Store, name string, disabled 
 	}
 	after = before
 	after.Disabled = disabled
-	if err := st.UpdateAccount(ctx, after); err != nil {
+	if err := st.SetAccountDisabled(ctx, name, disabled); err != nil {
 		return before, after, err
 	}
 	if _, err := st.DeleteSessions(ctx, name); err != nil {
@@ -220,7 +220,7 @@ func ResetTOTP(ctx context.Context, st ledger.Store, name string) (before, after
 		return before, after, cr, err
 	}
 	after.TOTPSecret = cr.TOTPSecret
-	if err := st.UpdateAccount(ctx, after); err != nil {
+	if err := st.SetAccountTOTP(ctx, name, cr.TOTPSecret); err != nil {
 		return before, after, cr, err
 	}
 	if _, err := st.DeleteSessions(ctx, name); err != nil {

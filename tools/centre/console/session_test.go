@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"wartelsuspas/tools/centre/ledger"
+	"wartelsuspas/tools/testbed/pgtest"
 )
 
 func TestLoginIsANewSession(t *testing.T) {
@@ -266,4 +268,60 @@ func TestGoodLoginNotCounted(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDisableAndResetAtOnce: two admins on two replicas over one
+// PostgreSQL, one disabling an account while the other resets its second
+// factor: the account ends disabled. Before, the reset wrote back the
+// whole account as it read it, enabled, once the disable had committed.
+func TestDisableAndResetAtOnce(t *testing.T) {
+	dsn := pgtest.DB(t)
+	open := func() ledger.Store {
+		st, err := ledger.OpenPostgres(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	st1, st2 := open(), open()
+	e := newEnvOn(t, st1)
+	op := e.account("op", ledger.RoleOperator, "lapas-a")
+	probe, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close()
+	reset := make(chan error, 1)
+	err = st1.Atomic(context.Background(), func(ctx context.Context) error {
+		if _, _, err := DisableAccount(ctx, st1, op.name, true); err != nil {
+			return err
+		}
+		go func() {
+			_, _, _, err := ResetTOTP(context.Background(), st2, op.name)
+			reset <- err
+		}()
+		// Until the reset waits for the disable's row (or went through);
+		// the deadline only bounds a hang.
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && len(reset) == 0; time.Sleep(5 * time.Millisecond) {
+			var waiting int
+			if err := probe.QueryRow(`SELECT COUNT(*) FROM pg_locks WHERE NOT granted`).Scan(&waiting); err != nil {
+				return err
+			}
+			if waiting > 0 {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-reset; err != nil {
+		t.Fatal(err)
+	}
+	a, err := st1.Account(context.Background(), op.name)
+	if err != nil || !a.Disabled || a.TOTPSecret == op.secret {
+		t.Errorf("account after a disable and a reset at once: disabled %v, secret renewed %v (%v); want disabled, renewed", a.Disabled, a.TOTPSecret != op.secret, err)
+	}
 }

@@ -90,6 +90,13 @@ type Accounts interface {
 	// UpdateAccount replaces the role, facilities, password, TOTP secret
 	// (resetting its step) and disabled flag of a.Name.
 	UpdateAccount(ctx context.Context, a Account) error
+	// SetAccountDisabled disables (or enables) account name, and
+	// SetAccountTOTP gives it a new TOTP secret (its step reset); each
+	// writes its own column only, so a disable and a reset at once by two
+	// admins both hold (UpdateAccount writes back the whole row it was
+	// given, and one of the two would undo the other).
+	SetAccountDisabled(ctx context.Context, name string, disabled bool) error
+	SetAccountTOTP(ctx context.Context, name, secret string) error
 	// UseTOTPStep records that account name accepted a code of step; it
 	// reports false when that step or a later one was already used (a
 	// replayed code).
@@ -203,6 +210,28 @@ func (s *sqlStore) UpdateAccount(ctx context.Context, a Account) error {
 	_, err = s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_accounts SET role = ?, facilities = ?, password_hash = ?, totp_secret = ?, totp_step = ?, disabled = ? WHERE name = ?`),
 		string(a.Role), strings.Join(a.Facilities, ","), a.PasswordHash, a.TOTPSecret, step, boolInt(a.Disabled), a.Name)
 	return s.errf2("update account "+a.Name, err)
+}
+
+func (s *sqlStore) SetAccountDisabled(ctx context.Context, name string, disabled bool) error {
+	return s.setAccount(ctx, name, "disable", `disabled = ?`, boolInt(disabled))
+}
+
+func (s *sqlStore) SetAccountTOTP(ctx context.Context, name, secret string) error {
+	return s.setAccount(ctx, name, "reset the second factor of", `totp_secret = ?, totp_step = 0`, secret)
+}
+
+// setAccount applies set to account name, or says there is no such account.
+func (s *sqlStore) setAccount(ctx context.Context, name, op, set string, args ...any) error {
+	res, err := s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_accounts SET `+set+` WHERE name = ?`), append(args, name)...)
+	if err != nil {
+		return s.errf(op+" account "+name, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return s.errf(op+" account "+name, err)
+	} else if n == 0 {
+		return ErrNoAccount
+	}
+	return nil
 }
 
 func (s *sqlStore) UseTOTPStep(ctx context.Context, name string, step int64) (bool, error) {
