@@ -135,5 +135,12 @@ func (r Rules) decide(q Request) Decision {
 		return deny(least.denial())
 	}
 	dec.Allow, dec.Max, dec.EndsBy = true, least.d, least.reason
+	if trusted {
+		// bounds[0] is closing, bounds[1] the turn end when there is one.
+		dec.Wall, dec.WallBy = bounds[0].d, bounds[0].reason
+		if len(r.Rotation) > 0 && bounds[1].d < dec.Wall {
+			dec.Wall, dec.WallBy = bounds[1].d, bounds[1].reason
+		}
+	}
 	return dec
 }

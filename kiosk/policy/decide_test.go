@@ -138,6 +138,20 @@ func TestDecide(t *testing.T) {
 				tc.req(&q)
 			}
 			got := r.Decide(q)
+			// The wall-clock bound: on a trusted clock, the least of closing
+			// and the turn's end, never less than Max (Max is the least of
+			// all); the one that gave Max when one did.
+			switch wall := got.Wall; {
+			case !got.Allow || !q.ClockTrusted:
+				if wall != 0 || got.WallBy != "" {
+					t.Errorf("Wall %v by %q, want none (denied, or the clock untrusted)", wall, got.WallBy)
+				}
+			case wall < got.Max || (got.WallBy != ReasonClosing && got.WallBy != ReasonTurnEnd):
+				t.Errorf("Wall %v by %q with Max %v, want at least Max, by closing or turn_end", wall, got.WallBy, got.Max)
+			case (got.EndsBy == ReasonClosing || got.EndsBy == ReasonTurnEnd) && (wall != got.Max || got.WallBy != got.EndsBy):
+				t.Errorf("Wall %v by %q, want Max %v by %q", wall, got.WallBy, got.Max, got.EndsBy)
+			}
+			got.Wall, got.WallBy = 0, ""
 			want := Decision{Allow: tc.allow, Reason: tc.reason, Max: tc.max, EndsBy: tc.endsBy,
 				Period: PeriodOf(q.Now, r.Period, r.Location)}
 			if got != want {

@@ -334,6 +334,13 @@ type Decision struct {
 	Max    time.Duration // the longest this call may talk (Allow true)
 	EndsBy Reason        // which bound gives Max: one of AllBounds
 	Period Period        // the period the call is billed to
+	// Wall is the least of the wall-clock bounds (the time to closing and
+	// to the end of the block's turn, on a trusted clock), WallBy which:
+	// instants, which a call reaches from the tap however long it waits
+	// for its handset or its answer, also when another bound gave Max.
+	// 0 and "": none (an untrusted clock).
+	Wall   time.Duration
+	WallBy Reason
 }
 
 // Decide applies the rules to a tap, in a fixed order so the reason an

@@ -14,6 +14,8 @@ type call struct {
 	rec        record.Call
 	max        time.Duration // talk time allowed from talk start (see startTalking)
 	authorised time.Duration // mono instant of the tap's decision
+	wall       time.Duration // the decision's wall-clock bound from authorised (0: none)
+	wallBy     record.EndReason
 	granted    time.Duration // mono instant the relay closed
 	talking    bool          // talk time runs: from off-hook, or with a modem from the answer
 	talkStart  time.Duration // mono
@@ -103,11 +105,14 @@ func (e *Engine) startTalking() {
 	}
 	c.talking = true
 	c.talkStart = e.clk.Mono()
-	if r := c.rec.EndReason; r == record.EndClosing || r == record.EndTurnEnd {
+	if c.wall > 0 {
 		// A wall-clock bound is an instant, reached on the monotonic
-		// clock from the tap: waiting for the handset does not extend
-		// the booth's hours.
-		c.max = max(c.max-(c.talkStart-c.authorised), 0)
+		// clock from the tap: waiting for the handset (or choosing and
+		// ringing) does not extend the booth's hours, also when another
+		// bound was the least at the tap.
+		if left := max(c.wall-(c.talkStart-c.authorised), 0); left < c.max {
+			c.max, c.rec.EndReason = left, c.wallBy
+		}
 	}
 	c.rec.TalkStartAt = e.clk.Now()
 	c.nextCkpt = c.talkStart + e.cfg.Checkpoint

@@ -35,6 +35,7 @@ func TestCallEnds(t *testing.T) {
 		charged time.Duration
 		offAt   time.Duration // mono instant the relay opened
 		state   State
+		onAt    time.Duration // mono instant the relay closed, when the handset is lifted later than 1 s
 	}{
 		{name: "hangup", script: script(90*sec+300*time.Millisecond, onHook, time.Minute),
 			reason: EndHangup, talked: 90*sec + 300*time.Millisecond, charged: 90 * sec, offAt: 91*sec + 300*time.Millisecond, state: StateReady},
@@ -44,6 +45,12 @@ func TestCallEnds(t *testing.T) {
 			reason: "per_call_cap", talked: 3 * time.Minute, charged: 3 * time.Minute, offAt: 1*sec + 3*time.Minute, state: StateReady},
 		{name: "closing time", script: append([]any{func(r *rig) { r.fc.SetWall(time.Date(2026, 11, 30, 16, 58, 0, 0, wib)) }}, script(10*time.Minute)...),
 			reason: "closing", talked: 2*time.Minute - sec, charged: 2*time.Minute - sec, offAt: 2 * time.Minute, state: StateClosed},
+		// The quota is the least bound at the tap, but the handset is
+		// lifted late: closing is an instant, and still cuts the call.
+		{name: "closing reached before a quota that was less at the tap", script: []any{
+			setUsage("i1", record.Usage{Used: 2*time.Minute + 5*sec}), func(r *rig) { r.fc.SetWall(time.Date(2026, 11, 30, 16, 52, 0, 0, wib)) },
+			tap(inmate1), 15 * sec, offHook, 10 * time.Minute},
+			reason: "closing", talked: 7*time.Minute + 45*sec, charged: 7*time.Minute + 45*sec, offAt: 8 * time.Minute, state: StateClosed, onAt: 15 * sec},
 		{name: "turn end", mod: func(c *Config) {
 			c.Rules.Rotation = policy.Rotation{"A": {Weekly: map[time.Weekday][]policy.Window{time.Monday: {{From: 9 * 60, To: 9*60 + 4}}}}}
 		}, script: script(10 * time.Minute),
@@ -96,6 +103,9 @@ func TestCallEnds(t *testing.T) {
 			// lifted, never at the tap: a hook switch that reads on-hook
 			// (held down, its wire cut) passes nothing.
 			want := []time.Duration{1 * sec}
+			if tc.onAt > 0 {
+				want = []time.Duration{tc.onAt}
+			}
 			switch {
 			case tc.reason == EndNoOffHook:
 				want = nil

@@ -100,13 +100,13 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 	if e.dialer != nil {
 		// The inmate chooses whom to call first; the call is journaled
 		// when it is dialled.
-		e.startChoosing(rec, dec.Max)
+		e.startChoosing(rec, dec)
 		return
 	}
 	if !e.journal(&rec) {
 		return
 	}
-	e.grant(rec, dec.Max)
+	e.grant(rec, dec)
 }
 
 // request is the policy request of an inmate's tap as the booth itself sees
@@ -231,9 +231,9 @@ func (e *Engine) journal(rec *record.Call) bool {
 
 // grant holds a journaled call for the handset; the relay closes when it is
 // lifted (startTalking), with the talk time.
-func (e *Engine) grant(rec record.Call, maxTalk time.Duration) {
-	now := e.clk.Mono()
-	e.call = &call{rec: rec, max: maxTalk, authorised: now, granted: now}
+func (e *Engine) grant(rec record.Call, dec policy.Decision) {
+	now, maxTalk := e.clk.Mono(), dec.Max
+	e.call = &call{rec: rec, max: maxTalk, authorised: now, granted: now, wall: dec.Wall, wallBy: endReason(dec.WallBy)}
 	e.log.Info("call granted", "call", rec.CallID, "card", e.tags.Tag(rec.Card), "inmate", rec.Inmate, "max", maxTalk, "ends_by", rec.EndReason, "offline", rec.Offline, "clock_trusted", e.trusted)
 	e.observe(Activity{Kind: ActivityGranted, CallID: rec.CallID, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, Max: maxTalk})
 	e.show(signal.CardAccepted)
