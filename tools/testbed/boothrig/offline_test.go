@@ -105,6 +105,11 @@ func TestRigOfflineOverspend(t *testing.T) {
 			if err := b.Lift(); err != nil {
 				t.Fatal(err)
 			}
+			// The relay closes once the booth reads the handset lifted
+			// (the hook debounce), then opens at the cut-off.
+			if err := b.WaitRelay(ctx, true); err != nil {
+				t.Fatal(err)
+			}
 			if err := b.WaitRelay(ctx, false); err != nil { // the cut-off
 				t.Fatal(err)
 			}
