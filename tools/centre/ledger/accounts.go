@@ -222,11 +222,7 @@ func (s *sqlStore) SetAccountTOTP(ctx context.Context, name, secret string) erro
 
 // setAccount applies set to account name, or says there is no such account.
 func (s *sqlStore) setAccount(ctx context.Context, name, op, set string, args ...any) error {
-	res, err := s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_accounts SET `+set+` WHERE name = ?`), append(args, name)...)
-	if err != nil {
-		return s.errf(op+" account "+name, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
+	if n, err := rowsChanged(s.on(ctx).ExecContext(ctx, s.q(`UPDATE console_accounts SET `+set+` WHERE name = ?`), append(args, name)...)); err != nil {
 		return s.errf(op+" account "+name, err)
 	} else if n == 0 {
 		return ErrNoAccount

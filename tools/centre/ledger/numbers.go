@@ -455,16 +455,12 @@ func (s *sqlStore) numbersOf(ctx context.Context, tx *sql.Tx, facility, person s
 	return out, rows.Err()
 }
 
-// setNumberStatus writes n's decision over the status was it was read
-// in: on PostgreSQL a decision committed meanwhile by another account (a
+// setNumberStatus writes n's decision over the status it was read in: on
+// PostgreSQL a decision committed meanwhile by another account (a
 // revocation while this one approves) is refused, not overwritten.
 func (s *sqlStore) setNumberStatus(ctx context.Context, tx *sql.Tx, n NumberEntry, was NumberStatus) error {
-	res, err := tx.ExecContext(ctx, s.q(`UPDATE numbers SET status = ?, decided_by = ?, decided_ms = ?, reason = ? WHERE facility = ? AND id = ? AND status = ?`),
-		string(n.Status), n.DecidedBy, msOf(n.DecidedAt), n.Reason, n.Facility, n.ID, string(was))
-	if err != nil {
-		return err
-	}
-	if k, err := res.RowsAffected(); err != nil {
+	if k, err := rowsChanged(tx.ExecContext(ctx, s.q(`UPDATE numbers SET status = ?, decided_by = ?, decided_ms = ?, reason = ? WHERE facility = ? AND id = ? AND status = ?`),
+		string(n.Status), n.DecidedBy, msOf(n.DecidedAt), n.Reason, n.Facility, n.ID, string(was))); err != nil {
 		return err
 	} else if k != 1 {
 		return fmt.Errorf("%w: it was decided by another account meanwhile; look at it again", ErrState)

@@ -132,13 +132,9 @@ func (s *sqlStore) DecideOfficer(ctx context.Context, facility, card, person, by
 		}
 		// Guarded by what was read: on PostgreSQL an import committed
 		// meanwhile (a new person, pending again) is not overwritten.
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE cards SET officer_status = ?, decided_by = ?, decided_ms = ?, reason = ?
+		if n, err := rowsChanged(tx.ExecContext(ctx, s.q(`UPDATE cards SET officer_status = ?, decided_by = ?, decided_ms = ?, reason = ?
 			WHERE facility = ? AND card = ? AND officer_status = ? AND person = ? AND added_by = ? AND deleted = 0`),
-			string(o.Status), o.DecidedBy, msOf(o.DecidedAt), o.Reason, facility, card, string(OfficerPending), person, o.AddedBy)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
+			string(o.Status), o.DecidedBy, msOf(o.DecidedAt), o.Reason, facility, card, string(OfficerPending), person, o.AddedBy)); err != nil {
 			return err
 		} else if n != 1 {
 			return fmt.Errorf("%w: it changed while being decided", ErrCardChanged)

@@ -336,12 +336,8 @@ func (s *sqlStore) DeleteCards(ctx context.Context, facility string, cards []str
 			return err
 		}
 		for chunk := range chunks(ids) {
-			res, err := tx.ExecContext(ctx, s.q(`UPDATE cards SET deleted = 1, version = ? WHERE facility = ? AND deleted = 0 AND card IN (?`+repeatComma(len(chunk)-1)+`)`),
-				append([]any{v, facility}, chunk...)...)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
+			if n, err := rowsChanged(tx.ExecContext(ctx, s.q(`UPDATE cards SET deleted = 1, version = ? WHERE facility = ? AND deleted = 0 AND card IN (?`+repeatComma(len(chunk)-1)+`)`),
+				append([]any{v, facility}, chunk...)...)); err != nil {
 				return err
 			} else if n != int64(len(chunk)) {
 				return s.notLive(ctx, tx, facility, v, chunk)

@@ -653,6 +653,15 @@ func (s *sqlStore) sumMs(col string) string {
 	return `CAST(TOTAL(` + col + `) AS INTEGER)`
 }
 
+// rowsChanged is how many rows an update (Exec's answer) changed: the
+// writes guarded by what they read check it was the one row they meant.
+func rowsChanged(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
 // durMs converts milliseconds to a Duration, saturating instead of
 // wrapping (policy.Millis).
 func durMs(n int64) time.Duration { return policy.Millis(n) }
