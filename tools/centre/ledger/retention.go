@@ -399,9 +399,6 @@ func (s *sqlStore) pseudonymiseConflictCharges(ctx context.Context, tx *sql.Tx, 
 		return err
 	}
 	for _, k := range named {
-		if strings.HasPrefix(k[0], pseudonymPrefix) {
-			continue // purged already
-		}
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE conflict_charges SET inmate = ? WHERE device = ? AND chain = ? AND seq = ? AND inmate = ? AND period = ?`),
 			pseudonym(key, k[0]), device, chain, seq, k[0], k[1]); err != nil {
 			return err
