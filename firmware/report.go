@@ -20,6 +20,7 @@ const (
 	faultDriver            fault = "booth_driver"       // the booth driver did not answer
 	faultCallsUnclosed     fault = "calls_unclosed"     // ended calls the store could not close yet
 	faultDenialsUnrecorded fault = "denials_unrecorded" // denials the store could not write yet
+	faultHookSuspect       fault = "hook_suspect"       // calls in a row ended with the hook switch never changing (session.Config.HookStillCalls)
 
 	// The modem's causes (drivers/modem.AllCauses), as modemFault names them.
 	faultModemNoSIM      fault = "modem_no_sim"      // no usable SIM
@@ -30,7 +31,7 @@ const (
 )
 
 // allFaults lists every fault, for the tests that give each its words.
-var allFaults = []fault{faultPanelOpen, faultRelay, faultReaderDown, faultDriver, faultCallsUnclosed, faultDenialsUnrecorded,
+var allFaults = []fault{faultPanelOpen, faultRelay, faultReaderDown, faultDriver, faultCallsUnclosed, faultDenialsUnrecorded, faultHookSuspect,
 	faultModemNoSIM, faultModemSIMPIN, faultModemNoNetwork, faultModemWeakSignal, faultModemFault}
 
 // Words of the self-test's heartbeat: a booth under test takes no calls.
@@ -63,6 +64,9 @@ func boothReport(s session.Status, bs booth.State, bsErr error, readerUp bool) u
 	}
 	if s.Unrecorded > 0 {
 		faults = append(faults, string(faultDenialsUnrecorded))
+	}
+	if s.HookSuspect {
+		faults = append(faults, string(faultHookSuspect))
 	}
 	return uplink.BoothState{
 		State:        string(s.State),

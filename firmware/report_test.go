@@ -33,6 +33,7 @@ func TestBoothReport(t *testing.T) {
 		{"driver silent", session.Status{State: session.StateReady}, booth.State{}, errors.New("closed"), true, []string{"booth_driver"}},
 		{"store behind", session.Status{State: session.StateOutOfService, OutOfService: []session.Cause{session.CauseStore}, PendingCloses: 1, Unrecorded: 2},
 			booth.State{}, nil, true, []string{"calls_unclosed", "denials_unrecorded"}},
+		{"hook switch suspect", session.Status{State: session.StateReady, HookSuspect: true}, booth.State{}, nil, true, []string{"hook_suspect"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

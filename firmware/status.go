@@ -59,6 +59,7 @@ type sessionDoc struct {
 	OutOfService  []session.Cause `json:"out_of_service,omitempty"`
 	ClockTrusted  bool            `json:"clock_trusted"`
 	OffHook       bool            `json:"off_hook"`
+	HookSuspect   bool            `json:"hook_suspect"`
 	Calls         int             `json:"calls"`
 	Denials       int             `json:"denials"`
 	OfficerActs   int             `json:"officer_acts"`
@@ -87,7 +88,7 @@ func snapshot(cfg *config.Config, eng *session.Engine, r *rfid.Reader, up *uplin
 		BootID: bootID, Activity: act.recent(),
 		Session: sessionDoc{
 			State: s.State, Inmate: s.Inmate, CallID: s.CallID, LeftMs: s.Left.Milliseconds(),
-			OutOfService: s.OutOfService, ClockTrusted: s.ClockTrusted, OffHook: s.OffHook, Calls: s.Calls, Denials: s.Denials,
+			OutOfService: s.OutOfService, ClockTrusted: s.ClockTrusted, OffHook: s.OffHook, HookSuspect: s.HookSuspect, Calls: s.Calls, Denials: s.Denials,
 			OfficerActs: s.OfficerActs, PendingCloses: s.PendingCloses, Unrecorded: s.Unrecorded,
 		},
 		Reader: r.Stats(),
@@ -213,6 +214,13 @@ func printStatus(w io.Writer, c *i18n.Catalogue, d statusDoc) {
 		fmt.Fprintln(w, c.T("status.reader_up"))
 	} else {
 		fmt.Fprintln(w, c.T("status.reader_down", d.Reader.LastErr))
+	}
+	if d.Session.HookSuspect {
+		key := "status.hook_stuck_down"
+		if d.Session.OffHook {
+			key = "status.hook_stuck_up"
+		}
+		fmt.Fprintln(w, c.T(key))
 	}
 	if m := d.Modem; m != nil {
 		if m.Up {

@@ -222,6 +222,10 @@ func TestPrintStatus(t *testing.T) {
 	offline.Session.State = session.StateReady
 	offline.Reader.LastErr = "unplugged"
 	offline.Gateway = gatewayDoc{Configured: true, ClockKnown: true, ClockOffsetMs: -1500}
+	stuckDown := base
+	stuckDown.Session = sessionDoc{State: session.StateReady, HookSuspect: true}
+	stuckUp := stuckDown
+	stuckUp.Session.OffHook = true
 	tests := []struct {
 		name, lang string
 		d          statusDoc
@@ -230,6 +234,9 @@ func TestPrintStatus(t *testing.T) {
 		{"talking en", "en", talking, []string{"State: Call in progress", "Time left: 1m30s", "Reader: working", "Records waiting to upload: 7"}, []string{"Gateway"}},
 		{"offline en", "en", offline, []string{"Reader: down (unplugged)", "Gateway: offline since never", "Clock offset: -1.5s", "Last sync: never"}, []string{"Time left"}},
 		{"talking id", "id", talking, []string{"Sisa waktu: 1m30s", "Catatan menunggu diunggah: 7"}, nil},
+		{"hook stuck on-hook", "en", stuckDown, []string{"Hook switch: suspect, reads on-hook"}, []string{"off-hook"}},
+		{"hook stuck off-hook", "en", stuckUp, []string{"Hook switch: suspect, reads off-hook"}, nil},
+		{"hook switch working", "en", offline, nil, []string{"Hook switch"}},
 	}
 	for _, tt := range tests {
 		var b bytes.Buffer

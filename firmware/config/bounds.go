@@ -51,7 +51,7 @@ var durationBounds = map[string]span{
 	"policy.untrusted_cap":     {hi: longestCall, why: "the longest call while the clock is not set"},
 	"policy.officer_grant":     {hi: longestCall, why: "the most one officer tap may grant"},
 	"policy.billing.minimum":   {hi: 10 * time.Minute, why: "a minimum charge is a minute or two"},
-	"session.off_hook_timeout": {hi: 5 * time.Minute, why: "a granted booth waits this long with the relay closed"},
+	"session.off_hook_timeout": {hi: 5 * time.Minute, why: "a granted call holds the inmate's minutes (and the centre's lease) this long before the handset is lifted"},
 	"session.checkpoint": {lo: time.Second, hi: time.Minute,
 		why: "a power cut bills at most one interval less than was talked, and each checkpoint is a write to the SD card"},
 	"session.officer_timeout":     {hi: 10 * time.Minute, why: "an unattended booth stays in officer mode this long"},

@@ -252,13 +252,15 @@ const (
 	EventModemDown          EventName = "modem_down"           // the modem or its network stopped working (Detail: the cause)
 	EventModemUp            EventName = "modem_up"             // the modem and its network work again
 	EventIncomingRefused    EventName = "incoming_refused"     // a call to the booth's SIM, refused (a booth never receives calls)
+	EventHookSuspect        EventName = "hook_suspect"         // calls in a row ended with the hook switch never changing (Detail: which way it reads)
+	EventHookOK             EventName = "hook_ok"              // the hook switch changed again after hook_suspect
 )
 
 // AllEvents lists every EventName, for tests that give each its place.
 var AllEvents = []EventName{
 	EventTamper, EventRelayFault, EventReaderDown, EventReaderUp, EventPowerLossRecovered,
 	EventClockTrusted, EventClockUntrusted, EventPolicyApplied, EventDenialsUnrecorded,
-	EventModemDown, EventModemUp, EventIncomingRefused,
+	EventModemDown, EventModemUp, EventIncomingRefused, EventHookSuspect, EventHookOK,
 }
 
 // Role is what a card is in the roster.

@@ -32,6 +32,8 @@ const (
 	ActivityReaderDown   ActivityKind = "reader_down"   // the card reader stopped answering: Detail
 	ActivityReaderUp     ActivityKind = "reader_up"     // the card reader answers again
 	ActivityFault        ActivityKind = "fault"         // a relay or store fault, a refused clear: Detail
+	ActivityHookSuspect  ActivityKind = "hook_suspect"  // calls in a row ended with the hook switch never changing: Detail
+	ActivityHookOK       ActivityKind = "hook_ok"       // the hook switch changed again after hook_suspect
 	// A booth with a modem.
 	ActivityChoosing  ActivityKind = "choosing"   // a tap authorised, waiting for the number: Card, Inmate, Max
 	ActivityDialling  ActivityKind = "dialling"   // a registered number dialled: CallID, Inmate, Slot
@@ -45,6 +47,7 @@ var AllActivities = []ActivityKind{
 	ActivityReady, ActivityStopped, ActivityGranted, ActivityTalking, ActivityDenied, ActivityEnded,
 	ActivityOfficerMode, ActivityOfficerLeft, ActivityOfficer, ActivityFaultCleared,
 	ActivityPanelOpen, ActivityPanelClosed, ActivityReaderDown, ActivityReaderUp, ActivityFault,
+	ActivityHookSuspect, ActivityHookOK,
 	ActivityChoosing, ActivityDialling, ActivityRinging, ActivityModemDown, ActivityModemUp,
 }
 
@@ -66,7 +69,7 @@ type Activity struct {
 	Charged time.Duration        // ActivityEnded
 	Before  time.Duration        // ActivityOfficer: remaining before
 	After   time.Duration        // ActivityOfficer: remaining after
-	Detail  string               // ActivityReaderDown, ActivityFault, ActivityModemDown: what failed
+	Detail  string               // ActivityReaderDown, ActivityFault, ActivityModemDown, ActivityHookSuspect: what failed
 	Slot    int                  // ActivityDialling: the number's slot (0: chosen by full number)
 	Outcome record.Outcome       // ActivityEnded of a dialled call
 }

@@ -22,6 +22,7 @@ type call struct {
 	nextWarn   int           // index into Engine.warnings
 	nextCkpt   time.Duration // mono
 	dial       *dialling     // a booth with a modem; nil: relay-only
+	hookMoved  bool          // the hook switch changed during the call (hookWatch)
 }
 
 // journaled reports whether the call is in the journal (the relay may be on).
@@ -72,6 +73,9 @@ func (e *Engine) recover() {
 // down, a talking call ends. With a modem, lifting it places the call once
 // a number is chosen, and putting it down hangs up a dialled call.
 func (e *Engine) hook(off bool) {
+	if off != e.offHook {
+		e.hookMoved()
+	}
 	e.offHook = off
 	c := e.call
 	switch {
@@ -167,6 +171,7 @@ func (e *Engine) endCall(reason record.EndReason) {
 	if c == nil {
 		return
 	}
+	e.hookWatch(c, reason)
 	if !c.journaled() {
 		e.abandon(c, reason)
 		return

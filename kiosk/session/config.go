@@ -68,6 +68,16 @@ type Config struct {
 	// RingTimeout is how long a dialled call may go unanswered before the
 	// booth hangs up (not_answered, outcome no_answer). Default 60 s.
 	RingTimeout time.Duration
+	// HookStillCalls is how many calls in a row may end with the hook
+	// switch never changing, from before the first of them to the end of
+	// the last (never lifted, or never put down), before the booth
+	// reports the switch as suspect: event hook_suspect, the status and
+	// the heartbeat's fault, the centre's alert. A switch stuck on-hook
+	// (held down, its wire cut) lets no call talk; one stuck off-hook
+	// bills every call to its limit after the handset is put down. A
+	// call ended by the booth's own fault (tamper, relay, store, power,
+	// modem, shutdown) is not counted. Default 3.
+	HookStillCalls int
 	// ClockTrustedAtStart is true on a booth with a battery-backed
 	// real-time clock; otherwise the wall clock is untrusted until a
 	// ClockTrust{true} input.
@@ -135,6 +145,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.OfficerRateLimit == 0 {
 		c.OfficerRateLimit = 6
+	}
+	if c.HookStillCalls < 0 {
+		return c, fmt.Errorf("session: hook_still_calls is %d; it must not be negative (0 takes the default 3)", c.HookStillCalls)
+	}
+	if c.HookStillCalls == 0 {
+		c.HookStillCalls = 3
 	}
 	if c.Warnings == nil {
 		c.Warnings = DefaultWarnings

@@ -44,6 +44,7 @@ type Status struct {
 	OutOfService  []Cause       // causes, sorted
 	ClockTrusted  bool          //
 	OffHook       bool          // the handset is lifted, as the hook switch reads (a switch stuck down shows here)
+	HookSuspect   bool          // Config.HookStillCalls calls in a row ended with the hook switch never changing
 	Calls         int           // calls closed by this engine
 	Denials       int           // taps denied by this engine
 	OfficerActs   int           // officer records written by this engine
@@ -71,6 +72,8 @@ type Engine struct {
 	call      *call
 	officer   *officer
 	offHook   bool
+	hookStill int  // calls ended in a row with the hook switch unchanged (hookWatch)
+	hookStuck bool // hookStill reached Config.HookStillCalls; cleared when the switch changes
 	panelOpen bool // the tamper switch says the panel is open now
 	trusted   bool
 	oos       map[Cause]bool
@@ -358,6 +361,7 @@ func (e *Engine) publish() {
 		State:         StateReady,
 		ClockTrusted:  e.trusted,
 		OffHook:       e.offHook,
+		HookSuspect:   e.hookStuck,
 		Calls:         e.calls,
 		Denials:       e.denials,
 		OfficerActs:   e.officerActs,

@@ -38,6 +38,8 @@ func TestEveryEventRecorded(t *testing.T) {
 		record.EventModemDown:         {before: withModem, script: []any{ModemHealth{Up: false, Cause: "no_network"}}},
 		record.EventModemUp:           {before: withModem, script: []any{ModemHealth{Up: false, Cause: "no_sim"}, ModemHealth{Up: true}}},
 		record.EventIncomingRefused:   {before: withModem, script: []any{Incoming{From: "+6287777777777"}}},
+		record.EventHookSuspect:       {script: []any{tap(inmate1), time.Minute, tap(inmate1), time.Minute, tap(inmate1), time.Minute}},
+		record.EventHookOK:            {script: []any{tap(inmate1), time.Minute, tap(inmate1), time.Minute, tap(inmate1), time.Minute, offHook}},
 	}
 	for _, name := range record.AllEvents {
 		t.Run(string(name), func(t *testing.T) {

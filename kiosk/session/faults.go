@@ -173,3 +173,50 @@ func (e *Engine) probe() {
 		e.showIdle()
 	}
 }
+
+// hookWatch counts a call that ends with the hook switch unchanged since
+// before it began (hookMoved), and reports the switch as suspect once
+// Config.HookStillCalls such calls come in a row. Every call an inmate
+// makes moves the switch at least once (lifted, or put down at its end), so
+// calls that never move it are a switch stuck one way: on-hook, no call can
+// talk and each ends no_offhook; off-hook, each call bills to its limit
+// after the handset is put down. Neither puts the booth out of service: an
+// inmate who taps and walks away three times must not take a working
+// booth from the others; the centre's alert sends a technician.
+func (e *Engine) hookWatch(c *call, reason record.EndReason) {
+	if c.hookMoved {
+		return // the switch works: hookMoved started the count again
+	}
+	switch reason {
+	case EndTamper, EndFault, EndStoreError, EndShutdown, EndPowerLoss, EndModemDown:
+		return // the booth's own fault ended it: nothing said about the switch
+	}
+	e.hookStill++
+	if e.hookStuck || e.hookStill < e.cfg.HookStillCalls {
+		return
+	}
+	e.hookStuck = true
+	detail := fmt.Sprintf("%d call(s) in a row ended with the handset never lifted: the hook switch reads on-hook (stuck down, or its wire cut), so no call can talk; check the switch and its wiring", e.hookStill)
+	if e.offHook {
+		detail = fmt.Sprintf("%d call(s) in a row ended with the handset never put down: the hook switch reads off-hook (stuck up), so each call bills to its limit; check the switch and its wiring", e.hookStill)
+	}
+	e.log.Warn("hook switch suspect", "detail", detail)
+	e.observe(Activity{Kind: ActivityHookSuspect, Detail: detail})
+	e.event(record.EventHookSuspect, detail)
+}
+
+// hookMoved: the hook switch changed, so it works; a suspect switch is
+// reported working again.
+func (e *Engine) hookMoved() {
+	e.hookStill = 0
+	if e.call != nil {
+		e.call.hookMoved = true
+	}
+	if !e.hookStuck {
+		return
+	}
+	e.hookStuck = false
+	e.log.Info("hook switch changed again: no longer suspect")
+	e.observe(Activity{Kind: ActivityHookOK})
+	e.event(record.EventHookOK, "")
+}

@@ -20,6 +20,7 @@ const (
 	AlertTamper         AlertKind = "tamper"          // the panel opened (a cause until an officer clears it) or is open now
 	AlertRelayFault     AlertKind = "relay_fault"     // the relay did not follow its command
 	AlertReaderDown     AlertKind = "reader_down"     // the card reader does not answer
+	AlertHookSuspect    AlertKind = "hook_suspect"    // calls in a row ended with the hook switch never changing
 	AlertStoreReplaced  AlertKind = "store_replaced"  // the booth's store was wiped, re-flashed or swapped
 	AlertCloneSuspected AlertKind = "clone_suspected" // its identity ran on two machines at once
 	AlertChainFlags     AlertKind = "chain_flags"     // gaps, edits, conflicts, rewrites: open chain flags
@@ -28,7 +29,7 @@ const (
 
 // AllAlertKinds lists every AlertKind, for tests that give each its place
 // (a label in both languages, a rule).
-var AllAlertKinds = []AlertKind{AlertOffline, AlertTamper, AlertRelayFault, AlertReaderDown, AlertStoreReplaced, AlertCloneSuspected, AlertChainFlags, AlertOutboxGrowing}
+var AllAlertKinds = []AlertKind{AlertOffline, AlertTamper, AlertRelayFault, AlertReaderDown, AlertHookSuspect, AlertStoreReplaced, AlertCloneSuspected, AlertChainFlags, AlertOutboxGrowing}
 
 // AlertRules are the thresholds of the conditions.
 type AlertRules struct {
@@ -141,7 +142,7 @@ func (s *sqlStore) AlertAcksOf(ctx context.Context, facility string) ([]StoredAc
 // gateway's metrics export each as wartel_booth_condition through
 // HeartbeatStates, the decision Alerts makes, so the page and the rules
 // cannot disagree.
-var HeartbeatAlertKinds = []AlertKind{AlertTamper, AlertRelayFault, AlertReaderDown, AlertCloneSuspected}
+var HeartbeatAlertKinds = []AlertKind{AlertTamper, AlertRelayFault, AlertReaderDown, AlertHookSuspect, AlertCloneSuspected}
 
 // heartbeatWords are the words of a heartbeat each condition is read
 // from: the engine's out-of-service causes (kiosk/session) and the
@@ -150,6 +151,8 @@ var heartbeatWords = map[AlertKind]struct{ causes, faults []string }{
 	AlertTamper:     {[]string{string(session.CauseTamper)}, []string{"panel_open"}},
 	AlertRelayFault: {[]string{string(session.CauseRelay)}, []string{"relay_fault"}},
 	AlertReaderDown: {[]string{string(session.CauseReader)}, []string{"reader_down"}},
+	// Not a cause: a suspect hook switch leaves the booth in service.
+	AlertHookSuspect: {nil, []string{"hook_suspect"}},
 }
 
 // HeartbeatStates reports whether the device's last heartbeat states the
@@ -248,6 +251,9 @@ func Alerts(ctx context.Context, s Store, facility string, now time.Time, r Aler
 		}
 		if HeartbeatStates(d, AlertReaderDown) {
 			raise(AlertReaderDown, ev[string(record.EventReaderDown)], "card reader not answering; check its cable")
+		}
+		if HeartbeatStates(d, AlertHookSuspect) {
+			raise(AlertHookSuspect, ev[string(record.EventHookSuspect)], "calls in a row ended with the hook switch never moving; check the switch and its wiring")
 		}
 		if d.StoreReplaced > 0 {
 			raise(AlertStoreReplaced, ev[string(EventStoreReplaced)], "store replaced %d time(s), %d record(s) lost", d.StoreReplaced, d.LostRecords)

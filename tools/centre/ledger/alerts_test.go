@@ -34,7 +34,7 @@ func TestAlerts(t *testing.T) {
 			if _, err := s.Ingest(ctx, b2.device, []record.Record{tamper}); err != nil {
 				t.Fatal(err)
 			}
-			hb("lapas-a/b02", now, []string{"panel_open", "relay_fault", "reader_down"}, []string{"reader", "relay", "tamper"}, 500)
+			hb("lapas-a/b02", now, []string{"panel_open", "relay_fault", "reader_down", "hook_suspect"}, []string{"reader", "relay", "tamper"}, 500)
 			b4 := &booth{device: "lapas-a/b04"}
 			b4.event(record.EventReaderUp)
 			gap := b4.event(record.EventReaderUp)
@@ -54,7 +54,7 @@ func TestAlerts(t *testing.T) {
 			}
 			want := []string{
 				"lapas-a/b01 booth_offline",
-				"lapas-a/b02 tamper", "lapas-a/b02 relay_fault", "lapas-a/b02 reader_down", "lapas-a/b02 outbox_growing",
+				"lapas-a/b02 tamper", "lapas-a/b02 relay_fault", "lapas-a/b02 reader_down", "lapas-a/b02 hook_suspect", "lapas-a/b02 outbox_growing",
 				"lapas-a/b03 booth_offline",
 				"lapas-a/b04 chain_flags",
 			}

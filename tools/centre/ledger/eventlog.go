@@ -179,6 +179,8 @@ var (
 		record.EventModemDown:          "modem or mobile network down: no new calls",
 		record.EventModemUp:            "modem working again",
 		record.EventIncomingRefused:    "incoming call to the booth's SIM refused",
+		record.EventHookSuspect:        "hook switch suspect: calls in a row never moved it; check the switch",
+		record.EventHookOK:             "hook switch moves again",
 	}
 	centreEventLabels = map[CentreEventKind]string{
 		EventStoreReplaced:  "store replaced: records of the old store may be lost",

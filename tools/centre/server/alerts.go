@@ -21,6 +21,7 @@ const (
 	CondTamper         = Condition(ledger.AlertTamper)         // the panel is or was opened (until an officer clears it)
 	CondRelayFault     = Condition(ledger.AlertRelayFault)     // the relay did not do what it was told
 	CondReaderDown     = Condition(ledger.AlertReaderDown)     // the card reader does not answer
+	CondHookSuspect    = Condition(ledger.AlertHookSuspect)    // calls in a row ended with the hook switch never changing
 	CondStoreReplaced  = Condition(ledger.AlertStoreReplaced)  // the booth uploads from a new store (chain)
 	CondCloneSuspected = Condition(ledger.AlertCloneSuspected) // two machines heartbeat with one identity
 	CondChainFlags     = Condition(ledger.AlertChainFlags)     // open flags on the booth's chains
@@ -29,7 +30,7 @@ const (
 
 // AllConditions lists every condition; each has an alert in alerts.yml
 // (TestAlertRulesCoverConditions).
-var AllConditions = []Condition{CondOffline, CondTamper, CondRelayFault, CondReaderDown, CondStoreReplaced, CondCloneSuspected, CondChainFlags, CondOutboxGrowing}
+var AllConditions = []Condition{CondOffline, CondTamper, CondRelayFault, CondReaderDown, CondHookSuspect, CondStoreReplaced, CondCloneSuspected, CondChainFlags, CondOutboxGrowing}
 
 // heartbeatConditions are the conditions a booth's last heartbeat states,
 // exported as wartel_booth_condition 0 or 1, each decided by the ledger's
@@ -44,6 +45,7 @@ var heartbeatConditions = []struct {
 	{CondTamper, ledger.AlertTamper},
 	{CondRelayFault, ledger.AlertRelayFault},
 	{CondReaderDown, ledger.AlertReaderDown},
+	{CondHookSuspect, ledger.AlertHookSuspect},
 	{CondCloneSuspected, ledger.AlertCloneSuspected},
 }
 
@@ -58,7 +60,7 @@ func newAlertDescs() alertDescs {
 		age: prometheus.NewDesc("wartel_booth_heartbeat_age_seconds",
 			"Seconds since the booth's last heartbeat, on the gateway's clock (booths never heard from have no series).", dev, nil),
 		condition: prometheus.NewDesc("wartel_booth_condition",
-			"1 while the booth's last heartbeat states the condition (tamper, relay_fault, reader_down) or the centre suspects a clone (clone_suspected), else 0.",
+			"1 while the booth's last heartbeat states the condition (tamper, relay_fault, reader_down, hook_suspect) or the centre suspects a clone (clone_suspected), else 0.",
 			append(dev, "condition"), nil),
 		replaced: prometheus.NewDesc("wartel_booth_stores_replaced",
 			"Stores (chains) of the booth replaced so far: wiped, re-flashed or swapped; it only grows.", dev, nil),

@@ -35,7 +35,8 @@ func TestAlertSeries(t *testing.T) {
 		c.chain, c.recs = record.NewChainID(), nil
 		c.call(protocol.PathUpload, protocol.UploadRequest{Records: []record.Record{c.callRec("em:1", "W-1", "2026-11", time.Minute)}}, nil)
 		e.clk.Advance(20 * time.Minute)
-		c.call(protocol.PathHeartbeat, protocol.HeartbeatRequest{State: "ready", Faults: []string{}, OutOfService: []string{}}, nil)
+		// b03 is in service with a hook switch that never moves.
+		c.call(protocol.PathHeartbeat, protocol.HeartbeatRequest{State: "ready", Faults: []string{"hook_suspect"}, OutOfService: []string{}}, nil)
 
 		var want strings.Builder
 		want.WriteString(`
@@ -44,12 +45,12 @@ func TestAlertSeries(t *testing.T) {
 wartel_booth_heartbeat_age_seconds{device="lapas-test/b01",facility="lapas-test"} 1200
 wartel_booth_heartbeat_age_seconds{device="lapas-test/b02",facility="lapas-test"} 1200
 wartel_booth_heartbeat_age_seconds{device="lapas-test/b03",facility="lapas-test"} 0
-# HELP wartel_booth_condition 1 while the booth's last heartbeat states the condition (tamper, relay_fault, reader_down) or the centre suspects a clone (clone_suspected), else 0.
+# HELP wartel_booth_condition 1 while the booth's last heartbeat states the condition (tamper, relay_fault, reader_down, hook_suspect) or the centre suspects a clone (clone_suspected), else 0.
 # TYPE wartel_booth_condition gauge
 `)
-		on := map[string][]Condition{"b01": {CondTamper}, "b02": {CondRelayFault, CondReaderDown}}
+		on := map[string][]Condition{"b01": {CondTamper}, "b02": {CondRelayFault, CondReaderDown}, "b03": {CondHookSuspect}}
 		for _, d := range []string{"b01", "b02", "b03"} {
-			for _, cond := range []Condition{CondCloneSuspected, CondReaderDown, CondRelayFault, CondTamper} { // label order
+			for _, cond := range []Condition{CondCloneSuspected, CondHookSuspect, CondReaderDown, CondRelayFault, CondTamper} { // label order
 				v := 0
 				if slices.Contains(on[d], cond) {
 					v = 1

@@ -337,6 +337,7 @@ type Status struct {
 		OutOfService []string `json:"out_of_service"`
 		ClockTrusted bool     `json:"clock_trusted"`
 		OffHook      bool     `json:"off_hook"`
+		HookSuspect  bool     `json:"hook_suspect"`
 		Calls        int      `json:"calls"`
 		Denials      int      `json:"denials"`
 		OfficerActs  int      `json:"officer_acts"`

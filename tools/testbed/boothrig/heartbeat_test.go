@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"wartelsuspas/kiosk/session"
 	"wartelsuspas/kiosk/uplink"
 )
 
@@ -150,4 +152,55 @@ func TestRigCardTags(t *testing.T) {
 	case t1[0] == hex.EncodeToString(unkeyed[:4]) || t2[0] == hex.EncodeToString(unkeyed[:4]):
 		t.Errorf("tags %s, %s: one is the unkeyed SHA-256 prefix", t1[0], t2[0])
 	}
+}
+
+// TestRigHookSuspectReachesCentre: a hook switch that never moves, through
+// the real daemon. Three granted calls that end with the handset never
+// lifted put hook_suspect in the heartbeat's faults, so `wartel-gateway
+// devices` shows it (the centre's hook_suspect alert reads the same word),
+// while the booth stays ready for calls; the handset lifted clears it.
+func TestRigHookSuspectReachesCentre(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r := startRig(ctx, t, Options{Configure: func(b *Booth, doc string) (string, error) {
+		out, ok := SetKey(doc, "session", "off_hook_timeout", `"1s"`)
+		if !ok {
+			return "", fmt.Errorf("%s: no off_hook_timeout in [session]", b.Config)
+		}
+		return out, nil
+	}})
+	defer r.Close()
+	b := r.Booths[0]
+	const interval = uplink.DefaultHeartbeatInterval
+	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s+trusted\s`), interval)
+	for i := range 3 {
+		s, err := b.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Session.HookSuspect {
+			t.Fatalf("hook switch suspect after %d call(s)", i)
+		}
+		if err := b.Tap(card("budi")); err != nil {
+			t.Fatal(err)
+		}
+		a, err := b.WaitActivity(ctx, s.LastSeq(), func(a Activity) bool {
+			return a.Kind == session.ActivityEnded || a.Kind == session.ActivityDenied
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Kind != session.ActivityEnded || a.End != string(session.EndNoOffHook) {
+			t.Fatalf("tap %d: %+v, want a granted call ended no_offhook", i+1, a)
+		}
+	}
+	if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.HookSuspect && s.Session.State == "ready" }); err != nil {
+		t.Fatal(err)
+	}
+	took := waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+hook_suspect\s`), interval)
+	t.Logf("hook_suspect at the centre %v after the third call", took)
+	if err := b.Lift(); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s`), interval)
 }

@@ -91,6 +91,10 @@ func describe(a boothrig.Activity, cat *i18n.Catalogue, name func(person string)
 		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.reader_up")
 	case session.ActivityFault:
 		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.fault", a.Detail)
+	case session.ActivityHookSuspect:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.hook_suspect", a.Detail)
+	case session.ActivityHookOK:
+		ev.Kind, ev.Text = pageFault, cat.T("sim.ev.hook_ok")
 	case session.ActivityChoosing:
 		ev.Kind, ev.Text = pageGranted, cat.T("sim.ev.choosing", name(a.Inmate), clockText(ms(a.MaxMs)))
 	case session.ActivityDialling:
