@@ -72,8 +72,7 @@ type Engine struct {
 	call      *call
 	officer   *officer
 	offHook   bool
-	hookStill int  // calls ended in a row with the hook switch unchanged (hookWatch)
-	hookStuck bool // hookStill reached Config.HookStillCalls; cleared when the switch changes
+	hookStill int  // calls ended in a row with the hook switch unchanged (hookWatch); suspect from Config.HookStillCalls
 	panelOpen bool // the tamper switch says the panel is open now
 	trusted   bool
 	oos       map[Cause]bool
@@ -361,7 +360,7 @@ func (e *Engine) publish() {
 		State:         StateReady,
 		ClockTrusted:  e.trusted,
 		OffHook:       e.offHook,
-		HookSuspect:   e.hookStuck,
+		HookSuspect:   e.hookSuspect(),
 		Calls:         e.calls,
 		Denials:       e.denials,
 		OfficerActs:   e.officerActs,

@@ -192,10 +192,9 @@ func (e *Engine) hookWatch(c *call, reason record.EndReason) {
 		return // the booth's own fault ended it: nothing said about the switch
 	}
 	e.hookStill++
-	if e.hookStuck || e.hookStill < e.cfg.HookStillCalls {
-		return
+	if e.hookStill != e.cfg.HookStillCalls {
+		return // not yet, or reported already
 	}
-	e.hookStuck = true
 	detail := fmt.Sprintf("%d call(s) in a row ended with the handset never lifted: the hook switch reads on-hook (stuck down, or its wire cut), so no call can talk; check the switch and its wiring", e.hookStill)
 	if e.offHook {
 		detail = fmt.Sprintf("%d call(s) in a row ended with the handset never put down: the hook switch reads off-hook (stuck up), so each call bills to its limit; check the switch and its wiring", e.hookStill)
@@ -205,17 +204,21 @@ func (e *Engine) hookWatch(c *call, reason record.EndReason) {
 	e.event(record.EventHookSuspect, detail)
 }
 
+// hookSuspect reports whether hookWatch has reported the switch suspect
+// and it has not moved since.
+func (e *Engine) hookSuspect() bool { return e.hookStill >= e.cfg.HookStillCalls }
+
 // hookMoved: the hook switch changed, so it works; a suspect switch is
 // reported working again.
 func (e *Engine) hookMoved() {
+	suspect := e.hookSuspect()
 	e.hookStill = 0
 	if e.call != nil {
 		e.call.hookMoved = true
 	}
-	if !e.hookStuck {
+	if !suspect {
 		return
 	}
-	e.hookStuck = false
 	e.log.Info("hook switch changed again: no longer suspect")
 	e.observe(Activity{Kind: ActivityHookOK})
 	e.event(record.EventHookOK, "")
