@@ -200,3 +200,64 @@ func TestCLIChangeWithoutItsAuditIsNotMade(t *testing.T) {
 		t.Errorf("the CA's %s changed without an audit entry:\n%s", ca.RevokedFile, after)
 	}
 }
+
+// TestRosterImportAuditNamesCards: an import's audit entry names each card
+// it adds or changes, as it was and as the file has it, and leaves out the
+// cards the file repeats unchanged and the block an import cannot lift; an
+// operator who moves a card to another person through a file is named by
+// the card, not hidden in a count.
+func TestRosterImportAuditNamesCards(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "state")
+	mustGW(t, "init", "-state", st)
+	const header = "role,person,name,block,card,allowance_min,blocked\n"
+	imp := func(name, rows string) {
+		t.Helper()
+		mustGW(t, "roster", "import", "-state", st, "-by", "wayan", "-facility", "lapas-a", writeFile(t, dir, name, header+rows))
+	}
+	last := func() (before, after string) {
+		t.Helper()
+		s, err := ledger.OpenSQLite(filepath.Join(st, "gateway.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		es, err := s.AuditLog(t.Context(), ledger.AuditQuery{Limit: 1})
+		if err != nil || len(es) != 1 || es[0].Action != "roster.import" {
+			t.Fatalf("newest audit entry: %+v, %v; want a roster.import", es, err)
+		}
+		return es[0].Before, es[0].After
+	}
+	imp("one.csv", "inmate,budi,Budi,A,em:0400D8B2A5,30,\ninmate,ani,Ani,A,em:0400D8B2A6,30,\n")
+	before, after := last()
+	if !strings.Contains(before, `"changed":[]`) {
+		t.Errorf("first import, before: %s; want no card changed", before)
+	}
+	for _, want := range []string{`{"card":"em:0400D8B2A5","role":"inmate","person":"budi","name":"Budi","block":"A","allowance_min":30}`, `"card":"em:0400D8B2A6"`} {
+		if !strings.Contains(after, want) {
+			t.Errorf("first import, after: %s; want %s", after, want)
+		}
+	}
+	// Budi's card now goes to Ani's person: the card that would spend
+	// another inmate's minutes. Ani's own card is repeated unchanged.
+	imp("two.csv", "inmate,ani,Budi,A,em:0400D8B2A5,30,\ninmate,ani,Ani,A,em:0400D8B2A6,30,\ninmate,dewi,Dewi,B,em:0400D8B2A7,20,\n")
+	before, after = last()
+	if want := `"changed":[{"card":"em:0400D8B2A5","role":"inmate","person":"budi",`; !strings.Contains(before, want) {
+		t.Errorf("second import, before: %s; want %s", before, want)
+	}
+	for _, want := range []string{`{"card":"em:0400D8B2A5","role":"inmate","person":"ani",`, `"card":"em:0400D8B2A7"`} {
+		if !strings.Contains(after, want) {
+			t.Errorf("second import, after: %s; want %s", after, want)
+		}
+	}
+	if strings.Contains(before+after, "em:0400D8B2A6") {
+		t.Errorf("second import: the card repeated unchanged is named: before %s, after %s", before, after)
+	}
+	// A card blocked by hand, and a file that does not block it: the
+	// block stands, so nothing changed.
+	mustGW(t, "roster", "block", "-state", st, "-by", "wayan", "-facility", "lapas-a", "-card", "em:0400D8B2A7")
+	imp("three.csv", "inmate,dewi,Dewi,B,em:0400D8B2A7,20,\n")
+	if before, after = last(); !strings.Contains(before, `"changed":[]`) || !strings.Contains(after, `"changed":[]`) {
+		t.Errorf("import over a block by hand: before %s, after %s; want nothing changed", before, after)
+	}
+}

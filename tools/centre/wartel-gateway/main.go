@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"wartelsuspas/cardid"
+	"wartelsuspas/kiosk/record"
 	"wartelsuspas/tools/centre/ca"
 	"wartelsuspas/tools/centre/ledger"
 	"wartelsuspas/tools/centre/roster"
@@ -323,8 +324,13 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 			// registered it, and when.
 			g.changed("numbers.add", *facility, fmt.Sprint(entry.ID), nil, entry)
 		}
-		g.changed("roster.import", *facility, rest[0], map[string]any{"version": now.Version, "cards": len(now.Upserts)},
-			map[string]any{"version": version, "cards_in_file": len(cards)})
+		byHand, err := s.BlockedByHand(ctx, *facility)
+		if err != nil {
+			return fmt.Errorf("read the cards of %s blocked by hand (nothing imported): %w", *facility, err)
+		}
+		was, changed := importChanges(append(now.Upserts, now.Withheld...), cards, byHand)
+		g.changed("roster.import", *facility, rest[0], map[string]any{"version": now.Version, "cards": len(now.Upserts), "changed": was},
+			map[string]any{"version": version, "cards_in_file": len(cards), "changed": changed})
 		deleted := 0
 		var gone []string
 		defer func() {
@@ -375,6 +381,54 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		}
 		return nil
 	})
+}
+
+// importChanges names, for the audit trail, the cards of an import that
+// add or change a card: was holds each changed card as it stood in the
+// roster held (before), changed as the file has it. A card the file
+// repeats unchanged is left out, as the ledger leaves it, and so is the
+// block of a card blocked by hand (byHand), which an import never lifts;
+// a file's numbers are entries of their own (numbers.add).
+func importChanges(held, file []record.CardInfo, byHand []string) (was, changed []auditCard) {
+	before := make(map[string]record.CardInfo, len(held))
+	for _, c := range held {
+		before[c.Card] = c
+	}
+	hand := make(map[string]bool, len(byHand))
+	for _, card := range byHand {
+		hand[card] = true
+	}
+	was, changed = []auditCard{}, []auditCard{}
+	for _, c := range file {
+		old, ok := before[c.Card]
+		same := old
+		if hand[c.Card] {
+			same.Blocked = c.Blocked // the block stands whatever the file says
+		}
+		if ok && cardOfAudit(same) == cardOfAudit(c) {
+			continue
+		}
+		if ok {
+			was = append(was, cardOfAudit(old))
+		}
+		changed = append(changed, cardOfAudit(c))
+	}
+	return was, changed
+}
+
+// auditCard is a roster card as an audit entry names it.
+type auditCard struct {
+	Card         string      `json:"card"`
+	Role         record.Role `json:"role"`
+	Person       string      `json:"person"`
+	Name         string      `json:"name,omitempty"`
+	Block        string      `json:"block,omitempty"`
+	AllowanceMin float64     `json:"allowance_min,omitempty"`
+	Blocked      bool        `json:"blocked,omitempty"`
+}
+
+func cardOfAudit(c record.CardInfo) auditCard {
+	return auditCard{Card: c.Card, Role: c.Role, Person: c.Person, Name: c.Name, Block: c.Block, AllowanceMin: c.Allowance.Minutes(), Blocked: c.Blocked}
 }
 
 // indent puts each line of err's message on its own indented line.
