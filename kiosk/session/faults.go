@@ -23,11 +23,15 @@ const (
 	// A booth with a modem: ModemHealth{Up: false}, cleared by ModemHealth{Up: true}.
 	CauseNetwork Cause = "network" // the modem has no usable network (not registered, no signal)
 	CauseModem   Cause = "modem"   // the modem does not work (no SIM, PIN needed, not answering)
+	// CauseHook: the hook switch read off-hook through Config.HookStillCalls
+	// calls in a row, each billed to its limit; it clears when the switch
+	// moves (the handset put down).
+	CauseHook Cause = "hook"
 )
 
 // AllCauses lists every Cause, in the order the idle lamps give them
 // precedence (causeSignal).
-var AllCauses = []Cause{CauseTamper, CauseRelay, CauseReader, CauseStore, CauseNetwork, CauseModem}
+var AllCauses = []Cause{CauseTamper, CauseRelay, CauseReader, CauseStore, CauseHook, CauseNetwork, CauseModem}
 
 // causeSignal is the lamp pattern an idle booth shows for a cause. It
 // reports false for a cause it has no pattern for; a test gives every cause
@@ -36,7 +40,7 @@ func causeSignal(c Cause) (Signal, bool) {
 	switch c {
 	case CauseTamper:
 		return signal.Tamper, true
-	case CauseRelay, CauseReader, CauseStore, CauseNetwork, CauseModem:
+	case CauseRelay, CauseReader, CauseStore, CauseHook, CauseNetwork, CauseModem:
 		return signal.OutOfService, true
 	}
 	return "", false
@@ -178,11 +182,15 @@ func (e *Engine) probe() {
 // before it began (hookMoved), and reports the switch as suspect once
 // Config.HookStillCalls such calls come in a row. Every call an inmate
 // makes moves the switch at least once (lifted, or put down at its end), so
-// calls that never move it are a switch stuck one way: on-hook, no call can
-// talk and each ends no_offhook; off-hook, each call bills to its limit
-// after the handset is put down. Neither puts the booth out of service: an
-// inmate who taps and walks away three times must not take a working
-// booth from the others; the centre's alert sends a technician.
+// calls that never move it are a switch stuck one way. On-hook, no call can
+// talk and each ends no_offhook, charged nothing: the booth stays in
+// service, since an inmate who taps and walks away three times must not
+// take a working booth from the others, and the centre's alert sends a
+// technician. Off-hook, each call bills to its limit after the handset is
+// put down, so every inmate who calls loses minutes: the booth is out of
+// service (CauseHook) until the switch moves. Putting the handset down
+// moves a switch that works, so a handset left lifted costs the next
+// inmate nothing but that.
 func (e *Engine) hookWatch(c *call, reason record.EndReason) {
 	if c.hookMoved {
 		return // the switch works: hookMoved started the count again
@@ -197,11 +205,15 @@ func (e *Engine) hookWatch(c *call, reason record.EndReason) {
 	}
 	detail := fmt.Sprintf("%d call(s) in a row ended with the handset never lifted: the hook switch reads on-hook (stuck down, or its wire cut), so no call can talk; check the switch and its wiring", e.hookStill)
 	if e.offHook {
-		detail = fmt.Sprintf("%d call(s) in a row ended with the handset never put down: the hook switch reads off-hook (stuck up), so each call bills to its limit; check the switch and its wiring", e.hookStill)
+		detail = fmt.Sprintf("%d call(s) in a row ended with the handset never put down: the hook switch reads off-hook (stuck up), so each call would bill to its limit: out of service until it moves; put the handset down, else check the switch and its wiring", e.hookStill)
 	}
 	e.log.Warn("hook switch suspect", "detail", detail)
 	e.observe(Activity{Kind: ActivityHookSuspect, Detail: detail})
 	e.event(record.EventHookSuspect, detail)
+	if e.offHook {
+		e.oos[CauseHook] = true
+		e.log.Error("booth out of service: every call would bill to its limit; it is back when the hook switch moves (the handset put down)")
+	}
 }
 
 // hookSuspect reports whether hookWatch has reported the switch suspect
@@ -222,4 +234,11 @@ func (e *Engine) hookMoved() {
 	e.log.Info("hook switch changed again: no longer suspect")
 	e.observe(Activity{Kind: ActivityHookOK})
 	e.event(record.EventHookOK, "")
+	if e.oos[CauseHook] {
+		delete(e.oos, CauseHook)
+		e.log.Info("hook switch moved: booth back in service")
+		if e.call == nil {
+			e.showIdle()
+		}
+	}
 }

@@ -1,11 +1,14 @@
 package session
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"wartelsuspas/kiosk/policy"
 	"wartelsuspas/kiosk/record"
+	"wartelsuspas/kiosk/signal"
 )
 
 // TestHookSwitchSuspect: calls in a row that end with the hook switch never
@@ -29,12 +32,15 @@ func TestHookSwitchSuspect(t *testing.T) {
 		mod     func(*Config)
 		script  []any
 		suspect string // a word of the hook_suspect detail; "" for none
+		// outOfService: the booth refuses calls until the switch moves
+		// (stuck off-hook: each call would bill to its limit).
+		outOfService bool
 	}{
 		{name: "stuck on-hook: three calls never lifted", script: repeat(3, noLift), suspect: "never lifted"},
 		{name: "two calls are not enough", script: repeat(2, noLift)},
 		{name: "a call that lifts breaks the count", script: append(append(repeat(2, noLift), normal...), repeat(2, noLift)...)},
 		{name: "stuck off-hook: three calls never put down", mod: func(c *Config) { c.SecondTapEnds = true },
-			script: append([]any{offHook}, repeat(3, stuckUp)...), suspect: "never put down"},
+			script: append([]any{offHook}, repeat(3, stuckUp)...), suspect: "never put down", outOfService: true},
 		{name: "a call ended by a tamper is not counted", script: append(repeat(2, noLift), tap(inmate1), 5*sec, Tamper{Open: true}, time.Minute)},
 		{name: "a call ended by a relay fault is not counted", script: append(repeat(2, noLift), tap(inmate1), 5*sec, RelayFault{Err: errDisk}, time.Minute)},
 		{name: "one call when configured so", mod: func(c *Config) { c.HookStillCalls = 1 }, script: noLift, suspect: "1 call(s) in a row"},
@@ -67,8 +73,20 @@ func TestHookSwitchSuspect(t *testing.T) {
 			if !r.e.Status().HookSuspect {
 				t.Fatal("status does not show the hook switch suspect")
 			}
+			st := r.e.Status()
+			if out := slices.Contains(st.OutOfService, CauseHook); out != tt.outOfService || out != (st.State == StateOutOfService) {
+				t.Fatalf("state %s, out of service %v: want out of service for the hook switch %v", st.State, st.OutOfService, tt.outOfService)
+			}
+			calls, denials := len(r.st.Calls()), len(r.st.Denials())
 			// More calls like them say nothing more.
 			r.play(tt.script...)
+			if tt.outOfService {
+				// Refused, never granted: nobody is billed for a switch that
+				// cannot tell a hang-up.
+				if n, d := len(r.st.Calls()), r.st.Denials(); n != calls || len(d) == denials || d[len(d)-1].Reason != policy.ReasonOutOfService || r.b.Relay() || r.b.LastSignal() != signal.OutOfService {
+					t.Fatalf("taps out of service: %d calls (was %d), denials %+v, relay %v, lamps %s; want refused out_of_service, relay off, the out-of-service lamps", n, calls, d, r.b.Relay(), r.b.LastSignal())
+				}
+			}
 			if n := len(r.st.Events()); n == 0 || r.st.Events()[n-1].Event == record.EventHookOK {
 				t.Fatalf("events %+v", r.st.Events())
 			}
@@ -87,6 +105,18 @@ func TestHookSwitchSuspect(t *testing.T) {
 			if suspects != 1 || oks != 1 || evs[len(evs)-1].Event != record.EventHookOK || r.e.Status().HookSuspect {
 				t.Errorf("after the switch moved: %d hook_suspect, %d hook_ok, last %q, status suspect %v; want one of each, hook_ok last, not suspect",
 					suspects, oks, evs[len(evs)-1].Event, r.e.Status().HookSuspect)
+			}
+			if st := r.e.Status(); st.State != StateReady || len(st.OutOfService) != 0 {
+				t.Errorf("after the switch moved: state %s, out of service %v; want ready", st.State, st.OutOfService)
+			}
+			if tt.outOfService {
+				if sig := r.b.LastSignal(); sig != signal.Ready {
+					t.Errorf("after the switch moved: lamps %s, want %s", sig, signal.Ready)
+				}
+				r.play(normal...)
+				if c := r.st.Calls(); len(c) == calls || c[len(c)-1].EndReason != EndHangup {
+					t.Errorf("a call after the switch moved: calls %+v; want one ended by hang-up", c[calls:])
+				}
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +201,73 @@ func TestRigHookSuspectReachesCentre(t *testing.T) {
 	took := waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+hook_suspect\s`), interval)
 	t.Logf("hook_suspect at the centre %v after the third call", took)
 	if err := b.Lift(); err != nil {
+		t.Fatal(err)
+	}
+	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s`), interval)
+}
+
+// TestRigHookStuckUpOutOfService: a hook switch that reads off-hook through
+// 3 calls in a row would bill every further call to its limit, so the real
+// daemon takes its booth out of service (cause hook) and the centre sees
+// it; the next tap is refused, charged nothing; putting the handset down
+// moves the switch and brings the booth back.
+func TestRigHookStuckUpOutOfService(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r := startRig(ctx, t, Options{})
+	defer r.Close()
+	b := r.Booths[0]
+	const interval = uplink.DefaultHeartbeatInterval
+	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s+trusted\s`), interval)
+	if err := b.Lift(); err != nil {
+		t.Fatal(err)
+	}
+	// Each call talks from the tap (the handset reads lifted) and an
+	// officer's card ends it, the switch never moving. (Another card than
+	// the last one tapped reads at once; the same card again only once the
+	// reader has seen it taken away.)
+	for i := range 3 {
+		s, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "ready" && s.Session.OffHook })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Tap(card("budi")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.WaitActivity(ctx, s.LastSeq(), func(a Activity) bool { return a.Kind == session.ActivityTalking }); err != nil {
+			t.Fatalf("tap %d: %v", i+1, err)
+		}
+		if err := b.Tap(card("agus")); err != nil {
+			t.Fatal(err)
+		}
+		a, err := b.WaitActivity(ctx, s.LastSeq(), func(a Activity) bool { return a.Kind == session.ActivityEnded })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.End != string(session.EndOfficer) {
+			t.Fatalf("call %d: %+v, want ended by the officer", i+1, a)
+		}
+	}
+	s, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "out_of_service" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Session.HookSuspect || !slices.Equal(s.Session.OutOfService, []string{string(session.CauseHook)}) {
+		t.Fatalf("after 3 calls never put down: %+v; want suspect, out of service for hook", s.Session)
+	}
+	took := waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+out_of_service\s+hook\s+hook_suspect\s`), interval)
+	t.Logf("out of service for the hook switch at the centre %v after the third call", took)
+	if err := b.Tap(card("budi")); err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.WaitActivity(ctx, s.LastSeq(), func(a Activity) bool { return a.Kind == session.ActivityDenied || a.Kind == session.ActivityGranted })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Kind != session.ActivityDenied || a.Denial != "out_of_service" {
+		t.Fatalf("a tap out of service: %+v, want denied out_of_service", a)
+	}
+	if err := b.Hang(); err != nil {
 		t.Fatal(err)
 	}
 	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s`), interval)
