@@ -218,6 +218,13 @@ func New(o Options) (*Booth, error) {
 	if b.tamper != nil && b.tamper.active(b.tamper.deb.Level()) {
 		b.tamperOpened(now)
 	}
+	// A handset already lifted at start (left off its cradle through a
+	// power cut, or a switch stuck up) is told as a lift: else the engine
+	// takes it as down, its status says on-hook, and the next call waits
+	// for a lift that came before it, talking into a dead line.
+	if b.hook != nil && b.hook.active(b.hook.deb.Level()) {
+		b.emit(Event{Kind: HookOff, At: now})
+	}
 	b.wg.Add(1)
 	go b.guarded(b.loop, func(v any) { panic(v) })
 	for _, in := range b.inputs {

@@ -150,6 +150,36 @@ func TestTamperOpenAtStart(t *testing.T) {
 	}
 }
 
+// TestHookLiftedAtStart: a handset that reads lifted when the driver starts
+// is reported as a lift, so the engine knows it; one on its cradle says
+// nothing.
+func TestHookLiftedAtStart(t *testing.T) {
+	for _, lifted := range []bool{true, false} {
+		sim, _ := NewSim(SimOptions{})
+		_ = sim.SetInput("GPIO6", gpio.Low) // the panel closed
+		if lifted {
+			_ = sim.SetInput("GPIO5", gpio.Low) // hook_active_low: low is off-hook
+		}
+		b, err := New(Options{Config: DefaultConfig(), Backend: sim, Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lifted {
+			if e := nextEvent(t, b); e.Kind != HookOff {
+				t.Errorf("lifted at start: event %v, want hook_off", e.Kind)
+			}
+		} else {
+			// The next event is the panel opened after the start: no
+			// lift came before it.
+			_ = sim.SetInput("GPIO6", gpio.High)
+			if e := nextEvent(t, b); e.Kind != TamperOpen {
+				t.Errorf("on its cradle at start, then the panel opened: event %v, want tamper_open", e.Kind)
+			}
+		}
+		b.Close()
+	}
+}
+
 func TestSafeOff(t *testing.T) {
 	dir := t.TempDir()
 	cfg := DefaultConfig()

@@ -272,3 +272,54 @@ func TestRigHookStuckUpOutOfService(t *testing.T) {
 	}
 	waitDevices(t, ctx, r, b, regexp.MustCompile(`^\S+\s+online\s+ready\s+-\s+-\s`), interval)
 }
+
+// TestRigHandsetLiftedAtStart: the real daemon started with the handset
+// off its cradle (left lifted through a power cut) knows it is lifted: its
+// status says off-hook, and the next call talks from the tap, its relay
+// closed, instead of waiting for a lift that came before it.
+func TestRigHandsetLiftedAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 4*hang)
+	defer cancel()
+	r := startRig(ctx, t, Options{})
+	defer r.Close()
+	b := r.Booths[0]
+	if _, err := b.WaitStatus(ctx, func(s Status) bool { return s.Session.State == "ready" }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Lift(); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Ready again once the gateway has confirmed its clock (a booth just
+	// started refuses taps on an untrusted clock), and off-hook.
+	s, err := b.WaitStatus(ctx, func(s Status) bool {
+		return s.Session.State == "ready" && s.Session.ClockTrusted && s.Session.OffHook
+	})
+	if err != nil {
+		t.Fatalf("started with the handset lifted: %v", err)
+	}
+	if err := b.Tap(card("budi")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WaitActivity(ctx, s.LastSeq(), func(a Activity) bool { return a.Kind == session.ActivityTalking }); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitRelay(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Hang(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.WaitActivity(ctx, s.LastSeq(), func(a Activity) bool { return a.Kind == session.ActivityEnded })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.End != string(session.EndHangup) {
+		t.Fatalf("call: %+v, want ended by the hang-up", a)
+	}
+}
