@@ -114,6 +114,16 @@ func (b Billing) Charge(talked time.Duration) time.Duration {
 	return max(c, b.Minimum)
 }
 
+// ChargeCut returns what a call the booth itself cut short is billed: its
+// talk truncated to whole seconds, whatever the unit, and no minimum. A
+// relay fault, a failed checkpoint, the daemon stopping, the modem lost or
+// the power cut are none of the inmate's doing: rounding such a call up to
+// the started minute (or the minimum) billed time the inmate could not
+// use, and a clean stop billed more than pulling the plug.
+func (b Billing) ChargeCut(talked time.Duration) time.Duration {
+	return max(talked, 0).Truncate(time.Second)
+}
+
 // Window is a daily time range, minutes since local midnight, [From, To).
 type Window struct {
 	From, To int // 0..1440, From < To

@@ -44,7 +44,7 @@ func (e *Engine) recover() {
 		if c.MaxMs > 0 {
 			c.TalkedMs = min(c.TalkedMs, c.MaxMs) // a corrupt checkpoint never bills past Max
 		}
-		c.ChargedMs = e.cfg.Rules.Billing.Charge(ms(c.TalkedMs)).Milliseconds()
+		c.ChargedMs = e.charge(EndPowerLoss, ms(c.TalkedMs)).Milliseconds()
 		if c.NumberID != 0 && c.Outcome == "" {
 			// A dialled call's checkpoints count from its answer, which
 			// the journal holds (AnsweredAt, TalkStartAt): billed from
@@ -190,7 +190,7 @@ func (e *Engine) endCall(reason record.EndReason) {
 	}
 	rec.EndReason = reason
 	rec.TalkedMs = talked.Milliseconds()
-	rec.ChargedMs = e.cfg.Rules.Billing.Charge(ms(rec.TalkedMs)).Milliseconds()
+	rec.ChargedMs = e.charge(reason, ms(rec.TalkedMs)).Milliseconds()
 	if c.talking {
 		e.lastEnd[rec.Inmate] = e.clk.Mono()
 	}
@@ -203,4 +203,15 @@ func (e *Engine) endCall(reason record.EndReason) {
 		return
 	}
 	e.calls++
+}
+
+// charge is what a call that ended for reason after talked is billed: the
+// policy's rule, or, for a call the booth itself cut short, only the
+// seconds talked (Billing.ChargeCut).
+func (e *Engine) charge(reason record.EndReason, talked time.Duration) time.Duration {
+	switch reason {
+	case EndFault, EndStoreError, EndShutdown, EndPowerLoss, EndModemDown:
+		return e.cfg.Rules.Billing.ChargeCut(talked)
+	}
+	return e.cfg.Rules.Billing.Charge(talked)
 }

@@ -81,6 +81,18 @@ func TestCallEnds(t *testing.T) {
 			reason: EndStoreError, talked: 5 * sec, charged: 5 * sec, offAt: 6 * sec, state: StateReady},
 		{name: "per-minute billing rounds up", mod: func(c *Config) { c.Rules.Billing.Unit = policy.PerStartedMinute }, script: script(61*sec, onHook),
 			reason: EndHangup, talked: 61 * sec, charged: 2 * time.Minute, offAt: 62 * sec, state: StateReady},
+		{name: "a minimum charge for a short call", mod: func(c *Config) { c.Rules.Billing.Minimum = time.Minute }, script: script(5*sec, onHook),
+			reason: EndHangup, talked: 5 * sec, charged: time.Minute, offAt: 6 * sec, state: StateReady},
+		// A call the booth itself cut short is billed the seconds talked:
+		// never rounded up to the started minute, nor to the minimum.
+		{name: "relay fault, per-minute billing: the seconds talked", mod: perMinuteWithMinimum, script: script(61*sec+500*time.Millisecond, RelayFault{Err: fmt.Errorf("read-back low")}),
+			reason: EndFault, talked: 61*sec + 500*time.Millisecond, charged: 61 * sec, offAt: 62*sec + 500*time.Millisecond, state: StateOutOfService},
+		{name: "shutdown, per-minute billing: the seconds talked", mod: perMinuteWithMinimum, script: script(61*sec, func(r *rig) { r.e.Shutdown() }),
+			reason: EndShutdown, talked: 61 * sec, charged: 61 * sec, offAt: 62 * sec, state: StateReady},
+		{name: "checkpoint fails, per-minute billing with a minimum: the seconds talked", mod: perMinuteWithMinimum, script: script(failOp("Checkpoint", errDisk), time.Minute),
+			reason: EndStoreError, talked: 5 * sec, charged: 5 * sec, offAt: 6 * sec, state: StateReady},
+		{name: "the officer ends it, per-minute billing: the policy's rule", mod: perMinuteWithMinimum, script: script(10*sec, tap(officer1)),
+			reason: EndOfficer, talked: 10 * sec, charged: 2 * time.Minute, offAt: 11 * sec, state: StateReady},
 		{name: "wall clock +1h mid-call changes nothing", script: append([]any{setUsage("i1", record.Usage{Used: 8 * time.Minute})}, script(30*sec, jumpWall(time.Hour), 10*time.Minute)...),
 			reason: "quota", talked: 2 * time.Minute, charged: 2 * time.Minute, offAt: 1*sec + 2*time.Minute, state: StateReady},
 		{name: "wall clock -1h mid-call changes nothing", script: append([]any{setUsage("i1", record.Usage{Used: 8 * time.Minute})}, script(30*sec, jumpWall(-time.Hour), 10*time.Minute)...),
@@ -302,7 +314,10 @@ func TestStoreFailures(t *testing.T) {
 // TestRecoveryAtStart: a call left open by a power cut is closed, billed to
 // its last checkpoint, after the relay was opened.
 func TestRecoveryAtStart(t *testing.T) {
-	r := newRig(t, nil)
+	// Per started minute with a minimum, the power cut's call is still
+	// billed the seconds of its last checkpoint: the cut was not the
+	// inmate's doing, and talk past the checkpoint is unknown.
+	r := newRig(t, perMinuteWithMinimum)
 	id, err := r.st.OpenCall(record.Call{Card: inmate1, Inmate: "i1", Period: day, MaxMs: 120000, ClockTrusted: true})
 	if err != nil {
 		t.Fatal(err)
@@ -949,4 +964,9 @@ func TestPolicyFromCentre(t *testing.T) {
 	if ds := r.st.Denials(); len(ds) != 2 || ds[1].Reason != policy.ReasonOutsideHours {
 		t.Fatalf("denials %+v, want the second for the centre's closed hours", ds)
 	}
+}
+
+// perMinuteWithMinimum bills per started minute with a minimum of 2 minutes.
+func perMinuteWithMinimum(c *Config) {
+	c.Rules.Billing = policy.Billing{Unit: policy.PerStartedMinute, Minimum: 2 * time.Minute}
 }
