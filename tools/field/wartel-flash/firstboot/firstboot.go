@@ -63,7 +63,10 @@ fail() {
 }
 say "start $(date -u +%Y-%m-%dT%H:%M:%SZ) from $src"
 cd "$src" || fail "no folder $src"
-sha256sum -c --quiet ` + Manifest + ` || fail "the files in $src do not match ` + Manifest + ` (a damaged SD card?): provision the image again with wartel-flash and rewrite the card"
+# The manifest names its files from the partition's root. Only this
+# folder's are checked, from here: by now the boot itself has changed
+# cmdline.txt and removed firstrun.sh (ours, and Raspberry Pi Imager's).
+sed -n 's|^\([0-9a-f]\{64\}\)  ` + Dir + `/|\1  |p' ` + Manifest + ` | sha256sum -c --quiet - || fail "the files in $src do not match ` + Manifest + ` (a damaged SD card?): provision the image again with wartel-flash and rewrite the card"
 export DEBIAN_FRONTEND=noninteractive
 if ! dpkg --force-confold -i "./@DEB@"; then
 	say "dpkg could not configure @DEB@; trying apt-get -f install for its dependencies"
