@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"wartelsuspas/kiosk/policy"
@@ -481,13 +482,41 @@ func factOf(r record.Record) (f fact, ok bool, err error) {
 }
 
 // monthOf is the report month of a record: from a day or month period key
-// ("2026-11-29", "2026-11"), which is in the facility's local time;
-// otherwise (week keys, denials) the month of at in UTC.
+// ("2026-11-29", "2026-11"), which is in the facility's local time; from a
+// week key ("2026-W49"), the month of its Thursday, as ISO 8601 gives a
+// week its year; otherwise (denials) the month of at in UTC. A billed
+// record's month never comes from the booth's clock: a booth months behind
+// filed this week's calls under a month retention then purged, and the
+// inmate's week started again at its whole allowance.
 func monthOf(period string, at time.Time) string {
 	if len(period) >= 7 && period[4] == '-' && period[5] >= '0' && period[5] <= '9' {
 		return period[:7]
 	}
+	if m, ok := weekMonth(period); ok {
+		return m
+	}
 	return at.UTC().Format("2006-01")
+}
+
+// weekMonth is the month ("2026-12") of the Thursday of an ISO week key
+// ("2026-W49"); ok is false for anything else.
+func weekMonth(key string) (string, bool) {
+	if len(key) != len("2006-W01") || key[4] != '-' || key[5] != 'W' {
+		return "", false
+	}
+	year, err1 := strconv.Atoi(key[:4])
+	week, err2 := strconv.Atoi(key[6:])
+	if err1 != nil || err2 != nil || week < 1 || week > 53 {
+		return "", false
+	}
+	// 4 January is always in week 1; its week's Monday starts week 1.
+	jan4 := time.Date(year, time.January, 4, 0, 0, 0, 0, time.UTC)
+	monday := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7))
+	thursday := monday.AddDate(0, 0, (week-1)*7+3)
+	if y, _ := thursday.ISOWeek(); y != year {
+		return "", false // week 53 of a year that has 52
+	}
+	return thursday.Format("2006-01"), true
 }
 
 func b2i(b bool) int {

@@ -444,3 +444,52 @@ func TestRetentionPurgesConflictCharges(t *testing.T) {
 		})
 	}
 }
+
+// TestRetentionKeepsTheCurrentWeek: in a facility billed by the week, a
+// booth whose clock is months behind files this week's call under the
+// week's own month, never under its clock's: a retention run leaves the
+// inmate's usage of this week as it is. Before, the call's month came from
+// the booth's clock, retention purged it as a month long past, and the
+// inmate's week started again at its whole allowance. On both backends.
+func TestRetentionKeepsTheCurrentWeek(t *testing.T) {
+	now := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC) // in 2026-W49
+	for _, be := range backends() {
+		t.Run(be.name, func(t *testing.T) {
+			s := open1(t, be)
+			if _, err := s.SetPolicy(ctx, "lp", []byte(`{"allowance_ms":600000,"period":"week","zone":"Asia/Jakarta"}`)); err != nil {
+				t.Fatal(err)
+			}
+			b := &booth{device: "lp/b01", chain: record.NewChainID()}
+			behind := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC) // the booth's clock, 9 months behind
+			b.add(record.KindCall, record.Call{CallID: 1, Card: "em:W-1", Inmate: "W-1", Period: "2026-W49",
+				AuthorisedAt: behind, MaxMs: 600000, TalkedMs: 600000, ChargedMs: 600000, EndReason: "quota"})
+			if _, err := s.Ingest(ctx, b.device, b.recs); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SetRetention(ctx, "lp", 3, now); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.ApplyRetention(ctx, now, testRunner); err != nil {
+				t.Fatal(err)
+			}
+			if used, _, err := s.Balance(ctx, "lp", "W-1", "2026-W49"); err != nil || used != 10*time.Minute {
+				t.Errorf("after a retention run, W-1's usage of this week: %v, %v; want 10m0s", used, err)
+			}
+		})
+	}
+}
+
+// TestWeekMonth: a week key's month is its Thursday's, across year ends.
+func TestWeekMonth(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"2026-W49", "2026-12"}, {"2026-W01", "2026-01"}, {"2026-W53", "2026-12"}, // 2026 has 53 weeks
+		{"2025-W01", "2025-01"}, // Monday 30 Dec 2024, Thursday 2 Jan 2025
+		{"2020-W53", "2020-12"}, {"2027-W52", "2027-12"},
+		{"2027-W53", ""}, {"2026-W00", ""}, {"2026-W5x", ""}, {"2026-11", ""}, {"", ""},
+	} {
+		got, ok := weekMonth(tc.key)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("weekMonth(%q) = %q, %v; want %q", tc.key, got, ok, tc.want)
+		}
+	}
+}
