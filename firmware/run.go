@@ -299,6 +299,15 @@ func newUplink(cfg *config.Config, st *store.Store, w *wiring, log *slog.Logger,
 		log.Error("device bundle unreadable: the booth runs standalone until it is fixed and the service restarted (docs/pki.md)", "bundle", cfg.Gateway.Bundle, "err", err)
 		return nil
 	}
+	if bnd.Device != cfg.Device {
+		// As config check refuses it: with another booth's identity the
+		// link would authorise from that booth's facility and have every
+		// upload of this store refused, its records never reaching the
+		// centre. Standalone, they wait in the outbox.
+		log.Error("device bundle is another booth's: the booth runs standalone until its own bundle is installed and the service restarted (docs/pki.md)",
+			"device", cfg.Device, "bundle", cfg.Gateway.Bundle, "bundle_device", bnd.Device)
+		return nil
+	}
 	tlsc, err := bundle.ClientTLSConfig(bnd, bundle.ClientOpts{ServerName: u.Hostname(), ClockTrusted: w.trusted.Load})
 	if err != nil {
 		log.Error("device bundle unusable for TLS: the booth runs standalone", "bundle", cfg.Gateway.Bundle, "err", err)
