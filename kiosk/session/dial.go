@@ -72,9 +72,9 @@ func (d *dialling) outcomeAt(talking bool) record.Outcome {
 
 // startChoosing holds an authorised tap until the inmate chooses a number.
 // Nothing is journaled and the relay stays open: nothing can be heard.
-func (e *Engine) startChoosing(rec record.Call, dec policy.Decision) {
+func (e *Engine) startChoosing(rec record.Call, dec policy.Decision, decided time.Duration) {
 	now, maxTalk := e.clk.Mono(), dec.Max
-	e.call = &call{rec: rec, max: maxTalk, authorised: now, wall: dec.Wall, wallBy: endReason(dec.WallBy), dial: &dialling{phase: phaseChoosing, keyAt: now}}
+	e.call = &call{rec: rec, max: maxTalk, authorised: decided, wall: dec.Wall, wallBy: endReason(dec.WallBy), dial: &dialling{phase: phaseChoosing, keyAt: now}}
 	e.log.Info("call authorised: waiting for the number", "card", e.tags.Tag(rec.Card), "inmate", rec.Inmate, "max", maxTalk, "ends_by", rec.EndReason, "offline", rec.Offline)
 	e.observe(Activity{Kind: ActivityChoosing, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, Max: maxTalk})
 	e.show(signal.ChooseNumber)

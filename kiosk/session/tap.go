@@ -55,7 +55,11 @@ func (e *Engine) tap(ctx context.Context, card string) {
 // closes the relay: the booth's own view, the centre's answer, the offline
 // rule, the policy's decision, the journal, the relay, in that order.
 func (e *Engine) authorise(ctx context.Context, card string, info record.CardInfo, known bool) {
-	now := e.clk.Now()
+	// The decision's instants (closing, a turn's end) are counted from now,
+	// on the monotonic clock from decided: not from the grant, after the
+	// centre's answer and the journal's fsync, which let a call run past
+	// closing by the centre's latency (up to its 400 ms deadline).
+	now, decided := e.clk.Now(), e.clk.Mono()
 	period := policy.PeriodOf(now, e.cfg.Rules.Period, e.cfg.Rules.Location).Key
 	q, u := e.request(info, known, now, period)
 	var centre Remote // the lease it gives is carried by the call or denial record
@@ -100,13 +104,13 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 	if e.dialer != nil {
 		// The inmate chooses whom to call first; the call is journaled
 		// when it is dialled.
-		e.startChoosing(rec, dec)
+		e.startChoosing(rec, dec, decided)
 		return
 	}
 	if !e.journal(&rec) {
 		return
 	}
-	e.grant(rec, dec)
+	e.grant(rec, dec, decided)
 }
 
 // request is the policy request of an inmate's tap as the booth itself sees
@@ -230,10 +234,11 @@ func (e *Engine) journal(rec *record.Call) bool {
 }
 
 // grant holds a journaled call for the handset; the relay closes when it is
-// lifted (startTalking), with the talk time.
-func (e *Engine) grant(rec record.Call, dec policy.Decision) {
+// lifted (startTalking), with the talk time. decided is the monotonic
+// instant of the decision dec.
+func (e *Engine) grant(rec record.Call, dec policy.Decision, decided time.Duration) {
 	now, maxTalk := e.clk.Mono(), dec.Max
-	e.call = &call{rec: rec, max: maxTalk, authorised: now, granted: now, wall: dec.Wall, wallBy: endReason(dec.WallBy)}
+	e.call = &call{rec: rec, max: maxTalk, authorised: decided, granted: now, wall: dec.Wall, wallBy: endReason(dec.WallBy)}
 	e.log.Info("call granted", "call", rec.CallID, "card", e.tags.Tag(rec.Card), "inmate", rec.Inmate, "max", maxTalk, "ends_by", rec.EndReason, "offline", rec.Offline, "clock_trusted", e.trusted)
 	e.observe(Activity{Kind: ActivityGranted, CallID: rec.CallID, Card: e.tags.Tag(rec.Card), Inmate: rec.Inmate, Max: maxTalk})
 	e.show(signal.CardAccepted)
