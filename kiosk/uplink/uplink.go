@@ -269,8 +269,12 @@ func (u *Uplink) Run(ctx context.Context) error {
 	var nextSync, nextBeat time.Duration // due at once
 	lastBeat, beatFailed := -u.opt.DrainInterval, false
 	drainTurn := false // between two roster pages the outbox gets a turn
-	// Failures in a row of each job, for its own backoff (jobRetry).
-	var beatFails, syncFails int
+	// A failing heartbeat or sync never holds the outbox back: after its
+	// backoff the outbox drains first (drainFirst), and a round of batches
+	// is not cut short for a job that is failing. A failing heartbeat then
+	// lets a due sync go before it (yieldSync): the roster (a card blocked)
+	// still reaches the booth.
+	syncFailed, drainFirst, yieldSync := false, false, false
 	for {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -290,38 +294,34 @@ func (u *Uplink) Run(ctx context.Context) error {
 		job := true      // a heartbeat or a roster page ran, not the drain
 		reached := false // the drain had the gateway confirm records
 		switch {
-		case now >= nextBeat:
+		case now >= nextBeat && !drainFirst && !(yieldSync && now >= nextSync && !drainTurn):
 			lastBeat = now
 			err = u.heartbeat(ctx)
 			beatFailed = err != nil
+			yieldSync = beatFailed
 			if err == nil {
-				nextBeat, beatFails = now+u.opt.HeartbeatInterval, 0
-			} else {
-				beatFails++
-				nextBeat = now + u.jobRetry(err, beatFails, u.opt.HeartbeatInterval)
+				nextBeat = now + u.opt.HeartbeatInterval
 			}
-		case now >= nextSync && !drainTurn:
+		case now >= nextSync && !drainTurn && !drainFirst:
 			var pending bool
-			if pending, err = u.syncPage(ctx); err == nil {
-				syncFails = 0
+			pending, err = u.syncPage(ctx)
+			syncFailed, yieldSync = err != nil, false
+			if err == nil {
 				if pending {
 					drainTurn = true // the next page is due at once, after a drain
 				} else {
 					nextSync = now + u.opt.SyncInterval
 				}
-			} else {
-				syncFails++
-				nextSync = now + u.jobRetry(err, syncFails, u.opt.SyncInterval)
 			}
 		default:
-			job, drainTurn = false, false
+			job, drainTurn, drainFirst = false, false, false
 			before := u.uploaded()
 			// A round of batches ends when a heartbeat or a roster page
 			// falls due (between two pages: one batch), as the loop would
-			// see it between two batches.
+			// see it between two batches; not for one that is failing.
 			more, err = u.drain(ctx, func() bool {
 				now := u.opt.Clock.Mono()
-				return now >= nextBeat || now >= nextSync || beatEarly(now)
+				return now >= nextBeat && !beatFailed || now >= nextSync && !syncFailed || beatEarly(now)
 			})
 			reached = u.uploaded() != before
 		}
@@ -329,20 +329,23 @@ func (u *Uplink) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		var wait time.Duration
-		if err != nil && job {
-			// A failing heartbeat or sync must never hold the outbox
-			// back: the billing records drain at once, and the job is
-			// tried again at its own retry time (jobRetry). If the
-			// gateway is down, the drain fails too and backs off.
-			u.failed(err)
-			continue
+		var he *HTTPError
+		if err != nil && errors.As(err, &he) && he.Permanent() {
+			// A refused heartbeat or sync must not hold the outbox back:
+			// try that job again only at its next interval.
+			if now >= nextBeat {
+				nextBeat = now + u.opt.HeartbeatInterval
+			} else if now >= nextSync {
+				nextSync = now + u.opt.SyncInterval
+			}
 		}
 		if err != nil {
 			wait = u.failed(err)
+			drainFirst = job
 		} else {
 			// A drain that sent nothing says nothing of the gateway: while
 			// a heartbeat or sync is failing, the link stays reported down.
-			if job || reached || !beatFailed && syncFails == 0 {
+			if job || reached || !beatFailed && !syncFailed {
 				u.succeeded()
 			}
 			if more || u.opt.Clock.Mono() >= min(nextBeat, nextSync) {
@@ -361,22 +364,6 @@ func (u *Uplink) uploaded() uint64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.status.Uploaded
-}
-
-// jobRetry is how long after its fails-th failure in a row a heartbeat or
-// sync is tried again: a refusal (a 4xx) only at its next interval, for a
-// retry will not cure it; any other failure after a growing backoff, no
-// sooner than the gateway's Retry-After.
-func (u *Uplink) jobRetry(err error, fails int, interval time.Duration) time.Duration {
-	var he *HTTPError
-	if errors.As(err, &he) && he.Permanent() {
-		return interval
-	}
-	d := Backoff(fails, u.opt.BackoffMin, u.opt.BackoffMax, u.opt.Rand)
-	if errors.As(err, &he) && he.RetryAfter > 0 {
-		d = max(d, min(he.RetryAfter, u.opt.BackoffMax))
-	}
-	return d
 }
 
 // sleep waits d on the uplink's clock; a Kick ends the wait early only
