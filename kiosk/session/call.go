@@ -209,9 +209,19 @@ func (e *Engine) endCall(reason record.EndReason) {
 // policy's rule, or, for a call the booth itself cut short, only the
 // seconds talked (Billing.ChargeCut).
 func (e *Engine) charge(reason record.EndReason, talked time.Duration) time.Duration {
-	switch reason {
-	case EndFault, EndStoreError, EndShutdown, EndPowerLoss, EndModemDown:
+	if boothCut(reason) {
 		return e.cfg.Rules.Billing.ChargeCut(talked)
 	}
 	return e.cfg.Rules.Billing.Charge(talked)
+}
+
+// boothCut reports whether a call that ended for reason was cut short by
+// the booth itself: a relay fault, a failed checkpoint, the daemon
+// stopping, the power cut, the modem lost.
+func boothCut(reason record.EndReason) bool {
+	switch reason {
+	case EndFault, EndStoreError, EndShutdown, EndPowerLoss, EndModemDown:
+		return true
+	}
+	return false
 }

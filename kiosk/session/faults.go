@@ -195,9 +195,8 @@ func (e *Engine) hookWatch(c *call, reason record.EndReason) {
 	if c.hookMoved {
 		return // the switch works: hookMoved started the count again
 	}
-	switch reason {
-	case EndTamper, EndFault, EndStoreError, EndShutdown, EndPowerLoss, EndModemDown:
-		return // the booth's own fault ended it: nothing said about the switch
+	if reason == EndTamper || boothCut(reason) {
+		return // the booth's own fault (or its panel) ended it: nothing said about the switch
 	}
 	e.hookStill++
 	if e.hookStill != e.cfg.HookStillCalls {
