@@ -371,11 +371,9 @@ func rosterImport(ctx context.Context, g *globals, args []string) error {
 		} else if n > 0 {
 			fmt.Fprintf(g.stdout, "%d officer cards pending a supervisor's approval, honoured by no booth until then (wartel-gateway roster officers list -facility %s)\n", n, *facility)
 		}
-		held, err := s.BlockedByHand(ctx, *facility)
-		if err != nil {
-			return err
-		}
-		if open := openInFile(held, cards); len(open) > 0 {
+		// byHand as read before the import: an import never lifts a block
+		// by hand, nor sets one.
+		if open := openInFile(byHand, cards); len(open) > 0 {
 			fmt.Fprintf(g.stdout, "%d cards stay blocked by hand though the file does not block them (an import never lifts an officer's block): %s; lift one with wartel-gateway roster block -facility %s -card CARD -unblock\n",
 				len(open), listed(open, 20), *facility)
 		}
