@@ -151,7 +151,8 @@ var heartbeatWords = map[AlertKind]struct{ causes, faults []string }{
 	AlertTamper:     {[]string{string(session.CauseTamper)}, []string{"panel_open"}},
 	AlertRelayFault: {[]string{string(session.CauseRelay)}, []string{"relay_fault"}},
 	AlertReaderDown: {[]string{string(session.CauseReader)}, []string{"reader_down"}},
-	// Not a cause: a suspect hook switch leaves the booth in service.
+	// The fault alone: the heartbeat states it whichever way the switch
+	// reads; the cause hook (read off-hook, out of service) comes with it.
 	AlertHookSuspect: {nil, []string{"hook_suspect"}},
 }
 
