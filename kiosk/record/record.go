@@ -351,4 +351,8 @@ type Usage struct {
 	// it off the centre's balance (docs/ledger.md "Online, the booth's own
 	// records not yet counted").
 	Unconfirmed time.Duration
+	// Confirmed is the seq of the acknowledged head Unconfirmed was read
+	// above: at most what an answer the centre computes after this read
+	// can have counted of this booth's records (Store.SetCentreBalance).
+	Confirmed uint64
 }

@@ -694,6 +694,59 @@ func TestOnlineCountsUnconfirmedCalls(t *testing.T) {
 	}
 }
 
+// TestCentreBalanceCountsFromBeforeTheAsk: an upload confirmed while the
+// centre's answer is on its way may have been stored after the balance was
+// computed. The booth keeps the balance as counting its records only up to
+// the head it read before asking, so offline the call confirmed meanwhile
+// still counts against it. Marked with the head after the answer, the booth
+// granted that call's minutes again offline (4 min, not 1). When the
+// centre bills another period (the booth's clock is off), the booth reads
+// that period's unconfirmed calls after the answer, and an ack meanwhile
+// leaves it unable to tell what the answer counts: it decides offline.
+func TestCentreBalanceCountsFromBeforeTheAsk(t *testing.T) {
+	auth := &fakeAuth{remote: Remote{Remaining: 5 * time.Minute}}
+	r := newRig(t, func(c *Config) { c.Rules.OfflineCap = 10 * time.Minute })
+	r.au = auth
+	r.boot()
+	r.play(tap(inmate1), offHook, 3*time.Minute, onHook, 10*sec) // call A, not yet uploaded
+	// The centre has not stored A when it computes 5 min; the uplink's
+	// batch with A is confirmed before the answer reaches the booth.
+	auth.during = r.st.Ack
+	r.play(tap(inmate1), offHook, time.Minute, onHook, 10*sec) // call B
+	auth.during, auth.err = nil, context.DeadlineExceeded
+	r.play(tap(inmate1), offHook, time.Hour, onHook)
+	cs := r.st.Calls()
+	if len(cs) != 3 || cs[1].Offline || ms(cs[1].MaxMs) != 2*time.Minute {
+		t.Fatalf("calls %+v, want B online, bounded to 5 min less A's 3", cs)
+	}
+	if !cs[2].Offline || ms(cs[2].MaxMs) != time.Minute || cs[2].EndReason != "quota" {
+		t.Fatalf("offline call %+v, want 1 min: the centre's 5 less A and B", cs[2])
+	}
+
+	t.Run("the centre's other period", func(t *testing.T) {
+		auth := &fakeAuth{remote: Remote{Remaining: 5 * time.Minute, Period: "2026-12-01"}}
+		r := newRig(t, func(c *Config) {
+			c.ClockTrustedAtStart = false
+			c.Rules.Untrusted = policy.UntrustedCapOnly
+			c.Rules.PerCall = time.Hour
+		})
+		r.au = auth
+		r.boot()
+		r.play(tap(inmate1), offHook, 3*time.Minute, onHook, 10*sec)
+		auth.during = r.st.Ack
+		r.play(tap(inmate1), offHook, time.Hour, onHook, 10*sec)
+		cs := r.st.Calls()
+		if len(cs) != 2 || !cs[1].Offline {
+			t.Fatalf("calls %+v, want the second decided offline: what the answer counts is not known", cs)
+		}
+		for _, c := range cs {
+			if c.Lease != "" && c.Offline {
+				t.Errorf("offline call %+v carries the centre's lease", c)
+			}
+		}
+	})
+}
+
 // TestDenialEndsLease: a tap the centre leased but the booth refuses (here,
 // too soon after the last call) carries the lease in its denial record, so
 // the gateway ends it; the inmate is not held to this booth.

@@ -24,7 +24,10 @@ type Store interface {
 	// SetCentreBalance keeps the centre's answer at an online authorise
 	// (Remote.Remaining): the balance the booth decides offline from next,
 	// and from when its offline charges count against the offline cap.
-	SetCentreBalance(inmate, period string, remaining time.Duration) error
+	// counted is the Usage.Confirmed read before the centre was asked:
+	// this booth's records above it count as used since the balance, even
+	// if acknowledged while the answer was on its way.
+	SetCentreBalance(inmate, period string, remaining time.Duration, counted uint64) error
 	// OpenCall journals an authorised call durably and returns its id. The
 	// relay may close only after it returned nil.
 	OpenCall(c record.Call) (callID int64, err error)

@@ -210,12 +210,16 @@ type fakeAuth struct {
 	remote Remote
 	err    error
 	asked  int
+	during func() // run while the centre answers (an upload confirmed meanwhile)
 }
 
 func (a *fakeAuth) Authorise(ctx context.Context, card, inmate, period string) (Remote, error) {
 	a.asked++
 	if _, ok := ctx.Deadline(); !ok {
 		return Remote{}, errors.New("no deadline")
+	}
+	if a.during != nil {
+		a.during()
 	}
 	return a.remote, a.err
 }

@@ -78,15 +78,24 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 		// Read under the booth's own, they were none, and a call just
 		// talked was granted again.
 		billed, err := e.store.Usage(info.Person, centre.Period)
-		if err != nil {
+		switch {
+		case err != nil:
 			e.storeFailed("reading the inmate's usage in the centre's period", err)
 			q.OutOfService = true // denied below, as a failed read of the booth's own period is
+		case billed.Confirmed != u.Confirmed:
+			// Read after the answer, its records not yet confirmed leave
+			// out those an upload confirmed meanwhile, which the balance
+			// may not count: the booth cannot tell what the answer
+			// includes, so it decides offline, where it counts them.
+			e.log.Info("an upload was confirmed while the centre answered: deciding offline", "card", e.tags.Tag(card))
+			online = false
+		default:
+			u.Unconfirmed = billed.Unconfirmed
 		}
-		u.Unconfirmed = billed.Unconfirmed
 	}
 	if online {
 		e.useCentreBalance(&q, info, u, centre)
-		e.keepCentreBalance(info.Person, period, centre)
+		e.keepCentreBalance(info.Person, period, centre, u.Confirmed)
 	} else {
 		centre = Remote{}
 		e.offlineRule(&q, u)
@@ -177,11 +186,11 @@ func (e *Engine) useCentreBalance(q *policy.Request, info record.CardInfo, u rec
 // keepCentreBalance keeps the centre's answer for the next offline decision,
 // under the period the centre counted it in; failing to keep it only leaves
 // the older balance (and its offline charges) in force.
-func (e *Engine) keepCentreBalance(person, period string, r Remote) {
+func (e *Engine) keepCentreBalance(person, period string, r Remote, counted uint64) {
 	if r.Period != "" {
 		period = r.Period
 	}
-	if err := e.store.SetCentreBalance(person, period, r.Remaining); err != nil {
+	if err := e.store.SetCentreBalance(person, period, r.Remaining, counted); err != nil {
 		e.log.Warn("keeping the centre's balance failed: offline, the booth goes by the one before", "inmate", person, "err", err)
 	}
 }

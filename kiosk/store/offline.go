@@ -26,18 +26,26 @@ import (
 // more.
 
 // SetCentreBalance keeps the centre's answer at an online authorise: the
-// inmate's authoritative remaining time in period. A newer answer replaces
+// inmate's authoritative remaining time in period, counting this booth's
+// records up to counted at most. counted is the acknowledged head read
+// before the centre was asked (Usage's Confirmed): a record acknowledged
+// while the answer was on its way may have been stored after the balance
+// was computed, so it counts as since the balance. A newer answer replaces
 // an older one.
-func (s *Store) SetCentreBalance(inmate, period string, remaining time.Duration) error {
+func (s *Store) SetCentreBalance(inmate, period string, remaining time.Duration, counted uint64) error {
 	return s.write(fmt.Sprintf("keep the centre's balance of %s in %s", inmate, period), func(c *sql.Conn) error {
 		acked, err := s.readHead(c, "acked")
 		if err != nil {
 			return err
 		}
+		// Never beyond what the centre confirmed: a counted ahead of the
+		// head is a caller's error, and taking it would count records the
+		// centre never saw as in its balance.
+		counted = min(counted, acked.seq)
 		_, err = c.ExecContext(context.Background(), `
 INSERT INTO centre_balance(inmate, period, remaining_ms, after_seq) VALUES (?, ?, ?, ?)
 ON CONFLICT (inmate, period) DO UPDATE SET remaining_ms = excluded.remaining_ms, after_seq = excluded.after_seq`,
-			inmate, period, remaining.Milliseconds(), int64(acked.seq))
+			inmate, period, remaining.Milliseconds(), int64(counted))
 		return err
 	})
 }
@@ -66,13 +74,16 @@ FROM ledger WHERE inmate = ? AND period = ? AND seq > ?`, inmate, period, after)
 		return time.Duration(max(min(v, math.MaxInt64/int64(time.Millisecond)), math.MinInt64/int64(time.Millisecond))) * time.Millisecond
 	}
 	u.OfflineUsed = ms(offline)
-	var unconfirmed int64
-	err = s.db.QueryRow(`SELECT coalesce(sum(used_ms), 0) FROM ledger
-WHERE inmate = ? AND period = ? AND seq > (SELECT seq FROM chain WHERE name = 'acked')`, inmate, period).Scan(&unconfirmed)
+	// Unconfirmed and Confirmed from one read of the head: the charges
+	// above the seq the caller then passes to SetCentreBalance.
+	var unconfirmed, acked int64
+	err = s.db.QueryRow(`WITH head AS (SELECT seq FROM chain WHERE name = 'acked')
+SELECT coalesce((SELECT sum(used_ms) FROM ledger WHERE inmate = ? AND period = ? AND seq > (SELECT seq FROM head)), 0),
+	(SELECT seq FROM head)`, inmate, period).Scan(&unconfirmed, &acked)
 	if err != nil {
 		return s.wrap(op, err)
 	}
-	u.Unconfirmed = ms(unconfirmed)
+	u.Unconfirmed, u.Confirmed = ms(unconfirmed), uint64(acked)
 	if u.Centre {
 		u.CentreRemaining = ms(remaining) + ms(granted) - ms(used)
 	}

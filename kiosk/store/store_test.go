@@ -356,7 +356,7 @@ func TestOfflineView(t *testing.T) {
 		t.Fatal(err)
 	}
 	unconfirmed("acknowledged up to #2", 30*time.Second)
-	if err := s.SetCentreBalance("W-1", p, 5*time.Minute); err != nil {
+	if err := s.SetCentreBalance("W-1", p, 5*time.Minute, seq2); err != nil {
 		t.Fatal(err)
 	}
 	check("after the centre's answer", "W-1", p, record.Usage{OfflineUsed: 30 * time.Second, Centre: true, CentreRemaining: 4*time.Minute + 30*time.Second})
@@ -371,10 +371,70 @@ func TestOfflineView(t *testing.T) {
 	check("another inmate", "W-2", p, record.Usage{OfflineUsed: 50 * time.Second})
 	check("nobody", "W-3", p, record.Usage{})
 	// A newer answer replaces the older.
-	if err := s.SetCentreBalance("W-1", p, time.Minute); err != nil {
+	if err := s.SetCentreBalance("W-1", p, time.Minute, seq2); err != nil {
 		t.Fatal(err)
 	}
 	check("a newer answer", "W-1", p, record.Usage{OfflineUsed: 50 * time.Second, Centre: true, CentreRemaining: time.Minute + 40*time.Second})
+}
+
+// TestCentreBalanceCountsFromBeforeTheAsk: the booth reads the usage, asks
+// the centre, and an upload is confirmed while the answer is on its way.
+// The balance counts this booth's records only up to the head read before
+// the ask (Usage's Confirmed), so the call confirmed meanwhile still counts
+// against it: the centre may have stored it after computing the balance.
+// Marking the head as SetCentreBalance writes it granted that call again
+// offline.
+func TestCentreBalanceCountsFromBeforeTheAsk(t *testing.T) {
+	s, _ := newStore(t)
+	const p = "2026-11-30"
+	id, err := s.OpenCall(call("W-1", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := call("W-1", p)
+	c.CallID, c.ChargedMs = id, 180000 // call A, 3 min
+	a, err := s.CloseCall(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Usage("W-1", p) // the tap after A, before asking
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Confirmed != 0 || before.Unconfirmed != 3*time.Minute {
+		t.Fatalf("before the ask: Confirmed %d, Unconfirmed %v; want 0 and 3m0s", before.Confirmed, before.Unconfirmed)
+	}
+	if err := s.Ack(a.Seq); err != nil { // the uplink's batch with A is stored meanwhile
+		t.Fatal(err)
+	}
+	if err := s.SetCentreBalance("W-1", p, 5*time.Minute, before.Confirmed); err != nil { // computed without A
+		t.Fatal(err)
+	}
+	u, err := s.Usage("W-1", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Centre || u.CentreRemaining != 2*time.Minute {
+		t.Errorf("offline balance %v (centre %v), want 2m0s: call A, confirmed while the answer was on its way, counts against it", u.CentreRemaining, u.Centre)
+	}
+	if u.Confirmed != a.Seq || u.Unconfirmed != 0 {
+		t.Errorf("after the ack: Confirmed %d, Unconfirmed %v; want %d and 0s", u.Confirmed, u.Unconfirmed, a.Seq)
+	}
+	// A counted ahead of the acknowledged head is taken as the head.
+	id, err = s.OpenCall(call("W-1", p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.CallID, c.ChargedMs = id, 60000
+	if _, err := s.CloseCall(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCentreBalance("W-1", p, 5*time.Minute, a.Seq+10); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := s.Usage("W-1", p); u.CentreRemaining != 4*time.Minute {
+		t.Errorf("offline balance %v, want 4m0s: a call not confirmed counts against a balance whatever counted says", u.CentreRemaining)
+	}
 }
 
 func TestSyncedUsage(t *testing.T) {

@@ -42,8 +42,9 @@ type Store struct {
 	// What Usage adds up over the records, kept as each record is
 	// appended, so that a Usage costs the same on the 20,000th call as
 	// on the first (tools/testbed/bench runs that many).
-	sinceCentre map[[2]string]centreTally   // records since the key's last SetCentreBalance (all, if none)
+	sinceCentre map[[2]string]centreTally   // records above the key's last SetCentreBalance's counted (all, if none)
 	unconfirmed map[[2]string]time.Duration // charges of calls since the last Ack
+	acked       uint64                      // the seq the last Ack reached: Usage's Confirmed
 	officers    map[string][]record.Officer // officer records by officer, for OfficerCredits
 }
 
@@ -121,8 +122,7 @@ func (s *Store) Card(card string) (record.CardInfo, bool, error) {
 }
 
 // Usage implements session.Store. Its offline view counts the records
-// after the last SetCentreBalance: this fake's centre has counted every
-// record written before its answer.
+// above the last SetCentreBalance's counted, as kiosk/store's does.
 func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -136,6 +136,7 @@ func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 	u.Centre, u.CentreRemaining = known, b.remaining+t.delta
 	u.OfflineUsed += t.offline
 	u.Unconfirmed += s.unconfirmed[k]
+	u.Confirmed = s.acked
 	if !known {
 		u.CentreRemaining = 0
 	}
@@ -145,26 +146,9 @@ func (s *Store) Usage(inmate, period string) (record.Usage, error) {
 // tallyLocked adds a record just appended to what Usage and
 // OfficerCredits add up, decoding it as they would have.
 func (s *Store) tallyLocked(r record.Record) {
-	switch r.Kind {
-	case record.KindCall, record.KindOfficer:
-	default:
-		return
-	}
-	var p struct {
-		record.Call
-		CreditMs int64 `json:"credit_ms"`
-	}
-	if json.Unmarshal(r.Payload, &p) == nil { // a call's payload has no credit_ms: p.Call is the call
-		k := [2]string{p.Inmate, p.Period}
-		t := s.sinceCentre[k]
-		t.delta += time.Duration(p.CreditMs-p.ChargedMs) * time.Millisecond
-		if r.Kind == record.KindCall {
-			if p.Offline {
-				t.offline += time.Duration(p.ChargedMs) * time.Millisecond
-			}
-			s.unconfirmed[k] += time.Duration(p.ChargedMs) * time.Millisecond
-		}
-		s.sinceCentre[k] = t
+	if k, t, charged, ok := tallyOf(r); ok {
+		s.sinceCentre[k] = s.sinceCentre[k].add(t)
+		s.unconfirmed[k] += charged
 	}
 	if r.Kind == record.KindOfficer {
 		var o record.Officer
@@ -175,17 +159,48 @@ func (s *Store) tallyLocked(r record.Record) {
 	}
 }
 
+// tallyOf is what a record changes in its inmate and period's usage: the
+// tally since the centre's answer and the charge not yet confirmed. ok is
+// false for a record that changes no usage.
+func tallyOf(r record.Record) (k [2]string, t centreTally, charged time.Duration, ok bool) {
+	switch r.Kind {
+	case record.KindCall, record.KindOfficer:
+	default:
+		return k, t, 0, false
+	}
+	var p struct {
+		record.Call
+		CreditMs int64 `json:"credit_ms"`
+	}
+	if json.Unmarshal(r.Payload, &p) != nil { // a call's payload has no credit_ms: p.Call is the call
+		return k, t, 0, false
+	}
+	t.delta = time.Duration(p.CreditMs-p.ChargedMs) * time.Millisecond
+	if r.Kind == record.KindCall {
+		charged = time.Duration(p.ChargedMs) * time.Millisecond
+		if p.Offline {
+			t.offline = charged
+		}
+	}
+	return [2]string{p.Inmate, p.Period}, t, charged, true
+}
+
+func (t centreTally) add(u centreTally) centreTally {
+	return centreTally{delta: t.delta + u.delta, offline: t.offline + u.offline}
+}
+
 // Ack marks every record written so far as stored by the centre, as the
 // uplink does when the gateway confirms an upload: their usage is no longer
-// Unconfirmed.
+// Unconfirmed, and Usage's Confirmed reaches the last of them.
 func (s *Store) Ack() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.unconfirmed)
+	s.acked = uint64(len(s.records))
 }
 
 // SetCentreBalance implements session.Store.
-func (s *Store) SetCentreBalance(inmate, period string, remaining time.Duration) error {
+func (s *Store) SetCentreBalance(inmate, period string, remaining time.Duration, counted uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check("SetCentreBalance"); err != nil {
@@ -193,7 +208,16 @@ func (s *Store) SetCentreBalance(inmate, period string, remaining time.Duration)
 	}
 	k := [2]string{inmate, period}
 	s.centre[k] = centreBalance{remaining: remaining}
-	delete(s.sinceCentre, k) // this fake's centre has counted every record written before its answer
+	// The records above counted (at most the acknowledged head) count as
+	// since the answer: back from the newest, so the cost is the records
+	// not yet confirmed, not the whole store.
+	var since centreTally
+	for i := len(s.records) - 1; i >= 0 && s.records[i].Seq > min(counted, s.acked); i-- {
+		if rk, t, _, ok := tallyOf(s.records[i]); ok && rk == k {
+			since = since.add(t)
+		}
+	}
+	s.sinceCentre[k] = since
 	return nil
 }
 
