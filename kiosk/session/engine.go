@@ -75,6 +75,10 @@ type Engine struct {
 	hookStill int  // calls ended in a row with the hook switch unchanged (hookWatch); suspect from Config.HookStillCalls
 	panelOpen bool // the tamper switch says the panel is open now
 	trusted   bool
+	// billedIn is the last online answer's period pair: the booth's own
+	// period key then and the centre's that the call was billed to. With
+	// an untrusted clock, an officer's credit goes where the calls went.
+	billedIn  [2]string
 	oos       map[Cause]bool
 	probeAt   time.Duration // mono; valid when oos[CauseStore]
 	recovered bool          // open calls from before this start are closed

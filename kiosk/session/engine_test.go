@@ -1023,3 +1023,56 @@ func TestPolicyFromCentre(t *testing.T) {
 func perMinuteWithMinimum(c *Config) {
 	c.Rules.Billing = policy.Billing{Unit: policy.PerStartedMinute, Minimum: 2 * time.Minute}
 }
+
+// TestOfficerCreditInTheCentresPeriod: a cap-only booth whose clock is
+// wrong is billed online in the centre's period (its answer's). An
+// officer's credit at that booth goes to the same period: computed on the
+// booth's own, a reset found no usage and credited nothing (its record
+// saying the balance was whole), and a grant landed in a period no
+// balance reads. Once the clock is trusted, the booth's period is the
+// centre's and stands.
+func TestOfficerCreditInTheCentresPeriod(t *testing.T) {
+	const centrePeriod = "2026-12-05" // the gateway's day; the booth's clock says 2026-11-30
+	untrusted := func(c *Config) {
+		c.ClockTrustedAtStart = false
+		c.Rules.Untrusted = policy.UntrustedCapOnly
+		c.Rules.PerCall = time.Hour
+	}
+	for _, tc := range []struct {
+		name       string
+		mod        func(*Config)
+		wantCredit time.Duration
+	}{
+		{"reset", untrusted, 10 * time.Minute},
+		{"grant", func(c *Config) {
+			untrusted(c)
+			c.Rules.Officer, c.Rules.OfficerGrant = policy.OfficerGrant, 5*time.Minute
+		}, 5 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			auth := &fakeAuth{remote: Remote{Remaining: 10 * time.Minute, Period: centrePeriod}}
+			r := newRig(t, tc.mod)
+			r.au = auth
+			r.boot()
+			r.play(tap(inmate1), offHook, time.Hour, onHook, 10*sec) // all 10 min, online
+			if c := r.onlyCall(); c.Period != centrePeriod || ms(c.ChargedMs) != 10*time.Minute {
+				t.Fatalf("call %+v, want 10 min billed in %s", c, centrePeriod)
+			}
+			r.play(tap(officer1), tap(inmate1))
+			os := r.st.Officers()
+			o := os[len(os)-1]
+			if o.Period != centrePeriod || ms(o.CreditMs) != tc.wantCredit || o.BeforeMs != 0 {
+				t.Fatalf("%s: credited %v in %q from a balance of %v; want %v in %q, where the calls were billed, from 0",
+					o.Action, ms(o.CreditMs), o.Period, ms(o.BeforeMs), tc.wantCredit, centrePeriod)
+			}
+			// The centre's period was learnt for the booth's 2026-11-30;
+			// trusted, the booth's own period stands.
+			r.e.Handle(ClockTrust{Trusted: true})
+			r.play(tap(officer1), tap(officer1), tap(inmate1))
+			os = r.st.Officers()
+			if o := os[len(os)-1]; o.Period != "2026-11-30" {
+				t.Errorf("with a trusted clock: credit in %q, want the booth's own 2026-11-30", o.Period)
+			}
+		})
+	}
+}

@@ -64,8 +64,8 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 	o.until = e.clk.Mono() + e.cfg.OfficerTimeout
 	rules := e.cfg.Rules
 	now := e.clk.Now()
-	period := policy.PeriodOf(now, rules.Period, rules.Location)
-	u, err := e.store.Usage(inmate.Person, period.Key)
+	period := e.creditPeriod(now)
+	u, err := e.store.Usage(inmate.Person, period)
 	if err != nil {
 		e.storeFailed("reading the inmate's usage for an officer action", err)
 		e.officer = nil
@@ -96,7 +96,7 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 	}
 	ok := e.officerRecord(record.Officer{
 		Officer: o.info.Person, OfficerCard: o.info.Card, Action: action,
-		Inmate: inmate.Person, Period: period.Key,
+		Inmate: inmate.Person, Period: period,
 		BeforeMs: before.Milliseconds(), AfterMs: (before + credit).Milliseconds(), CreditMs: credit.Milliseconds(),
 	})
 	if !ok {
@@ -106,6 +106,19 @@ func (e *Engine) officerAction(inmate record.CardInfo) {
 	e.log.Info("officer action", "officer", o.info.Person, "action", action, "inmate", inmate.Person, "before", before, "after", before+credit)
 	e.observe(Activity{Kind: ActivityOfficer, Officer: o.info.Person, Action: action, Inmate: inmate.Person, Before: before, After: before + credit})
 	e.show(signal.OfficerMode)
+}
+
+// creditPeriod is the period key an officer's credit at now goes to: the
+// booth's own, unless its clock is not trusted and the centre billed this
+// booth's calls of that period to another (the booth's clock is off). A
+// reset computed on the booth's period there found no usage and credited
+// nothing, and a grant landed in a period no balance reads.
+func (e *Engine) creditPeriod(now time.Time) string {
+	own := policy.PeriodOf(now, e.cfg.Rules.Period, e.cfg.Rules.Location).Key
+	if !e.trusted && e.billedIn[0] == own {
+		return e.billedIn[1]
+	}
+	return own
 }
 
 // overCap names the cap a credit would exceed ("" for none): the inmate's

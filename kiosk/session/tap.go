@@ -71,6 +71,9 @@ func (e *Engine) authorise(ctx context.Context, card string, info record.CardInf
 		e.deny(record.Denial{At: now, Card: card, Inmate: info.Person, Reason: ReasonBusy})
 		return
 	}
+	if online && centre.Period != "" {
+		e.billedIn = [2]string{period, centre.Period}
+	}
 	if online && centre.Period != "" && centre.Period != period {
 		// The centre bills the call to its own period (this booth's clock
 		// is off): this booth's records not yet confirmed are the ones
