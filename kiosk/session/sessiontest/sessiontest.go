@@ -168,11 +168,13 @@ func tallyOf(r record.Record) (k [2]string, t centreTally, charged time.Duration
 	default:
 		return k, t, 0, false
 	}
+	// A call's payload has no credit_ms: p.Call is the call. An
+	// officer's decodes into the same inmate, period and credit.
 	var p struct {
 		record.Call
 		CreditMs int64 `json:"credit_ms"`
 	}
-	if json.Unmarshal(r.Payload, &p) != nil { // a call's payload has no credit_ms: p.Call is the call
+	if json.Unmarshal(r.Payload, &p) != nil {
 		return k, t, 0, false
 	}
 	t.delta = time.Duration(p.CreditMs-p.ChargedMs) * time.Millisecond
